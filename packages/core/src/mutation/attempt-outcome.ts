@@ -1,0 +1,90 @@
+/**
+ * How one attempt ended, as recorded durably: success (optional output),
+ * failure or timeout (with a message), suspended (optional partial output).
+ * Empty output means no output on every path.
+ */
+import { ValidationError, describeValue } from "../errors/action-queue-error.js";
+
+/** The result of an attempt. `suspended` does not count toward `maxAttempts`. */
+export type AttemptResultKind = "success" | "failure" | "timeout" | "suspended";
+
+/** Every attempt result, in order. */
+export const ATTEMPT_RESULT_KINDS: readonly AttemptResultKind[] = ["success", "failure", "timeout", "suspended"];
+
+/** The durable outcome of an attempt. */
+export interface AttemptOutcome {
+  readonly result: AttemptResultKind;
+  /** Present exactly for failure and timeout; never empty. */
+  readonly error?: string;
+  /** Handler output (success) or partial state (suspended); never empty. */
+  readonly output?: Uint8Array;
+}
+
+function requireMessage(kind: "failure" | "timeout", message: unknown): string {
+  if (typeof message !== "string" || message.length === 0) {
+    throw new ValidationError(
+      "EMPTY_FAILURE_MESSAGE",
+      `invalid ${kind} message ${describeValue(message)}: a ${kind} outcome needs a non-empty message`,
+      { details: { field: "error", value: describeValue(message) } },
+    );
+  }
+  return message;
+}
+
+/** Factories for every outcome; empty output is normalised to none. */
+export const AttemptOutcome = {
+  success(): AttemptOutcome {
+    return { result: "success" };
+  },
+  successWithOutput(output: Uint8Array): AttemptOutcome {
+    return output.length === 0 ? { result: "success" } : { result: "success", output };
+  },
+  failure(message: string): AttemptOutcome {
+    return { result: "failure", error: requireMessage("failure", message) };
+  },
+  timeout(message: string): AttemptOutcome {
+    return { result: "timeout", error: requireMessage("timeout", message) };
+  },
+  suspended(): AttemptOutcome {
+    return { result: "suspended" };
+  },
+  suspendedWithOutput(output: Uint8Array): AttemptOutcome {
+    return output.length === 0 ? { result: "suspended" } : { result: "suspended", output };
+  },
+  /**
+   * Rebuilds an outcome from persisted parts (the replay path), checking, in
+   * order: success/suspended with an error, failure/timeout without one,
+   * failure/timeout with output. Empty output is normalised to none.
+   */
+  fromParts(result: AttemptResultKind, error?: string, output?: Uint8Array): AttemptOutcome {
+    if (!ATTEMPT_RESULT_KINDS.includes(result)) {
+      throw new ValidationError("INVALID_ATTEMPT_RESULT", `invalid attempt result ${describeValue(result)}`, {
+        details: { field: "result", value: describeValue(result) },
+      });
+    }
+    const hasOutput = output !== undefined && output.length > 0;
+    if ((result === "success" || result === "suspended") && error !== undefined) {
+      throw new ValidationError("SUCCESS_WITH_ERROR", `a ${result} outcome cannot carry an error (got ${describeValue(error)})`, {
+        details: { result, error },
+      });
+    }
+    if (result === "failure" || result === "timeout") {
+      if (error === undefined) {
+        throw new ValidationError("NON_SUCCESS_WITHOUT_ERROR", `a ${result} outcome needs an error message`, { details: { result } });
+      }
+      if (hasOutput) {
+        throw new ValidationError("NON_SUCCESS_WITH_OUTPUT", `a ${result} outcome cannot carry output`, { details: { result } });
+      }
+      return { result, error: requireMessage(result, error) };
+    }
+    return hasOutput ? { result, output } : { result };
+  },
+} as const;
+
+/**
+ * The attempt number that counts against `maxAttempts`: attempts started minus
+ * those that ended suspended (suspension is preemption, not failure).
+ */
+export function countedAttempts(attemptCount: number, suspendedAttempts: number): number {
+  return Math.max(0, attemptCount - suspendedAttempts);
+}

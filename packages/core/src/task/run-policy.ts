@@ -1,0 +1,211 @@
+/**
+ * RunPolicy: how many runs a task implies and when. Once, repeat N times every
+ * interval, or cron. Validated at construction and again on decode, because a
+ * literal object can bypass the factories.
+ */
+import { Cron } from "croner";
+import { ValidationError, describeValue } from "../errors/action-queue-error.js";
+
+/**
+ * What to do with runs whose time passed while the engine was down.
+ * - `catchUp` (default): run them, at most `maxRuns` of them (the newest), skipping older ones.
+ * - `skip`: run none of the missed ones; continue from the next future time.
+ * - `coalesce`: run one run for the whole missed window.
+ */
+export type MisfirePolicy =
+  | { readonly kind: "catchUp"; readonly maxRuns?: number }
+  | { readonly kind: "skip" }
+  | { readonly kind: "coalesce" };
+
+/** Exactly one run, due at submission. */
+export interface OncePolicy {
+  readonly kind: "once";
+}
+
+/** `count` runs, the i-th due at `origin + i * intervalMs`. */
+export interface RepeatPolicy {
+  readonly kind: "repeat";
+  readonly count: number;
+  readonly intervalMs: number;
+  readonly misfire?: MisfirePolicy;
+}
+
+/** Runs at the instants of a cron expression (UTC), optionally capped. */
+export interface CronPolicy {
+  readonly kind: "cron";
+  /** Standard 5-field crontab, or 6 fields with a leading seconds field; UTC. */
+  readonly expression: string;
+  /** Stop after this many occurrences (default: unlimited). */
+  readonly maxOccurrences?: number;
+  readonly misfire?: MisfirePolicy;
+}
+
+/** The run policy of a task. */
+export type RunPolicy = OncePolicy | RepeatPolicy | CronPolicy;
+
+/** Largest u32, the Rust width of counts: kept so limits match the original. */
+export const U32_MAX = 4_294_967_295;
+
+function isPositiveInt(value: unknown, max = Number.MAX_SAFE_INTEGER): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 1 && value <= max;
+}
+
+/** The run policy `once`. */
+export function oncePolicy(): OncePolicy {
+  return { kind: "once" };
+}
+
+/** A validated repeat policy; throws `INVALID_REPEAT_COUNT` or `INVALID_REPEAT_INTERVAL`. */
+export function repeatPolicy(count: number, intervalMs: number, misfire?: MisfirePolicy): RepeatPolicy {
+  const policy: RepeatPolicy = misfire ? { kind: "repeat", count, intervalMs, misfire } : { kind: "repeat", count, intervalMs };
+  validateRunPolicy(policy);
+  return policy;
+}
+
+/** A validated cron policy; throws `INVALID_CRON_EXPRESSION` or `INVALID_CRON_MAX_OCCURRENCES`. */
+export function cronPolicy(expression: string, options: { maxOccurrences?: number; misfire?: MisfirePolicy } = {}): CronPolicy {
+  const policy: CronPolicy = {
+    kind: "cron",
+    expression,
+    ...(options.maxOccurrences === undefined ? {} : { maxOccurrences: options.maxOccurrences }),
+    ...(options.misfire === undefined ? {} : { misfire: options.misfire }),
+  };
+  validateRunPolicy(policy);
+  return policy;
+}
+
+function validateMisfire(misfire: unknown): void {
+  if (misfire === undefined) return;
+  const m = misfire as { kind?: unknown; maxRuns?: unknown };
+  if (typeof misfire !== "object" || misfire === null || !["catchUp", "skip", "coalesce"].includes(m.kind as string)) {
+    throw new ValidationError(
+      "INVALID_RUN_POLICY",
+      `invalid runPolicy.misfire ${describeValue(m?.kind)}: expected kind "catchUp", "skip" or "coalesce"`,
+      { details: { field: "runPolicy.misfire", value: describeValue(m?.kind) } },
+    );
+  }
+  if (m.kind === "catchUp" && m.maxRuns !== undefined && !isPositiveInt(m.maxRuns, U32_MAX)) {
+    throw new ValidationError(
+      "INVALID_RUN_POLICY",
+      `invalid runPolicy.misfire.maxRuns ${describeValue(m.maxRuns)}: expected an integer of at least 1`,
+      { details: { field: "runPolicy.misfire.maxRuns", value: describeValue(m.maxRuns) } },
+    );
+  }
+}
+
+/**
+ * Checks every rule of a run policy and throws a `ValidationError` naming the
+ * field and value on the first failure. Order: kind, count, interval, cron.
+ */
+export function validateRunPolicy(policy: unknown): asserts policy is RunPolicy {
+  const p = policy as { kind?: unknown; count?: unknown; intervalMs?: unknown; expression?: unknown; maxOccurrences?: unknown; misfire?: unknown };
+  if (typeof policy !== "object" || policy === null) {
+    throw new ValidationError("INVALID_RUN_POLICY", `invalid runPolicy ${describeValue(policy)}: expected an object`, {
+      details: { field: "runPolicy" },
+    });
+  }
+  switch (p.kind) {
+    case "once":
+      return;
+    case "repeat":
+      if (!isPositiveInt(p.count, U32_MAX)) {
+        throw new ValidationError(
+          "INVALID_REPEAT_COUNT",
+          `invalid repeat count ${describeValue(p.count)}: expected an integer from 1 to ${U32_MAX}`,
+          { details: { field: "runPolicy.count", value: p.count } },
+        );
+      }
+      if (!isPositiveInt(p.intervalMs)) {
+        throw new ValidationError(
+          "INVALID_REPEAT_INTERVAL",
+          `invalid repeat intervalMs ${describeValue(p.intervalMs)}: expected a whole number of milliseconds of at least 1`,
+          { details: { field: "runPolicy.intervalMs", value: p.intervalMs } },
+        );
+      }
+      validateMisfire(p.misfire);
+      return;
+    case "cron":
+      parseCronExpression(p.expression);
+      if (p.maxOccurrences !== undefined && !isPositiveInt(p.maxOccurrences, U32_MAX)) {
+        throw new ValidationError(
+          "INVALID_CRON_MAX_OCCURRENCES",
+          `invalid cron maxOccurrences ${describeValue(p.maxOccurrences)}: must be at least 1`,
+          { details: { field: "runPolicy.maxOccurrences", value: p.maxOccurrences } },
+        );
+      }
+      validateMisfire(p.misfire);
+      return;
+    default:
+      throw new ValidationError(
+        "INVALID_RUN_POLICY",
+        `invalid runPolicy.kind ${describeValue(p.kind)}: expected "once", "repeat" or "cron"`,
+        { details: { field: "runPolicy.kind", value: describeValue(p.kind) } },
+      );
+  }
+}
+
+const cronCache = new Map<string, Cron>();
+
+/**
+ * Parses a cron expression: 5 fields (`min hour dom month dow`) or 6 with a
+ * leading seconds field, evaluated in UTC. Throws `INVALID_CRON_EXPRESSION`.
+ */
+export function parseCronExpression(expression: unknown): Cron {
+  if (typeof expression !== "string" || expression.trim() === "") {
+    throw new ValidationError(
+      "INVALID_CRON_EXPRESSION",
+      `invalid cron expression ${describeValue(expression)}: expected 5 fields (min hour day month weekday) or 6 with leading seconds`,
+      { details: { field: "runPolicy.expression", value: describeValue(expression) } },
+    );
+  }
+  const cached = cronCache.get(expression);
+  if (cached) return cached;
+  const fields = expression.trim().split(/\s+/);
+  if (!expression.trim().startsWith("@") && fields.length !== 5 && fields.length !== 6) {
+    throw new ValidationError(
+      "INVALID_CRON_EXPRESSION",
+      `invalid cron expression ${JSON.stringify(expression)}: has ${fields.length} fields, expected 5 (min hour day month weekday) or 6 with leading seconds`,
+      { details: { field: "runPolicy.expression", value: expression } },
+    );
+  }
+  try {
+    // Standard crontab semantics: day-of-month and day-of-week are ORed as in Vixie cron.
+    const cron = new Cron(expression, { timezone: "UTC", paused: true, mode: "5-or-6-parts" });
+    if (cronCache.size > 1000) cronCache.clear();
+    cronCache.set(expression, cron);
+    return cron;
+  } catch (cause) {
+    throw new ValidationError(
+      "INVALID_CRON_EXPRESSION",
+      `invalid cron expression ${JSON.stringify(expression)}: ${(cause as Error).message}`,
+      { details: { field: "runPolicy.expression", value: expression }, cause },
+    );
+  }
+}
+
+/**
+ * Up to `count` cron instants (epoch ms) strictly after `afterMs`, ascending.
+ * Does not apply `maxOccurrences`; derivation does. `count` 0 gives `[]`.
+ */
+export function nextCronOccurrences(expression: string, afterMs: number, count: number): number[] {
+  const cron = parseCronExpression(expression);
+  if (!Number.isSafeInteger(afterMs) || afterMs < 0) {
+    throw new ValidationError("INVALID_TIMESTAMP", `invalid afterMs ${describeValue(afterMs)}: expected epoch milliseconds`, {
+      details: { field: "afterMs", value: afterMs },
+    });
+  }
+  const out: number[] = [];
+  let cursor = new Date(afterMs);
+  while (out.length < count) {
+    const next = cron.nextRun(cursor);
+    if (next === null) break;
+    const ms = next.getTime();
+    if (ms <= afterMs || (out.length > 0 && ms <= out[out.length - 1]!)) {
+      cursor = new Date(ms + 1);
+      continue;
+    }
+    out.push(ms);
+    cursor = next;
+  }
+  return out;
+}

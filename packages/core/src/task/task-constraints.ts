@@ -1,0 +1,123 @@
+/**
+ * TaskConstraints: how a task's runs may execute — attempts, timeout,
+ * concurrency key and its hold policy, safety level, required capabilities.
+ */
+import { ValidationError, describeValue } from "../errors/action-queue-error.js";
+import { U32_MAX } from "./run-policy.js";
+
+/** How dangerous a retry is. Classification only; the engine acts on none of it. */
+export type SafetyLevel = "pure" | "idempotent" | "transactional";
+/** Every safety level, in order. */
+export const SAFETY_LEVELS: readonly SafetyLevel[] = ["pure", "idempotent", "transactional"];
+
+/** Whether a run keeps its concurrency key while it waits out a retry backoff. */
+export type ConcurrencyKeyHoldPolicy = "holdDuringRetry" | "releaseOnRetry";
+/** Every hold policy, in order. */
+export const CONCURRENCY_KEY_HOLD_POLICIES: readonly ConcurrencyKeyHoldPolicy[] = ["holdDuringRetry", "releaseOnRetry"];
+
+/** Execution constraints of a task. */
+export interface TaskConstraints {
+  /** Attempts allowed per run, ≥ 1 (suspended attempts do not count). Default 1. */
+  readonly maxAttempts: number;
+  /** Per-attempt timeout in milliseconds (≥ 1); absent means no timeout. */
+  readonly timeoutMs?: number;
+  /** Runs sharing a key never run concurrently; non-empty when present. */
+  readonly concurrencyKey?: string;
+  /** Default `holdDuringRetry`. */
+  readonly concurrencyKeyHoldPolicy: ConcurrencyKeyHoldPolicy;
+  /** Default `pure`. */
+  readonly safetyLevel: SafetyLevel;
+  /** Capabilities a remote executor must all hold; non-empty list of non-empty strings when present. */
+  readonly requiredCapabilities?: readonly string[];
+}
+
+/** What a caller may pass: every field optional, defaults filled in. */
+export type TaskConstraintsInput = Partial<TaskConstraints>;
+
+/** The defaults: one attempt, no timeout, no key, `holdDuringRetry`, `pure`. */
+export const DEFAULT_TASK_CONSTRAINTS: TaskConstraints = Object.freeze({
+  maxAttempts: 1,
+  concurrencyKeyHoldPolicy: "holdDuringRetry",
+  safetyLevel: "pure",
+});
+
+/**
+ * Builds validated constraints from partial input. Throws on the first failure,
+ * in the order maxAttempts, timeoutMs, concurrencyKey, hold policy, safety
+ * level, requiredCapabilities; the error names the field and the value.
+ */
+export function createTaskConstraints(input: TaskConstraintsInput = {}): TaskConstraints {
+  const c: TaskConstraints = {
+    maxAttempts: input.maxAttempts ?? 1,
+    ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
+    ...(input.concurrencyKey === undefined ? {} : { concurrencyKey: input.concurrencyKey }),
+    concurrencyKeyHoldPolicy: input.concurrencyKeyHoldPolicy ?? "holdDuringRetry",
+    safetyLevel: input.safetyLevel ?? "pure",
+    ...(input.requiredCapabilities === undefined ? {} : { requiredCapabilities: [...input.requiredCapabilities] }),
+  };
+  validateTaskConstraints(c);
+  return c;
+}
+
+/** Checks every rule of {@link TaskConstraints}; throws a `ValidationError` on the first failure. */
+export function validateTaskConstraints(c: TaskConstraints): void {
+  if (typeof c.maxAttempts !== "number" || !Number.isSafeInteger(c.maxAttempts) || c.maxAttempts < 1 || c.maxAttempts > U32_MAX) {
+    throw new ValidationError(
+      "INVALID_MAX_ATTEMPTS",
+      `invalid constraints.maxAttempts ${describeValue(c.maxAttempts)}: expected an integer of at least 1`,
+      { details: { field: "constraints.maxAttempts", value: c.maxAttempts } },
+    );
+  }
+  if (c.timeoutMs !== undefined) {
+    if (c.timeoutMs === 0) {
+      throw new ValidationError("ZERO_TIMEOUT", "invalid constraints.timeoutMs 0: a timeout must be at least 1 ms (omit it for no timeout)", {
+        details: { field: "constraints.timeoutMs", value: 0 },
+      });
+    }
+    if (typeof c.timeoutMs !== "number" || !Number.isSafeInteger(c.timeoutMs) || c.timeoutMs < 1) {
+      throw new ValidationError(
+        "INVALID_TIMEOUT",
+        `invalid constraints.timeoutMs ${describeValue(c.timeoutMs)}: expected a whole number of milliseconds of at least 1`,
+        { details: { field: "constraints.timeoutMs", value: describeValue(c.timeoutMs) } },
+      );
+    }
+  }
+  if (c.concurrencyKey !== undefined && (typeof c.concurrencyKey !== "string" || c.concurrencyKey.length === 0)) {
+    throw new ValidationError(
+      "EMPTY_CONCURRENCY_KEY",
+      `invalid constraints.concurrencyKey ${describeValue(c.concurrencyKey)}: expected a non-empty string (omit it for no key)`,
+      { details: { field: "constraints.concurrencyKey", value: describeValue(c.concurrencyKey) } },
+    );
+  }
+  if (!CONCURRENCY_KEY_HOLD_POLICIES.includes(c.concurrencyKeyHoldPolicy)) {
+    throw new ValidationError(
+      "INVALID_CONCURRENCY_KEY_HOLD_POLICY",
+      `invalid constraints.concurrencyKeyHoldPolicy ${describeValue(c.concurrencyKeyHoldPolicy)}: expected "holdDuringRetry" or "releaseOnRetry"`,
+      { details: { field: "constraints.concurrencyKeyHoldPolicy", value: describeValue(c.concurrencyKeyHoldPolicy) } },
+    );
+  }
+  if (!SAFETY_LEVELS.includes(c.safetyLevel)) {
+    throw new ValidationError(
+      "INVALID_SAFETY_LEVEL",
+      `invalid constraints.safetyLevel ${describeValue(c.safetyLevel)}: expected "pure", "idempotent" or "transactional"`,
+      { details: { field: "constraints.safetyLevel", value: describeValue(c.safetyLevel) } },
+    );
+  }
+  if (c.requiredCapabilities !== undefined) {
+    if (!Array.isArray(c.requiredCapabilities) || c.requiredCapabilities.length === 0) {
+      throw new ValidationError(
+        "EMPTY_CAPABILITIES",
+        "invalid constraints.requiredCapabilities: the list is empty; omit it to accept any executor",
+        { details: { field: "constraints.requiredCapabilities" } },
+      );
+    }
+    const bad = c.requiredCapabilities.findIndex((x) => typeof x !== "string" || x.length === 0);
+    if (bad >= 0) {
+      throw new ValidationError(
+        "EMPTY_CAPABILITY_ENTRY",
+        `invalid constraints.requiredCapabilities[${bad}] ${describeValue(c.requiredCapabilities[bad])}: entries must be non-empty strings`,
+        { details: { field: `constraints.requiredCapabilities[${bad}]` } },
+      );
+    }
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * TaskSpec: the user's intent — payload, run policy, constraints, metadata, an
+ * optional name that routes the task to a handler, and optional parent and
+ * tenant. Plain readonly data built by a validating factory.
+ */
+import { ValidationError, describeValue } from "../errors/action-queue-error.js";
+import type { TaskId, TenantId } from "../ids/ids.js";
+import { isNilId, parseTaskId, parseTenantId } from "../ids/ids.js";
+import type { RunPolicy } from "./run-policy.js";
+import { validateRunPolicy } from "./run-policy.js";
+import type { TaskConstraints, TaskConstraintsInput } from "./task-constraints.js";
+import { createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
+
+/** Opaque payload bytes with an optional content type (`application/json` for JSON). */
+export interface TaskPayload {
+  readonly bytes: Uint8Array;
+  readonly contentType?: string;
+}
+
+/** Descriptive metadata; `priority` (higher = sooner) is copied into each run. */
+export interface TaskMetadata {
+  readonly tags: readonly string[];
+  /** A 32-bit signed integer; default 0. */
+  readonly priority: number;
+  readonly description?: string;
+}
+
+/** A durable task definition. */
+export interface TaskSpec {
+  readonly id: TaskId;
+  /** Routes the task to `handlers[name]`; absent means the default handler. */
+  readonly name?: string;
+  readonly payload: TaskPayload;
+  readonly runPolicy: RunPolicy;
+  readonly constraints: TaskConstraints;
+  readonly metadata: TaskMetadata;
+  readonly parentTaskId?: TaskId;
+  readonly tenantId?: TenantId;
+}
+
+/** Input of {@link createTaskSpec}: everything but the id and policy may be omitted. */
+export interface TaskSpecInput {
+  readonly id: TaskId;
+  readonly name?: string;
+  readonly payload?: Uint8Array;
+  readonly contentType?: string;
+  readonly runPolicy: RunPolicy;
+  readonly constraints?: TaskConstraintsInput;
+  readonly metadata?: Partial<TaskMetadata>;
+  readonly parentTaskId?: TaskId;
+  readonly tenantId?: TenantId;
+}
+
+/** Longest task name, in characters. */
+export const TASK_NAME_MAX_LENGTH = 256;
+const I32_MIN = -2_147_483_648;
+const I32_MAX = 2_147_483_647;
+
+/** Default metadata: no tags, priority 0, no description. */
+export const DEFAULT_TASK_METADATA: TaskMetadata = Object.freeze({ tags: Object.freeze([]) as readonly string[], priority: 0 });
+
+/** The content type of JSON payloads. */
+export const JSON_CONTENT_TYPE = "application/json";
+
+/** Builds and validates a task spec; throws a `ValidationError` naming the first bad field. */
+export function createTaskSpec(input: TaskSpecInput): TaskSpec {
+  const spec: TaskSpec = {
+    id: input.id,
+    ...(input.name === undefined ? {} : { name: input.name }),
+    payload: {
+      bytes: input.payload ?? new Uint8Array(0),
+      ...(input.contentType === undefined ? {} : { contentType: input.contentType }),
+    },
+    runPolicy: input.runPolicy,
+    constraints: createTaskConstraints(input.constraints),
+    metadata: {
+      tags: [...(input.metadata?.tags ?? [])],
+      priority: input.metadata?.priority ?? 0,
+      ...(input.metadata?.description === undefined ? {} : { description: input.metadata.description }),
+    },
+    ...(input.parentTaskId === undefined ? {} : { parentTaskId: input.parentTaskId }),
+    ...(input.tenantId === undefined ? {} : { tenantId: input.tenantId }),
+  };
+  validateTaskSpec(spec);
+  return spec;
+}
+
+/** Validates task metadata; throws `INVALID_TAGS`, `INVALID_PRIORITY` or `INVALID_DESCRIPTION`. */
+export function validateTaskMetadata(m: TaskMetadata): void {
+  if (!Array.isArray(m.tags) || m.tags.some((t) => typeof t !== "string")) {
+    throw new ValidationError("INVALID_TAGS", "invalid metadata.tags: expected an array of strings", {
+      details: { field: "metadata.tags" },
+    });
+  }
+  if (typeof m.priority !== "number" || !Number.isInteger(m.priority) || m.priority < I32_MIN || m.priority > I32_MAX) {
+    throw new ValidationError(
+      "INVALID_PRIORITY",
+      `invalid metadata.priority ${describeValue(m.priority)}: expected an integer from ${I32_MIN} to ${I32_MAX}`,
+      { details: { field: "metadata.priority", value: describeValue(m.priority) } },
+    );
+  }
+  if (m.description !== undefined && typeof m.description !== "string") {
+    throw new ValidationError("INVALID_DESCRIPTION", `invalid metadata.description ${describeValue(m.description)}: expected a string`, {
+      details: { field: "metadata.description" },
+    });
+  }
+}
+
+/**
+ * Checks every rule of a task spec, in order: id (not nil), name, payload,
+ * run policy, constraints, metadata, parent (not nil, not itself), tenant.
+ */
+export function validateTaskSpec(spec: TaskSpec): void {
+  parseTaskId(spec.id);
+  if (isNilId(spec.id)) {
+    throw new ValidationError("INVALID_TASK_ID", `invalid task id ${spec.id}: the nil id is not a task id`, {
+      details: { field: "id", value: spec.id },
+    });
+  }
+  if (spec.name !== undefined && (typeof spec.name !== "string" || spec.name.length === 0 || spec.name.length > TASK_NAME_MAX_LENGTH)) {
+    throw new ValidationError(
+      "INVALID_TASK_NAME",
+      `invalid name ${describeValue(spec.name)}: expected a non-empty string of at most ${TASK_NAME_MAX_LENGTH} characters`,
+      { details: { field: "name", value: describeValue(spec.name) } },
+    );
+  }
+  if (!(spec.payload?.bytes instanceof Uint8Array)) {
+    throw new ValidationError("INVALID_PAYLOAD", `invalid payload ${describeValue(spec.payload?.bytes)}: expected a Uint8Array`, {
+      details: { field: "payload" },
+    });
+  }
+  if (spec.payload.contentType !== undefined && typeof spec.payload.contentType !== "string") {
+    throw new ValidationError("INVALID_CONTENT_TYPE", `invalid contentType ${describeValue(spec.payload.contentType)}: expected a string`, {
+      details: { field: "contentType" },
+    });
+  }
+  validateRunPolicy(spec.runPolicy);
+  validateTaskConstraints(spec.constraints);
+  validateTaskMetadata(spec.metadata);
+  if (spec.parentTaskId !== undefined) {
+    parseTaskId(spec.parentTaskId);
+    if (isNilId(spec.parentTaskId) || spec.parentTaskId === spec.id) {
+      throw new ValidationError(
+        "INVALID_TASK_ID",
+        `invalid parentTaskId ${spec.parentTaskId}: a parent must be another, non-nil task`,
+        { details: { field: "parentTaskId", value: spec.parentTaskId } },
+      );
+    }
+  }
+  if (spec.tenantId !== undefined) parseTenantId(spec.tenantId);
+}
+
+/** Decodes the payload as JSON; throws `INVALID_PAYLOAD` if it is not valid UTF-8 JSON. */
+export function payloadJson<T = unknown>(payload: TaskPayload): T {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload.bytes)) as T;
+  } catch (cause) {
+    throw new ValidationError("INVALID_PAYLOAD", `payload is not valid JSON: ${(cause as Error).message}`, {
+      details: { field: "payload" },
+      cause,
+    });
+  }
+}
+
+/** Encodes a value as a JSON payload with content type `application/json`. */
+export function jsonPayload(value: unknown): TaskPayload {
+  return { bytes: new TextEncoder().encode(JSON.stringify(value)), contentType: JSON_CONTENT_TYPE };
+}
