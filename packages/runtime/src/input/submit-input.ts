@@ -1,0 +1,110 @@
+/**
+ * Validation of a submission coming from outside the process (CLI flags, HTTP
+ * bodies): the same rules everywhere, unknown keys refused, values checked by
+ * core's factories so the error names the field and the value.
+ */
+import type { RunPolicy, TaskConstraintsInput, TaskMetadata, TaskId } from "@actionqueue/core";
+import {
+  JSON_CONTENT_TYPE,
+  ValidationError,
+  createTaskConstraints,
+  describeValue,
+  parseTaskId,
+  validateRunPolicy,
+  validateTaskMetadata,
+} from "@actionqueue/core";
+import { assertStrictObject } from "./strict-object.js";
+import { parseRunPolicyText } from "./run-policy-text.js";
+
+/** Keys accepted in constraints JSON. */
+export const CONSTRAINT_KEYS = [
+  "maxAttempts",
+  "timeoutMs",
+  "concurrencyKey",
+  "concurrencyKeyHoldPolicy",
+  "safetyLevel",
+  "requiredCapabilities",
+] as const;
+/** Keys accepted in metadata JSON. */
+export const METADATA_KEYS = ["tags", "priority", "description"] as const;
+const POLICY_KEYS = ["kind", "count", "intervalMs", "expression", "maxOccurrences", "misfire"] as const;
+const SUBMIT_KEYS = ["name", "taskId", "payload", "payloadBase64", "contentType", "runPolicy", "constraints", "metadata"] as const;
+
+/** A submission after validation, ready for `ActionQueue.submit`. */
+export interface ValidatedSubmission {
+  readonly name?: string;
+  readonly taskId?: TaskId;
+  readonly payload?: Uint8Array;
+  readonly contentType?: string;
+  readonly runPolicy: RunPolicy;
+  readonly constraints?: TaskConstraintsInput;
+  readonly metadata?: Partial<TaskMetadata>;
+}
+
+/** Validates constraints JSON (unknown keys refused); returns the input form. */
+export function parseConstraintsJson(value: unknown, field = "constraints"): TaskConstraintsInput {
+  const obj = assertStrictObject(value, field, CONSTRAINT_KEYS);
+  createTaskConstraints(obj as TaskConstraintsInput);
+  return obj as TaskConstraintsInput;
+}
+
+/** Validates metadata JSON (unknown keys refused); returns the input form. */
+export function parseMetadataJson(value: unknown, field = "metadata"): Partial<TaskMetadata> {
+  const obj = assertStrictObject(value, field, METADATA_KEYS);
+  validateTaskMetadata({ tags: [], priority: 0, ...obj } as TaskMetadata);
+  return obj as Partial<TaskMetadata>;
+}
+
+/** Accepts a policy as text (`repeat:3:5s`) or as an object (`{kind:'repeat', count, intervalMs}`). */
+export function parseRunPolicyJson(value: unknown, field = "runPolicy"): RunPolicy {
+  if (typeof value === "string") return parseRunPolicyText(value, field);
+  const obj = assertStrictObject(value, field, POLICY_KEYS);
+  validateRunPolicy(obj);
+  return obj as unknown as RunPolicy;
+}
+
+/**
+ * Validates a whole submission body. `payload` may be any JSON value (stored
+ * as JSON with content type application/json) or `payloadBase64` raw bytes.
+ */
+export function parseSubmitJson(value: unknown): ValidatedSubmission {
+  const obj = assertStrictObject(value, "body", SUBMIT_KEYS);
+  if (obj.runPolicy === undefined) {
+    throw new ValidationError("INVALID_RUN_POLICY", "runPolicy is required: once, repeat:COUNT:INTERVAL, cron:EXPR or an object", {
+      details: { field: "runPolicy" },
+    });
+  }
+  if (obj.payload !== undefined && obj.payloadBase64 !== undefined) {
+    throw new ValidationError("INVALID_PAYLOAD", "give either payload (JSON) or payloadBase64 (bytes), not both", {
+      details: { field: "payload" },
+    });
+  }
+  if (obj.name !== undefined && typeof obj.name !== "string") {
+    throw new ValidationError("INVALID_TASK_NAME", `name ${describeValue(obj.name)}: expected a string`, { details: { field: "name" } });
+  }
+  if (obj.contentType !== undefined && typeof obj.contentType !== "string") {
+    throw new ValidationError("INVALID_CONTENT_TYPE", `contentType ${describeValue(obj.contentType)}: expected a string`, {
+      details: { field: "contentType" },
+    });
+  }
+  let payload: Uint8Array | undefined;
+  let contentType = obj.contentType as string | undefined;
+  if (obj.payloadBase64 !== undefined) {
+    if (typeof obj.payloadBase64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(obj.payloadBase64)) {
+      throw new ValidationError("INVALID_PAYLOAD", `payloadBase64: expected base64 text`, { details: { field: "payloadBase64" } });
+    }
+    payload = new Uint8Array(Buffer.from(obj.payloadBase64, "base64"));
+  } else if (obj.payload !== undefined) {
+    payload = new TextEncoder().encode(JSON.stringify(obj.payload));
+    contentType ??= JSON_CONTENT_TYPE;
+  }
+  return {
+    ...(obj.name === undefined ? {} : { name: obj.name as string }),
+    ...(obj.taskId === undefined ? {} : { taskId: parseTaskId(obj.taskId) }),
+    ...(payload === undefined ? {} : { payload }),
+    ...(contentType === undefined ? {} : { contentType }),
+    runPolicy: parseRunPolicyJson(obj.runPolicy),
+    ...(obj.constraints === undefined ? {} : { constraints: parseConstraintsJson(obj.constraints) }),
+    ...(obj.metadata === undefined ? {} : { metadata: parseMetadataJson(obj.metadata) }),
+  };
+}
