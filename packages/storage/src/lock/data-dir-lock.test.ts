@@ -1,0 +1,52 @@
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { acquireDataDirLock, isProcessAlive } from "./data-dir-lock.js";
+import { makeTempDir, removeDir } from "../internal/test-dirs.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = makeTempDir();
+});
+afterEach(() => removeDir(dir));
+
+describe("data directory lock", () => {
+  it("writes our pid and removes the file on release", () => {
+    const lock = acquireDataDirLock(dir);
+    expect(readFileSync(join(dir, "LOCK"), "utf8").trim()).toBe(String(process.pid));
+    lock.release();
+    lock.release();
+    expect(existsSync(join(dir, "LOCK"))).toBe(false);
+  });
+
+  it("refuses a second writer in this process", () => {
+    const lock = acquireDataDirLock(dir);
+    expect(() => acquireDataDirLock(dir)).toThrow(/already open for writing in this process/);
+    lock.release();
+  });
+
+  it("refuses while another live process holds it, naming its pid", async () => {
+    const child = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      writeFileSync(join(dir, "LOCK"), `${child.pid}\n`);
+      expect(() => acquireDataDirLock(dir)).toThrow(new RegExp(`locked by process ${child.pid}`));
+    } finally {
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.once("exit", resolve));
+    }
+    // Now the holder is dead: the stale lock is taken over.
+    expect(isProcessAlive(child.pid!)).toBe(false);
+    const lock = acquireDataDirLock(dir);
+    expect(readFileSync(join(dir, "LOCK"), "utf8").trim()).toBe(String(process.pid));
+    lock.release();
+  });
+
+  it("takes over a lock whose pid is dead or garbage", () => {
+    const done = spawnSync("true");
+    writeFileSync(join(dir, "LOCK"), `${done.pid}\n`);
+    acquireDataDirLock(dir).release();
+    writeFileSync(join(dir, "LOCK"), "not a pid");
+    acquireDataDirLock(dir).release();
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * Opening the WAL for writing: create the directory, scan and repair per the
+ * rules in repair.ts, then position a {@link WalWriter} at the end of the last
+ * segment. The first segment is created lazily by the first append, so its
+ * name carries the real first sequence (which follows a snapshot after
+ * compaction removed every older segment).
+ */
+import { open } from "node:fs/promises";
+import type { Clock } from "@actionqueue/core";
+import type { WalTruncation } from "./findings.js";
+import type { WalRecord, WalScanResult } from "./reader.js";
+import type { WalRepairMode } from "./repair.js";
+import { scanAndRepair } from "./repair.js";
+import type { WalWriterFaults } from "./writer.js";
+import { WalWriter } from "./writer.js";
+import { mkdirDurableSync } from "../internal/fs.js";
+
+/** Default segment size before rotation: 64 MiB. */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Default bound on how long a `deferred` append may stay unsynced: 50 ms. */
+export const DEFAULT_DEFERRED_FLUSH_MS = 50;
+
+/** Options of {@link openWalWriter}. */
+export interface OpenWalWriterOptions {
+  /** `strict` (default) or `truncatePartial`; torn tails are removed either way. */
+  readonly repair?: WalRepairMode;
+  /** Rotate to a new segment once the current one reaches this many bytes (default 64 MiB). */
+  readonly segmentBytes?: number;
+  /** Upper bound, in ms, before a `deferred` append is fdatasync'ed (default 50). */
+  readonly deferredFlushMs?: number;
+  /** Clock for the deferred-sync timer (default: the system clock). */
+  readonly timerClock?: Clock;
+  /** Receives every valid record during the opening scan (recovery replays here). */
+  readonly onRecord?: (record: WalRecord) => void;
+  /** Records below this sequence are validated but not handed to `onRecord`. */
+  readonly fromSequence?: number;
+  /** Fault injection for tests. */
+  readonly faults?: WalWriterFaults;
+}
+
+/** An open writer plus what the opening scan found and removed. */
+export interface OpenedWal {
+  readonly writer: WalWriter;
+  readonly scan: WalScanResult;
+  /** Torn tails (and, with `truncatePartial`, damaged final records) removed at open. */
+  readonly truncations: readonly WalTruncation[];
+}
+
+/**
+ * Opens `walDir` for appending. Throws `WAL_CORRUPT` / `WAL_FOREIGN_FORMAT` /
+ * `WAL_UNSUPPORTED_VERSION` / `DECODE_FAILED` with file and offset for damage
+ * the repair mode does not cover; the files are then left untouched.
+ */
+export async function openWalWriter(walDir: string, options: OpenWalWriterOptions = {}): Promise<OpenedWal> {
+  mkdirDurableSync(walDir);
+  const scanOptions = {
+    ...(options.onRecord === undefined ? {} : { onRecord: options.onRecord }),
+    ...(options.fromSequence === undefined ? {} : { fromSequence: options.fromSequence }),
+  };
+  const { scan, truncations } = scanAndRepair(walDir, options.repair ?? "strict", scanOptions);
+  const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  const remaining = scan.segments.at(-1);
+  const handle = remaining === undefined ? undefined : await open(remaining.file, "r+");
+  const writer = new WalWriter({
+    walDir,
+    handle,
+    segmentPath: remaining?.file ?? "",
+    // No segment yet: force the first append to create one.
+    position: remaining === undefined ? Number.POSITIVE_INFINITY : remaining.validEnd,
+    lastSequence: scan.lastSequence,
+    segmentBytes,
+    deferredFlushMs: options.deferredFlushMs ?? DEFAULT_DEFERRED_FLUSH_MS,
+    ...(options.timerClock === undefined ? {} : { timerClock: options.timerClock }),
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
+  });
+  return { writer, scan, truncations };
+}

@@ -1,0 +1,348 @@
+/**
+ * The group-commit WAL writer. Appends are packed into one in-memory buffer;
+ * a single flush cycle writes everything queued so far with one positional
+ * write and makes it durable with one fdatasync, so many concurrent
+ * `immediate` appends share one sync. Appends made while a cycle runs form the
+ * next cycle; nothing waits artificially.
+ *
+ * - `immediate`: the promise resolves after the fdatasync covering the record.
+ * - `deferred`: the promise resolves once the record is written to the OS; an
+ *   fdatasync follows within `deferredFlushMs` (or with the next immediate
+ *   cycle, or at close).
+ *
+ * Any failed write or sync poisons the writer (fail-stop): the page cache can
+ * no longer be trusted, so every pending and later call rejects until the
+ * process reopens the log from disk.
+ */
+import type { FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { StorageError, SequenceConflictError, ValidationError, systemClock } from "@actionqueue/core";
+import type { Clock, ClockTimer } from "@actionqueue/core";
+import { FLAG_BATCH_CONTINUES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, writeFrame } from "./frame.js";
+import { encodeSegmentHeader, segmentFileName } from "./segment.js";
+import { fsyncDir } from "../internal/fs.js";
+
+/** When an append's promise resolves: after its fdatasync, or after its write with a bounded sync delay. */
+export type WalDurability = "immediate" | "deferred";
+
+/** A record to append: its sequence and encoded payload. */
+export interface WalAppendRecord {
+  readonly sequence: number;
+  readonly payload: Uint8Array;
+}
+
+/** Test hooks that make the next write or sync fail (fault injection). */
+export interface WalWriterFaults {
+  beforeWrite?: () => void;
+  beforeSync?: () => void;
+}
+
+/** State a writer starts from; produced by {@link openWalWriter}. */
+export interface WalWriterInit {
+  readonly walDir: string;
+  /** Handle of the segment to append to, positioned by `position`. */
+  readonly handle: FileHandle | undefined;
+  readonly segmentPath: string;
+  readonly position: number;
+  readonly lastSequence: number;
+  readonly segmentBytes: number;
+  readonly deferredFlushMs: number;
+  readonly timerClock?: Clock;
+  readonly faults?: WalWriterFaults;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A poisoned cycle rejects every waiter; callers that dropped the promise must not crash the process.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+const INITIAL_BUFFER_BYTES = 1 << 20;
+
+/** Appends records durably with group commit. Create it with {@link openWalWriter}. */
+export class WalWriter {
+  readonly #walDir: string;
+  readonly #segmentBytes: number;
+  readonly #deferredFlushMs: number;
+  readonly #clock: Clock;
+  readonly #faults: WalWriterFaults | undefined;
+  #handle: FileHandle | undefined;
+  #segmentPath: string;
+  #position: number;
+  #lastSequence: number;
+  #durableSequence: number;
+  #writtenSequence: number;
+  #buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+  #spare = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+  #length = 0;
+  #pendingFirstSequence = 0;
+  #pendingLastSequence = 0;
+  #immediate: Deferred | undefined;
+  #deferred: Deferred | undefined;
+  #syncWaiters: Deferred | undefined;
+  #flushScheduled = false;
+  #flushing: Promise<void> | undefined;
+  #unsynced = false;
+  #timer: ClockTimer | undefined;
+  #poison: StorageError | undefined;
+  #closed = false;
+
+  constructor(init: WalWriterInit) {
+    this.#walDir = init.walDir;
+    this.#handle = init.handle;
+    this.#segmentPath = init.segmentPath;
+    this.#position = init.position;
+    this.#lastSequence = init.lastSequence;
+    this.#durableSequence = init.lastSequence;
+    this.#writtenSequence = init.lastSequence;
+    this.#segmentBytes = init.segmentBytes;
+    this.#deferredFlushMs = init.deferredFlushMs;
+    this.#clock = init.timerClock ?? systemClock;
+    this.#faults = init.faults;
+  }
+
+  /** Sequence of the last accepted record (queued, written or durable). */
+  get lastSequence(): number {
+    return this.#lastSequence;
+  }
+
+  /** Sequence of the last record known to be fdatasync'ed. */
+  get durableSequence(): number {
+    return this.#durableSequence;
+  }
+
+  /** The error that poisoned this writer, if any. */
+  get poisonedBy(): StorageError | undefined {
+    return this.#poison;
+  }
+
+  /** Path of the segment currently appended to. */
+  get currentSegment(): string {
+    return this.#segmentPath;
+  }
+
+  /**
+   * Appends one record. Rejects with `SEQUENCE_CONFLICT` unless `sequence` is
+   * greater than every earlier one, `AUTHORITY_POISONED` after an I/O failure,
+   * `CLOSED` after close. The check and the queueing happen synchronously, so
+   * records reach the file in call order.
+   */
+  append(sequence: number, payload: Uint8Array, durability: WalDurability): Promise<void> {
+    const problem = this.#check(sequence, payload);
+    if (problem !== undefined) return Promise.reject(problem);
+    this.#put(sequence, 0, payload);
+    return this.#waiter(durability);
+  }
+
+  /**
+   * Appends several records as one atomic unit: all frames but the last carry
+   * the "batch continues" flag, so after a crash either all of them are
+   * recovered or none (an incomplete batch is a torn tail).
+   */
+  appendBatch(records: readonly WalAppendRecord[], durability: WalDurability): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    let previous = this.#lastSequence;
+    for (const record of records) {
+      const problem = this.#check(record.sequence, record.payload, previous);
+      if (problem !== undefined) return Promise.reject(problem);
+      previous = record.sequence;
+    }
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      this.#put(record.sequence, i < records.length - 1 ? FLAG_BATCH_CONTINUES : 0, record.payload);
+    }
+    return this.#waiter(durability);
+  }
+
+  /** Makes everything appended so far durable. */
+  sync(): Promise<void> {
+    const problem = this.#unusable();
+    if (problem !== undefined) return Promise.reject(problem);
+    this.#syncWaiters ??= deferred();
+    const waiter = this.#syncWaiters;
+    this.#schedule();
+    return waiter.promise;
+  }
+
+  /** Flushes and syncs everything, then closes the file. Idempotent; a poisoned writer just closes. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#poison === undefined) {
+      await this.sync().catch(() => undefined);
+    }
+    await this.#flushing;
+    this.#closed = true;
+    this.#timer?.cancel();
+    await this.#handle?.close().catch(() => undefined);
+  }
+
+  #unusable(): StorageError | undefined {
+    if (this.#poison !== undefined) return this.#poison;
+    if (this.#closed) return new StorageError("CLOSED", `the WAL writer for ${this.#walDir} is closed`, { details: { walDir: this.#walDir } });
+    return undefined;
+  }
+
+  #check(sequence: number, payload: Uint8Array, previous = this.#lastSequence): Error | undefined {
+    const unusable = this.#unusable();
+    if (unusable !== undefined) return unusable;
+    if (!Number.isSafeInteger(sequence) || sequence <= previous) return new SequenceConflictError(previous + 1, sequence);
+    if (payload.length > MAX_PAYLOAD_BYTES) {
+      return new ValidationError("INVALID_PAYLOAD", `WAL record ${sequence} payload is ${payload.length} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`, {
+        details: { field: "payload", length: payload.length, max: MAX_PAYLOAD_BYTES },
+      });
+    }
+    return undefined;
+  }
+
+  #put(sequence: number, flags: number, payload: Uint8Array): void {
+    const need = FRAME_HEADER_BYTES + payload.length;
+    if (this.#length + need > this.#buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#length + need));
+      this.#buffer.copy(grown, 0, 0, this.#length);
+      this.#buffer = grown;
+    }
+    if (this.#length === 0) this.#pendingFirstSequence = sequence;
+    this.#length = writeFrame(this.#buffer, this.#length, sequence, flags, payload);
+    this.#pendingLastSequence = sequence;
+    this.#lastSequence = sequence;
+  }
+
+  #waiter(durability: WalDurability): Promise<void> {
+    if (durability === "immediate") {
+      this.#immediate ??= deferred();
+      this.#schedule();
+      return this.#immediate.promise;
+    }
+    this.#deferred ??= deferred();
+    this.#schedule();
+    return this.#deferred.promise;
+  }
+
+  #schedule(): void {
+    if (this.#flushScheduled || this.#flushing !== undefined) return;
+    this.#flushScheduled = true;
+    // setImmediate lets every append made in this turn (and the continuations
+    // of the previous cycle's waiters) join one cycle.
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flushing = this.#run().finally(() => {
+        this.#flushing = undefined;
+        if (this.#poison === undefined && (this.#length > 0 || this.#syncWaiters !== undefined)) this.#schedule();
+      });
+    });
+  }
+
+  async #run(): Promise<void> {
+    while (this.#poison === undefined && (this.#length > 0 || this.#syncWaiters !== undefined)) {
+      const length = this.#length;
+      const data = this.#buffer;
+      const firstSequence = this.#pendingFirstSequence;
+      const lastSequence = this.#pendingLastSequence;
+      const immediate = this.#immediate;
+      const deferredWaiters = this.#deferred;
+      const syncWaiters = this.#syncWaiters;
+      this.#buffer = this.#spare.length >= INITIAL_BUFFER_BYTES ? this.#spare : Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+      this.#spare = data;
+      this.#length = 0;
+      this.#immediate = undefined;
+      this.#deferred = undefined;
+      this.#syncWaiters = undefined;
+      try {
+        if (length > 0) {
+          if (this.#position >= this.#segmentBytes) await this.#rotate(firstSequence);
+          this.#faults?.beforeWrite?.();
+          let written = 0;
+          const handle = this.#handle!;
+          while (written < length) {
+            const { bytesWritten } = await handle.write(data, written, length - written, this.#position + written);
+            written += bytesWritten;
+          }
+          this.#position += length;
+          this.#writtenSequence = lastSequence;
+          this.#unsynced = true;
+        }
+        deferredWaiters?.resolve();
+        if (immediate !== undefined || syncWaiters !== undefined) {
+          await this.#syncNow();
+          immediate?.resolve();
+          syncWaiters?.resolve();
+        } else if (length > 0) {
+          this.#armTimer();
+        }
+      } catch (error) {
+        const poison = this.#poisonWith(error);
+        immediate?.reject(poison);
+        deferredWaiters?.reject(poison);
+        syncWaiters?.reject(poison);
+      }
+    }
+    if (this.#poison !== undefined) {
+      this.#immediate?.reject(this.#poison);
+      this.#deferred?.reject(this.#poison);
+      this.#syncWaiters?.reject(this.#poison);
+      this.#immediate = this.#deferred = this.#syncWaiters = undefined;
+      this.#length = 0;
+    }
+  }
+
+  async #syncNow(): Promise<void> {
+    if (!this.#unsynced) return;
+    this.#faults?.beforeSync?.();
+    const upTo = this.#writtenSequence;
+    await this.#handle?.datasync();
+    this.#unsynced = false;
+    this.#durableSequence = Math.max(this.#durableSequence, upTo);
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  #armTimer(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#unsynced && this.#poison === undefined && !this.#closed) {
+        this.sync().catch(() => undefined);
+      }
+    }, this.#deferredFlushMs);
+  }
+
+  async #rotate(firstSequence: number): Promise<void> {
+    await this.#syncNow();
+    await this.#handle?.close();
+    this.#handle = undefined;
+    const path = join(this.#walDir, segmentFileName(firstSequence));
+    const handle = await open(path, "wx");
+    this.#handle = handle;
+    this.#segmentPath = path;
+    const header = encodeSegmentHeader(firstSequence);
+    await handle.write(header, 0, header.length, 0);
+    await handle.sync();
+    await fsyncDir(this.#walDir);
+    this.#position = header.length;
+  }
+
+  #poisonWith(error: unknown): StorageError {
+    this.#timer?.cancel();
+    const message = error instanceof Error ? error.message : String(error);
+    this.#poison = new StorageError(
+      "AUTHORITY_POISONED",
+      `the WAL writer is poisoned: a write or fsync of ${this.#segmentPath} failed (${message}); ` +
+        "nothing more can be appended until the process reopens the data directory",
+      { cause: error, details: { file: this.#segmentPath } },
+    );
+    return this.#poison;
+  }
+}
