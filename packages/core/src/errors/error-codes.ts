@@ -90,6 +90,9 @@ export const ERROR_CODES = {
   CLOSED: "storage",
   // engine, executor, runtime
   DERIVATION_OVERFLOW: "validation",
+  INVALID_DERIVATION_STATE: "validation",
+  INVALID_ATTEMPT_NUMBER: "validation",
+  ATTEMPT_EXCEEDS_CAP: "validation",
   ATTEMPT_FINISH_SUBMISSION: "storage",
   TERMINAL_HANDLER_ERROR: "handler",
   NO_HANDLER: "handler",
