@@ -1,0 +1,247 @@
+/**
+ * Binary primitives of the event and snapshot codecs, postcard style: LEB128
+ * varints (minimal form only, at most 2^53 − 1), zigzag for signed values,
+ * ULIDs as 16 raw bytes, length-prefixed UTF-8 and bytes, option byte 0/1.
+ * The reader is strict: every malformed input throws `DECODE_FAILED` naming
+ * the field and offset, never a generic exception.
+ */
+import { StorageError } from "@actionqueue/core";
+
+const ULID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const ULID_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < ULID_ALPHABET.length; i++) ULID_VALUES[ULID_ALPHABET.charCodeAt(i)] = i;
+const textDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Thrown by {@link BinaryReader} on malformed input. */
+export function decodeError(message: string, details: Record<string, unknown> = {}, cause?: unknown): StorageError {
+  return new StorageError("DECODE_FAILED", message, { details, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** Appends primitives to a growing buffer. */
+export class BinaryWriter {
+  #buffer: Buffer;
+  #length = 0;
+
+  constructor(initialBytes = 256) {
+    this.#buffer = Buffer.allocUnsafe(initialBytes);
+  }
+
+  #ensure(extra: number): void {
+    if (this.#length + extra <= this.#buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#length + extra));
+    this.#buffer.copy(grown, 0, 0, this.#length);
+    this.#buffer = grown;
+  }
+
+  /** The bytes written so far (a copy-free view valid until the next write). */
+  view(): Buffer {
+    return this.#buffer.subarray(0, this.#length);
+  }
+
+  /** A detached copy of the bytes written so far. */
+  toBytes(): Buffer {
+    return Buffer.from(this.view());
+  }
+
+  /** Unsigned integer up to 2^53 − 1. */
+  uint(value: number, field: string): void {
+    if (!Number.isSafeInteger(value) || value < 0) throw decodeError(`cannot encode ${field}: ${value} is not a non-negative safe integer`, { field });
+    this.#ensure(8);
+    let v = value;
+    while (v >= 0x80) {
+      this.#buffer[this.#length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.#buffer[this.#length++] = v;
+  }
+
+  /** Signed safe integer, zigzag-encoded. */
+  int(value: number, field: string): void {
+    if (!Number.isSafeInteger(value)) throw decodeError(`cannot encode ${field}: ${value} is not a safe integer`, { field });
+    this.uint(value >= 0 ? value * 2 : -value * 2 - 1, field);
+  }
+
+  u8(value: number): void {
+    this.#ensure(1);
+    this.#buffer[this.#length++] = value;
+  }
+
+  bool(value: boolean): void {
+    this.u8(value ? 1 : 0);
+  }
+
+  bytes(value: Uint8Array): void {
+    this.uint(value.length, "length");
+    this.#ensure(value.length);
+    this.#buffer.set(value, this.#length);
+    this.#length += value.length;
+  }
+
+  string(value: string): void {
+    const length = Buffer.byteLength(value, "utf8");
+    this.uint(length, "length");
+    this.#ensure(length);
+    this.#length += this.#buffer.write(value, this.#length, "utf8");
+  }
+
+  /** A 26-character ULID as 16 bytes (big-endian, so byte order = text order). */
+  ulid(value: string, field: string): void {
+    if (value.length !== 26) throw decodeError(`cannot encode ${field}: ${JSON.stringify(value)} is not a ULID`, { field });
+    this.#ensure(16);
+    let acc = 0;
+    let bits = 0;
+    for (let i = 0; i < 26; i++) {
+      const v = ULID_VALUES[value.charCodeAt(i)] ?? -1;
+      if (v < 0 || (i === 0 && v > 7)) throw decodeError(`cannot encode ${field}: ${JSON.stringify(value)} is not a ULID`, { field });
+      acc = (acc << (i === 0 ? 3 : 5)) | v;
+      bits += i === 0 ? 3 : 5;
+      if (bits >= 8) {
+        bits -= 8;
+        this.#buffer[this.#length++] = (acc >> bits) & 0xff;
+        acc &= (1 << bits) - 1;
+      }
+    }
+  }
+
+  optional<T>(value: T | undefined, write: (v: T) => void): void {
+    if (value === undefined) this.u8(0);
+    else {
+      this.u8(1);
+      write(value);
+    }
+  }
+
+  list<T>(values: readonly T[], write: (v: T) => void): void {
+    this.uint(values.length, "length");
+    for (const v of values) write(v);
+  }
+
+  /** Index of `value` in `table`, as one byte. */
+  choice<T>(value: T, table: readonly T[], field: string): void {
+    const index = table.indexOf(value);
+    if (index < 0) throw decodeError(`cannot encode ${field}: ${String(value)} is not one of ${table.join(", ")}`, { field });
+    this.u8(index);
+  }
+}
+
+/** Reads primitives from a buffer, strictly. */
+export class BinaryReader {
+  readonly #bytes: Uint8Array;
+  #pos: number;
+  readonly #end: number;
+
+  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+    this.#bytes = bytes;
+    this.#pos = start;
+    this.#end = end;
+  }
+
+  get position(): number {
+    return this.#pos;
+  }
+
+  get remaining(): number {
+    return this.#end - this.#pos;
+  }
+
+  #fail(field: string, message: string): never {
+    throw decodeError(`cannot decode ${field} at byte ${this.#pos}: ${message}`, { field, offset: this.#pos });
+  }
+
+  uint(field: string): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.#pos >= this.#end) this.#fail(field, "input ends inside a varint");
+      const byte = this.#bytes[this.#pos++]!;
+      result += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 0) this.#fail(field, "non-minimal varint");
+        if (!Number.isSafeInteger(result)) this.#fail(field, "varint exceeds 2^53 − 1");
+        return result;
+      }
+      scale *= 0x80;
+    }
+    return this.#fail(field, "varint longer than 8 bytes");
+  }
+
+  int(field: string): number {
+    const z = this.uint(field);
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  u8(field: string): number {
+    if (this.#pos >= this.#end) this.#fail(field, "input ends");
+    return this.#bytes[this.#pos++]!;
+  }
+
+  bool(field: string): boolean {
+    const v = this.u8(field);
+    if (v > 1) this.#fail(field, `boolean byte ${v}`);
+    return v === 1;
+  }
+
+  bytes(field: string): Uint8Array {
+    const length = this.uint(field);
+    if (length > this.remaining) this.#fail(field, `length ${length} exceeds the ${this.remaining} bytes left`);
+    const out = this.#bytes.slice(this.#pos, this.#pos + length);
+    this.#pos += length;
+    return out;
+  }
+
+  string(field: string): string {
+    const length = this.uint(field);
+    if (length > this.remaining) this.#fail(field, `length ${length} exceeds the ${this.remaining} bytes left`);
+    try {
+      const text = textDecoder.decode(this.#bytes.subarray(this.#pos, this.#pos + length));
+      this.#pos += length;
+      return text;
+    } catch {
+      return this.#fail(field, "invalid UTF-8");
+    }
+  }
+
+  ulid(field: string): string {
+    if (this.remaining < 16) this.#fail(field, "input ends inside a ULID");
+    let out = "";
+    let acc = 0;
+    let bits = 0;
+    let index = this.#pos;
+    for (let i = 0; i < 26; i++) {
+      const width = i === 0 ? 3 : 5;
+      while (bits < width) {
+        acc = (acc << 8) | this.#bytes[index++]!;
+        bits += 8;
+      }
+      bits -= width;
+      out += ULID_ALPHABET[(acc >> bits) & ((1 << width) - 1)];
+      acc &= (1 << bits) - 1;
+    }
+    this.#pos += 16;
+    return out;
+  }
+
+  optional<T>(field: string, read: () => T): T | undefined {
+    return this.bool(field) ? read() : undefined;
+  }
+
+  list<T>(field: string, read: () => T): T[] {
+    const length = this.uint(field);
+    if (length > this.remaining) this.#fail(field, `list length ${length} exceeds the bytes left`);
+    const out: T[] = [];
+    for (let i = 0; i < length; i++) out.push(read());
+    return out;
+  }
+
+  choice<T>(table: readonly T[], field: string): T {
+    const index = this.u8(field);
+    const value = table[index];
+    if (value === undefined) this.#fail(field, `value ${index} is not one of 0..${table.length - 1}`);
+    return value;
+  }
+
+  /** Throws unless every byte was consumed. */
+  end(what: string): void {
+    if (this.#pos !== this.#end) this.#fail(what, `${this.#end - this.#pos} trailing bytes`);
+  }
+}

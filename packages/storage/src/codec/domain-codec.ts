@@ -1,0 +1,331 @@
+/**
+ * Encoders and decoders of the domain values events and snapshots carry:
+ * task specs, runs, attempt outcomes, filters, actors, tenants, roles,
+ * permissions, ledger entries. Decoders rebuild values through core's own
+ * validators, so a record that is well framed but semantically invalid is a
+ * `DECODE_FAILED`, never a half-built object.
+ */
+import {
+  ATTEMPT_RESULT_KINDS,
+  AttemptOutcome,
+  BUDGET_DIMENSIONS,
+  CONCURRENCY_KEY_HOLD_POLICIES,
+  RUN_STATES,
+  RunInstance,
+  SAFETY_LEVELS,
+  ActionQueueError,
+  parseDepartmentId,
+  validateTaskSpec,
+} from "@actionqueue/core";
+import type {
+  ActorId,
+  ActorRegistration,
+  AttemptId,
+  EventFilter,
+  LedgerEntry,
+  LedgerEntryId,
+  MisfirePolicy,
+  Permission,
+  Role,
+  RunPolicy,
+  RunState,
+  TaskId,
+  TaskSpec,
+  TenantId,
+  TenantRegistration,
+  RunId,
+} from "@actionqueue/core";
+import type { BinaryReader, BinaryWriter } from "./binary.js";
+import { decodeError } from "./binary.js";
+
+/** Runs a core validator, turning its error into `DECODE_FAILED` for the given field. */
+export function validated<T>(field: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (ActionQueueError.is(error) && error.code === "DECODE_FAILED") throw error;
+    throw decodeError(`decoded ${field} is invalid: ${(error as Error).message}`, { field }, error);
+  }
+}
+
+const MISFIRE_KINDS = ["catchUp", "skip", "coalesce"] as const;
+const POLICY_KINDS = ["once", "repeat", "cron"] as const;
+const FILTER_KINDS = ["taskCompleted", "runStateChanged", "budgetThreshold", "custom"] as const;
+const ROLE_KINDS = ["operator", "auditor", "gatekeeper", "custom"] as const;
+const PERMISSION_KINDS = ["canSubmit", "canExecute", "canReview", "canApprove", "canCancel", "custom"] as const;
+
+function writeMisfire(w: BinaryWriter, m: MisfirePolicy): void {
+  w.choice(m.kind, MISFIRE_KINDS, "misfire.kind");
+  if (m.kind === "catchUp") w.optional(m.maxRuns, (v) => w.uint(v, "misfire.maxRuns"));
+}
+
+function readMisfire(r: BinaryReader): MisfirePolicy {
+  const kind = r.choice(MISFIRE_KINDS, "misfire.kind");
+  if (kind !== "catchUp") return { kind };
+  const maxRuns = r.optional("misfire.maxRuns", () => r.uint("misfire.maxRuns"));
+  return maxRuns === undefined ? { kind } : { kind, maxRuns };
+}
+
+function writeRunPolicy(w: BinaryWriter, p: RunPolicy): void {
+  w.choice(p.kind, POLICY_KINDS, "runPolicy.kind");
+  if (p.kind === "repeat") {
+    w.uint(p.count, "runPolicy.count");
+    w.uint(p.intervalMs, "runPolicy.intervalMs");
+    w.optional(p.misfire, (m) => writeMisfire(w, m));
+  } else if (p.kind === "cron") {
+    w.string(p.expression);
+    w.optional(p.maxOccurrences, (v) => w.uint(v, "runPolicy.maxOccurrences"));
+    w.optional(p.misfire, (m) => writeMisfire(w, m));
+  }
+}
+
+function readRunPolicy(r: BinaryReader): RunPolicy {
+  const kind = r.choice(POLICY_KINDS, "runPolicy.kind");
+  if (kind === "once") return { kind };
+  if (kind === "repeat") {
+    const count = r.uint("runPolicy.count");
+    const intervalMs = r.uint("runPolicy.intervalMs");
+    const misfire = r.optional("runPolicy.misfire", () => readMisfire(r));
+    return misfire === undefined ? { kind, count, intervalMs } : { kind, count, intervalMs, misfire };
+  }
+  const expression = r.string("runPolicy.expression");
+  const maxOccurrences = r.optional("runPolicy.maxOccurrences", () => r.uint("runPolicy.maxOccurrences"));
+  const misfire = r.optional("runPolicy.misfire", () => readMisfire(r));
+  return {
+    kind,
+    expression,
+    ...(maxOccurrences === undefined ? {} : { maxOccurrences }),
+    ...(misfire === undefined ? {} : { misfire }),
+  };
+}
+
+/** Encodes a whole task spec. */
+export function writeTaskSpec(w: BinaryWriter, s: TaskSpec): void {
+  w.ulid(s.id, "taskSpec.id");
+  w.optional(s.name, (v) => w.string(v));
+  w.bytes(s.payload.bytes);
+  w.optional(s.payload.contentType, (v) => w.string(v));
+  writeRunPolicy(w, s.runPolicy);
+  const c = s.constraints;
+  w.uint(c.maxAttempts, "constraints.maxAttempts");
+  w.optional(c.timeoutMs, (v) => w.uint(v, "constraints.timeoutMs"));
+  w.optional(c.concurrencyKey, (v) => w.string(v));
+  w.choice(c.concurrencyKeyHoldPolicy, CONCURRENCY_KEY_HOLD_POLICIES, "constraints.concurrencyKeyHoldPolicy");
+  w.choice(c.safetyLevel, SAFETY_LEVELS, "constraints.safetyLevel");
+  w.optional(c.requiredCapabilities, (list) => w.list(list, (v) => w.string(v)));
+  w.list(s.metadata.tags, (v) => w.string(v));
+  w.int(s.metadata.priority, "metadata.priority");
+  w.optional(s.metadata.description, (v) => w.string(v));
+  w.optional(s.parentTaskId, (v) => w.ulid(v, "taskSpec.parentTaskId"));
+  w.optional(s.tenantId, (v) => w.ulid(v, "taskSpec.tenantId"));
+}
+
+/** Decodes and validates a task spec. */
+export function readTaskSpec(r: BinaryReader): TaskSpec {
+  const id = r.ulid("taskSpec.id") as TaskId;
+  const name = r.optional("taskSpec.name", () => r.string("taskSpec.name"));
+  const bytes = r.bytes("taskSpec.payload");
+  const contentType = r.optional("taskSpec.contentType", () => r.string("taskSpec.contentType"));
+  const runPolicy = readRunPolicy(r);
+  const maxAttempts = r.uint("constraints.maxAttempts");
+  const timeoutMs = r.optional("constraints.timeoutMs", () => r.uint("constraints.timeoutMs"));
+  const concurrencyKey = r.optional("constraints.concurrencyKey", () => r.string("constraints.concurrencyKey"));
+  const concurrencyKeyHoldPolicy = r.choice(CONCURRENCY_KEY_HOLD_POLICIES, "constraints.concurrencyKeyHoldPolicy");
+  const safetyLevel = r.choice(SAFETY_LEVELS, "constraints.safetyLevel");
+  const requiredCapabilities = r.optional("constraints.requiredCapabilities", () =>
+    r.list("constraints.requiredCapabilities", () => r.string("constraints.requiredCapabilities")),
+  );
+  const tags = r.list("metadata.tags", () => r.string("metadata.tags"));
+  const priority = r.int("metadata.priority");
+  const description = r.optional("metadata.description", () => r.string("metadata.description"));
+  const parentTaskId = r.optional("taskSpec.parentTaskId", () => r.ulid("taskSpec.parentTaskId") as TaskId);
+  const tenantId = r.optional("taskSpec.tenantId", () => r.ulid("taskSpec.tenantId") as TenantId);
+  const spec: TaskSpec = {
+    id,
+    ...(name === undefined ? {} : { name }),
+    payload: { bytes, ...(contentType === undefined ? {} : { contentType }) },
+    runPolicy,
+    constraints: {
+      maxAttempts,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(concurrencyKey === undefined ? {} : { concurrencyKey }),
+      concurrencyKeyHoldPolicy,
+      safetyLevel,
+      ...(requiredCapabilities === undefined ? {} : { requiredCapabilities }),
+    },
+    metadata: { tags, priority, ...(description === undefined ? {} : { description }) },
+    ...(parentTaskId === undefined ? {} : { parentTaskId }),
+    ...(tenantId === undefined ? {} : { tenantId }),
+  };
+  validated("taskSpec", () => validateTaskSpec(spec));
+  return spec;
+}
+
+/** Encodes every field of a run. */
+export function writeRun(w: BinaryWriter, run: RunInstance): void {
+  w.ulid(run.id, "run.id");
+  w.ulid(run.taskId, "run.taskId");
+  w.choice(run.state, RUN_STATES, "run.state");
+  w.optional(run.currentAttemptId, (v) => w.ulid(v, "run.currentAttemptId"));
+  w.uint(run.attemptCount, "run.attemptCount");
+  w.uint(run.createdAt, "run.createdAt");
+  w.uint(run.scheduledAt, "run.scheduledAt");
+  w.int(run.effectivePriority, "run.effectivePriority");
+  w.uint(run.lastStateChangeAt, "run.lastStateChangeAt");
+}
+
+/** Decodes a run through `RunInstance.restore` (all invariants checked). */
+export function readRun(r: BinaryReader): RunInstance {
+  const id = r.ulid("run.id") as RunId;
+  const taskId = r.ulid("run.taskId") as TaskId;
+  const state = r.choice(RUN_STATES, "run.state");
+  const currentAttemptId = r.optional("run.currentAttemptId", () => r.ulid("run.currentAttemptId") as AttemptId);
+  const attemptCount = r.uint("run.attemptCount");
+  const createdAt = r.uint("run.createdAt");
+  const scheduledAt = r.uint("run.scheduledAt");
+  const effectivePriority = r.int("run.effectivePriority");
+  const lastStateChangeAt = r.uint("run.lastStateChangeAt");
+  return validated("run", () =>
+    RunInstance.restore({
+      id,
+      taskId,
+      state,
+      ...(currentAttemptId === undefined ? {} : { currentAttemptId }),
+      attemptCount,
+      createdAt,
+      scheduledAt,
+      effectivePriority,
+      lastStateChangeAt,
+    }),
+  );
+}
+
+/** Encodes an attempt outcome. */
+export function writeOutcome(w: BinaryWriter, o: AttemptOutcome): void {
+  w.choice(o.result, ATTEMPT_RESULT_KINDS, "outcome.result");
+  w.optional(o.error, (v) => w.string(v));
+  w.optional(o.output, (v) => w.bytes(v));
+}
+
+/** Decodes an outcome through `AttemptOutcome.fromParts`. */
+export function readOutcome(r: BinaryReader): AttemptOutcome {
+  const result = r.choice(ATTEMPT_RESULT_KINDS, "outcome.result");
+  const error = r.optional("outcome.error", () => r.string("outcome.error"));
+  const output = r.optional("outcome.output", () => r.bytes("outcome.output"));
+  return validated("outcome", () => AttemptOutcome.fromParts(result, error, output));
+}
+
+/** Encodes a run state. */
+export function writeState(w: BinaryWriter, s: RunState, field: string): void {
+  w.choice(s, RUN_STATES, field);
+}
+
+/** Encodes an event filter. */
+export function writeFilter(w: BinaryWriter, f: EventFilter): void {
+  w.choice(f.kind, FILTER_KINDS, "filter.kind");
+  if (f.kind === "custom") {
+    w.string(f.key);
+    return;
+  }
+  w.ulid(f.taskId, "filter.taskId");
+  if (f.kind === "runStateChanged") writeState(w, f.state, "filter.state");
+  if (f.kind === "budgetThreshold") {
+    w.choice(f.dimension, BUDGET_DIMENSIONS, "filter.dimension");
+    w.uint(f.thresholdPct, "filter.thresholdPct");
+  }
+}
+
+/** Decodes an event filter. */
+export function readFilter(r: BinaryReader): EventFilter {
+  const kind = r.choice(FILTER_KINDS, "filter.kind");
+  if (kind === "custom") return { kind, key: r.string("filter.key") };
+  const taskId = r.ulid("filter.taskId") as TaskId;
+  if (kind === "taskCompleted") return { kind, taskId };
+  if (kind === "runStateChanged") return { kind, taskId, state: r.choice(RUN_STATES, "filter.state") };
+  const dimension = r.choice(BUDGET_DIMENSIONS, "filter.dimension");
+  return { kind, taskId, dimension, thresholdPct: r.uint("filter.thresholdPct") };
+}
+
+/** Encodes an actor registration. */
+export function writeActor(w: BinaryWriter, a: ActorRegistration): void {
+  w.ulid(a.actorId, "actor.actorId");
+  w.string(a.identity);
+  w.list(a.capabilities, (v) => w.string(v));
+  w.optional(a.department, (v) => w.string(v));
+  w.uint(a.heartbeatIntervalMs, "actor.heartbeatIntervalMs");
+  w.optional(a.tenantId, (v) => w.ulid(v, "actor.tenantId"));
+}
+
+/** Decodes an actor registration. */
+export function readActor(r: BinaryReader): ActorRegistration {
+  const actorId = r.ulid("actor.actorId") as ActorId;
+  const identity = r.string("actor.identity");
+  const capabilities = r.list("actor.capabilities", () => r.string("actor.capabilities"));
+  const department = r.optional("actor.department", () => r.string("actor.department"));
+  const heartbeatIntervalMs = r.uint("actor.heartbeatIntervalMs");
+  const tenantId = r.optional("actor.tenantId", () => r.ulid("actor.tenantId") as TenantId);
+  return {
+    actorId,
+    identity,
+    capabilities,
+    ...(department === undefined ? {} : { department: validated("actor.department", () => parseDepartmentId(department)) }),
+    heartbeatIntervalMs,
+    ...(tenantId === undefined ? {} : { tenantId }),
+  };
+}
+
+/** Encodes a tenant registration. */
+export function writeTenant(w: BinaryWriter, t: TenantRegistration): void {
+  w.ulid(t.tenantId, "tenant.tenantId");
+  w.string(t.name);
+}
+
+/** Decodes a tenant registration. */
+export function readTenant(r: BinaryReader): TenantRegistration {
+  return { tenantId: r.ulid("tenant.tenantId") as TenantId, name: r.string("tenant.name") };
+}
+
+/** Encodes a role. */
+export function writeRole(w: BinaryWriter, role: Role): void {
+  w.choice(role.kind, ROLE_KINDS, "role.kind");
+  if (role.kind === "custom") w.string(role.name);
+}
+
+/** Decodes a role. */
+export function readRole(r: BinaryReader): Role {
+  const kind = r.choice(ROLE_KINDS, "role.kind");
+  return kind === "custom" ? { kind, name: r.string("role.name") } : { kind };
+}
+
+/** Encodes a permission. */
+export function writePermission(w: BinaryWriter, p: Permission): void {
+  w.choice(p.kind, PERMISSION_KINDS, "capability.kind");
+  if (p.kind === "custom") w.string(p.name);
+}
+
+/** Decodes a permission. */
+export function readPermission(r: BinaryReader): Permission {
+  const kind = r.choice(PERMISSION_KINDS, "capability.kind");
+  return kind === "custom" ? { kind, name: r.string("capability.name") } : { kind };
+}
+
+/** Encodes a ledger entry. */
+export function writeLedgerEntry(w: BinaryWriter, e: LedgerEntry): void {
+  w.ulid(e.entryId, "ledger.entryId");
+  w.ulid(e.tenantId, "ledger.tenantId");
+  w.string(e.ledgerKey);
+  w.optional(e.actorId, (v) => w.ulid(v, "ledger.actorId"));
+  w.bytes(e.payload);
+  w.uint(e.timestamp, "ledger.timestamp");
+}
+
+/** Decodes a ledger entry. */
+export function readLedgerEntry(r: BinaryReader): LedgerEntry {
+  const entryId = r.ulid("ledger.entryId") as LedgerEntryId;
+  const tenantId = r.ulid("ledger.tenantId") as TenantId;
+  const ledgerKey = r.string("ledger.ledgerKey");
+  const actorId = r.optional("ledger.actorId", () => r.ulid("ledger.actorId") as ActorId);
+  const payload = r.bytes("ledger.payload");
+  const timestamp = r.uint("ledger.timestamp");
+  return { entryId, tenantId, ledgerKey, ...(actorId === undefined ? {} : { actorId }), payload, timestamp };
+}

@@ -1,0 +1,269 @@
+/**
+ * The WAL event codec: one event per mutation command, written as
+ * `tag (varint) · timestamp (varint) · fields in a fixed order`. The sequence
+ * lives in the frame header, not the payload. Tags are this file's own table
+ * (never core's list order), so reordering core cannot silently change the
+ * format; a layout change means a new frame version and new golden fixtures.
+ */
+import { BUDGET_DIMENSIONS } from "@actionqueue/core";
+import type { ActorId, AttemptId, MutationCommand, MutationCommandKind, RunId, SubscriptionId, TaskId, TenantId } from "@actionqueue/core";
+import { BinaryReader, BinaryWriter, decodeError } from "./binary.js";
+import {
+  readActor,
+  readFilter,
+  readLedgerEntry,
+  readOutcome,
+  readPermission,
+  readRole,
+  readRun,
+  readTaskSpec,
+  readTenant,
+  writeActor,
+  writeFilter,
+  writeLedgerEntry,
+  writeOutcome,
+  writePermission,
+  writeRole,
+  writeRun,
+  writeState,
+  writeTaskSpec,
+  writeTenant,
+} from "./domain-codec.js";
+import { RUN_STATES } from "@actionqueue/core";
+
+/** Event tags, fixed forever: index = tag byte on disk. */
+export const EVENT_TAGS: readonly MutationCommandKind[] = [
+  "taskCreate",
+  "runCreate",
+  "runStateTransition",
+  "attemptStart",
+  "attemptFinish",
+  "leaseAcquire",
+  "leaseHeartbeat",
+  "leaseExpire",
+  "leaseRelease",
+  "enginePause",
+  "engineResume",
+  "taskCancel",
+  "dependencyDeclare",
+  "runSuspend",
+  "runResume",
+  "budgetAllocate",
+  "budgetConsume",
+  "budgetReplenish",
+  "subscriptionCreate",
+  "subscriptionCancel",
+  "subscriptionTrigger",
+  "actorRegister",
+  "actorDeregister",
+  "actorHeartbeat",
+  "tenantCreate",
+  "roleAssign",
+  "capabilityGrant",
+  "capabilityRevoke",
+  "ledgerAppend",
+];
+
+const TAG_OF = new Map<MutationCommandKind, number>(EVENT_TAGS.map((kind, tag) => [kind, tag]));
+
+/** Encodes a command's event payload (everything but the sequence) into fresh bytes. */
+export function encodeEvent(command: MutationCommand): Buffer {
+  const w = new BinaryWriter(64);
+  writeEvent(w, command);
+  return w.toBytes();
+}
+
+function writeEvent(w: BinaryWriter, c: MutationCommand): void {
+  const tag = TAG_OF.get(c.kind);
+  if (tag === undefined) throw decodeError(`cannot encode a command of unknown kind ${String((c as { kind: unknown }).kind)}`, { field: "kind" });
+  w.uint(tag, "tag");
+  w.uint(c.timestamp, "timestamp");
+  switch (c.kind) {
+    case "taskCreate":
+      return writeTaskSpec(w, c.taskSpec);
+    case "runCreate":
+      return writeRun(w, c.run);
+    case "runStateTransition":
+      w.ulid(c.runId, "runId");
+      writeState(w, c.previousState, "previousState");
+      return writeState(w, c.newState, "newState");
+    case "attemptStart":
+      w.ulid(c.runId, "runId");
+      return w.ulid(c.attemptId, "attemptId");
+    case "attemptFinish":
+      w.ulid(c.runId, "runId");
+      w.ulid(c.attemptId, "attemptId");
+      return writeOutcome(w, c.outcome);
+    case "leaseAcquire":
+    case "leaseHeartbeat":
+      w.ulid(c.runId, "runId");
+      w.string(c.owner);
+      w.uint(c.expiresAt, "expiresAt");
+      return w.ulid(c.attemptId, "attemptId");
+    case "leaseExpire":
+    case "leaseRelease":
+      w.ulid(c.runId, "runId");
+      w.string(c.owner);
+      return w.uint(c.expiresAt, "expiresAt");
+    case "enginePause":
+    case "engineResume":
+      return;
+    case "taskCancel":
+      return w.ulid(c.taskId, "taskId");
+    case "dependencyDeclare":
+      w.ulid(c.taskId, "taskId");
+      return w.list(c.dependsOn, (id) => w.ulid(id, "dependsOn"));
+    case "runSuspend":
+      w.ulid(c.runId, "runId");
+      return w.optional(c.reason, (v) => w.string(v));
+    case "runResume":
+      return w.ulid(c.runId, "runId");
+    case "budgetAllocate":
+    case "budgetConsume":
+    case "budgetReplenish":
+      w.ulid(c.taskId, "taskId");
+      w.choice(c.dimension, BUDGET_DIMENSIONS, "dimension");
+      return w.uint(c.kind === "budgetAllocate" ? c.limit : c.kind === "budgetConsume" ? c.amount : c.newLimit, "amount");
+    case "subscriptionCreate":
+      w.ulid(c.subscriptionId, "subscriptionId");
+      w.ulid(c.taskId, "taskId");
+      return writeFilter(w, c.filter);
+    case "subscriptionCancel":
+    case "subscriptionTrigger":
+      return w.ulid(c.subscriptionId, "subscriptionId");
+    case "actorRegister":
+      return writeActor(w, c.registration);
+    case "actorDeregister":
+    case "actorHeartbeat":
+      return w.ulid(c.actorId, "actorId");
+    case "tenantCreate":
+      return writeTenant(w, c.registration);
+    case "roleAssign":
+      w.ulid(c.actorId, "actorId");
+      writeRole(w, c.role);
+      return w.ulid(c.tenantId, "tenantId");
+    case "capabilityGrant":
+    case "capabilityRevoke":
+      w.ulid(c.actorId, "actorId");
+      writePermission(w, c.capability);
+      return w.ulid(c.tenantId, "tenantId");
+    case "ledgerAppend":
+      return writeLedgerEntry(w, c.entry);
+  }
+}
+
+/**
+ * Decodes an event payload into the command it records, with `sequence` from
+ * the frame. Throws `DECODE_FAILED` (field and byte offset in the message) for
+ * an unknown tag, malformed field, failed core validation or trailing bytes.
+ */
+export function decodeEvent(payload: Uint8Array, sequence: number): MutationCommand {
+  const r = new BinaryReader(payload);
+  const tag = r.uint("tag");
+  const kind = EVENT_TAGS[tag];
+  if (kind === undefined) throw decodeError(`unknown event tag ${tag} (this build knows 0..${EVENT_TAGS.length - 1})`, { field: "tag", value: tag });
+  const timestamp = r.uint("timestamp");
+  const base = { sequence, timestamp };
+  let command: MutationCommand;
+  switch (kind) {
+    case "taskCreate":
+      command = { kind, ...base, taskSpec: readTaskSpec(r) };
+      break;
+    case "runCreate":
+      command = { kind, ...base, run: readRun(r) };
+      break;
+    case "runStateTransition":
+      command = {
+        kind,
+        ...base,
+        runId: r.ulid("runId") as RunId,
+        previousState: r.choice(RUN_STATES, "previousState"),
+        newState: r.choice(RUN_STATES, "newState"),
+      };
+      break;
+    case "attemptStart":
+      command = { kind, ...base, runId: r.ulid("runId") as RunId, attemptId: r.ulid("attemptId") as AttemptId };
+      break;
+    case "attemptFinish":
+      command = { kind, ...base, runId: r.ulid("runId") as RunId, attemptId: r.ulid("attemptId") as AttemptId, outcome: readOutcome(r) };
+      break;
+    case "leaseAcquire":
+    case "leaseHeartbeat":
+      command = {
+        kind,
+        ...base,
+        runId: r.ulid("runId") as RunId,
+        owner: r.string("owner"),
+        expiresAt: r.uint("expiresAt"),
+        attemptId: r.ulid("attemptId") as AttemptId,
+      };
+      break;
+    case "leaseExpire":
+    case "leaseRelease":
+      command = { kind, ...base, runId: r.ulid("runId") as RunId, owner: r.string("owner"), expiresAt: r.uint("expiresAt") };
+      break;
+    case "enginePause":
+    case "engineResume":
+      command = { kind, ...base };
+      break;
+    case "taskCancel":
+      command = { kind, ...base, taskId: r.ulid("taskId") as TaskId };
+      break;
+    case "dependencyDeclare":
+      command = { kind, ...base, taskId: r.ulid("taskId") as TaskId, dependsOn: r.list("dependsOn", () => r.ulid("dependsOn") as TaskId) };
+      break;
+    case "runSuspend": {
+      const runId = r.ulid("runId") as RunId;
+      const reason = r.optional("reason", () => r.string("reason"));
+      command = reason === undefined ? { kind, ...base, runId } : { kind, ...base, runId, reason };
+      break;
+    }
+    case "runResume":
+      command = { kind, ...base, runId: r.ulid("runId") as RunId };
+      break;
+    case "budgetAllocate":
+      command = { kind, ...base, taskId: r.ulid("taskId") as TaskId, dimension: r.choice(BUDGET_DIMENSIONS, "dimension"), limit: r.uint("limit") };
+      break;
+    case "budgetConsume":
+      command = { kind, ...base, taskId: r.ulid("taskId") as TaskId, dimension: r.choice(BUDGET_DIMENSIONS, "dimension"), amount: r.uint("amount") };
+      break;
+    case "budgetReplenish":
+      command = { kind, ...base, taskId: r.ulid("taskId") as TaskId, dimension: r.choice(BUDGET_DIMENSIONS, "dimension"), newLimit: r.uint("newLimit") };
+      break;
+    case "subscriptionCreate":
+      command = {
+        kind,
+        ...base,
+        subscriptionId: r.ulid("subscriptionId") as SubscriptionId,
+        taskId: r.ulid("taskId") as TaskId,
+        filter: readFilter(r),
+      };
+      break;
+    case "subscriptionCancel":
+    case "subscriptionTrigger":
+      command = { kind, ...base, subscriptionId: r.ulid("subscriptionId") as SubscriptionId };
+      break;
+    case "actorRegister":
+      command = { kind, ...base, registration: readActor(r) };
+      break;
+    case "actorDeregister":
+    case "actorHeartbeat":
+      command = { kind, ...base, actorId: r.ulid("actorId") as ActorId };
+      break;
+    case "tenantCreate":
+      command = { kind, ...base, registration: readTenant(r) };
+      break;
+    case "roleAssign":
+      command = { kind, ...base, actorId: r.ulid("actorId") as ActorId, role: readRole(r), tenantId: r.ulid("tenantId") as TenantId };
+      break;
+    case "capabilityGrant":
+    case "capabilityRevoke":
+      command = { kind, ...base, actorId: r.ulid("actorId") as ActorId, capability: readPermission(r), tenantId: r.ulid("tenantId") as TenantId };
+      break;
+    case "ledgerAppend":
+      command = { kind, ...base, entry: readLedgerEntry(r) };
+      break;
+  }
+  r.end(`${kind} event`);
+  return command;
+}
