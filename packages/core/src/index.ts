@@ -43,6 +43,7 @@ export {
   validateRunPolicy,
   parseCronExpression,
   nextCronOccurrences,
+  CRON_HORIZON_MS,
 } from "./task/run-policy.js";
 export type { RunPolicy, OncePolicy, RepeatPolicy, CronPolicy, MisfirePolicy } from "./task/run-policy.js";
 export {
@@ -80,9 +81,10 @@ export type { RunState, Transition } from "./run/run-state.js";
 export { RunInstance } from "./run/run-instance.js";
 export type { RunInstanceFields, NewRunOptions } from "./run/run-instance.js";
 
-export { ATTEMPT_RESULT_KINDS, AttemptOutcome, countedAttempts } from "./mutation/attempt-outcome.js";
+export { ATTEMPT_RESULT_KINDS, AttemptOutcome, countedAttempts, validateAttemptOutcome } from "./mutation/attempt-outcome.js";
 export type { AttemptResultKind } from "./mutation/attempt-outcome.js";
 export { MUTATION_COMMAND_KINDS } from "./mutation/commands.js";
+export { validateCommandShape } from "./mutation/validate-command.js";
 export type {
   DurabilityPolicy,
   CommandBase,
@@ -121,8 +123,102 @@ export type {
 } from "./mutation/commands.js";
 export type { AppliedMutation, MutationOutcome, MutationAuthority } from "./mutation/authority.js";
 
-export { BUDGET_DIMENSIONS } from "./budget/budget.js";
+// Extension types (budget, subscriptions, actors, platform).
+export {
+  BUDGET_DIMENSIONS,
+  isBudgetDimension,
+  validateBudgetDimension,
+  validateBudgetLimit,
+  budgetAllocation,
+  validateBudgetAllocation,
+  budgetConsumption,
+  validateBudgetConsumption,
+} from "./budget/budget.js";
 export type { BudgetDimension, BudgetAllocation, BudgetConsumption } from "./budget/budget.js";
+export { EVENT_FILTER_KINDS, eventFilter, validateEventFilter } from "./subscription/event-filter.js";
 export type { EventFilter } from "./subscription/event-filter.js";
-export type { ActorRegistration, HeartbeatPolicy } from "./actor/actor.js";
-export type { Role, Permission, TenantRegistration, LedgerEntry } from "./platform/platform.js";
+export { checkEvent, eventMatchesFilter } from "./subscription/event.js";
+export type { ActionQueueEvent, ActiveSubscription, SubscriptionSource } from "./subscription/event.js";
+export {
+  DEFAULT_HEARTBEAT_MULTIPLIER,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_HEARTBEAT_POLICY,
+  actorCapabilities,
+  validateActorCapabilities,
+  satisfiesCapabilities,
+  actorRegistration,
+  validateActorRegistration,
+  heartbeatPolicy,
+  validateHeartbeatPolicy,
+  heartbeatTimeoutMs,
+} from "./actor/actor.js";
+export type { ActorRegistration, ActorRegistrationInput, ActorCapabilities, HeartbeatPolicy } from "./actor/actor.js";
+export {
+  ROLE_KINDS,
+  PERMISSION_KINDS,
+  customRole,
+  validateRole,
+  customPermission,
+  validatePermission,
+  tenantRegistration,
+  validateTenantRegistration,
+  ledgerEntry,
+  validateLedgerEntry,
+} from "./platform/platform.js";
+export type { Role, Permission, TenantRegistration, LedgerEntry, LedgerEntryInput } from "./platform/platform.js";
+
+// JSON codecs of every persisted type.
+export { bytesToBase64, bytesFromBase64 } from "./codec/base64.js";
+export {
+  taskPayloadToJson,
+  taskPayloadFromJson,
+  taskMetadataToJson,
+  taskMetadataFromJson,
+  taskConstraintsToJson,
+  taskConstraintsFromJson,
+  runPolicyToJson,
+  runPolicyFromJson,
+  taskSpecToJson,
+  taskSpecFromJson,
+} from "./codec/task-codec.js";
+export type {
+  TaskPayloadJson,
+  TaskMetadataJson,
+  TaskConstraintsJson,
+  MisfirePolicyJson,
+  RunPolicyJson,
+  TaskSpecJson,
+} from "./codec/task-codec.js";
+export { runInstanceToJson, runInstanceFromJson, attemptOutcomeToJson, attemptOutcomeFromJson } from "./codec/run-codec.js";
+export type { RunInstanceJson, AttemptOutcomeJson } from "./codec/run-codec.js";
+export {
+  budgetAllocationToJson,
+  budgetAllocationFromJson,
+  budgetConsumptionToJson,
+  budgetConsumptionFromJson,
+  eventFilterToJson,
+  eventFilterFromJson,
+  actorRegistrationToJson,
+  actorRegistrationFromJson,
+  heartbeatPolicyToJson,
+  heartbeatPolicyFromJson,
+  tenantRegistrationToJson,
+  tenantRegistrationFromJson,
+  roleToJson,
+  roleFromJson,
+  permissionToJson,
+  permissionFromJson,
+  ledgerEntryToJson,
+  ledgerEntryFromJson,
+} from "./codec/extension-codec.js";
+export type {
+  BudgetAllocationJson,
+  BudgetConsumptionJson,
+  EventFilterJson,
+  ActorRegistrationJson,
+  HeartbeatPolicyJson,
+  TenantRegistrationJson,
+  RoleJson,
+  PermissionJson,
+  LedgerEntryJson,
+} from "./codec/extension-codec.js";

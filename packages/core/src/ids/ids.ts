@@ -3,7 +3,7 @@
  * driven by the injected clock, so ids sort in creation order even when many are
  * minted in one millisecond, and RunId is a meaningful final tie-break.
  */
-import { MIN_ULID, isValid, monotonicFactory } from "ulid";
+import { MIN_ULID, TIME_MAX, encodeTime, incrementBase32, isValid } from "ulid";
 import type { Clock } from "../time/clock.js";
 import { ValidationError, describeValue } from "../errors/action-queue-error.js";
 
@@ -71,6 +71,16 @@ export const parseLedgerEntryId = (value: unknown): LedgerEntryId => parseAs<Led
 export const parseSubscriptionId = (value: unknown): SubscriptionId =>
   parseAs<SubscriptionId>("SubscriptionId", value);
 
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const RANDOM_LENGTH = 16;
+const MAX_RANDOM = "Z".repeat(RANDOM_LENGTH);
+
+function randomPart(clock: Clock): string {
+  let out = "";
+  for (let i = 0; i < RANDOM_LENGTH; i++) out += CROCKFORD.charAt(Math.min(31, Math.max(0, Math.floor(clock.random() * 32))));
+  return out;
+}
+
 /** Mints every kind of id from one monotonic ULID sequence. */
 export interface IdFactory {
   taskId(): TaskId;
@@ -89,8 +99,29 @@ export interface IdFactory {
  * increasing even within one millisecond or when the clock steps back.
  */
 export function createIdFactory(clock: Clock): IdFactory {
-  const next = monotonicFactory(() => clock.random());
-  const mint = <T extends string>(): T => next(clock.now()) as T;
+  // Our own monotonic sequence rather than ulid's monotonicFactory, which
+  // silently swaps a clock reading of 0 for Date.now() (breaking determinism).
+  let lastTime = -1;
+  let lastRandom = "";
+  const mint = <T extends string>(): T => {
+    const now = clock.now();
+    if (!Number.isSafeInteger(now) || now < 0 || now > TIME_MAX) {
+      throw new ValidationError("INVALID_TIMESTAMP", `invalid clock.now() ${describeValue(now)}: expected epoch milliseconds`, {
+        details: { field: "clock.now()", value: describeValue(now) },
+      });
+    }
+    if (now > lastTime) {
+      lastTime = now;
+      lastRandom = randomPart(clock);
+    } else if (lastRandom === MAX_RANDOM) {
+      // 2^80 ids in one millisecond: borrow the next millisecond rather than wrap.
+      lastTime += 1;
+      lastRandom = randomPart(clock);
+    } else {
+      lastRandom = incrementBase32(lastRandom);
+    }
+    return (encodeTime(lastTime) + lastRandom) as T;
+  };
   return {
     taskId: () => mint<TaskId>(),
     runId: () => mint<RunId>(),

@@ -62,6 +62,16 @@ export const AttemptOutcome = {
         details: { field: "result", value: describeValue(result) },
       });
     }
+    if (error !== undefined && typeof error !== "string") {
+      throw new ValidationError("INVALID_ATTEMPT_RESULT", `invalid outcome error ${describeValue(error)}: expected a string`, {
+        details: { field: "error", value: describeValue(error) },
+      });
+    }
+    if (output !== undefined && !(output instanceof Uint8Array)) {
+      throw new ValidationError("INVALID_ATTEMPT_RESULT", `invalid outcome output ${describeValue(output)}: expected a Uint8Array`, {
+        details: { field: "output", value: describeValue(output) },
+      });
+    }
     const hasOutput = output !== undefined && output.length > 0;
     if ((result === "success" || result === "suspended") && error !== undefined) {
       throw new ValidationError("SUCCESS_WITH_ERROR", `a ${result} outcome cannot carry an error (got ${describeValue(error)})`, {
@@ -80,6 +90,20 @@ export const AttemptOutcome = {
     return hasOutput ? { result, output } : { result };
   },
 } as const;
+
+/**
+ * Checks an outcome built by hand (a literal rather than a factory): the same
+ * rules as {@link AttemptOutcome.fromParts}, plus "output is never empty" (use
+ * the factories, which normalise empty output to none). Throws a `ValidationError`.
+ */
+export function validateAttemptOutcome(outcome: AttemptOutcome): void {
+  const normalised = AttemptOutcome.fromParts(outcome.result, outcome.error, outcome.output);
+  if (outcome.output !== undefined && normalised.output === undefined) {
+    throw new ValidationError("INVALID_ATTEMPT_RESULT", "invalid outcome output Uint8Array(0): empty output must be omitted", {
+      details: { field: "output", value: "Uint8Array(0)" },
+    });
+  }
+}
 
 /**
  * The attempt number that counts against `maxAttempts`: attempts started minus

@@ -6,6 +6,7 @@
 import { TransitionError, ValidationError, describeValue } from "../errors/action-queue-error.js";
 import type { AttemptId, RunId, TaskId } from "../ids/ids.js";
 import { isNilId, parseAttemptId, parseRunId, parseTaskId } from "../ids/ids.js";
+import { I32_MAX, I32_MIN, isIntInRange } from "../internal/checks.js";
 import { U32_MAX } from "../task/run-policy.js";
 import type { RunState } from "./run-state.js";
 import { isRunState, isValidTransition } from "./run-state.js";
@@ -44,13 +45,27 @@ function checkTime(field: string, value: unknown): void {
   }
 }
 
-function checkIds(id: RunId, taskId: TaskId): void {
-  parseRunId(id);
-  if (isNilId(id)) throw new ValidationError("INVALID_RUN_ID", `invalid run id ${id}: the nil id is not a run id`, { details: { runId: id } });
-  parseTaskId(taskId);
-  if (isNilId(taskId)) {
-    throw new ValidationError("INVALID_TASK_ID", `invalid task id ${taskId}: the nil id is not a task id`, { details: { taskId } });
+function checkPriority(value: unknown): void {
+  if (!isIntInRange(value, I32_MIN, I32_MAX)) {
+    throw new ValidationError(
+      "INVALID_PRIORITY",
+      `invalid effectivePriority ${describeValue(value)}: expected an integer from ${I32_MIN} to ${I32_MAX}`,
+      { details: { field: "effectivePriority", value: describeValue(value) } },
+    );
   }
+}
+
+/** Validates both ids and returns them in canonical (uppercase) form, so stored ids compare and sort correctly. */
+function checkIds(id: RunId, taskId: TaskId): { id: RunId; taskId: TaskId } {
+  const runId = parseRunId(id);
+  if (isNilId(runId)) {
+    throw new ValidationError("INVALID_RUN_ID", `invalid run id ${runId}: the nil id is not a run id`, { details: { runId } });
+  }
+  const task = parseTaskId(taskId);
+  if (isNilId(task)) {
+    throw new ValidationError("INVALID_TASK_ID", `invalid task id ${task}: the nil id is not a task id`, { details: { taskId: task } });
+  }
+  return { id: runId, taskId: task };
 }
 
 /** One run of a task. */
@@ -79,12 +94,12 @@ export class RunInstance {
 
   /** A new Scheduled run (future schedules are normal). */
   static newScheduled(o: NewRunOptions): RunInstance {
-    checkIds(o.id, o.taskId);
+    const ids = checkIds(o.id, o.taskId);
     checkTime("scheduledAt", o.scheduledAt);
     checkTime("createdAt", o.createdAt);
+    if (o.priority !== undefined) checkPriority(o.priority);
     return new RunInstance({
-      id: o.id,
-      taskId: o.taskId,
+      ...ids,
       state: "scheduled",
       attemptCount: 0,
       createdAt: o.createdAt,
@@ -96,9 +111,10 @@ export class RunInstance {
 
   /** A new Ready run; its `scheduledAt` may not be after `createdAt`. */
   static newReady(o: NewRunOptions): RunInstance {
-    checkIds(o.id, o.taskId);
+    const ids = checkIds(o.id, o.taskId);
     checkTime("scheduledAt", o.scheduledAt);
     checkTime("createdAt", o.createdAt);
+    if (o.priority !== undefined) checkPriority(o.priority);
     if (o.scheduledAt > o.createdAt) {
       throw new ValidationError(
         "READY_SCHEDULED_AT_AFTER_CREATED_AT",
@@ -107,8 +123,7 @@ export class RunInstance {
       );
     }
     return new RunInstance({
-      id: o.id,
-      taskId: o.taskId,
+      ...ids,
       state: "ready",
       attemptCount: 0,
       createdAt: o.createdAt,
@@ -124,14 +139,15 @@ export class RunInstance {
    * counts and times in range.
    */
   static restore(f: RunInstanceFields): RunInstance {
-    checkIds(f.id, f.taskId);
+    const ids = checkIds(f.id, f.taskId);
     if (!isRunState(f.state)) {
       throw new ValidationError("INVALID_RUN_INSTANCE", `run ${f.id}: unknown state ${describeValue(f.state)}`, {
         details: { runId: f.id, field: "state" },
       });
     }
+    let currentAttemptId: AttemptId | undefined;
     if (f.currentAttemptId !== undefined) {
-      parseAttemptId(f.currentAttemptId);
+      currentAttemptId = parseAttemptId(f.currentAttemptId);
       if (f.state !== "running") {
         throw new ValidationError(
           "INVALID_RUN_INSTANCE",
@@ -148,12 +164,23 @@ export class RunInstance {
     checkTime("createdAt", f.createdAt);
     checkTime("scheduledAt", f.scheduledAt);
     checkTime("lastStateChangeAt", f.lastStateChangeAt);
-    if (!Number.isInteger(f.effectivePriority)) {
-      throw new ValidationError("INVALID_RUN_INSTANCE", `run ${f.id}: invalid effectivePriority ${describeValue(f.effectivePriority)}`, {
-        details: { runId: f.id, field: "effectivePriority" },
-      });
+    if (!isIntInRange(f.effectivePriority, I32_MIN, I32_MAX)) {
+      throw new ValidationError(
+        "INVALID_RUN_INSTANCE",
+        `run ${f.id}: invalid effectivePriority ${describeValue(f.effectivePriority)}, expected an integer from ${I32_MIN} to ${I32_MAX}`,
+        { details: { runId: f.id, field: "effectivePriority" } },
+      );
     }
-    return new RunInstance(f);
+    return new RunInstance({
+      ...ids,
+      state: f.state,
+      ...(currentAttemptId === undefined ? {} : { currentAttemptId }),
+      attemptCount: f.attemptCount,
+      createdAt: f.createdAt,
+      scheduledAt: f.scheduledAt,
+      effectivePriority: f.effectivePriority,
+      lastStateChangeAt: f.lastStateChangeAt,
+    });
   }
 
   get state(): RunState {
@@ -199,14 +226,19 @@ export class RunInstance {
     this.#state = to;
   }
 
-  /** Moves to Ready (as `transitionTo`), optionally replacing the priority snapshot. */
+  /**
+   * Moves to Ready (as `transitionTo`), optionally replacing the priority
+   * snapshot (an i32; `INVALID_PRIORITY` is checked before anything changes).
+   */
   promoteToReady(priority?: number): void {
+    if (priority !== undefined) checkPriority(priority);
     this.transitionTo("ready");
     if (priority !== undefined) this.#effectivePriority = priority;
   }
 
-  /** Changes the priority snapshot; only while Ready. */
+  /** Changes the priority snapshot; only while Ready (`PRIORITY_MUTATION_REQUIRES_READY`), an i32 (`INVALID_PRIORITY`). */
   setEffectivePriority(priority: number): void {
+    checkPriority(priority);
     if (this.#state !== "ready") {
       throw new TransitionError(
         "PRIORITY_MUTATION_REQUIRES_READY",
@@ -217,8 +249,13 @@ export class RunInstance {
     this.#effectivePriority = priority;
   }
 
-  /** Starts an attempt: requires Running, no active attempt, count below the u32 limit. */
+  /**
+   * Starts an attempt: requires Running (`ATTEMPT_START_REQUIRES_RUNNING`), no
+   * active attempt (`ATTEMPT_ALREADY_ACTIVE`), count below the u32 limit
+   * (`ATTEMPT_COUNT_OVERFLOW`). A malformed id throws `INVALID_ID` first.
+   */
   startAttempt(attemptId: AttemptId): void {
+    const canonical = parseAttemptId(attemptId);
     if (this.#state !== "running") {
       throw new TransitionError("ATTEMPT_START_REQUIRES_RUNNING", `run ${this.id}: an attempt can only start while running, not ${this.#state}`, {
         details: { runId: this.id, currentState: this.#state },
@@ -233,11 +270,12 @@ export class RunInstance {
       throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${this.id}: attempt count would overflow`, { details: { runId: this.id } });
     }
     this.#attemptCount += 1;
-    this.#currentAttemptId = attemptId;
+    this.#currentAttemptId = canonical;
   }
 
   /** Finishes the active attempt, which must be `attemptId` (a stale attempt is refused). */
   finishAttempt(attemptId: AttemptId): void {
+    const canonical = parseAttemptId(attemptId);
     if (this.#state !== "running") {
       throw new TransitionError("ATTEMPT_FINISH_REQUIRES_RUNNING", `run ${this.id}: an attempt can only finish while running, not ${this.#state}`, {
         details: { runId: this.id, currentState: this.#state },
@@ -246,7 +284,7 @@ export class RunInstance {
     if (this.#currentAttemptId === undefined) {
       throw new TransitionError("NO_ACTIVE_ATTEMPT", `run ${this.id}: no attempt is active`, { details: { runId: this.id } });
     }
-    if (this.#currentAttemptId !== attemptId) {
+    if (this.#currentAttemptId !== canonical) {
       throw new TransitionError(
         "ATTEMPT_OWNERSHIP_MISMATCH",
         `run ${this.id}: attempt ${attemptId} is not the active attempt ${this.#currentAttemptId}`,
@@ -256,8 +294,9 @@ export class RunInstance {
     this.#currentAttemptId = undefined;
   }
 
-  /** Records when the state last changed (used by retry backoff). */
+  /** Records when the state last changed (used by retry backoff); epoch ms, `INVALID_TIMESTAMP` otherwise. */
   recordStateChangeAt(epochMs: number): void {
+    checkTime("lastStateChangeAt", epochMs);
     this.#lastStateChangeAt = epochMs;
   }
 

@@ -57,12 +57,13 @@ export function isTerminalState(state: RunState): boolean {
 
 /** True when `from → to` is in the transition table. */
 export function isValidTransition(from: RunState, to: RunState): boolean {
-  return TRANSITIONS[from]?.includes(to) ?? false;
+  // Guard with isRunState: untrusted input such as "constructor" must not reach the prototype.
+  return isRunState(from) && TRANSITIONS[from].includes(to);
 }
 
-/** Legal targets of `from`, in canonical order. */
+/** Legal targets of `from`, in canonical order (`[]` for terminal states and non-states). */
 export function validTransitions(from: RunState): readonly RunState[] {
-  return TRANSITIONS[from];
+  return isRunState(from) ? TRANSITIONS[from] : [];
 }
 
 /** snake_case display name (`retry_wait`), as operators know it from logs. */

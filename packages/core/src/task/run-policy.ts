@@ -183,9 +183,15 @@ export function parseCronExpression(expression: unknown): Cron {
   }
 }
 
+/** Cron instants are computed up to the end of year 2999 UTC; later `afterMs` values have none. */
+export const CRON_HORIZON_MS = Date.UTC(2999, 11, 31, 23, 59, 59, 999);
+
 /**
  * Up to `count` cron instants (epoch ms) strictly after `afterMs`, ascending.
- * Does not apply `maxOccurrences`; derivation does. `count` 0 gives `[]`.
+ * Does not apply `maxOccurrences`; derivation does. `count` 0 gives `[]`, and
+ * so does an `afterMs` at or past {@link CRON_HORIZON_MS} (never a past instant,
+ * unlike Rust's fallback to epoch 0). Throws `INVALID_TIMESTAMP` for an
+ * `afterMs` that is not epoch milliseconds and `INVALID_FIELD` for a bad count.
  */
 export function nextCronOccurrences(expression: string, afterMs: number, count: number): number[] {
   const cron = parseCronExpression(expression);
@@ -194,12 +200,19 @@ export function nextCronOccurrences(expression: string, afterMs: number, count: 
       details: { field: "afterMs", value: afterMs },
     });
   }
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new ValidationError("INVALID_FIELD", `invalid count ${describeValue(count)}: expected an integer ≥ 0`, {
+      details: { field: "count", value: describeValue(count) },
+    });
+  }
   const out: number[] = [];
+  if (afterMs >= CRON_HORIZON_MS) return out;
   let cursor = new Date(afterMs);
   while (out.length < count) {
     const next = cron.nextRun(cursor);
     if (next === null) break;
     const ms = next.getTime();
+    if (ms > CRON_HORIZON_MS) break;
     if (ms <= afterMs || (out.length > 0 && ms <= out[out.length - 1]!)) {
       cursor = new Date(ms + 1);
       continue;

@@ -57,7 +57,7 @@ const I32_MIN = -2_147_483_648;
 const I32_MAX = 2_147_483_647;
 
 /** Default metadata: no tags, priority 0, no description. */
-export const DEFAULT_TASK_METADATA: TaskMetadata = Object.freeze({ tags: Object.freeze([]) as readonly string[], priority: 0 });
+export const DEFAULT_TASK_METADATA: TaskMetadata = Object.freeze({ tags: Object.freeze<string[]>([]), priority: 0 });
 
 /** The content type of JSON payloads. */
 export const JSON_CONTENT_TYPE = "application/json";

@@ -20,6 +20,14 @@ export interface Clock {
   setTimeout(callback: () => void, delayMs: number): ClockTimer;
 }
 
+/** Longest delay Node's `setTimeout` honours; longer ones fire at once (with a warning). */
+const MAX_NODE_TIMER_MS = 2_147_483_647;
+
+/** Non-finite or negative delays mean "as soon as possible". */
+function normaliseDelay(delayMs: number): number {
+  return Number.isFinite(delayMs) ? Math.max(0, delayMs) : 0;
+}
+
 /** The wall clock: `Date.now()`, `Math.random()` and Node timers. */
 export class SystemClock implements Clock {
   now(): number {
@@ -30,8 +38,16 @@ export class SystemClock implements Clock {
     return Math.random();
   }
 
+  /** Like Node's `setTimeout`, but delays beyond ~24.8 days are honoured by re-arming, not fired at once. */
   setTimeout(callback: () => void, delayMs: number): ClockTimer {
-    const handle = setTimeout(callback, Math.max(0, delayMs));
+    const dueAt = Date.now() + normaliseDelay(delayMs);
+    let handle: ReturnType<typeof setTimeout>;
+    const arm = (): void => {
+      const remaining = dueAt - Date.now();
+      if (remaining > MAX_NODE_TIMER_MS) handle = setTimeout(arm, MAX_NODE_TIMER_MS);
+      else handle = setTimeout(callback, Math.max(0, remaining));
+    };
+    arm();
     return { cancel: () => clearTimeout(handle) };
   }
 }
@@ -87,7 +103,7 @@ export class ManualClock implements Clock {
   setTimeout(callback: () => void, delayMs: number): ClockTimer {
     const timer: PendingTimer = {
       id: this.#nextTimerId++,
-      dueAt: this.#now + Math.max(0, delayMs),
+      dueAt: this.#now + normaliseDelay(delayMs),
       callback,
       canceled: false,
     };
