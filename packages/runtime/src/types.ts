@@ -1,0 +1,195 @@
+/**
+ * The public shapes of the embedded ActionQueue: options, submissions, views
+ * of tasks and runs, statistics and explanations. The CLI and the daemon print
+ * these objects as they are, so field names are part of the contract.
+ */
+import type {
+  AttemptId,
+  AttemptResultKind,
+  Clock,
+  RunId,
+  RunPolicy,
+  RunState,
+  TaskConstraints,
+  TaskConstraintsInput,
+  TaskId,
+  TaskMetadata,
+} from "@actionqueue/core";
+import type { BackoffStrategy, Handler } from "@actionqueue/executor-local";
+
+/** Handlers by task name; a task without a name uses `default`. */
+export type HandlerMap = Readonly<Record<string, Handler<never>>>;
+
+/** Options of {@link ActionQueue.open}. */
+export interface ActionQueueOptions {
+  /** Data directory (created if missing); holds `wal/`, `snapshots/` and the writer `LOCK`. */
+  readonly dataDir: string;
+  /** The handler of every task (or of tasks without a name when `handlers` is also given). */
+  readonly handler?: Handler<never>;
+  /** Handlers routed by task `name`. A task whose name has no handler fails terminally. */
+  readonly handlers?: HandlerMap;
+  /** Attempts in flight at once (default 16, 1..10000). */
+  readonly concurrency?: number;
+  /** Time, timers and randomness (default: the system clock). */
+  readonly clock?: Clock;
+  /** Retry backoff (default: fixed 5 s). */
+  readonly backoff?: BackoffStrategy;
+  /** Write a snapshot after this many WAL events (default 10 000; 0 disables). */
+  readonly snapshotEvery?: number;
+  /** Lease length for in-process attempts, ms (default 30 000; heartbeats every third of it). */
+  readonly leaseTimeoutMs?: number;
+  /** The lease owner name written to the WAL (default `local:<pid>`). */
+  readonly owner?: string;
+  /**
+   * How far ahead `runUntilIdle()` waits for work that is not due yet, ms
+   * (default 10 000): scheduled runs and retries due within it are waited for.
+   */
+  readonly idleHorizonMs?: number;
+  /** How many future cron runs are materialised per task (default 5). */
+  readonly cronWindow?: number;
+  /** WAL `deferred` flush bound, ms (default 20). Submissions and state changes are `immediate`. */
+  readonly deferredFlushMs?: number;
+}
+
+/** What to submit. */
+export interface SubmitInput {
+  /** Routes to `handlers[name]`. */
+  readonly name?: string;
+  /** Bytes, or any JSON value (stored as JSON with content type `application/json`). */
+  readonly payload?: Uint8Array | unknown;
+  readonly contentType?: string;
+  readonly runPolicy: RunPolicy;
+  readonly constraints?: TaskConstraintsInput;
+  readonly metadata?: Partial<TaskMetadata>;
+  /** Supply to make the submission idempotent: the same id and spec returns the existing task. */
+  readonly taskId?: TaskId;
+}
+
+/** The result of a submission. */
+export interface SubmitResult {
+  readonly taskId: TaskId;
+  readonly runIds: readonly RunId[];
+  /** True when `taskId` already existed with the same spec and nothing was written. */
+  readonly existing: boolean;
+  readonly latestSequence: number;
+}
+
+/** A task as seen from outside. */
+export interface TaskView {
+  readonly taskId: TaskId;
+  readonly name?: string;
+  readonly runPolicy: RunPolicy;
+  readonly constraints: TaskConstraints;
+  readonly metadata: TaskMetadata;
+  readonly contentType?: string;
+  readonly payload: Uint8Array;
+  readonly createdAt: number;
+  readonly canceledAt?: number;
+  readonly runIds: readonly RunId[];
+}
+
+/** One attempt in a run's history. */
+export interface AttemptView {
+  readonly attemptId: AttemptId;
+  readonly attemptNumber: number;
+  readonly startedAt: number;
+  readonly finishedAt?: number;
+  readonly result?: AttemptResultKind;
+  readonly error?: string;
+  readonly output?: Uint8Array;
+}
+
+/** A state change in a run's history. */
+export interface RunHistoryEntry {
+  readonly from: RunState | null;
+  readonly to: RunState;
+  readonly at: number;
+}
+
+/** A run as seen from outside, with its attempt history. */
+export interface RunView {
+  readonly runId: RunId;
+  readonly taskId: TaskId;
+  readonly state: RunState;
+  readonly createdAt: number;
+  readonly scheduledAt: number;
+  readonly priority: number;
+  readonly attemptCount: number;
+  readonly currentAttemptId?: AttemptId;
+  readonly lease?: { readonly owner: string; readonly expiresAt: number };
+  readonly attempts: readonly AttemptView[];
+  readonly history: readonly RunHistoryEntry[];
+}
+
+/** Filter and page of {@link ActionQueue.listRuns}. */
+export interface ListRunsQuery {
+  readonly state?: RunState;
+  readonly taskId?: TaskId;
+  /** Page size (default 100, at most 10 000). */
+  readonly limit?: number;
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+/** A page of runs, ordered by run id (creation order). */
+export interface RunPage {
+  readonly runs: readonly RunView[];
+  /** Present when more runs match. */
+  readonly nextCursor?: string;
+}
+
+/** Counters of the whole data directory. */
+export interface Stats {
+  readonly tasks: number;
+  readonly runs: number;
+  readonly runsByState: {
+    readonly scheduled: number;
+    readonly ready: number;
+    readonly leased: number;
+    readonly running: number;
+    readonly retryWait: number;
+    readonly suspended: number;
+    readonly completed: number;
+    readonly failed: number;
+    readonly canceled: number;
+  };
+  readonly attemptsByResult: {
+    readonly success: number;
+    readonly failure: number;
+    readonly timeout: number;
+    readonly suspended: number;
+  };
+  readonly latestSequence: number;
+  readonly paused: boolean;
+}
+
+/** Why a run is not running now. */
+export type Explanation =
+  | { readonly kind: "scheduled"; readonly runId: RunId; readonly dueAt: number; readonly message: string }
+  | { readonly kind: "retryWait"; readonly runId: RunId; readonly retryAt: number; readonly attemptCount: number; readonly message: string }
+  | { readonly kind: "concurrencyKeyHeld"; readonly runId: RunId; readonly key: string; readonly heldBy: RunId; readonly message: string }
+  | { readonly kind: "enginePaused"; readonly runId: RunId; readonly message: string }
+  | { readonly kind: "ready"; readonly runId: RunId; readonly message: string }
+  | { readonly kind: "leased"; readonly runId: RunId; readonly owner: string; readonly expiresAt: number; readonly message: string }
+  | { readonly kind: "running"; readonly runId: RunId; readonly attemptId?: AttemptId; readonly message: string }
+  | { readonly kind: "suspended"; readonly runId: RunId; readonly message: string }
+  | {
+      readonly kind: "terminal";
+      readonly runId: RunId;
+      readonly state: "completed" | "failed" | "canceled";
+      readonly lastError?: string;
+      readonly message: string;
+    }
+  | { readonly kind: "taskCanceled"; readonly runId: RunId; readonly message: string };
+
+/** Options of {@link ActionQueue.close}. */
+export interface CloseOptions {
+  /**
+   * `drain` (default): stop dispatching, let in-flight attempts finish (up to
+   * `graceMs`, then abort them). `abort`: abort in-flight attempts at once;
+   * their runs are retried by the next start per the retry table.
+   */
+  readonly mode?: "drain" | "abort";
+  /** How long to wait for in-flight attempts when draining (default 30 000 ms). */
+  readonly graceMs?: number;
+}
