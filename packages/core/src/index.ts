@@ -63,6 +63,8 @@ export {
   validateTaskMetadata,
   payloadJson,
   jsonPayload,
+  withRunPolicy,
+  withConstraints,
 } from "./task/task-spec.js";
 export type { TaskSpec, TaskSpecInput, TaskPayload, TaskMetadata } from "./task/task-spec.js";
 

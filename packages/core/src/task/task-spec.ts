@@ -9,7 +9,7 @@ import { isNilId, parseTaskId, parseTenantId } from "../ids/ids.js";
 import type { RunPolicy } from "./run-policy.js";
 import { validateRunPolicy } from "./run-policy.js";
 import type { TaskConstraints, TaskConstraintsInput } from "./task-constraints.js";
-import { createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
+import { DEFAULT_TASK_CONSTRAINTS, createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
 
 /** Opaque payload bytes with an optional content type (`application/json` for JSON). */
 export interface TaskPayload {
@@ -165,4 +165,26 @@ export function payloadJson<T = unknown>(payload: TaskPayload): T {
 /** Encodes a value as a JSON payload with content type `application/json`. */
 export function jsonPayload(value: unknown): TaskPayload {
   return { bytes: new TextEncoder().encode(JSON.stringify(value)), contentType: JSON_CONTENT_TYPE };
+}
+
+/**
+ * A copy of `spec` with another run policy, validated as a whole (the spec's
+ * own id is re-checked first, as in Rust). On error `spec` is untouched.
+ */
+export function withRunPolicy(spec: TaskSpec, runPolicy: RunPolicy): TaskSpec {
+  const next: TaskSpec = { ...spec, runPolicy };
+  validateTaskSpec(next);
+  return next;
+}
+
+/** A copy of `spec` with constraints built from `input` (defaults filled in) and validated; `spec` is untouched on error. */
+export function withConstraints(spec: TaskSpec, input: TaskConstraintsInput): TaskSpec {
+  const constraints: TaskConstraints = {
+    ...DEFAULT_TASK_CONSTRAINTS,
+    ...input,
+    ...(input.requiredCapabilities === undefined ? {} : { requiredCapabilities: [...input.requiredCapabilities] }),
+  };
+  const next: TaskSpec = { ...spec, constraints };
+  validateTaskSpec(next);
+  return next;
 }
