@@ -1,0 +1,280 @@
+import { createIdFactory, ManualClock, systemClock } from "@actionqueue/core";
+import type { Clock } from "@actionqueue/core";
+import { describe, expect, it } from "vitest";
+import type { AttemptRequest } from "./attempt-context.js";
+import type { LateSettlement } from "./attempt-runner.js";
+import { AttemptRunner, runAttempt } from "./attempt-runner.js";
+import type { HandlerContext } from "./handler.js";
+import { TerminalError, success, suspended } from "./handler.js";
+import { decideRetry } from "./retry.js";
+
+const ids = createIdFactory(new ManualClock());
+
+function request(overrides: Partial<AttemptRequest> = {}): AttemptRequest {
+  return {
+    runId: ids.runId(),
+    attemptId: ids.attemptId(),
+    taskId: ids.taskId(),
+    payload: new Uint8Array([1]),
+    attemptNumber: 1,
+    maxAttempts: 1,
+    ...overrides,
+  };
+}
+
+/** A clock whose time moves only by `elapse()` and whose timers never fire: models a result that lands after the deadline but before the timer callback runs. */
+class LaggingClock implements Clock {
+  t = 1_000;
+  now(): number {
+    return this.t;
+  }
+  random(): number {
+    return 0.5;
+  }
+  setTimeout(): { cancel(): void } {
+    return { cancel: () => undefined };
+  }
+}
+
+const flush = () => new Promise<void>((r) => setImmediate(r));
+
+describe("attempt runner", () => {
+  it("passes ids and metadata unchanged, keeps success bytes, completes in time", async () => {
+    const clock = new ManualClock();
+    const req = request({ attemptNumber: 2, maxAttempts: 3, timeoutMs: 60_000, safetyLevel: "idempotent" });
+    let seen: HandlerContext | undefined;
+    const r = await new AttemptRunner({ clock }).run(async (ctx) => {
+      seen = ctx;
+      clock.advance(5);
+      return success(new Uint8Array([7, 8]));
+    }, req);
+    expect(seen?.runId).toBe(req.runId);
+    expect(seen?.attemptId).toBe(req.attemptId);
+    expect(seen?.taskId).toBe(req.taskId);
+    expect(seen?.metadata).toEqual({ attemptNumber: 2, maxAttempts: 3, timeoutMs: 60_000, safetyLevel: "idempotent" });
+    expect(r.runId).toBe(req.runId);
+    expect(r.attemptId).toBe(req.attemptId);
+    expect(r.response).toMatchObject({ kind: "success", output: new Uint8Array([7, 8]) });
+    expect(r.timeout).toBe("completedInTime");
+    expect(r.elapsedMs).toBe(5);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("fake elapsed 2 s over a 1 s timeout: success becomes Timeout{1000}, retry 1 of 2", async () => {
+    const clock = new ManualClock();
+    const r = await new AttemptRunner({ clock }).run(() => {
+      clock.advance(2_000);
+      return "done";
+    }, request({ timeoutMs: 1_000, maxAttempts: 2 }));
+    expect(r.response).toEqual({ kind: "timeout", timeoutMs: 1_000 });
+    expect(r.timeout).toBe("timedOut");
+    expect(decideRetry({ outcome: r.response.kind, attemptNumber: 1, maxAttempts: 2 }).kind).toBe("retryWait");
+  });
+
+  it("retryable failure without timeout is preserved; 3 of 5 retries", async () => {
+    const r = await runAttempt(async () => {
+      throw new Error("flaky");
+    }, request());
+    expect(r.response).toEqual({ kind: "retryableFailure", error: "flaky" });
+    expect(r.timeout).toBe("notConfigured");
+    expect(decideRetry({ outcome: r.response.kind, attemptNumber: 3, maxAttempts: 5 }).kind).toBe("retryWait");
+  });
+
+  it("a TerminalError is terminal", async () => {
+    const r = await runAttempt(() => {
+      throw new TerminalError("bad");
+    }, request({ timeoutMs: 1_000 }), { clock: new ManualClock() });
+    expect(r.response).toEqual({ kind: "terminalFailure", error: "bad" });
+  });
+
+  it("a handler that ignores its signal and never settles resolves as Timeout at the deadline", async () => {
+    const clock = new ManualClock();
+    let signal: AbortSignal | undefined;
+    const p = new AttemptRunner({ clock }).run((ctx) => {
+      signal = ctx.signal;
+      return new Promise(() => undefined);
+    }, request({ timeoutMs: 5_000 }));
+    clock.advance(4_999);
+    await flush();
+    expect(signal?.aborted).toBe(false);
+    clock.advance(1);
+    const r = await p;
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBe("timeout");
+    expect(r.response).toEqual({ kind: "timeout", timeoutMs: 5_000 });
+    expect(r.elapsedMs).toBe(5_000);
+  });
+
+  it("a late success is discarded and reported; cooperation vs threshold", async () => {
+    const clock = new ManualClock();
+    const late: LateSettlement[] = [];
+    const runner = new AttemptRunner({ clock, maxCancellationPollLatencyMs: 5, onLateSettle: (s) => late.push(s) });
+    let finish: (v: unknown) => void = () => undefined;
+    const p = runner.run(() => new Promise((r) => (finish = r)), request({ timeoutMs: 100 }));
+    clock.advance(100);
+    const r = await p;
+    expect(r.response.kind).toBe("timeout");
+    clock.advance(15);
+    finish("too late");
+    await flush();
+    expect(late).toHaveLength(1);
+    expect(late[0]).toMatchObject({ reason: "timeout", latencyMs: 15, cooperation: "cooperativeThresholdBreach" });
+    expect(late[0]?.discarded.kind).toBe("success");
+
+    const runner2 = new AttemptRunner({ clock, maxCancellationPollLatencyMs: 10, onLateSettle: (s) => late.push(s) });
+    let observe: () => void = () => undefined;
+    const p2 = runner2.run(
+      (ctx) =>
+        new Promise((_, reject) => {
+          ctx.signal.addEventListener("abort", () => {
+            observe = () => reject(new Error("aborted"));
+          });
+        }),
+      request({ timeoutMs: 10 }),
+    );
+    clock.advance(10);
+    expect((await p2).response.kind).toBe("timeout");
+    clock.advance(5);
+    observe();
+    await flush();
+    expect(late[1]).toMatchObject({ latencyMs: 5, cooperation: "cooperative" });
+  });
+
+  it("suspended beats Timeout; Timeout overrides a late success (result lands after the deadline)", async () => {
+    const clock = new LaggingClock();
+    const runner = new AttemptRunner({ clock });
+    const s = await runner.run(async () => {
+      clock.t += 6_000;
+      return suspended("partial");
+    }, request({ timeoutMs: 5_000 }));
+    expect(s.response.kind).toBe("suspended");
+    expect(s.timeout).toBe("timedOut");
+    const t = await runner.run(async () => {
+      clock.t += 6_000;
+      return success("ok");
+    }, request({ timeoutMs: 5_000, maxAttempts: 4 }));
+    expect(t.response).toEqual({ kind: "timeout", timeoutMs: 5_000 });
+    expect(decideRetry({ outcome: t.response.kind, attemptNumber: 1, maxAttempts: 4 }).kind).toBe("retryWait");
+    expect(decideRetry({ outcome: t.response.kind, attemptNumber: 1, maxAttempts: 2 }).kind).toBe("retryWait");
+    expect(decideRetry({ outcome: t.response.kind, attemptNumber: 2, maxAttempts: 2 }).kind).toBe("failed");
+  });
+
+  it("equal to the limit is in time", async () => {
+    const clock = new LaggingClock();
+    const r = await new AttemptRunner({ clock }).run(() => {
+      clock.t += 5_000;
+    }, request({ timeoutMs: 5_000 }));
+    expect(r.response.kind).toBe("success");
+    expect(r.timeout).toBe("completedInTime");
+  });
+
+  it("no timeout: no timer is created and the signal never aborts", async () => {
+    const clock = new ManualClock();
+    let pending = -1;
+    let aborted = true;
+    const r = await new AttemptRunner({ clock }).run((ctx) => {
+      pending = clock.pendingTimers;
+      aborted = ctx.signal.aborted;
+    }, request());
+    expect(pending).toBe(0);
+    expect(aborted).toBe(false);
+    expect(r.timeout).toBe("notConfigured");
+  });
+
+  it("a timeout that is met creates one timer and cancels it", async () => {
+    const clock = new ManualClock();
+    let pending = -1;
+    await new AttemptRunner({ clock }).run(() => {
+      pending = clock.pendingTimers;
+    }, request({ timeoutMs: 50 }));
+    expect(pending).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("cancellation is isolated between consecutive attempts of one run", async () => {
+    const clock = new ManualClock();
+    const runner = new AttemptRunner({ clock });
+    const runId = ids.runId();
+    const signals: AbortSignal[] = [];
+    const p1 = runner.run((ctx) => {
+      signals.push(ctx.signal);
+      return new Promise(() => undefined);
+    }, request({ runId, timeoutMs: 10 }));
+    clock.advance(10);
+    await p1;
+    const r2 = await runner.run((ctx) => {
+      signals.push(ctx.signal);
+    }, request({ runId, timeoutMs: 10 }));
+    expect(signals[0]?.aborted).toBe(true);
+    expect(signals[1]?.aborted).toBe(false);
+    expect(r2.response.kind).toBe("success");
+    expect(r2.runId).toBe(runId);
+  });
+
+  it("a synchronously throwing handler is a failure; the runner stays usable", async () => {
+    const runner = new AttemptRunner({ clock: new ManualClock() });
+    const a = await runner.run(() => {
+      throw new Error("panic");
+    }, request({ timeoutMs: 10 }));
+    expect(a.response).toEqual({ kind: "retryableFailure", error: "panic" });
+    const b = await runner.run(() => "fine", request({ timeoutMs: 10 }));
+    expect(b.response.kind).toBe("success");
+  });
+
+  it("an external signal aborts ctx.signal and resolves as canceled at once", async () => {
+    const clock = new ManualClock();
+    const controller = new AbortController();
+    let reason: unknown;
+    const p = new AttemptRunner({ clock }).run((ctx) => {
+      ctx.signal.addEventListener("abort", () => {
+        reason = ctx.signal.reason;
+      });
+      return new Promise(() => undefined);
+    }, request({ signal: controller.signal }));
+    controller.abort("shutdown");
+    const r = await p;
+    expect(r.canceled).toBe("shutdown");
+    expect(r.response).toEqual({ kind: "retryableFailure", error: "attempt canceled (shutdown)" });
+    expect(reason).toBe("shutdown");
+  });
+
+  it("an already-aborted signal does not call the handler; foreign reasons count as cancel", async () => {
+    const controller = new AbortController();
+    controller.abort(new Error("whatever"));
+    let called = false;
+    const r = await runAttempt(() => {
+      called = true;
+    }, request({ signal: controller.signal, timeoutMs: 100 }), { clock: new ManualClock() });
+    expect(called).toBe(false);
+    expect(r.canceled).toBe("cancel");
+  });
+
+  it("the caller's attempt id is used, never regenerated", async () => {
+    const attemptId = ids.attemptId();
+    const r = await runAttempt(() => undefined, request({ attemptId }));
+    expect(r.attemptId).toBe(attemptId);
+  });
+
+  it("real short timeout with the system clock: never-settling handler resolves as Timeout", async () => {
+    const started = Date.now();
+    const r = await runAttempt(() => new Promise(() => undefined), request({ timeoutMs: 20 }), { clock: systemClock });
+    expect(r.response).toEqual({ kind: "timeout", timeoutMs: 20 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("near-deadline races: every attempt resolves exactly once with a consistent classification", async () => {
+    for (let i = 0; i < 16; i++) {
+      const r = await runAttempt(
+        (ctx) =>
+          new Promise((resolve) => {
+            setTimeout(resolve, 3 + (i % 3));
+            ctx.signal.addEventListener("abort", () => resolve(undefined));
+          }),
+        request({ timeoutMs: 4 }),
+        { clock: systemClock },
+      );
+      if (r.response.kind === "timeout") expect(r.timeout).toBe("timedOut");
+      else expect(r.timeout).toBe("completedInTime");
+    }
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * The attempt runner: calls a handler exactly once and turns whatever happens
+ * into an {@link AttemptResult}. Deadlines are real: at `timeoutMs` (measured on
+ * the injected clock) the context's signal aborts and the attempt resolves as
+ * a timeout at that moment, whether or not the handler ever settles; its late
+ * result is discarded. The common case (no timeout, no external signal) takes
+ * a fast path with no timer, no extra promise and no AbortController.
+ */
+import { systemClock } from "@actionqueue/core";
+import type { AttemptId, Clock, ClockTimer, RunId } from "@actionqueue/core";
+import { AttemptContext } from "./attempt-context.js";
+import type { AttemptRequest } from "./attempt-context.js";
+import type { ExecutorResponse } from "./executor-response.js";
+import type { AttemptAbortReason, Handler } from "./handler.js";
+import { errorToResponse, toExecutorResponse } from "./handler.js";
+import type { CancellationCooperation, TimeoutClassification } from "./timeout.js";
+import { DEFAULT_MAX_CANCELLATION_POLL_LATENCY_MS, classifyCooperation, classifyTimeout } from "./timeout.js";
+
+/** What one attempt produced. */
+export interface AttemptResult {
+  readonly runId: RunId;
+  readonly attemptId: AttemptId;
+  /**
+   * The response to record. For a canceled attempt it is a retryable failure
+   * (`attempt canceled (<reason>)`); check {@link AttemptResult.canceled} first.
+   */
+  readonly response: ExecutorResponse;
+  /** Clock time from start to resolution, ms. */
+  readonly elapsedMs: number;
+  readonly timeout: TimeoutClassification;
+  /**
+   * Set when the external signal ended the attempt (cancellation, shutdown,
+   * budget): the runtime should not treat it as an ordinary failure.
+   */
+  readonly canceled: Exclude<AttemptAbortReason, "timeout"> | undefined;
+}
+
+/** Reported when a handler settles after its attempt was already resolved by a timeout or cancellation. */
+export interface LateSettlement {
+  readonly runId: RunId;
+  readonly attemptId: AttemptId;
+  readonly reason: AttemptAbortReason;
+  /** Clock ms between the abort and the handler settling. */
+  readonly latencyMs: number;
+  /** For timeouts: whether the handler reacted within the poll-latency threshold. */
+  readonly cooperation: CancellationCooperation;
+  /** The discarded response. */
+  readonly discarded: ExecutorResponse;
+}
+
+/** Options of an {@link AttemptRunner}. */
+export interface AttemptRunnerOptions {
+  /** Time and timers (default: the system clock). */
+  readonly clock?: Clock;
+  /** Latency above which a late-but-cooperative handler counts as a breach (default 250 ms). */
+  readonly maxCancellationPollLatencyMs?: number;
+  /** Called when a discarded handler finally settles (metrics, logs). Never throws into the runner. */
+  readonly onLateSettle?: (settlement: LateSettlement) => void;
+}
+
+const CANCEL_REASONS: ReadonlySet<unknown> = new Set(["cancel", "shutdown", "budget"]);
+
+function cancelReasonOf(signal: AbortSignal): Exclude<AttemptAbortReason, "timeout"> {
+  const reason: unknown = signal.reason;
+  return CANCEL_REASONS.has(reason) ? (reason as Exclude<AttemptAbortReason, "timeout">) : "cancel";
+}
+
+function result(
+  request: AttemptRequest,
+  response: ExecutorResponse,
+  elapsedMs: number,
+  timeout: TimeoutClassification,
+  canceled: Exclude<AttemptAbortReason, "timeout"> | undefined,
+): AttemptResult {
+  return { runId: request.runId, attemptId: request.attemptId, response, elapsedMs, timeout, canceled };
+}
+
+function settleResponse(request: AttemptRequest, response: ExecutorResponse, elapsedMs: number): AttemptResult {
+  const timeout = classifyTimeout(request.timeoutMs, elapsedMs);
+  // Suspended beats Timeout; Timeout overrides everything else (output and error text discarded).
+  if (timeout === "timedOut" && response.kind !== "suspended") {
+    return result(request, { kind: "timeout", timeoutMs: request.timeoutMs! }, elapsedMs, timeout, undefined);
+  }
+  return result(request, response, elapsedMs, timeout, undefined);
+}
+
+/** Runs handler attempts with timeout enforcement and cancellation. Reusable and stateless between attempts. */
+export class AttemptRunner {
+  readonly clock: Clock;
+  readonly maxCancellationPollLatencyMs: number;
+  readonly onLateSettle: ((settlement: LateSettlement) => void) | undefined;
+
+  constructor(options: AttemptRunnerOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.maxCancellationPollLatencyMs = options.maxCancellationPollLatencyMs ?? DEFAULT_MAX_CANCELLATION_POLL_LATENCY_MS;
+    this.onLateSettle = options.onLateSettle;
+  }
+
+  /**
+   * Calls `handler` once for `request`. Never rejects: a throw becomes a
+   * failure response. Resolves at the deadline (timeout) or on external abort
+   * (canceled) even if the handler never settles.
+   */
+  run<TPayload>(handler: Handler<TPayload>, request: AttemptRequest): Promise<AttemptResult> {
+    const ctx = new AttemptContext<TPayload>(request);
+    if (request.timeoutMs === undefined && request.signal === undefined) return this.#runPlain(handler, ctx, request);
+    const startedAt = this.clock.now();
+    if (request.signal?.aborted === true) {
+      const reason = cancelReasonOf(request.signal);
+      ctx.abort(reason);
+      return Promise.resolve(result(request, canceledResponse(reason), 0, classifyTimeout(request.timeoutMs, 0), reason));
+    }
+    return new PendingAttempt(this, handler as Handler<unknown>, ctx, request, startedAt).promise;
+  }
+
+  async #runPlain<TPayload>(handler: Handler<TPayload>, ctx: AttemptContext<TPayload>, request: AttemptRequest): Promise<AttemptResult> {
+    const startedAt = this.clock.now();
+    let response: ExecutorResponse;
+    try {
+      response = toExecutorResponse(await handler(ctx));
+    } catch (error) {
+      response = errorToResponse(error);
+    }
+    return result(request, response, this.clock.now() - startedAt, "notConfigured", undefined);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+function canceledResponse(reason: AttemptAbortReason): ExecutorResponse {
+  return { kind: "retryableFailure", error: `attempt canceled (${reason})` };
+}
+
+/** One attempt racing its deadline and its external signal. */
+class PendingAttempt {
+  readonly promise: Promise<AttemptResult>;
+  readonly #runner: AttemptRunner;
+  readonly #ctx: AttemptContext<unknown>;
+  readonly #request: AttemptRequest;
+  readonly #startedAt: number;
+  #resolve!: (value: AttemptResult) => void;
+  #settled = false;
+  #timer: ClockTimer | undefined;
+  #abortedAt = 0;
+
+  constructor(runner: AttemptRunner, handler: Handler<unknown>, ctx: AttemptContext<unknown>, request: AttemptRequest, startedAt: number) {
+    this.#runner = runner;
+    this.#ctx = ctx;
+    this.#request = request;
+    this.#startedAt = startedAt;
+    this.promise = new Promise<AttemptResult>((resolve) => {
+      this.#resolve = resolve;
+    });
+    if (request.timeoutMs !== undefined) this.#timer = runner.clock.setTimeout(this.#onDeadline, request.timeoutMs);
+    request.signal?.addEventListener("abort", this.#onExternalAbort, { once: true });
+    let value: unknown;
+    try {
+      value = handler(ctx);
+    } catch (error) {
+      this.#onRejected(error);
+      return;
+    }
+    if (isThenable(value)) Promise.resolve(value).then(this.#onFulfilled, this.#onRejected);
+    else this.#onFulfilled(value);
+  }
+
+  #finish(value: AttemptResult): void {
+    this.#settled = true;
+    this.#timer?.cancel();
+    this.#request.signal?.removeEventListener("abort", this.#onExternalAbort);
+    this.#resolve(value);
+  }
+
+  readonly #onDeadline = (): void => {
+    if (this.#settled) return;
+    const req = this.#request;
+    this.#abortedAt = this.#runner.clock.now();
+    this.#ctx.abort("timeout");
+    this.#finish(result(req, { kind: "timeout", timeoutMs: req.timeoutMs! }, this.#abortedAt - this.#startedAt, "timedOut", undefined));
+  };
+
+  readonly #onExternalAbort = (): void => {
+    if (this.#settled) return;
+    const reason = cancelReasonOf(this.#request.signal!);
+    this.#abortedAt = this.#runner.clock.now();
+    this.#ctx.abort(reason);
+    const elapsed = this.#abortedAt - this.#startedAt;
+    this.#finish(result(this.#request, canceledResponse(reason), elapsed, classifyTimeout(this.#request.timeoutMs, elapsed), reason));
+  };
+
+  readonly #onFulfilled = (value: unknown): void => {
+    this.#settle(toExecutorResponse(value));
+  };
+
+  readonly #onRejected = (error: unknown): void => {
+    this.#settle(errorToResponse(error));
+  };
+
+  #settle(response: ExecutorResponse): void {
+    const now = this.#runner.clock.now();
+    if (this.#settled) {
+      this.#reportLate(response, now);
+      return;
+    }
+    this.#finish(settleResponse(this.#request, response, now - this.#startedAt));
+  }
+
+  #reportLate(discarded: ExecutorResponse, now: number): void {
+    const hook = this.#runner.onLateSettle;
+    const reason = this.#ctx.abortReason;
+    if (hook === undefined || reason === undefined) return;
+    const latencyMs = now - this.#abortedAt;
+    const cooperation =
+      reason === "timeout" ? classifyCooperation("timedOut", latencyMs, this.#runner.maxCancellationPollLatencyMs) : "notApplicable";
+    try {
+      hook({ runId: this.#request.runId, attemptId: this.#request.attemptId, reason, latencyMs, cooperation, discarded });
+    } catch {
+      // A failing observer must not break the runner.
+    }
+  }
+}
+
+/**
+ * Runs one attempt with a throwaway runner: `new AttemptRunner(options).run(handler, request)`.
+ * Prefer one shared {@link AttemptRunner} in hot paths.
+ */
+export function runAttempt<TPayload>(handler: Handler<TPayload>, request: AttemptRequest, options: AttemptRunnerOptions = {}): Promise<AttemptResult> {
+  return new AttemptRunner(options).run(handler, request);
+}

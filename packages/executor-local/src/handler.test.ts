@@ -1,0 +1,98 @@
+import { ActionQueueError, createIdFactory, ManualClock } from "@actionqueue/core";
+import { describe, expect, it } from "vitest";
+import { AttemptContext } from "./attempt-context.js";
+import {
+  TerminalError,
+  errorToResponse,
+  isHandlerOutput,
+  retryableFailure,
+  success,
+  suspended,
+  terminalFailure,
+  toExecutorResponse,
+} from "./handler.js";
+
+const ids = createIdFactory(new ManualClock());
+const enc = (s: string) => new TextEncoder().encode(s);
+
+describe("output normalisation", () => {
+  it("nothing is a success without output", () => {
+    expect(toExecutorResponse(undefined)).toEqual({ kind: "success" });
+    expect(toExecutorResponse(null)).toEqual({ kind: "success" });
+  });
+  it("bytes, strings and JSON values become output", () => {
+    expect(toExecutorResponse(new Uint8Array([1, 2]))).toEqual({ kind: "success", output: new Uint8Array([1, 2]) });
+    expect(toExecutorResponse("héllo")).toEqual({ kind: "success", output: enc("héllo") });
+    expect(toExecutorResponse({ a: 1 })).toEqual({ kind: "success", output: enc('{"a":1}') });
+    expect(toExecutorResponse(42)).toEqual({ kind: "success", output: enc("42") });
+    expect(toExecutorResponse(new Uint8Array())).toEqual({ kind: "success" });
+  });
+  it("a plain object shaped like an output is data, not an output", () => {
+    expect(toExecutorResponse({ kind: "terminalFailure", error: "x" }).kind).toBe("success");
+  });
+  it("unserialisable values are terminal failures", () => {
+    expect(toExecutorResponse(10n).kind).toBe("terminalFailure");
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(toExecutorResponse(cyclic).kind).toBe("terminalFailure");
+    expect(toExecutorResponse(() => 1).kind).toBe("terminalFailure");
+  });
+  it("helpers build each variant and are recognised", () => {
+    expect(success()).toMatchObject({ kind: "success" });
+    expect(success("x")).toMatchObject({ kind: "success", output: enc("x") });
+    expect(success("").output).toBeUndefined();
+    expect(retryableFailure("r")).toMatchObject({ kind: "retryableFailure", error: "r" });
+    expect(terminalFailure("t")).toMatchObject({ kind: "terminalFailure", error: "t" });
+    expect(suspended()).toMatchObject({ kind: "suspended" });
+    expect(suspended(new Uint8Array([9])).output).toEqual(new Uint8Array([9]));
+    expect(retryableFailure("").kind === "retryableFailure" && retryableFailure("").error.length).toBeGreaterThan(0);
+    expect(isHandlerOutput(success())).toBe(true);
+    expect(isHandlerOutput({ kind: "success" })).toBe(false);
+    expect(toExecutorResponse(terminalFailure("t"))).toMatchObject({ kind: "terminalFailure", error: "t" });
+  });
+});
+
+describe("thrown errors", () => {
+  it("an ordinary error is retryable with its message", () => {
+    expect(errorToResponse(new Error("boom"))).toEqual({ kind: "retryableFailure", error: "boom" });
+    expect(errorToResponse("text")).toEqual({ kind: "retryableFailure", error: "text" });
+    expect(errorToResponse(new Error("")).kind === "retryableFailure").toBe(true);
+  });
+  it("TerminalError is terminal, also recognised by code alone", () => {
+    const e = new TerminalError("bad input");
+    expect(ActionQueueError.hasCode(e, "TERMINAL_HANDLER_ERROR")).toBe(true);
+    expect(errorToResponse(e)).toEqual({ kind: "terminalFailure", error: "bad input" });
+    const foreign = Object.assign(new Error("other copy"), { code: "TERMINAL_HANDLER_ERROR" });
+    expect(errorToResponse(foreign)).toEqual({ kind: "terminalFailure", error: "other copy" });
+  });
+});
+
+describe("context", () => {
+  const base = {
+    runId: ids.runId(),
+    attemptId: ids.attemptId(),
+    taskId: ids.taskId(),
+    attemptNumber: 2,
+    maxAttempts: 3,
+    timeoutMs: 60_000,
+  };
+  it("exposes ids, metadata and a typed json() helper", () => {
+    const ctx = new AttemptContext<{ n: number }>({ ...base, payload: enc('{"n":7}'), contentType: "application/json" });
+    expect(ctx.json().n).toBe(7);
+    expect(ctx.json()).toBe(ctx.json());
+    expect(ctx.contentType).toBe("application/json");
+    expect(ctx.metadata).toEqual({ attemptNumber: 2, maxAttempts: 3, timeoutMs: 60_000, safetyLevel: "pure" });
+    expect(ctx.signal.aborted).toBe(false);
+  });
+  it("json() on a non-JSON payload throws a TerminalError", () => {
+    const ctx = new AttemptContext({ ...base, payload: enc("not json") });
+    expect(() => ctx.json()).toThrow(TerminalError);
+  });
+  it("abort before the signal is read still shows on the signal", () => {
+    const ctx = new AttemptContext({ ...base, payload: new Uint8Array() });
+    ctx.abort("timeout");
+    ctx.abort("cancel");
+    expect(ctx.signal.aborted).toBe(true);
+    expect(ctx.signal.reason).toBe("timeout");
+  });
+});
