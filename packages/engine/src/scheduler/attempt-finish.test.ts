@@ -1,0 +1,156 @@
+import { ActionQueueError, createIdFactory, ManualClock } from "@actionqueue/core";
+import type { DurabilityPolicy, MutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
+import type { ExecutorResponse } from "@actionqueue/executor-local";
+import { describe, expect, it } from "vitest";
+import {
+  AttemptFinishSubmissionError,
+  buildAttemptFinishCommand,
+  mapExecutorResponseToOutcome,
+  submitAttemptFinishViaAuthority,
+} from "./attempt-finish.js";
+
+const ids = createIdFactory(new ManualClock());
+
+/** Records every command; answers attempt-finish with an applied mutation and refuses anything else. */
+class MockAuthority implements MutationAuthority {
+  readonly submitted: MutationCommand[] = [];
+  async submitCommand(command: MutationCommand, _durability: DurabilityPolicy): Promise<MutationOutcome> {
+    this.submitted.push(command);
+    if (command.kind !== "attemptFinish") throw new Error("unexpected command");
+    return {
+      sequence: command.sequence,
+      applied: { kind: "attemptFinish", runId: command.runId, attemptId: command.attemptId, outcome: command.outcome },
+    };
+  }
+  async submitBatch(commands: readonly MutationCommand[], durability: DurabilityPolicy): Promise<readonly MutationOutcome[]> {
+    const out: MutationOutcome[] = [];
+    for (const c of commands) out.push(await this.submitCommand(c, durability));
+    return out;
+  }
+  latestSequence(): number {
+    return this.submitted.length;
+  }
+}
+
+describe("attempt finish (seed port)", () => {
+  it("timeout response maps to timeout result kind", () => {
+    const response: ExecutorResponse = { kind: "timeout", timeoutMs: 5 };
+    expect(mapExecutorResponseToOutcome(response).result).toBe("timeout");
+  });
+
+  it("failure responses map to failure result kind", () => {
+    expect(mapExecutorResponseToOutcome({ kind: "retryableFailure", error: "retryable" }).result).toBe("failure");
+    expect(mapExecutorResponseToOutcome({ kind: "terminalFailure", error: "terminal" }).result).toBe("failure");
+  });
+
+  it("success response maps to success result kind", () => {
+    expect(mapExecutorResponseToOutcome({ kind: "success", output: new Uint8Array([1, 2, 3]) }).result).toBe("success");
+  });
+
+  it("build attempt finish command populates result and error from response", () => {
+    const runId = ids.runId();
+    const attemptId = ids.attemptId();
+    const command = buildAttemptFinishCommand(11, runId, attemptId, { kind: "timeout", timeoutMs: 9 }, 1_234);
+    expect(command.sequence).toBe(11);
+    expect(command.runId).toBe(runId);
+    expect(command.attemptId).toBe(attemptId);
+    expect(command.outcome.result).toBe("timeout");
+    expect(command.outcome.error).toBe("attempt timed out after 9ms");
+    expect(command.timestamp).toBe(1_234);
+  });
+
+  it("submit via authority maps timeout and submits the canonical command", async () => {
+    const runId = ids.runId();
+    const attemptId = ids.attemptId();
+    const authority = new MockAuthority();
+    const finish = buildAttemptFinishCommand(17, runId, attemptId, { kind: "timeout", timeoutMs: 5 }, 1_700);
+    const outcome = await submitAttemptFinishViaAuthority(finish, "immediate", authority);
+
+    expect(outcome.sequence).toBe(17);
+    expect(outcome.applied).toEqual({
+      kind: "attemptFinish",
+      runId,
+      attemptId,
+      outcome: { result: "timeout", error: "attempt timed out after 5ms" },
+    });
+    expect(authority.submitted).toHaveLength(1);
+    expect(authority.submitted[0]).toEqual({
+      kind: "attemptFinish",
+      sequence: 17,
+      runId,
+      attemptId,
+      outcome: { result: "timeout", error: "attempt timed out after 5ms" },
+      timestamp: 1_700,
+    });
+  });
+
+  it("success with output maps to outcome with output", () => {
+    const data = new TextEncoder().encode("data");
+    const outcome = mapExecutorResponseToOutcome({ kind: "success", output: data });
+    expect(outcome.result).toBe("success");
+    expect(outcome.output).toEqual(data);
+  });
+
+  it("success without output maps to outcome without output", () => {
+    const outcome = mapExecutorResponseToOutcome({ kind: "success" });
+    expect(outcome.result).toBe("success");
+    expect(outcome.output).toBeUndefined();
+  });
+
+  it("failure maps to outcome without output", () => {
+    const outcome = mapExecutorResponseToOutcome({ kind: "retryableFailure", error: "err" });
+    expect(outcome.result).toBe("failure");
+    expect(outcome.output).toBeUndefined();
+  });
+
+  it("submit via authority maps failure to failure taxonomy", async () => {
+    const runId = ids.runId();
+    const attemptId = ids.attemptId();
+    const authority = new MockAuthority();
+    const finish = buildAttemptFinishCommand(21, runId, attemptId, { kind: "retryableFailure", error: "transient network failure" }, 2_100);
+    const outcome = await submitAttemptFinishViaAuthority(finish, "immediate", authority);
+    expect(outcome.applied).toEqual({
+      kind: "attemptFinish",
+      runId,
+      attemptId,
+      outcome: { result: "failure", error: "transient network failure" },
+    });
+  });
+});
+
+describe("attempt finish (additions)", () => {
+  it("suspended keeps output; empty output is none", () => {
+    expect(mapExecutorResponseToOutcome({ kind: "suspended", output: new Uint8Array([4]) })).toEqual({ result: "suspended", output: new Uint8Array([4]) });
+    expect(mapExecutorResponseToOutcome({ kind: "suspended", output: new Uint8Array() })).toEqual({ result: "suspended" });
+    expect(mapExecutorResponseToOutcome({ kind: "success", output: new Uint8Array() })).toEqual({ result: "success" });
+  });
+
+  it("an authority rejection is wrapped with the run id and the cause", async () => {
+    const cause = new Error("run not running");
+    const authority: MutationAuthority = {
+      submitCommand: () => Promise.reject(cause),
+      submitBatch: () => Promise.reject(cause),
+      latestSequence: () => 0,
+    };
+    const runId = ids.runId();
+    const finish = buildAttemptFinishCommand(1, runId, ids.attemptId(), { kind: "success" }, 1);
+    const error = await submitAttemptFinishViaAuthority(finish, "immediate", authority).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AttemptFinishSubmissionError);
+    expect(ActionQueueError.hasCode(error, "ATTEMPT_FINISH_SUBMISSION")).toBe(true);
+    expect((error as AttemptFinishSubmissionError).runId).toBe(runId);
+    expect((error as AttemptFinishSubmissionError).cause).toBe(cause);
+    expect((error as Error).message).toContain(runId);
+  });
+
+  it("a synchronous throw from the authority is wrapped too", async () => {
+    const authority: MutationAuthority = {
+      submitCommand: () => {
+        throw new Error("poisoned");
+      },
+      submitBatch: () => Promise.reject(new Error("x")),
+      latestSequence: () => 0,
+    };
+    const finish = buildAttemptFinishCommand(1, ids.runId(), ids.attemptId(), { kind: "success" }, 1);
+    await expect(submitAttemptFinishViaAuthority(finish, "immediate", authority)).rejects.toBeInstanceOf(AttemptFinishSubmissionError);
+  });
+});

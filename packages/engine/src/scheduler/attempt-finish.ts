@@ -1,0 +1,76 @@
+/**
+ * The seam between executor and storage (port of the Rust
+ * `scheduler/attempt_finish`): maps an executor response to the durable
+ * attempt outcome and submits the attempt-finish command through the mutation
+ * authority. Retryable and terminal failures both record `failure`; the run's
+ * next transition (RetryWait or Failed) carries the distinction.
+ */
+import { ActionQueueError, AttemptOutcome } from "@actionqueue/core";
+import type { AttemptFinishCommand, AttemptId, DurabilityPolicy, MutationAuthority, MutationOutcome, RunId } from "@actionqueue/core";
+import type { ExecutorResponse } from "@actionqueue/executor-local";
+import { timeoutMessage } from "@actionqueue/executor-local";
+
+/**
+ * Maps an executor response to the canonical attempt outcome: success and
+ * suspended keep their output (empty bytes → none); both failure kinds become
+ * `failure` with their message; a timeout becomes `timeout` with
+ * `attempt timed out after {timeoutMs}ms`.
+ */
+export function mapExecutorResponseToOutcome(response: ExecutorResponse): AttemptOutcome {
+  switch (response.kind) {
+    case "success":
+      return response.output === undefined ? AttemptOutcome.success() : AttemptOutcome.successWithOutput(response.output);
+    case "retryableFailure":
+    case "terminalFailure":
+      return AttemptOutcome.failure(response.error);
+    case "timeout":
+      return AttemptOutcome.timeout(timeoutMessage(response.timeoutMs));
+    case "suspended":
+      return response.output === undefined ? AttemptOutcome.suspended() : AttemptOutcome.suspendedWithOutput(response.output);
+  }
+}
+
+/** Builds the attempt-finish command for `response` (the attempt id is the fencing token). */
+export function buildAttemptFinishCommand(
+  sequence: number,
+  runId: RunId,
+  attemptId: AttemptId,
+  response: ExecutorResponse,
+  timestamp: number,
+): AttemptFinishCommand {
+  return { kind: "attemptFinish", sequence, runId, attemptId, outcome: mapExecutorResponseToOutcome(response), timestamp };
+}
+
+/**
+ * The authority rejected or failed an attempt-finish submission. `runId` names
+ * the run; `cause` is the authority's own error (the Rust `into_source`).
+ */
+export class AttemptFinishSubmissionError extends ActionQueueError {
+  readonly runId: RunId;
+
+  constructor(runId: RunId, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super("ATTEMPT_FINISH_SUBMISSION", `attempt-finish authority error for run ${runId}: ${reason}`, {
+      details: { runId },
+      cause,
+    });
+    this.runId = runId;
+  }
+}
+
+/**
+ * Submits a built attempt-finish command through the authority. Resolves with
+ * the authority's outcome; rejects with {@link AttemptFinishSubmissionError}
+ * wrapping whatever the authority threw or rejected with.
+ */
+export async function submitAttemptFinishViaAuthority(
+  finishCommand: AttemptFinishCommand,
+  durability: DurabilityPolicy,
+  authority: MutationAuthority,
+): Promise<MutationOutcome> {
+  try {
+    return await authority.submitCommand(finishCommand, durability);
+  } catch (cause) {
+    throw new AttemptFinishSubmissionError(finishCommand.runId, cause);
+  }
+}
