@@ -65,7 +65,9 @@ export class CommandRejectedError extends ActionQueueError {}
 
 /** The caller's expected WAL sequence is not the next one. */
 export class SequenceConflictError extends ActionQueueError {
+  /** The sequence the authority would assign next. */
   readonly expected: number;
+  /** The sequence the command carried. */
   readonly actual: number;
 
   constructor(expected: number, actual: number) {

@@ -83,12 +83,19 @@ function randomPart(clock: Clock): string {
 
 /** Mints every kind of id from one monotonic ULID sequence. */
 export interface IdFactory {
+  /** A new TaskId. */
   taskId(): TaskId;
+  /** A new RunId (sorts after every id minted before it). */
   runId(): RunId;
+  /** A new AttemptId. */
   attemptId(): AttemptId;
+  /** A new ActorId. */
   actorId(): ActorId;
+  /** A new TenantId. */
   tenantId(): TenantId;
+  /** A new LedgerEntryId. */
   ledgerEntryId(): LedgerEntryId;
+  /** A new SubscriptionId. */
   subscriptionId(): SubscriptionId;
 }
 

@@ -13,6 +13,7 @@ export const ATTEMPT_RESULT_KINDS: readonly AttemptResultKind[] = ["success", "f
 
 /** The durable outcome of an attempt. */
 export interface AttemptOutcome {
+  /** How the attempt ended. */
   readonly result: AttemptResultKind;
   /** Present exactly for failure and timeout; never empty. */
   readonly error?: string;
@@ -33,21 +34,27 @@ function requireMessage(kind: "failure" | "timeout", message: unknown): string {
 
 /** Factories for every outcome; empty output is normalised to none. */
 export const AttemptOutcome = {
+  /** A success without output. */
   success(): AttemptOutcome {
     return { result: "success" };
   },
+  /** A success with handler output (empty output means none). */
   successWithOutput(output: Uint8Array): AttemptOutcome {
     return output.length === 0 ? { result: "success" } : { result: "success", output };
   },
+  /** A retryable failure; `EMPTY_FAILURE_MESSAGE` for an empty message. */
   failure(message: string): AttemptOutcome {
     return { result: "failure", error: requireMessage("failure", message) };
   },
+  /** A timed-out attempt; `EMPTY_FAILURE_MESSAGE` for an empty message. */
   timeout(message: string): AttemptOutcome {
     return { result: "timeout", error: requireMessage("timeout", message) };
   },
+  /** A preempted attempt (does not count toward `maxAttempts`). */
   suspended(): AttemptOutcome {
     return { result: "suspended" };
   },
+  /** A preempted attempt with partial state for resumption (empty output means none). */
   suspendedWithOutput(output: Uint8Array): AttemptOutcome {
     return output.length === 0 ? { result: "suspended" } : { result: "suspended", output };
   },

@@ -13,25 +13,35 @@ import { isRunState, isValidTransition } from "./run-state.js";
 
 /** Every field of a run, as persisted. Times are epoch milliseconds. */
 export interface RunInstanceFields {
+  /** The run's id (never the nil id). */
   readonly id: RunId;
+  /** The task this run belongs to (never the nil id). */
   readonly taskId: TaskId;
+  /** Current state. */
   readonly state: RunState;
+  /** The active attempt; only ever present while `running`. */
   readonly currentAttemptId?: AttemptId;
   /** Attempts started, suspended ones included. */
   readonly attemptCount: number;
+  /** When the run was created (epoch ms); immutable. */
   readonly createdAt: number;
   /** When the run becomes eligible. */
   readonly scheduledAt: number;
   /** Selection priority, copied from the task's metadata. */
   readonly effectivePriority: number;
+  /** When the state last changed (epoch ms); starts at `createdAt`, used by retry backoff. */
   readonly lastStateChangeAt: number;
 }
 
 /** Options of the run constructors. */
 export interface NewRunOptions {
+  /** The new run's id (minted by the id factory, or a durable id on replay). */
   readonly id: RunId;
+  /** The owning task. */
   readonly taskId: TaskId;
+  /** Eligibility time, epoch ms. */
   readonly scheduledAt: number;
+  /** Creation time, epoch ms. */
   readonly createdAt: number;
   /** Default 0. */
   readonly priority?: number;
@@ -70,9 +80,13 @@ function checkIds(id: RunId, taskId: TaskId): { id: RunId; taskId: TaskId } {
 
 /** One run of a task. */
 export class RunInstance {
+  /** The run's id, canonical and never nil. */
   readonly id: RunId;
+  /** The owning task's id, canonical and never nil. */
   readonly taskId: TaskId;
+  /** Creation time, epoch ms. */
   readonly createdAt: number;
+  /** Eligibility time, epoch ms. */
   readonly scheduledAt: number;
   #state: RunState;
   #currentAttemptId: AttemptId | undefined;
@@ -183,18 +197,23 @@ export class RunInstance {
     });
   }
 
+  /** Current state. */
   get state(): RunState {
     return this.#state;
   }
+  /** The active attempt, if one is running. */
   get currentAttemptId(): AttemptId | undefined {
     return this.#currentAttemptId;
   }
+  /** Attempts started so far, suspended ones included (see `countedAttempts`). */
   get attemptCount(): number {
     return this.#attemptCount;
   }
+  /** Selection priority snapshot (higher is selected first). */
   get effectivePriority(): number {
     return this.#effectivePriority;
   }
+  /** When the state last changed, epoch ms. */
   get lastStateChangeAt(): number {
     return this.#lastStateChangeAt;
   }
@@ -320,6 +339,7 @@ export class RunInstance {
     };
   }
 
+  /** `JSON.stringify` support: the plain fields (use `runInstanceToJson` for the codec form). */
   toJSON(): RunInstanceFields {
     return this.toFields();
   }

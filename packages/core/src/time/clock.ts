@@ -30,10 +30,12 @@ function normaliseDelay(delayMs: number): number {
 
 /** The wall clock: `Date.now()`, `Math.random()` and Node timers. */
 export class SystemClock implements Clock {
+  /** `Date.now()`. */
   now(): number {
     return Date.now();
   }
 
+  /** `Math.random()`. */
   random(): number {
     return Math.random();
   }
@@ -86,10 +88,12 @@ export class ManualClock implements Clock {
     this.#state = (options.seed ?? 1) >>> 0 || 1;
   }
 
+  /** The manual time, epoch ms. */
   now(): number {
     return this.#now;
   }
 
+  /** The next number of a seeded xorshift32 sequence, in [0, 1). */
   random(): number {
     // xorshift32: tiny, fast and good enough for ids and jitter in tests.
     let x = this.#state;
@@ -100,6 +104,7 @@ export class ManualClock implements Clock {
     return this.#state / 0x1_0000_0000;
   }
 
+  /** Queues `callback` to fire when `advance`/`set` reaches `now() + delayMs`. */
   setTimeout(callback: () => void, delayMs: number): ClockTimer {
     const timer: PendingTimer = {
       id: this.#nextTimerId++,
