@@ -184,7 +184,9 @@ export class BinaryReader {
   bytes(field: string): Uint8Array {
     const length = this.uint(field);
     if (length > this.remaining) this.#fail(field, `length ${length} exceeds the ${this.remaining} bytes left`);
-    const out = this.#bytes.slice(this.#pos, this.#pos + length);
+    // A plain copy: never a view that would keep a whole segment buffer alive.
+    const out = new Uint8Array(length);
+    out.set(this.#bytes.subarray(this.#pos, this.#pos + length));
     this.#pos += length;
     return out;
   }

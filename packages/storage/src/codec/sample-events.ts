@@ -5,7 +5,7 @@
  * Internal: not exported from the package.
  */
 import { AttemptOutcome, RunInstance, createTaskSpec, parseDepartmentId, repeatPolicy } from "@actionqueue/core";
-import type { ActorId, AttemptId, LedgerEntryId, MutationCommand, RunId, SubscriptionId, TaskId, TenantId } from "@actionqueue/core";
+import type { ActorId, AttemptId, LedgerEntryId, MutationCommand, RunId, SubscriptionId, TaskId, TenantId, UnsequencedCommand } from "@actionqueue/core";
 
 const T = 1_700_000_000_000;
 const taskId = "01HF0000000000000000000001" as TaskId;
@@ -19,7 +19,7 @@ const entryId = "01HF00000000000000000000N1" as LedgerEntryId;
 
 /** Named samples; the name is the fixture file name. Sequences are 1..n in order. */
 export function sampleEvents(): { name: string; command: MutationCommand }[] {
-  const list: { name: string; command: Omit<MutationCommand, "sequence"> }[] = [
+  const list: { name: string; command: UnsequencedCommand }[] = [
     {
       name: "task-create",
       command: {
@@ -90,5 +90,5 @@ export function sampleEvents(): { name: string; command: MutationCommand }[] {
       command: { kind: "ledgerAppend", timestamp: T + 27, entry: { entryId, tenantId, ledgerKey: "audit", actorId, payload: new Uint8Array([9, 8, 7]), timestamp: T + 27 } },
     },
   ];
-  return list.map((entry, index) => ({ name: entry.name, command: { ...entry.command, sequence: index + 1 } as MutationCommand }));
+  return list.map((entry, index) => ({ name: entry.name, command: { ...entry.command, sequence: index + 1 } }));
 }

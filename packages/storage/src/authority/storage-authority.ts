@@ -1,0 +1,135 @@
+/**
+ * The storage-owned mutation authority: the only gate through which durable
+ * state changes. Per command, synchronously and in submission order: check the
+ * sequence, validate against the projection (the same function replay uses),
+ * encode, queue the record in the log, apply it in memory. The returned
+ * promise settles when the log says the record is durable per the durability
+ * policy. An I/O failure poisons the authority (fail-stop): every later call
+ * rejects until the process reopens the data directory and recovers from disk.
+ */
+import { StorageError, SequenceConflictError } from "@actionqueue/core";
+import type { DurabilityPolicy, MutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
+import { encodeEvent } from "../codec/event-codec.js";
+import { applyEvent } from "../projection/apply.js";
+import type { Projection } from "../projection/projection.js";
+import { projectionState } from "../projection/projection.js";
+import { validateEvent } from "../projection/validate.js";
+
+/** Where the authority writes records: the file WAL writer or any backend's log. */
+export interface EventSink {
+  /** Queues one record; resolves when durable per `durability`. */
+  append(sequence: number, payload: Uint8Array, durability: DurabilityPolicy): Promise<void>;
+  /** Queues several records as one atomic unit. */
+  appendBatch(records: readonly { sequence: number; payload: Uint8Array }[], durability: DurabilityPolicy): Promise<void>;
+  /** Set once the sink failed; nothing more may be appended. */
+  readonly poisonedBy: Error | undefined;
+}
+
+/** Validates, writes ahead, applies; see the module comment. */
+export class StorageMutationAuthority implements MutationAuthority {
+  readonly #projection: Projection;
+  readonly #sink: EventSink;
+  #poison: StorageError | undefined;
+  #closed = false;
+
+  constructor(projection: Projection, sink: EventSink) {
+    this.#projection = projection;
+    this.#sink = sink;
+  }
+
+  /** The sequence of the last accepted command (0 when none). */
+  latestSequence(): number {
+    return this.#projection.latestSequence;
+  }
+
+  /** The error that poisoned the authority, if any. */
+  get poisonedBy(): StorageError | undefined {
+    return this.#poison;
+  }
+
+  /** Refuses every later command with `CLOSED` (used by `close()`). */
+  markClosed(): void {
+    this.#closed = true;
+  }
+
+  #usable(): Error | undefined {
+    if (this.#poison !== undefined) return this.#poison;
+    if (this.#sink.poisonedBy !== undefined) return this.#poisonWith(this.#sink.poisonedBy);
+    if (this.#closed) return new StorageError("CLOSED", "the storage is closed; no more commands are accepted");
+    return undefined;
+  }
+
+  #poisonWith(error: unknown): StorageError {
+    if (this.#poison === undefined) {
+      this.#poison = StorageError.hasCode(error, "AUTHORITY_POISONED")
+        ? (error)
+        : new StorageError("AUTHORITY_POISONED", `the mutation authority is poisoned after a storage failure: ${(error as Error).message}`, { cause: error });
+    }
+    return this.#poison;
+  }
+
+  /**
+   * Submits one command. Rejects with `SEQUENCE_CONFLICT` unless
+   * `command.sequence === latestSequence() + 1`, with the validation error
+   * (typed, naming field and value) if the state refuses it, with
+   * `AUTHORITY_POISONED` after an I/O failure. Resolves once durable.
+   */
+  submitCommand(command: MutationCommand, durability: DurabilityPolicy): Promise<MutationOutcome> {
+    const unusable = this.#usable();
+    if (unusable !== undefined) return Promise.reject(unusable);
+    const state = projectionState(this.#projection);
+    const expected = state.latestSequence + 1;
+    if (command.sequence !== expected) return Promise.reject(new SequenceConflictError(expected, command.sequence));
+    let payload: Uint8Array;
+    try {
+      validateEvent(state, command);
+      payload = encodeEvent(command);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    const written = this.#sink.append(command.sequence, payload, durability);
+    const applied = applyEvent(state, command);
+    const outcome: MutationOutcome = { sequence: command.sequence, applied };
+    return written.then(
+      () => outcome,
+      (error: unknown) => {
+        throw this.#poisonWith(error);
+      },
+    );
+  }
+
+  /**
+   * Submits several commands as one atomic, durable unit (for example a
+   * TaskCreate with its RunCreates). Sequences must run on from
+   * `latestSequence() + 1`; each command is validated against the state the
+   * previous ones leave, and if any is refused, nothing is written or applied.
+   */
+  submitBatch(commands: readonly MutationCommand[], durability: DurabilityPolicy): Promise<readonly MutationOutcome[]> {
+    const unusable = this.#usable();
+    if (unusable !== undefined) return Promise.reject(unusable);
+    if (commands.length === 0) return Promise.resolve([]);
+    const state = projectionState(this.#projection);
+    const records: { sequence: number; payload: Uint8Array }[] = [];
+    const outcomes: MutationOutcome[] = [];
+    state.beginJournal();
+    try {
+      for (const command of commands) {
+        const expected = state.latestSequence + 1;
+        if (command.sequence !== expected) throw new SequenceConflictError(expected, command.sequence);
+        validateEvent(state, command);
+        records.push({ sequence: command.sequence, payload: encodeEvent(command) });
+        outcomes.push({ sequence: command.sequence, applied: applyEvent(state, command) });
+      }
+    } catch (error) {
+      state.rollbackJournal();
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    state.commitJournal();
+    return this.#sink.appendBatch(records, durability).then(
+      () => outcomes,
+      (error: unknown) => {
+        throw this.#poisonWith(error);
+      },
+    );
+  }
+}

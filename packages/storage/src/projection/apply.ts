@@ -1,0 +1,179 @@
+/**
+ * The reducer: applies an event that validate.ts accepted. Nothing here can
+ * fail on a validated event; every record is "touched" before it changes, so
+ * an open undo journal can restore it.
+ */
+import { AttemptOutcome, RunInstance } from "@actionqueue/core";
+import type { AppliedMutation, MutationCommand, RunId, RunState } from "@actionqueue/core";
+import type { ProjectionState } from "./state.js";
+import type { RunRecord } from "./records.js";
+import { budgetKey, grantKey, roleKey } from "./records.js";
+
+// States in which a lease is meaningless: entering them drops it (the Rust
+// reducer kept leases on RetryWait/Suspended runs and then failed to snapshot).
+const LEASE_FREE: ReadonlySet<RunState> = new Set(["retryWait", "suspended", "completed", "failed", "canceled"]);
+
+function runRecord(state: ProjectionState, runId: RunId): RunRecord {
+  state.touchRun(runId);
+  return state.runs.get(runId)!;
+}
+
+function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: number): void {
+  const from = record.run.state;
+  state.runsByState.get(from)!.delete(record.run.id);
+  record.run.transitionTo(to);
+  record.run.recordStateChangeAt(at);
+  state.runsByState.get(to)!.add(record.run.id);
+  record.history.push({ from, to, at });
+  if (LEASE_FREE.has(to)) delete record.lease;
+}
+
+/** Applies a validated event and sets `latestSequence`; returns what changed. */
+export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedMutation {
+  state.touchSequence();
+  state.latestSequence = c.sequence;
+  const at = c.timestamp;
+  switch (c.kind) {
+    case "taskCreate":
+      state.touchTask(c.taskSpec.id);
+      state.tasks.set(c.taskSpec.id, { spec: c.taskSpec, createdAt: at });
+      return { kind: "taskCreate", taskId: c.taskSpec.id };
+    case "runCreate": {
+      const run = RunInstance.restore(c.run.toFields());
+      state.touchRun(run.id);
+      state.runs.set(run.id, { run, history: [{ from: null, to: "scheduled", at: run.createdAt }], attempts: [] });
+      state.runsByState.get(run.state)!.add(run.id);
+      const list = state.runsByTask.get(run.taskId);
+      if (list === undefined) state.runsByTask.set(run.taskId, [run.id]);
+      else list.push(run.id);
+      return { kind: "runCreate", runId: run.id, taskId: run.taskId };
+    }
+    case "runStateTransition":
+      moveRun(state, runRecord(state, c.runId), c.newState, at);
+      return { kind: "runStateTransition", runId: c.runId, previousState: c.previousState, newState: c.newState };
+    case "attemptStart": {
+      const record = runRecord(state, c.runId);
+      record.run.startAttempt(c.attemptId);
+      record.attempts.push({ attemptId: c.attemptId, startedAt: at });
+      return { kind: "attemptStart", runId: c.runId, attemptId: c.attemptId };
+    }
+    case "attemptFinish": {
+      const record = runRecord(state, c.runId);
+      record.run.finishAttempt(c.attemptId);
+      const outcome = AttemptOutcome.fromParts(c.outcome.result, c.outcome.error, c.outcome.output);
+      const index = record.attempts.findLastIndex((a) => a.attemptId === c.attemptId);
+      const entry = record.attempts[index];
+      if (entry !== undefined) record.attempts[index] = { ...entry, finishedAt: at, outcome };
+      return { kind: "attemptFinish", runId: c.runId, attemptId: c.attemptId, outcome };
+    }
+    case "leaseAcquire":
+    case "leaseHeartbeat": {
+      const record = runRecord(state, c.runId);
+      record.lease =
+        c.kind === "leaseAcquire"
+          ? { owner: c.owner, expiresAt: c.expiresAt, attemptId: c.attemptId, acquiredAt: at, updatedAt: at }
+          : { ...record.lease!, expiresAt: c.expiresAt, updatedAt: at };
+      return { kind: c.kind, runId: c.runId, owner: c.owner, expiresAt: c.expiresAt };
+    }
+    case "leaseExpire":
+    case "leaseRelease": {
+      const record = runRecord(state, c.runId);
+      delete record.lease;
+      // A leased run without its lease is ready again; unlike Rust, this is a
+      // recorded transition, so history always ends at the run's state.
+      if (record.run.state === "leased") moveRun(state, record, "ready", at);
+      return { kind: c.kind, runId: c.runId, owner: c.owner, expiresAt: c.expiresAt };
+    }
+    case "enginePause":
+      state.touchEngine();
+      state.engine = { paused: true, pausedAt: at };
+      return { kind: "enginePause" };
+    case "engineResume":
+      state.touchEngine();
+      state.engine = { ...state.engine, paused: false, resumedAt: at };
+      return { kind: "engineResume" };
+    case "taskCancel":
+      state.touchTask(c.taskId);
+      state.tasks.get(c.taskId)!.canceledAt = at;
+      return { kind: "taskCancel", taskId: c.taskId };
+    case "dependencyDeclare": {
+      state.touchDependencies(c.taskId);
+      const set = state.dependencies.get(c.taskId) ?? new Set();
+      for (const id of c.dependsOn) set.add(id);
+      state.dependencies.set(c.taskId, set);
+      return { kind: "dependencyDeclare", taskId: c.taskId, dependsOn: [...c.dependsOn] };
+    }
+    case "runSuspend":
+      moveRun(state, runRecord(state, c.runId), "suspended", at);
+      return { kind: "runSuspend", runId: c.runId };
+    case "runResume":
+      moveRun(state, runRecord(state, c.runId), "ready", at);
+      return { kind: "runResume", runId: c.runId };
+    case "budgetAllocate": {
+      const key = budgetKey(c.taskId, c.dimension);
+      state.touchEntry(state.budgets, key);
+      state.budgets.set(key, { taskId: c.taskId, dimension: c.dimension, limit: c.limit, consumed: 0, allocatedAt: at, exhausted: false });
+      return { kind: "budgetAllocate", taskId: c.taskId, dimension: c.dimension, limit: c.limit };
+    }
+    case "budgetConsume": {
+      const key = budgetKey(c.taskId, c.dimension);
+      const budget = state.budgets.get(key);
+      if (budget !== undefined) {
+        state.touchEntry(state.budgets, key);
+        const consumed = Math.min(Number.MAX_SAFE_INTEGER, budget.consumed + c.amount);
+        state.budgets.set(key, { ...budget, consumed, exhausted: consumed >= budget.limit });
+      }
+      return { kind: "budgetConsume", taskId: c.taskId, dimension: c.dimension, amount: c.amount };
+    }
+    case "budgetReplenish": {
+      const key = budgetKey(c.taskId, c.dimension);
+      state.touchEntry(state.budgets, key);
+      state.budgets.set(key, { ...state.budgets.get(key)!, limit: c.newLimit, consumed: 0, exhausted: false });
+      return { kind: "budgetReplenish", taskId: c.taskId, dimension: c.dimension, newLimit: c.newLimit };
+    }
+    case "subscriptionCreate":
+      state.touchEntry(state.subscriptions, c.subscriptionId);
+      state.subscriptions.set(c.subscriptionId, { subscriptionId: c.subscriptionId, taskId: c.taskId, filter: c.filter, createdAt: at });
+      return { kind: "subscriptionCreate", subscriptionId: c.subscriptionId, taskId: c.taskId };
+    case "subscriptionCancel":
+    case "subscriptionTrigger": {
+      state.touchEntry(state.subscriptions, c.subscriptionId);
+      const sub = state.subscriptions.get(c.subscriptionId)!;
+      state.subscriptions.set(c.subscriptionId, c.kind === "subscriptionCancel" ? { ...sub, canceledAt: at } : { ...sub, triggeredAt: at });
+      return { kind: c.kind, subscriptionId: c.subscriptionId };
+    }
+    case "actorRegister":
+      state.touchEntry(state.actors, c.registration.actorId);
+      state.actors.set(c.registration.actorId, { registration: c.registration, registeredAt: at });
+      return { kind: "noOp" };
+    case "actorDeregister":
+    case "actorHeartbeat": {
+      state.touchEntry(state.actors, c.actorId);
+      const actor = state.actors.get(c.actorId)!;
+      state.actors.set(c.actorId, c.kind === "actorDeregister" ? { ...actor, deregisteredAt: at } : { ...actor, lastHeartbeatAt: at });
+      return { kind: "noOp" };
+    }
+    case "tenantCreate":
+      state.touchEntry(state.tenants, c.registration.tenantId);
+      state.tenants.set(c.registration.tenantId, { registration: c.registration, createdAt: at });
+      return { kind: "noOp" };
+    case "roleAssign": {
+      const key = roleKey(c.actorId, c.tenantId);
+      state.touchEntry(state.roles, key);
+      state.roles.set(key, { actorId: c.actorId, tenantId: c.tenantId, role: c.role, assignedAt: at });
+      return { kind: "noOp" };
+    }
+    case "capabilityGrant":
+    case "capabilityRevoke": {
+      const key = grantKey(c.actorId, c.capability, c.tenantId);
+      state.touchEntry(state.grants, key);
+      if (c.kind === "capabilityGrant") state.grants.set(key, { actorId: c.actorId, tenantId: c.tenantId, capability: c.capability, grantedAt: at });
+      else state.grants.set(key, { ...state.grants.get(key)!, revokedAt: at });
+      return { kind: "noOp" };
+    }
+    case "ledgerAppend":
+      state.touchLedger();
+      state.ledger.push(c.entry);
+      return { kind: "noOp" };
+  }
+}

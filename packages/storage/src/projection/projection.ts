@@ -1,0 +1,256 @@
+/**
+ * The projection: the in-memory state the WAL describes, with the read API
+ * the engine and the surfaces use. Lookups by id are O(1); per-task and
+ * per-state run lists are maintained incrementally, so "runs of a task" and
+ * "counts by state" never scan every run.
+ *
+ * Only replay and the storage mutation authority change it, always through
+ * validate.ts then apply.ts, and every apply is all-or-nothing.
+ */
+import { SequenceConflictError } from "@actionqueue/core";
+import type {
+  ActorId,
+  AppliedMutation,
+  AttemptId,
+  BudgetDimension,
+  LedgerEntry,
+  MutationCommand,
+  Permission,
+  RunId,
+  RunInstance,
+  RunState,
+  SubscriptionId,
+  TaskId,
+  TenantId,
+} from "@actionqueue/core";
+import { RUN_STATES } from "@actionqueue/core";
+import { applyEvent } from "./apply.js";
+import type {
+  ActorRecord,
+  AttemptRecord,
+  BudgetRecord,
+  EngineRecord,
+  GrantRecord,
+  LeaseRecord,
+  RoleRecord,
+  StateChange,
+  SubscriptionRecord,
+  TaskRecord,
+  TenantRecord,
+} from "./records.js";
+import { budgetKey, grantKey, roleKey } from "./records.js";
+import { ProjectionState } from "./state.js";
+import { validateEvent } from "./validate.js";
+
+const states = new WeakMap<Projection, ProjectionState>();
+
+/** The internal state of a projection (package-internal: snapshots and recovery). */
+export function projectionState(projection: Projection): ProjectionState {
+  return states.get(projection)!;
+}
+
+/** Read access to durable state; what `openStorage` hands out. */
+export type ProjectionView = Omit<Projection, "apply" | "applyBatch">;
+
+/** In-memory state rebuilt from WAL events (and snapshots). */
+export class Projection {
+  readonly #s: ProjectionState;
+
+  constructor() {
+    this.#s = new ProjectionState();
+    states.set(this, this.#s);
+  }
+
+  /**
+   * Validates and applies one event (replay). Its sequence must be greater than
+   * {@link latestSequence}; a rejected event changes nothing. Using this on a
+   * projection owned by storage bypasses the WAL: use the authority instead.
+   */
+  apply(command: MutationCommand): AppliedMutation {
+    if (!Number.isSafeInteger(command.sequence) || command.sequence <= this.#s.latestSequence) {
+      throw new SequenceConflictError(this.#s.latestSequence + 1, command.sequence);
+    }
+    validateEvent(this.#s, command);
+    return applyEvent(this.#s, command);
+  }
+
+  /**
+   * Validates and applies several events as one unit: each is checked against
+   * the state the previous ones leave; if any fails, none stays applied.
+   */
+  applyBatch(commands: readonly MutationCommand[], exactSequences = false): AppliedMutation[] {
+    const s = this.#s;
+    s.beginJournal();
+    try {
+      const applied: AppliedMutation[] = [];
+      for (const command of commands) {
+        if (exactSequences && command.sequence !== s.latestSequence + 1) throw new SequenceConflictError(s.latestSequence + 1, command.sequence);
+        applied.push(this.apply(command));
+      }
+      s.commitJournal();
+      return applied;
+    } catch (error) {
+      s.rollbackJournal();
+      throw error;
+    }
+  }
+
+  /** Sequence of the last applied event (0 when none). */
+  get latestSequence(): number {
+    return this.#s.latestSequence;
+  }
+
+  /** A task, or undefined. The record is a live read-only view. */
+  getTask(taskId: TaskId): Readonly<TaskRecord> | undefined {
+    return this.#s.tasks.get(taskId);
+  }
+
+  /** True when the task exists and was canceled. */
+  isTaskCanceled(taskId: TaskId): boolean {
+    return this.#s.tasks.get(taskId)?.canceledAt !== undefined;
+  }
+
+  /** Every task, in creation order. */
+  tasks(): IterableIterator<Readonly<TaskRecord>> {
+    return this.#s.tasks.values();
+  }
+
+  /** Number of tasks. */
+  get taskCount(): number {
+    return this.#s.tasks.size;
+  }
+
+  /** A detached copy of a run (changing it changes nothing durable), or undefined. */
+  getRun(runId: RunId): RunInstance | undefined {
+    return this.#s.runs.get(runId)?.run.clone();
+  }
+
+  /** The state of a run, without copying it. */
+  runState(runId: RunId): RunState | undefined {
+    return this.#s.runs.get(runId)?.run.state;
+  }
+
+  /** The active attempt of a run, if any. */
+  activeAttemptId(runId: RunId): AttemptId | undefined {
+    return this.#s.runs.get(runId)?.run.currentAttemptId;
+  }
+
+  /** Ids of a task's runs, sorted (ULIDs sort in creation order). */
+  runsOfTask(taskId: TaskId): RunId[] {
+    return [...(this.#s.runsByTask.get(taskId) ?? [])].sort();
+  }
+
+  /** Ids of the runs currently in `state`, sorted. */
+  runsInState(state: RunState): RunId[] {
+    return [...this.#s.runsByState.get(state)!].sort();
+  }
+
+  /** Number of runs in each state. O(number of states). */
+  countsByState(): Record<RunState, number> {
+    const counts = {} as Record<RunState, number>;
+    for (const state of RUN_STATES) counts[state] = this.#s.runsByState.get(state)!.size;
+    return counts;
+  }
+
+  /** Number of runs. */
+  get runCount(): number {
+    return this.#s.runs.size;
+  }
+
+  /** Every run id, in creation order. */
+  runIds(): IterableIterator<RunId> {
+    return this.#s.runs.keys();
+  }
+
+  /** A run's state history, oldest first; the first entry is `{ from: null, to: 'scheduled' }`. */
+  runHistory(runId: RunId): readonly StateChange[] {
+    return this.#s.runs.get(runId)?.history ?? [];
+  }
+
+  /** A run's attempts, oldest first, with outcome and output once finished. */
+  attempts(runId: RunId): readonly Readonly<AttemptRecord>[] {
+    return this.#s.runs.get(runId)?.attempts ?? [];
+  }
+
+  /** The active lease of a run, if any. */
+  lease(runId: RunId): Readonly<LeaseRecord> | undefined {
+    return this.#s.runs.get(runId)?.lease;
+  }
+
+  /** Engine pause state. */
+  engine(): Readonly<EngineRecord> {
+    return this.#s.engine;
+  }
+
+  /** True while the engine is paused. */
+  isEnginePaused(): boolean {
+    return this.#s.engine.paused;
+  }
+
+  /** Prerequisites a task waits for, sorted. */
+  dependencies(taskId: TaskId): TaskId[] {
+    return [...(this.#s.dependencies.get(taskId) ?? [])].sort();
+  }
+
+  /** Tasks that declared dependencies. */
+  tasksWithDependencies(): TaskId[] {
+    return [...this.#s.dependencies.keys()].sort();
+  }
+
+  /** The budget of a task on one dimension. */
+  budget(taskId: TaskId, dimension: BudgetDimension): Readonly<BudgetRecord> | undefined {
+    return this.#s.budgets.get(budgetKey(taskId, dimension));
+  }
+
+  /** Every budget. */
+  budgets(): IterableIterator<Readonly<BudgetRecord>> {
+    return this.#s.budgets.values();
+  }
+
+  /** A subscription. */
+  subscription(subscriptionId: SubscriptionId): Readonly<SubscriptionRecord> | undefined {
+    return this.#s.subscriptions.get(subscriptionId);
+  }
+
+  /** Every subscription. */
+  subscriptions(): IterableIterator<Readonly<SubscriptionRecord>> {
+    return this.#s.subscriptions.values();
+  }
+
+  /** An actor. */
+  actor(actorId: ActorId): Readonly<ActorRecord> | undefined {
+    return this.#s.actors.get(actorId);
+  }
+
+  /** True when the actor is registered and not deregistered. */
+  isActorActive(actorId: ActorId): boolean {
+    const actor = this.#s.actors.get(actorId);
+    return actor !== undefined && actor.deregisteredAt === undefined;
+  }
+
+  /** A tenant. */
+  tenant(tenantId: TenantId): Readonly<TenantRecord> | undefined {
+    return this.#s.tenants.get(tenantId);
+  }
+
+  /** An actor's role in a tenant. */
+  role(actorId: ActorId, tenantId: TenantId): Readonly<RoleRecord> | undefined {
+    return this.#s.roles.get(roleKey(actorId, tenantId));
+  }
+
+  /** A grant (revoked ones included, with `revokedAt`). */
+  grant(actorId: ActorId, capability: Permission, tenantId: TenantId): Readonly<GrantRecord> | undefined {
+    return this.#s.grants.get(grantKey(actorId, capability, tenantId));
+  }
+
+  /** True when the permission is granted and not revoked. */
+  actorHasCapability(actorId: ActorId, capability: Permission, tenantId: TenantId): boolean {
+    const grant = this.grant(actorId, capability, tenantId);
+    return grant !== undefined && grant.revokedAt === undefined;
+  }
+
+  /** Ledger entries in append order. */
+  ledger(): readonly LedgerEntry[] {
+    return this.#s.ledger;
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * The one validation function per event, used by both the authority (before
+ * anything is written) and replay (before anything is applied). Whatever it
+ * accepts, apply.ts can apply without failing, so nothing reaches the WAL that
+ * replay would refuse (the Rust authority checked less than its reducer, and a
+ * single bad record then broke every restart).
+ */
+import {
+  AttemptOutcome,
+  BUDGET_DIMENSIONS,
+  CommandRejectedError,
+  RunInstance,
+  TransitionError,
+  U32_MAX,
+  ValidationError,
+  describeValue,
+  isRunState,
+  isValidTransition,
+  parseActorId,
+  parseAttemptId,
+  parseRunId,
+  parseSubscriptionId,
+  parseTaskId,
+  parseTenantId,
+  parseLedgerEntryId,
+  validateTaskSpec,
+} from "@actionqueue/core";
+import type { ErrorCode, MutationCommand, RunId, RunState, TaskId } from "@actionqueue/core";
+import type { ProjectionState } from "./state.js";
+import type { RunRecord } from "./records.js";
+import { budgetKey, grantKey } from "./records.js";
+
+function reject(code: ErrorCode, message: string, details: Record<string, unknown>): never {
+  throw new CommandRejectedError(code, message, { details });
+}
+
+function invalid(code: ErrorCode, field: string, value: unknown, expected: string): never {
+  throw new ValidationError(code, `invalid ${field} ${describeValue(value)}: expected ${expected}`, { details: { field, value: describeValue(value) } });
+}
+
+function checkTime(field: string, value: unknown): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) invalid("INVALID_TIMESTAMP", field, value, "epoch milliseconds (a non-negative integer)");
+}
+
+function checkPositive(code: ErrorCode, field: string, value: unknown): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) invalid(code, field, value, "an integer of at least 1");
+}
+
+function checkOwner(owner: unknown): void {
+  if (typeof owner !== "string" || owner.length === 0) invalid("EMPTY_LEASE_OWNER", "owner", owner, "a non-empty lease owner");
+}
+
+function requireTask(state: ProjectionState, taskId: TaskId, field = "taskId"): void {
+  parseTaskId(taskId);
+  if (!state.tasks.has(taskId)) reject("NOT_FOUND", `unknown task ${taskId} (${field})`, { field, taskId });
+}
+
+function requireRun(state: ProjectionState, runId: RunId): RunRecord {
+  parseRunId(runId);
+  const record = state.runs.get(runId);
+  if (record === undefined) reject("NOT_FOUND", `unknown run ${runId}`, { field: "runId", runId });
+  return record;
+}
+
+function requireRunState(record: RunRecord, allowed: readonly RunState[], what: string): void {
+  if (!allowed.includes(record.run.state)) {
+    reject("COMMAND_REJECTED", `run ${record.run.id}: ${what} requires state ${allowed.join(" or ")}, the run is ${record.run.state}`, {
+      runId: record.run.id,
+      state: record.run.state,
+      allowed,
+    });
+  }
+}
+
+/** Checks a transition the way RunInstance.transitionTo would, without changing anything. */
+function checkTransition(record: RunRecord, from: RunState, to: RunState): void {
+  const run = record.run;
+  if (!isRunState(to)) invalid("INVALID_TRANSITION", "newState", to, "a run state");
+  if (run.state !== from) {
+    reject("COMMAND_REJECTED", `run ${run.id}: expected previous state ${from}, the run is ${run.state}`, { runId: run.id, expected: from, actual: run.state });
+  }
+  if (!isValidTransition(from, to)) {
+    throw new TransitionError("INVALID_TRANSITION", `run ${run.id}: invalid transition ${from} → ${to}`, { details: { runId: run.id, from, to } });
+  }
+  if (from === "running" && to !== "canceled" && run.currentAttemptId !== undefined) {
+    throw new TransitionError("ATTEMPT_IN_PROGRESS", `run ${run.id}: cannot leave running for ${to} while attempt ${run.currentAttemptId} is active`, {
+      details: { runId: run.id, activeAttemptId: run.currentAttemptId },
+    });
+  }
+}
+
+function checkLeaseMatch(record: RunRecord, owner: string, what: string): NonNullable<RunRecord["lease"]> {
+  const lease = record.lease;
+  if (lease === undefined) reject("COMMAND_REJECTED", `run ${record.run.id}: ${what} needs an active lease, there is none`, { runId: record.run.id });
+  if (lease.owner !== owner) {
+    reject("COMMAND_REJECTED", `run ${record.run.id}: lease is owned by ${JSON.stringify(lease.owner)}, not ${JSON.stringify(owner)}`, {
+      runId: record.run.id,
+      expected: lease.owner,
+      actual: owner,
+    });
+  }
+  return lease;
+}
+
+/**
+ * Throws a typed error if `command` cannot be applied to `state`; changes
+ * nothing. The sequence is checked by the caller (the authority wants exactly
+ * latest + 1, replay only "greater").
+ */
+export function validateEvent(state: ProjectionState, command: MutationCommand): void {
+  checkTime("timestamp", command.timestamp);
+  switch (command.kind) {
+    case "taskCreate": {
+      validateTaskSpec(command.taskSpec);
+      if (state.tasks.has(command.taskSpec.id)) reject("ALREADY_EXISTS", `task ${command.taskSpec.id} already exists`, { taskId: command.taskSpec.id });
+      return;
+    }
+    case "runCreate": {
+      const run = command.run;
+      if (!(run instanceof RunInstance)) invalid("INVALID_RUN_INSTANCE", "run", run, "a RunInstance");
+      RunInstance.restore(run.toFields());
+      requireTask(state, run.taskId);
+      if (state.runs.has(run.id)) reject("ALREADY_EXISTS", `run ${run.id} already exists`, { runId: run.id });
+      if (state.tasks.get(run.taskId)?.canceledAt !== undefined) reject("COMMAND_REJECTED", `task ${run.taskId} is canceled: no new runs`, { taskId: run.taskId });
+      if (run.state !== "scheduled" || run.attemptCount !== 0) {
+        reject("COMMAND_REJECTED", `run ${run.id} must be created scheduled with no attempts (got ${run.state}, ${run.attemptCount} attempts)`, { runId: run.id, state: run.state });
+      }
+      return;
+    }
+    case "runStateTransition":
+      return checkTransition(requireRun(state, command.runId), command.previousState, command.newState);
+    case "attemptStart": {
+      const record = requireRun(state, command.runId);
+      parseAttemptId(command.attemptId);
+      const run = record.run;
+      if (run.state !== "running") {
+        throw new TransitionError("ATTEMPT_START_REQUIRES_RUNNING", `run ${run.id}: an attempt can only start while running, not ${run.state}`, { details: { runId: run.id, currentState: run.state } });
+      }
+      if (run.currentAttemptId !== undefined) {
+        throw new TransitionError("ATTEMPT_ALREADY_ACTIVE", `run ${run.id}: attempt ${run.currentAttemptId} is already active`, { details: { runId: run.id, activeAttemptId: run.currentAttemptId } });
+      }
+      if (run.attemptCount >= U32_MAX) throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${run.id}: attempt count would overflow`, { details: { runId: run.id } });
+      if (record.attempts.some((a) => a.attemptId === command.attemptId)) reject("ALREADY_EXISTS", `run ${run.id}: attempt ${command.attemptId} was already used`, { runId: run.id, attemptId: command.attemptId });
+      return;
+    }
+    case "attemptFinish": {
+      const record = requireRun(state, command.runId);
+      const run = record.run;
+      const o = command.outcome;
+      AttemptOutcome.fromParts(o.result, o.error, o.output);
+      if (run.state !== "running") {
+        throw new TransitionError("ATTEMPT_FINISH_REQUIRES_RUNNING", `run ${run.id}: an attempt can only finish while running, not ${run.state}`, { details: { runId: run.id, currentState: run.state } });
+      }
+      if (run.currentAttemptId === undefined) throw new TransitionError("NO_ACTIVE_ATTEMPT", `run ${run.id}: no attempt is active`, { details: { runId: run.id } });
+      if (run.currentAttemptId !== command.attemptId) {
+        throw new TransitionError("ATTEMPT_OWNERSHIP_MISMATCH", `run ${run.id}: attempt ${command.attemptId} is not the active attempt ${run.currentAttemptId}`, {
+          details: { runId: run.id, expectedAttemptId: run.currentAttemptId, actualAttemptId: command.attemptId },
+        });
+      }
+      return;
+    }
+    case "leaseAcquire": {
+      const record = requireRun(state, command.runId);
+      checkOwner(command.owner);
+      checkTime("expiresAt", command.expiresAt);
+      parseAttemptId(command.attemptId);
+      requireRunState(record, ["ready", "leased"], "a lease");
+      if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${command.runId}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: command.runId, owner: record.lease.owner });
+      return;
+    }
+    case "leaseHeartbeat": {
+      const record = requireRun(state, command.runId);
+      checkTime("expiresAt", command.expiresAt);
+      requireRunState(record, ["leased", "running"], "a lease heartbeat");
+      const lease = checkLeaseMatch(record, command.owner, "a heartbeat");
+      if (lease.attemptId !== command.attemptId) {
+        reject("STALE_FENCING_TOKEN", `run ${command.runId}: heartbeat for attempt ${command.attemptId}, the lease belongs to ${lease.attemptId}`, { runId: command.runId, expected: lease.attemptId, actual: command.attemptId });
+      }
+      if (command.expiresAt < lease.expiresAt) {
+        reject("COMMAND_REJECTED", `run ${command.runId}: heartbeat would move the lease expiry back from ${lease.expiresAt} to ${command.expiresAt}`, { runId: command.runId, previous: lease.expiresAt, proposed: command.expiresAt });
+      }
+      return;
+    }
+    case "leaseExpire":
+    case "leaseRelease": {
+      const record = requireRun(state, command.runId);
+      requireRunState(record, ["ready", "leased", "running"], command.kind === "leaseExpire" ? "a lease expiry" : "a lease release");
+      const lease = checkLeaseMatch(record, command.owner, command.kind);
+      if (lease.expiresAt !== command.expiresAt) {
+        reject("COMMAND_REJECTED", `run ${command.runId}: lease expiry is ${lease.expiresAt}, the command says ${command.expiresAt}`, { runId: command.runId, expected: lease.expiresAt, provided: command.expiresAt });
+      }
+      return;
+    }
+    case "enginePause":
+      if (state.engine.paused) reject("COMMAND_REJECTED", `the engine is already paused (since ${state.engine.pausedAt})`, { pausedAt: state.engine.pausedAt });
+      return;
+    case "engineResume":
+      if (!state.engine.paused) reject("COMMAND_REJECTED", "the engine is not paused", {});
+      if (command.timestamp < (state.engine.pausedAt ?? 0)) {
+        reject("COMMAND_REJECTED", `resume at ${command.timestamp} is before the pause at ${state.engine.pausedAt}`, { pausedAt: state.engine.pausedAt, timestamp: command.timestamp });
+      }
+      return;
+    case "taskCancel": {
+      requireTask(state, command.taskId);
+      const task = state.tasks.get(command.taskId)!;
+      if (task.canceledAt !== undefined) reject("COMMAND_REJECTED", `task ${command.taskId} was already canceled at ${task.canceledAt}`, { taskId: command.taskId, canceledAt: task.canceledAt });
+      return;
+    }
+    case "dependencyDeclare": {
+      const list: unknown = command.dependsOn;
+      if (!Array.isArray(list) || list.length === 0) invalid("EMPTY_DEPENDENCY_LIST", "dependsOn", list, "at least one prerequisite task");
+      requireTask(state, command.taskId);
+      for (const prerequisite of command.dependsOn) {
+        requireTask(state, prerequisite, "dependsOn");
+        if (prerequisite === command.taskId) invalid("INVALID_FIELD", "dependsOn", prerequisite, "another task (a task cannot wait for itself)");
+      }
+      return;
+    }
+    case "runSuspend": {
+      if (command.reason !== undefined && typeof command.reason !== "string") invalid("INVALID_FIELD", "reason", command.reason, "a string");
+      return checkTransition(requireRun(state, command.runId), "running", "suspended");
+    }
+    case "runResume":
+      return checkTransition(requireRun(state, command.runId), "suspended", "ready");
+    case "budgetAllocate":
+    case "budgetConsume":
+    case "budgetReplenish": {
+      requireTask(state, command.taskId);
+      if (!BUDGET_DIMENSIONS.includes(command.dimension)) invalid("INVALID_BUDGET_DIMENSION", "dimension", command.dimension, BUDGET_DIMENSIONS.join(", "));
+      if (command.kind === "budgetAllocate") checkPositive("ZERO_LIMIT", "limit", command.limit);
+      if (command.kind === "budgetConsume") checkPositive("INVALID_BUDGET_AMOUNT", "amount", command.amount);
+      if (command.kind === "budgetReplenish") {
+        checkPositive("ZERO_LIMIT", "newLimit", command.newLimit);
+        if (!state.budgets.has(budgetKey(command.taskId, command.dimension))) {
+          reject("NOT_FOUND", `task ${command.taskId} has no ${command.dimension} budget to replenish`, { taskId: command.taskId, dimension: command.dimension });
+        }
+      }
+      return;
+    }
+    case "subscriptionCreate": {
+      parseSubscriptionId(command.subscriptionId);
+      requireTask(state, command.taskId);
+      const f = command.filter;
+      if (f.kind === "custom") {
+        if (typeof f.key !== "string" || f.key.length === 0) invalid("EMPTY_CUSTOM_EVENT_KEY", "filter.key", f.key, "a non-empty key");
+      } else {
+        parseTaskId(f.taskId);
+        if (f.kind === "budgetThreshold" && (!Number.isInteger(f.thresholdPct) || f.thresholdPct < 1 || f.thresholdPct > 100)) {
+          invalid("INVALID_THRESHOLD_PCT", "filter.thresholdPct", f.thresholdPct, "an integer from 1 to 100");
+        }
+        if (f.kind === "runStateChanged" && !isRunState(f.state)) invalid("INVALID_EVENT_FILTER", "filter.state", f.state, "a run state");
+      }
+      if (state.subscriptions.has(command.subscriptionId)) reject("ALREADY_EXISTS", `subscription ${command.subscriptionId} already exists`, { subscriptionId: command.subscriptionId });
+      return;
+    }
+    case "subscriptionCancel":
+    case "subscriptionTrigger": {
+      const sub = state.subscriptions.get(parseSubscriptionId(command.subscriptionId));
+      if (sub === undefined) reject("NOT_FOUND", `unknown subscription ${command.subscriptionId}`, { subscriptionId: command.subscriptionId });
+      if (command.kind === "subscriptionCancel" && sub.canceledAt !== undefined) {
+        reject("COMMAND_REJECTED", `subscription ${command.subscriptionId} was already canceled`, { subscriptionId: command.subscriptionId });
+      }
+      return;
+    }
+    case "actorRegister": {
+      const a = command.registration;
+      parseActorId(a.actorId);
+      if (typeof a.identity !== "string" || a.identity.length === 0) invalid("EMPTY_IDENTITY", "identity", a.identity, "a non-empty identity");
+      if (!Array.isArray(a.capabilities) || a.capabilities.length === 0) invalid("EMPTY_ACTOR_CAPABILITIES", "capabilities", a.capabilities, "at least one capability");
+      if (a.capabilities.some((c) => typeof c !== "string" || c.length === 0)) invalid("EMPTY_ACTOR_CAPABILITY_ENTRY", "capabilities", a.capabilities, "non-empty strings");
+      checkPositive("ZERO_HEARTBEAT_INTERVAL", "heartbeatIntervalMs", a.heartbeatIntervalMs);
+      if (a.tenantId !== undefined) parseTenantId(a.tenantId);
+      return;
+    }
+    case "actorDeregister":
+    case "actorHeartbeat":
+      if (!state.actors.has(parseActorId(command.actorId))) reject("NOT_FOUND", `unknown actor ${command.actorId}`, { actorId: command.actorId });
+      return;
+    case "tenantCreate":
+      parseTenantId(command.registration.tenantId);
+      if (typeof command.registration.name !== "string" || command.registration.name.length === 0) invalid("EMPTY_TENANT_NAME", "name", command.registration.name, "a non-empty tenant name");
+      return;
+    case "roleAssign":
+      parseActorId(command.actorId);
+      parseTenantId(command.tenantId);
+      if (command.role.kind === "custom" && command.role.name.length === 0) invalid("EMPTY_CUSTOM_ROLE", "role.name", command.role.name, "a non-empty role name");
+      return;
+    case "capabilityGrant":
+    case "capabilityRevoke":
+      parseActorId(command.actorId);
+      parseTenantId(command.tenantId);
+      if (command.capability.kind === "custom" && command.capability.name.length === 0) invalid("EMPTY_CUSTOM_CAPABILITY", "capability.name", command.capability.name, "a non-empty capability name");
+      if (command.kind === "capabilityRevoke" && !state.grants.has(grantKey(command.actorId, command.capability, command.tenantId))) {
+        reject("NOT_FOUND", `actor ${command.actorId} holds no such capability in tenant ${command.tenantId}`, { actorId: command.actorId, tenantId: command.tenantId });
+      }
+      return;
+    case "ledgerAppend": {
+      const e = command.entry;
+      parseLedgerEntryId(e.entryId);
+      parseTenantId(e.tenantId);
+      if (e.actorId !== undefined) parseActorId(e.actorId);
+      if (typeof e.ledgerKey !== "string" || e.ledgerKey.length === 0) invalid("EMPTY_LEDGER_KEY", "ledgerKey", e.ledgerKey, "a non-empty ledger key");
+      if (!(e.payload instanceof Uint8Array)) invalid("INVALID_PAYLOAD", "payload", e.payload, "a Uint8Array");
+      checkTime("entry.timestamp", e.timestamp);
+      return;
+    }
+    default:
+      invalid("INVALID_COMMAND", "kind", (command as { kind: unknown }).kind, "a mutation command kind");
+  }
+}

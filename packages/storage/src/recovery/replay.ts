@@ -1,0 +1,35 @@
+/**
+ * Turning WAL records into projection state during recovery: decode, insist
+ * on contiguous sequences (the authority never leaves gaps, so a gap means
+ * lost records), validate and apply. Replay refusals are reported with file
+ * and offset and kept distinct from disk damage.
+ */
+import { StorageError } from "@actionqueue/core";
+import { decodeEvent } from "../codec/event-codec.js";
+import type { Projection } from "../projection/projection.js";
+import type { WalRecord } from "../wal/reader.js";
+
+/** Returns an `onRecord` callback that replays into `projection`, counting records. */
+export function replayInto(projection: Projection, counter: { replayed: number }): (record: WalRecord) => void {
+  return (record) => {
+    const command = decodeEvent(record.payload, record.sequence);
+    const expected = projection.latestSequence + 1;
+    if (record.sequence !== expected) {
+      throw new StorageError(
+        "WAL_CORRUPT",
+        `WAL gap in ${record.file} at offset ${record.offset}: record ${record.sequence} follows ${expected - 1}; records ${expected}..${record.sequence - 1} are missing`,
+        { details: { file: record.file, offset: record.offset, expected, actual: record.sequence } },
+      );
+    }
+    try {
+      projection.apply(command);
+    } catch (error) {
+      throw new StorageError(
+        "WAL_CORRUPT",
+        `replay refused record ${record.sequence} (${command.kind}) in ${record.file} at offset ${record.offset}: ${(error as Error).message}`,
+        { cause: error, details: { file: record.file, offset: record.offset, sequence: record.sequence } },
+      );
+    }
+    counter.replayed++;
+  };
+}

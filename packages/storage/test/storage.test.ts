@@ -1,0 +1,254 @@
+import { spawn } from "node:child_process";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AttemptOutcome, ActionQueueError } from "@actionqueue/core";
+import { ABANDONED_ATTEMPT_MESSAGE, encodeSnapshot, openStorage, openStorageReadOnly } from "@actionqueue/storage";
+import type { Storage , Projection } from "@actionqueue/storage";
+import { Commands, removeDir, startRun, submit, submitBatch, tempDir } from "./helpers.js";
+
+let dataDir: string;
+let c: Commands;
+const open = (extra: Partial<Parameters<typeof openStorage>[0]> = {}): Promise<Storage> => openStorage({ dataDir, clock: c.clock, ...extra });
+
+beforeEach(() => {
+  dataDir = tempDir();
+  c = new Commands();
+});
+afterEach(() => removeDir(dataDir));
+
+function snapshotBytes(p: unknown): Buffer {
+  return encodeSnapshot(p as Projection, 0);
+}
+
+describe("openStorage", () => {
+  it("opens an empty directory with everything at zero and creates the layout", async () => {
+    const store = await open();
+    expect(store.recoveryReport).toMatchObject({ walRecordsReplayed: 0, latestSequence: 0, truncations: [], reconciledRuns: [], snapshot: undefined });
+    expect(store.projection.taskCount).toBe(0);
+    expect(readdirSync(dataDir).sort()).toEqual(["LOCK", "snapshots", "wal"]);
+    await store.close();
+    expect(readdirSync(dataDir).sort()).toEqual(["snapshots", "wal"]);
+  });
+
+  it("applies commands in order, returns the applied mutation, and survives reopen", async () => {
+    const store = await open();
+    const task = c.taskCreate({ maxAttempts: 2 });
+    const run = c.runCreate(task.taskSpec.id);
+    expect(await submit(store.authority, task)).toEqual({ sequence: 1, applied: { kind: "taskCreate", taskId: task.taskSpec.id } });
+    expect(await submit(store.authority, run)).toEqual({ sequence: 2, applied: { kind: "runCreate", runId: run.run.id, taskId: task.taskSpec.id } });
+    const attemptId = await startRun(store.authority, c, run.run.id);
+    await submit(store.authority, { kind: "attemptFinish", timestamp: c.clock.now(), runId: run.run.id, attemptId, outcome: AttemptOutcome.successWithOutput(new Uint8Array([42])) });
+    await submit(store.authority, c.transition(run.run.id, "running", "completed"));
+    const before = snapshotBytes(store.projection);
+    await store.close();
+
+    const again = await open();
+    expect(again.recoveryReport.walRecordsReplayed).toBe(9);
+    expect(again.recoveryReport.reconciledRuns).toEqual([]);
+    expect(snapshotBytes(again.projection).equals(before)).toBe(true);
+    expect(again.projection.runState(run.run.id)).toBe("completed");
+    expect(again.projection.attempts(run.run.id)[0]!.outcome).toEqual({ result: "success", output: new Uint8Array([42]) });
+    expect(again.projection.runHistory(run.run.id).map((h) => h.to)).toEqual(["scheduled", "ready", "leased", "running", "completed"]);
+    expect(again.projection.lease(run.run.id)).toBeUndefined();
+    expect((await submit(again.authority, { kind: "enginePause", timestamp: c.clock.now() })).sequence).toBe(10);
+    await again.close();
+  });
+
+  it("refuses a wrong sequence with SEQUENCE_CONFLICT and writes nothing", async () => {
+    const store = await open();
+    await submit(store.authority, c.taskCreate());
+    await expect(store.authority.submitCommand({ kind: "enginePause", timestamp: 1, sequence: 1 }, "immediate")).rejects.toMatchObject({
+      code: "SEQUENCE_CONFLICT",
+      expected: 2,
+      actual: 1,
+    });
+    await expect(store.authority.submitCommand({ kind: "enginePause", timestamp: 1, sequence: 5 }, "immediate")).rejects.toMatchObject({ code: "SEQUENCE_CONFLICT" });
+    expect(store.authority.latestSequence()).toBe(1);
+    await store.close();
+    const reopened = await open();
+    expect(reopened.recoveryReport.walRecordsReplayed).toBe(1);
+    await reopened.close();
+  });
+
+  it("rejects invalid commands with typed errors before anything is written", async () => {
+    const store = await open();
+    const task = c.taskCreate({ maxAttempts: 3 });
+    const run = c.runCreate(task.taskSpec.id);
+    await submitBatch(store.authority, [task, run]);
+    const runId = run.run.id;
+    const cases: [Parameters<typeof submit>[1], string][] = [
+      [c.taskCreate({}, task.taskSpec.id), "ALREADY_EXISTS"],
+      [c.runCreate(c.ids.taskId()), "NOT_FOUND"],
+      [c.transition(c.ids.runId(), "scheduled", "ready"), "NOT_FOUND"],
+      [c.transition(runId, "ready", "leased"), "COMMAND_REJECTED"],
+      [c.transition(runId, "scheduled", "completed"), "INVALID_TRANSITION"],
+      [c.attemptStart(runId, c.ids.attemptId()), "ATTEMPT_START_REQUIRES_RUNNING"],
+      [{ kind: "leaseAcquire", timestamp: 1, runId, owner: "w", expiresAt: 5, attemptId: c.ids.attemptId() }, "COMMAND_REJECTED"],
+      [{ kind: "leaseRelease", timestamp: 1, runId, owner: "w", expiresAt: 5 }, "COMMAND_REJECTED"],
+      [{ kind: "engineResume", timestamp: 1 }, "COMMAND_REJECTED"],
+      [{ kind: "dependencyDeclare", timestamp: 1, taskId: task.taskSpec.id, dependsOn: [] }, "EMPTY_DEPENDENCY_LIST"],
+      [{ kind: "budgetReplenish", timestamp: 1, taskId: task.taskSpec.id, dimension: "token", newLimit: 5 }, "NOT_FOUND"],
+      [{ kind: "runSuspend", timestamp: 1, runId }, "COMMAND_REJECTED"],
+      [{ kind: "taskCancel", timestamp: 1, taskId: c.ids.taskId() }, "NOT_FOUND"],
+    ];
+    for (const [command, code] of cases) {
+      const error = await submit(store.authority, command).catch((e: unknown) => e);
+      expect(ActionQueueError.hasCode(error, code as never), `${command.kind}: ${String(error)}`).toBe(true);
+    }
+    expect(store.authority.latestSequence()).toBe(2);
+    await store.close();
+  });
+
+  it("never accepts what replay would refuse: leaving running with an active attempt, resume before pause", async () => {
+    const store = await open();
+    const task = c.taskCreate({ maxAttempts: 3 });
+    const run = c.runCreate(task.taskSpec.id);
+    await submitBatch(store.authority, [task, run]);
+    await startRun(store.authority, c, run.run.id);
+    await expect(submit(store.authority, c.transition(run.run.id, "running", "completed"))).rejects.toMatchObject({ code: "ATTEMPT_IN_PROGRESS" });
+    await expect(submit(store.authority, { kind: "runSuspend", timestamp: c.clock.now(), runId: run.run.id })).rejects.toMatchObject({ code: "ATTEMPT_IN_PROGRESS" });
+    await submit(store.authority, { kind: "enginePause", timestamp: 2_000 });
+    await expect(submit(store.authority, { kind: "engineResume", timestamp: 1_000 })).rejects.toMatchObject({ code: "COMMAND_REJECTED" });
+    await store.close();
+    const again = await open({ reconcile: false });
+    expect(again.projection.isEnginePaused()).toBe(true);
+    await again.close();
+  });
+
+  it("batches are atomic: a refused command leaves nothing applied or written", async () => {
+    const store = await open();
+    const task = c.taskCreate();
+    const runs = [c.runCreate(task.taskSpec.id), c.runCreate(task.taskSpec.id)];
+    const outcomes = await submitBatch(store.authority, [task, ...runs]);
+    expect(outcomes.map((o) => o.sequence)).toEqual([1, 2, 3]);
+    expect(store.projection.runsOfTask(task.taskSpec.id)).toEqual(runs.map((r) => r.run.id).sort());
+    const task2 = c.taskCreate();
+    const good = c.runCreate(task2.taskSpec.id);
+    await expect(submitBatch(store.authority, [task2, good, c.runCreate(task2.taskSpec.id, good.run.id)])).rejects.toMatchObject({ code: "ALREADY_EXISTS" });
+    expect(store.projection.getTask(task2.taskSpec.id)).toBeUndefined();
+    expect(store.projection.runCount).toBe(2);
+    expect(store.projection.countsByState().scheduled).toBe(2);
+    expect(store.authority.latestSequence()).toBe(3);
+    await store.close();
+    const again = await open();
+    expect(again.recoveryReport.walRecordsReplayed).toBe(3);
+    await again.close();
+  });
+
+  it("recovery makes Leased and Running runs eligible again, durably (uncertainty clause)", async () => {
+    const store = await open();
+    const retryable = c.taskCreate({ maxAttempts: 2 });
+    const once = c.taskCreate({ maxAttempts: 1 });
+    const r1 = c.runCreate(retryable.taskSpec.id);
+    const r2 = c.runCreate(once.taskSpec.id);
+    const r3 = c.runCreate(retryable.taskSpec.id);
+    await submitBatch(store.authority, [retryable, once, r1, r2, r3]);
+    const a1 = await startRun(store.authority, c, r1.run.id);
+    await startRun(store.authority, c, r2.run.id);
+    await submit(store.authority, c.transition(r3.run.id, "scheduled", "ready"));
+    await submit(store.authority, { kind: "leaseAcquire", timestamp: 1, runId: r3.run.id, owner: "w3", expiresAt: 99, attemptId: c.ids.attemptId() });
+    await submit(store.authority, c.transition(r3.run.id, "ready", "leased"));
+    await store.close();
+
+    const again = await open();
+    const byRun = Object.fromEntries(again.recoveryReport.reconciledRuns.map((r) => [r.runId, r]));
+    expect(byRun[r1.run.id]).toMatchObject({ from: "running", to: "retryWait", abandonedAttemptId: a1 });
+    expect(byRun[r2.run.id]).toMatchObject({ from: "running", to: "failed" });
+    expect(byRun[r3.run.id]).toMatchObject({ from: "leased", to: "ready" });
+    const p = again.projection;
+    expect(p.attempts(r1.run.id)[0]!.outcome).toEqual({ result: "failure", error: ABANDONED_ATTEMPT_MESSAGE });
+    expect(p.lease(r1.run.id)).toBeUndefined();
+    expect(p.lease(r3.run.id)).toBeUndefined();
+    expect(p.getRun(r1.run.id)!.attemptCount).toBe(1);
+    const state = snapshotBytes(p);
+    const sequence = again.authority.latestSequence();
+    await again.close();
+
+    const third = await open();
+    expect(third.recoveryReport.reconciledRuns).toEqual([]);
+    expect(third.authority.latestSequence()).toBe(sequence);
+    expect(snapshotBytes(third.projection).equals(state)).toBe(true);
+    await third.close();
+  });
+
+  it("snapshot plus WAL tail equals full replay; a damaged snapshot falls back", async () => {
+    const store = await open();
+    const task = c.taskCreate();
+    await submit(store.authority, task);
+    for (let i = 0; i < 5; i++) await submit(store.authority, c.runCreate(task.taskSpec.id));
+    const info = await store.writeSnapshot();
+    expect(info.sequence).toBe(6);
+    for (let i = 0; i < 3; i++) await submit(store.authority, c.runCreate(task.taskSpec.id));
+    const state = snapshotBytes(store.projection);
+    await store.close();
+
+    const again = await open();
+    expect(again.recoveryReport.snapshot?.sequence).toBe(6);
+    expect(again.recoveryReport.walRecordsReplayed).toBe(3);
+    expect(snapshotBytes(again.projection).equals(state)).toBe(true);
+    await again.close();
+
+    const bytes = readFileSync(info.file);
+    bytes[bytes.length - 2]! ^= 0xff;
+    writeFileSync(info.file, bytes);
+    const fallback = await open();
+    expect(fallback.recoveryReport.snapshot).toBeUndefined();
+    expect(fallback.recoveryReport.skippedSnapshots[0]!.reason).toMatch(/checksum/);
+    expect(fallback.recoveryReport.walRecordsReplayed).toBe(9);
+    expect(snapshotBytes(fallback.projection).equals(state)).toBe(true);
+    await fallback.close();
+  });
+
+  it("compaction keeps disk use bounded under a steady workload", async () => {
+    const store = await open({ segmentBytes: 4096, snapshotEvery: 200 });
+    const task = c.taskCreate();
+    await submit(store.authority, task);
+    let maxSegments = 0;
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 200; i++) await submit(store.authority, c.runCreate(task.taskSpec.id), "deferred");
+      await store.writeSnapshot();
+      maxSegments = Math.max(maxSegments, readdirSync(join(dataDir, "wal")).length);
+    }
+    const state = snapshotBytes(store.projection);
+    await store.close();
+    expect(readdirSync(join(dataDir, "snapshots")).length).toBeLessThanOrEqual(2);
+    expect(maxSegments).toBeLessThan(40);
+    const again = await open();
+    expect(snapshotBytes(again.projection).equals(state)).toBe(true);
+    expect(again.projection.runCount).toBe(2000);
+    await again.close();
+  });
+
+  it("one writer per directory: a second open fails naming the pid; read-only works meanwhile and writes nothing", async () => {
+    const store = await open();
+    await submit(store.authority, c.taskCreate());
+    await expect(open()).rejects.toThrow(new RegExp(`process \\(pid ${process.pid}\\)|pid ${process.pid}`));
+    const listing = readdirSync(dataDir).sort();
+    const ro = openStorageReadOnly({ dataDir });
+    expect(ro.latestSequence).toBe(1);
+    expect(ro.findings).toEqual([]);
+    expect(readdirSync(dataDir).sort()).toEqual(listing);
+    await store.close();
+  });
+
+  it("a lock held by another live process is refused with its pid", async () => {
+    const child = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      writeFileSync(join(dataDir, "LOCK"), `${child.pid}\n`);
+      await expect(open()).rejects.toMatchObject({ code: "LOCK_HELD", details: { pid: child.pid } });
+    } finally {
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.once("exit", resolve));
+    }
+    const store = await open();
+    await store.close();
+  });
+
+  it("read-only open of a missing directory creates nothing", () => {
+    const missing = join(dataDir, "nope");
+    const ro = openStorageReadOnly({ dataDir: missing });
+    expect(ro.latestSequence).toBe(0);
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+});
