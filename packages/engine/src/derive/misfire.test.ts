@@ -1,5 +1,5 @@
 import { createIdFactory, cronPolicy, ManualClock, oncePolicy, repeatPolicy } from "@actionqueue/core";
-import type { RunId, RunState } from "@actionqueue/core";
+import type { RunState } from "@actionqueue/core";
 import { describe, expect, it } from "vitest";
 import { buildMisfireCancellations, isOverdue, planMisfire } from "./misfire.js";
 
