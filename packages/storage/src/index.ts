@@ -53,3 +53,9 @@ export { SEGMENT_FORMAT_VERSION } from "./wal/segment.js";
 // Lock
 export { acquireDataDirLock, LOCK_FILE_NAME } from "./lock/data-dir-lock.js";
 export type { DataDirLock } from "./lock/data-dir-lock.js";
+
+// Backend contract (v1) and its implementations
+export type { StorageBackendV1, StoredEvent, StoredSnapshot, BackendOpenResult, AppendOptions } from "./backend/backend.js";
+export { createMemoryBackend, MemoryLogStore } from "./backend/memory-backend.js";
+export { createFileBackend, FILE_BACKEND_EPOCH } from "./backend/file-backend.js";
+export type { FileBackendOptions } from "./backend/file-backend.js";
