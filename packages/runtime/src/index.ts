@@ -1,1 +1,47 @@
-export {};
+/**
+ * @actionqueue/runtime — the embedded ActionQueue: `ActionQueue.open()` on a
+ * data directory, `submit()` tasks, and a durable dispatch loop that runs your
+ * handlers, retries within limits and survives `kill -9`.
+ */
+export { ActionQueue } from "./action-queue.js";
+export { QueueInspector } from "./queue-inspector.js";
+export { loadHandlerModule } from "./handlers/handler-module.js";
+export type { LoadedHandlers } from "./handlers/handler-module.js";
+export { isNoHandlerError } from "./dispatch-loop.js";
+export type { ActionQueueEvents, ActionQueueEventName, ActionQueueListener } from "./events/event-map.js";
+export { parseDuration, formatDuration } from "./input/duration.js";
+export { parseRunPolicyText, formatRunPolicy } from "./input/run-policy-text.js";
+export {
+  CONSTRAINT_KEYS,
+  METADATA_KEYS,
+  parseConstraintsJson,
+  parseMetadataJson,
+  parseRunPolicyJson,
+  parseSubmitJson,
+} from "./input/submit-input.js";
+export type { ValidatedSubmission } from "./input/submit-input.js";
+export type {
+  ActionQueueOptions,
+  HandlerMap,
+  SubmitInput,
+  SubmitResult,
+  TaskView,
+  AttemptView,
+  RunHistoryEntry,
+  RunView,
+  ListRunsQuery,
+  RunPage,
+  Stats,
+  Explanation,
+  CloseOptions,
+} from "./types.js";
+export {
+  TerminalError,
+  success,
+  retryableFailure,
+  terminalFailure,
+  suspended,
+  fixedBackoff,
+  exponentialBackoff,
+} from "@actionqueue/executor-local";
+export type { Handler, HandlerContext, BackoffStrategy } from "@actionqueue/executor-local";

@@ -1,0 +1,484 @@
+/**
+ * ActionQueue: the embedded engine users touch. `open()` recovers a data
+ * directory (snapshot + WAL tail, in-flight runs made eligible again) and holds
+ * its writer lock; `submit()` derives every run before writing anything and
+ * writes the task with its runs as one atomic batch; the dispatch loop runs
+ * handlers; `close()` drains and releases the lock.
+ */
+import type {
+  IdFactory,
+  MutationAuthority,
+  MutationCommand,
+  RunId,
+  RunInstance,
+  TaskId,
+  TaskSpec,
+} from "@actionqueue/core";
+import {
+  ActionQueueError,
+  CommandRejectedError,
+  JSON_CONTENT_TYPE,
+  StorageError,
+  ValidationError,
+  createIdFactory,
+  createTaskSpec,
+  isTerminalState,
+  parseRunId,
+  parseTaskId,
+  taskSpecToJson,
+} from "@actionqueue/core";
+import { Scheduler, deriveCronWindow, deriveRuns, isOverdue, planMisfire } from "@actionqueue/engine";
+import { AttemptRunner } from "@actionqueue/executor-local";
+import type { ProjectionView, RecoveryReport, Storage } from "@actionqueue/storage";
+import { openStorage } from "@actionqueue/storage";
+import { DispatchLoop } from "./dispatch-loop.js";
+import type { ActionQueueEventName, ActionQueueListener } from "./events/event-map.js";
+import { TypedEmitter } from "./events/typed-emitter.js";
+import type { ResolvedOptions } from "./options.js";
+import { resolveOptions } from "./options.js";
+import { QueryView } from "./query-view.js";
+import { QueueInspector } from "./queue-inspector.js";
+import type {
+  ActionQueueOptions,
+  CloseOptions,
+  Explanation,
+  ListRunsQuery,
+  RunPage,
+  RunView,
+  Stats,
+  SubmitInput,
+  SubmitResult,
+  TaskView,
+} from "./types.js";
+
+function encodePayload(input: SubmitInput): { bytes: Uint8Array | undefined; contentType: string | undefined } {
+  const p = input.payload;
+  if (p === undefined) return { bytes: undefined, contentType: input.contentType };
+  if (p instanceof Uint8Array) return { bytes: p, contentType: input.contentType };
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(p);
+  } catch (cause) {
+    throw new ValidationError("INVALID_PAYLOAD", `payload is not JSON-serialisable: ${(cause as Error).message}`, { details: { field: "payload" }, cause });
+  }
+  if (text === undefined) {
+    throw new ValidationError("INVALID_PAYLOAD", `payload of type ${typeof p} cannot be stored: give bytes or a JSON value`, { details: { field: "payload" } });
+  }
+  return { bytes: new TextEncoder().encode(text), contentType: input.contentType ?? JSON_CONTENT_TYPE };
+}
+
+function sameSpec(a: TaskSpec, b: TaskSpec): boolean {
+  return JSON.stringify(taskSpecToJson(a)) === JSON.stringify(taskSpecToJson(b));
+}
+
+/** A durable, embeddable task queue over one data directory. */
+export class ActionQueue {
+  readonly #options: ResolvedOptions;
+  readonly #storage: Storage;
+  readonly #authority: MutationAuthority;
+  readonly #projection: ProjectionView;
+  readonly #ids: IdFactory;
+  readonly #emitter = new TypedEmitter();
+  readonly #scheduler: Scheduler;
+  readonly #loop: DispatchLoop;
+  readonly #query: QueryView;
+  #fatal: unknown;
+  #closed: Promise<void> | undefined;
+
+  /** What recovery did when this queue opened. */
+  readonly recoveryReport: RecoveryReport;
+
+  private constructor(options: ResolvedOptions, storage: Storage) {
+    this.#options = options;
+    this.#storage = storage;
+    this.#authority = storage.authority;
+    this.#projection = storage.projection;
+    this.recoveryReport = storage.recoveryReport;
+    this.#ids = createIdFactory(options.clock);
+    const projection = this.#projection;
+    const countedAttempts = (run: { id: RunId }): number => {
+      let n = 0;
+      for (const a of projection.attempts(run.id)) if (a.outcome?.result !== "suspended") n += 1;
+      return Math.max(1, n);
+    };
+    this.#scheduler = Scheduler.rebuild(
+      [...projection.tasks()].map((t) => t.spec),
+      (function* () {
+        for (const runId of projection.runIds()) {
+          const state = projection.runState(runId);
+          if (state !== undefined && !isTerminalState(state)) yield projection.getRun(runId)!;
+        }
+      })(),
+      { backoff: options.backoff, clock: options.clock, countedAttempts },
+    );
+    this.#scheduler.setPaused(projection.isEnginePaused());
+    this.#loop = new DispatchLoop({
+      options,
+      authority: this.#authority,
+      projection,
+      scheduler: this.#scheduler,
+      ids: this.#ids,
+      runner: new AttemptRunner({ clock: options.clock }),
+      emitter: this.#emitter,
+      onFatal: (error) => this.#onFatal(error),
+      onRunTerminal: (taskId) => this.#topUpCron(taskId),
+    });
+    this.#query = new QueryView(projection, {
+      retryDueAt: (run) => this.#scheduler.retryDueAt(run.id),
+      keyHolder: (key) => this.#scheduler.keyHolder(key),
+    });
+  }
+
+  /**
+   * Opens (creating if needed) a data directory and recovers it. Holds the
+   * directory's writer lock until `close()`. Throws `INVALID_CONFIG` for a bad
+   * option (before touching the disk), `LOCK_HELD` when another process has
+   * the directory open, and storage errors naming file and offset for damage.
+   */
+  static async open(options: ActionQueueOptions): Promise<ActionQueue> {
+    const resolved = resolveOptions(options);
+    const storage = await openStorage({
+      dataDir: resolved.dataDir,
+      clock: resolved.clock,
+      deferredFlushMs: resolved.deferredFlushMs,
+      ...(resolved.snapshotEvery > 0 ? { snapshotEvery: resolved.snapshotEvery } : {}),
+    });
+    const queue = new ActionQueue(resolved, storage);
+    try {
+      await queue.#afterRecovery();
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
+    return queue;
+  }
+
+  /** Opens `dataDir` read-only (creates, writes and locks nothing). */
+  static inspect(dataDir: string): Promise<QueueInspector> {
+    return Promise.resolve(QueueInspector.open(dataDir));
+  }
+
+  /** Misfire handling and cron windows after a restart. */
+  async #afterRecovery(): Promise<void> {
+    const now = this.#options.clock.now();
+    const writes: Promise<unknown>[] = [];
+    for (const task of this.#projection.tasks()) {
+      if (task.canceledAt !== undefined || task.spec.runPolicy.kind === "once") continue;
+      const runs = this.#projection.runsOfTask(task.spec.id).map((id) => this.#projection.getRun(id)!);
+      const overdue = runs.filter((r) => isOverdue(r, now));
+      if (overdue.length > 0) {
+        const plan = planMisfire(task.spec.runPolicy, overdue);
+        for (const run of plan.skip) {
+          writes.push(
+            this.#authority.submitCommand(
+              { kind: "runStateTransition", sequence: this.#authority.latestSequence() + 1, timestamp: now, runId: run.id, previousState: "scheduled", newState: "canceled" },
+              "immediate",
+            ),
+          );
+          this.#scheduler.onTransition(run.id, "canceled", now);
+        }
+      }
+      if (task.spec.runPolicy.kind === "cron") this.#topUpCron(task.spec.id, writes);
+    }
+    await Promise.all(writes);
+  }
+
+  /** Keeps a cron task's window of future runs full (never past `maxOccurrences`). */
+  #topUpCron(taskId: TaskId, writes?: Promise<unknown>[]): void {
+    const task = this.#projection.getTask(taskId);
+    if (!task || task.canceledAt !== undefined || task.spec.runPolicy.kind !== "cron" || this.#closed) return;
+    const runIds = this.#projection.runsOfTask(taskId);
+    let live = 0;
+    let last: number | undefined;
+    for (const id of runIds) {
+      const run = this.#projection.getRun(id)!;
+      if (!run.isTerminal) live += 1;
+      if (last === undefined || run.scheduledAt > last) last = run.scheduledAt;
+    }
+    const now = this.#options.clock.now();
+    const { runs } = deriveCronWindow({
+      task: task.spec as TaskSpec & { runPolicy: typeof task.spec.runPolicy & { kind: "cron" } },
+      totalDerived: runIds.length,
+      liveRuns: live,
+      lastScheduledAt: last,
+      now,
+      ids: this.#ids,
+      cronWindow: this.#options.cronWindow,
+    });
+    if (runs.length === 0) return;
+    const s = this.#authority.latestSequence();
+    const commands: MutationCommand[] = runs.map((run, k) => ({ kind: "runCreate", sequence: s + 1 + k, timestamp: now, run }));
+    const durable = this.#loop.track(this.#authority.submitBatch(commands, "immediate"));
+    for (const run of runs) this.#scheduler.onRunChanged(run);
+    this.#loop.schedule();
+    if (writes) writes.push(durable);
+    else durable.catch((error: unknown) => this.#onFatal(error));
+  }
+
+  #onFatal(error: unknown): void {
+    if (this.#fatal !== undefined) return;
+    this.#fatal = error;
+    this.#loop.stopDispatching();
+    this.#loop.abortAll();
+    this.#emitter.emit("error", { error });
+  }
+
+  #assertOpen(): void {
+    if (this.#fatal !== undefined) {
+      throw new StorageError("AUTHORITY_POISONED", `the queue stopped after a storage failure: ${(this.#fatal as Error)?.message ?? String(this.#fatal)}; reopen the data directory to recover`, {
+        cause: this.#fatal,
+      });
+    }
+    if (this.#closed) throw new StorageError("CLOSED", "the queue is closed", { details: { dataDir: this.#options.dataDir } });
+  }
+
+  /**
+   * Submits a task. Every run its policy implies is derived first; the task
+   * and its runs are then written as one atomic, durable batch. A rejected
+   * spec writes nothing. With an existing `taskId` and the same spec the
+   * existing task is returned (`existing: true`); with a different spec it is
+   * a `TASK_SPEC_MISMATCH` error.
+   */
+  async submit(input: SubmitInput): Promise<SubmitResult> {
+    this.#assertOpen();
+    if (typeof input !== "object" || input === null) {
+      throw new ValidationError("INVALID_FIELD", "submit needs an object with at least runPolicy", { details: {} });
+    }
+    const { bytes, contentType } = encodePayload(input);
+    const taskId = input.taskId === undefined ? this.#ids.taskId() : parseTaskId(input.taskId);
+    const spec = createTaskSpec({
+      id: taskId,
+      runPolicy: input.runPolicy,
+      ...(input.name === undefined ? {} : { name: input.name }),
+      ...(bytes === undefined ? {} : { payload: bytes }),
+      ...(contentType === undefined ? {} : { contentType }),
+      ...(input.constraints === undefined ? {} : { constraints: input.constraints }),
+      ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
+    });
+    const existing = this.#projection.getTask(taskId);
+    if (existing) {
+      if (!sameSpec(existing.spec, spec)) {
+        throw new CommandRejectedError("TASK_SPEC_MISMATCH", `task ${taskId} already exists with a different spec; submit with a new taskId or the identical spec`, {
+          details: { taskId },
+        });
+      }
+      return { taskId, runIds: this.#projection.runsOfTask(taskId), existing: true, latestSequence: this.#authority.latestSequence() };
+    }
+    const now = this.#options.clock.now();
+    let runs: readonly RunInstance[];
+    if (spec.runPolicy.kind === "cron") {
+      runs = deriveCronWindow({
+        task: spec as TaskSpec & { runPolicy: typeof spec.runPolicy & { kind: "cron" } },
+        totalDerived: 0,
+        liveRuns: 0,
+        lastScheduledAt: undefined,
+        now,
+        ids: this.#ids,
+        cronWindow: this.#options.cronWindow,
+      }).runs;
+    } else {
+      runs = deriveRuns({ task: spec, alreadyDerived: 0, scheduleOrigin: now, now, ids: this.#ids }).runs;
+    }
+    const s = this.#authority.latestSequence();
+    const commands: MutationCommand[] = [{ kind: "taskCreate", sequence: s + 1, timestamp: now, taskSpec: spec }];
+    runs.forEach((run, k) => commands.push({ kind: "runCreate", sequence: s + 2 + k, timestamp: now, run }));
+    const durable = this.#authority.submitBatch(commands, "immediate");
+    this.#scheduler.setTask(spec);
+    for (const run of runs) this.#scheduler.onRunChanged(run);
+    await this.#loop.track(durable);
+    const runIds = runs.map((r) => r.id);
+    this.#emitter.emit("task:submitted", { taskId, runIds, at: now });
+    this.#loop.schedule();
+    return { taskId, runIds, existing: false, latestSequence: this.#authority.latestSequence() };
+  }
+
+  /** Starts dispatching; runs until `close()`. */
+  start(): void {
+    this.#assertOpen();
+    this.#loop.start();
+  }
+
+  /**
+   * Dispatches until nothing is runnable now and nothing is due within
+   * `idleHorizonMs` (default 10 s): pending retries and near-future runs are
+   * waited for; runs further out, suspended runs and a paused engine are not.
+   * Starts dispatching if `start()` was not called.
+   */
+  async runUntilIdle(): Promise<void> {
+    this.#assertOpen();
+    this.#loop.start();
+    await this.#loop.whenIdle();
+    this.#assertOpen();
+  }
+
+  /** Stops dispatching new attempts durably (survives restarts) until `resume()`. */
+  async pause(): Promise<void> {
+    this.#assertOpen();
+    if (this.#projection.isEnginePaused()) return;
+    const now = this.#options.clock.now();
+    const durable = this.#authority.submitCommand({ kind: "enginePause", sequence: this.#authority.latestSequence() + 1, timestamp: now }, "immediate");
+    this.#scheduler.setPaused(true);
+    await this.#loop.track(durable);
+    this.#emitter.emit("engine:paused", { at: now });
+  }
+
+  /** Resumes dispatching after `pause()`. */
+  async resume(): Promise<void> {
+    this.#assertOpen();
+    if (!this.#projection.isEnginePaused()) return;
+    const now = this.#options.clock.now();
+    const durable = this.#authority.submitCommand({ kind: "engineResume", sequence: this.#authority.latestSequence() + 1, timestamp: now }, "immediate");
+    this.#scheduler.setPaused(false);
+    await this.#loop.track(durable);
+    this.#emitter.emit("engine:resumed", { at: now });
+    this.#loop.schedule();
+  }
+
+  /** Cancels one run. A running handler sees its signal abort; its late result is ignored. Throws `NOT_FOUND` or `INVALID_TRANSITION` (terminal run). */
+  async cancelRun(id: RunId | string): Promise<void> {
+    this.#assertOpen();
+    const runId = parseRunId(id);
+    const state = this.#projection.runState(runId);
+    if (state === undefined) throw new CommandRejectedError("NOT_FOUND", `run ${runId} does not exist`, { details: { runId } });
+    const durable = this.#cancelRunNow(runId, this.#options.clock.now());
+    await this.#loop.track(durable);
+  }
+
+  #cancelRunNow(runId: RunId, now: number): Promise<unknown> {
+    const run = this.#projection.getRun(runId)!;
+    const durable = this.#authority.submitCommand(
+      { kind: "runStateTransition", sequence: this.#authority.latestSequence() + 1, timestamp: now, runId, previousState: run.state, newState: "canceled" },
+      "immediate",
+    );
+    this.#loop.abortRun(runId, "cancel");
+    this.#scheduler.onTransition(runId, "canceled", now);
+    this.#loop.schedule();
+    void durable.then(
+      () => this.#emitter.emit("run:canceled", { runId, taskId: run.taskId, previousState: run.state, at: now }),
+      () => undefined,
+    );
+    return durable;
+  }
+
+  /** Cancels a task and every one of its runs that is not terminal yet. */
+  async cancelTask(id: TaskId | string): Promise<{ canceledRuns: number }> {
+    this.#assertOpen();
+    const taskId = parseTaskId(id);
+    const task = this.#projection.getTask(taskId);
+    if (!task) throw new CommandRejectedError("NOT_FOUND", `task ${taskId} does not exist`, { details: { taskId } });
+    if (task.canceledAt !== undefined) return { canceledRuns: 0 };
+    const now = this.#options.clock.now();
+    const writes: Promise<unknown>[] = [
+      this.#authority.submitCommand({ kind: "taskCancel", sequence: this.#authority.latestSequence() + 1, timestamp: now, taskId }, "immediate"),
+    ];
+    for (const runId of this.#projection.runsOfTask(taskId)) {
+      const state = this.#projection.runState(runId);
+      if (state !== undefined && !isTerminalState(state)) writes.push(this.#cancelRunNow(runId, now));
+    }
+    await this.#loop.track(Promise.all(writes));
+    this.#emitter.emit("task:canceled", { taskId, at: now });
+    return { canceledRuns: writes.length - 1 };
+  }
+
+  /** Makes a suspended run ready again. Throws `NOT_FOUND`, or `INVALID_TRANSITION` if it is not suspended. */
+  async resumeRun(id: RunId | string): Promise<void> {
+    this.#assertOpen();
+    const runId = parseRunId(id);
+    const run = this.#projection.getRun(runId);
+    if (!run) throw new CommandRejectedError("NOT_FOUND", `run ${runId} does not exist`, { details: { runId } });
+    const now = this.#options.clock.now();
+    const durable = this.#authority.submitCommand({ kind: "runResume", sequence: this.#authority.latestSequence() + 1, timestamp: now, runId }, "immediate");
+    this.#scheduler.onTransition(runId, "ready", now);
+    await this.#loop.track(durable);
+    this.#emitter.emit("run:resumed", { runId, taskId: run.taskId, at: now });
+    this.#loop.schedule();
+  }
+
+  /** A task with its run ids, or undefined. */
+  getTask(id: TaskId | string): TaskView | undefined {
+    return this.#query.getTask(id);
+  }
+
+  /** Tasks in creation order, paged. */
+  listTasks(query?: { limit?: number; cursor?: string }): { tasks: TaskView[]; nextCursor?: string } {
+    return this.#query.listTasks(query);
+  }
+
+  /** A run with its attempt history (outcomes, errors, outputs), or undefined. */
+  getRun(id: RunId | string): RunView | undefined {
+    return this.#query.getRun(id);
+  }
+
+  /** Runs in creation order, filtered and paged. */
+  listRuns(query?: ListRunsQuery): RunPage {
+    return this.#query.listRuns(query);
+  }
+
+  /** Counters of the data directory. */
+  stats(): Stats {
+    return this.#query.stats();
+  }
+
+  /** Why a run is not running now. Throws `NOT_FOUND` for an unknown run. */
+  explain(id: RunId | string): Explanation {
+    const explanation = this.#query.explain(id, this.#options.clock.now());
+    if (!explanation) throw new CommandRejectedError("NOT_FOUND", `run ${String(id)} does not exist`, { details: { runId: id } });
+    return explanation;
+  }
+
+  /** Writes a snapshot now (and compacts the WAL it covers). */
+  async writeSnapshot(): Promise<{ sequence: number; file: string }> {
+    this.#assertOpen();
+    const info = await this.#storage.writeSnapshot();
+    this.#emitter.emit("snapshot:written", { sequence: info.sequence, at: this.#options.clock.now() });
+    return { sequence: info.sequence, file: info.file };
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<TName extends ActionQueueEventName>(name: TName, listener: ActionQueueListener<TName>): () => void {
+    return this.#emitter.on(name, listener);
+  }
+
+  /** Unsubscribes a listener. */
+  off<TName extends ActionQueueEventName>(name: TName, listener: ActionQueueListener<TName>): void {
+    this.#emitter.off(name, listener);
+  }
+
+  /** Attempts in flight right now. */
+  get inFlight(): number {
+    return this.#loop.inFlightCount;
+  }
+
+  /** The data directory. */
+  get dataDir(): string {
+    return this.#options.dataDir;
+  }
+
+  /**
+   * Closes gracefully: stops dispatching; with `mode: 'drain'` (default) lets
+   * in-flight attempts finish for up to `graceMs` (default 30 s) and then
+   * aborts the rest; with `mode: 'abort'` aborts them at once (each records a
+   * failed attempt and is retried by the next start per the retry table);
+   * flushes the WAL and releases the lock. Idempotent.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closed ??= this.#close(options);
+    return this.#closed;
+  }
+
+  async #close(options: CloseOptions): Promise<void> {
+    this.#loop.stopDispatching();
+    if (options.mode === "abort") this.#loop.abortAll();
+    const drained = await this.#loop.drained(options.mode === "abort" ? 5_000 : (options.graceMs ?? 30_000));
+    if (!drained) {
+      this.#loop.abortAll();
+      await this.#loop.drained(5_000);
+    }
+    this.#loop.dispose();
+    try {
+      await this.#storage.close();
+    } catch (error) {
+      if (!ActionQueueError.is(error) || error.code !== "AUTHORITY_POISONED") throw error;
+    }
+  }
+}

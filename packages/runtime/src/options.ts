@@ -1,0 +1,81 @@
+/**
+ * Options of the embedded queue: defaults filled in and every value checked
+ * up front, so a bad option fails `open()` with a message naming it before
+ * anything touches the data directory.
+ */
+import type { Clock } from "@actionqueue/core";
+import { ValidationError, describeValue, systemClock } from "@actionqueue/core";
+import type { BackoffStrategy, Handler } from "@actionqueue/executor-local";
+import { DEFAULT_BACKOFF, validateBackoff } from "@actionqueue/executor-local";
+import type { ActionQueueOptions, HandlerMap } from "./types.js";
+
+/** Options with every default applied. */
+export interface ResolvedOptions {
+  readonly dataDir: string;
+  readonly handler: Handler<never> | undefined;
+  readonly handlers: HandlerMap;
+  readonly concurrency: number;
+  readonly clock: Clock;
+  readonly backoff: BackoffStrategy;
+  readonly snapshotEvery: number;
+  readonly leaseTimeoutMs: number;
+  readonly owner: string;
+  readonly idleHorizonMs: number;
+  readonly cronWindow: number;
+  readonly deferredFlushMs: number;
+}
+
+function integerIn(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError("INVALID_CONFIG", `invalid option ${field} ${describeValue(value)}: expected an integer from ${min} to ${max}`, {
+      details: { field, value: describeValue(value) },
+    });
+  }
+  return value;
+}
+
+/** Applies defaults and validates; throws `INVALID_CONFIG` naming the option. */
+export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new ValidationError("INVALID_CONFIG", "ActionQueue.open needs an options object with at least dataDir", { details: {} });
+  }
+  if (typeof options.dataDir !== "string" || options.dataDir.trim() === "") {
+    throw new ValidationError("INVALID_CONFIG", `invalid option dataDir ${describeValue(options.dataDir)}: expected a directory path`, {
+      details: { field: "dataDir" },
+    });
+  }
+  if (options.handler !== undefined && typeof options.handler !== "function") {
+    throw new ValidationError("INVALID_CONFIG", `invalid option handler ${describeValue(options.handler)}: expected an async function`, {
+      details: { field: "handler" },
+    });
+  }
+  const handlers = options.handlers ?? {};
+  for (const [name, h] of Object.entries(handlers)) {
+    if (typeof h !== "function") {
+      throw new ValidationError("INVALID_CONFIG", `invalid option handlers.${name} ${describeValue(h)}: expected an async function`, {
+        details: { field: `handlers.${name}` },
+      });
+    }
+  }
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  validateBackoff(backoff);
+  const leaseTimeoutMs = integerIn("leaseTimeoutMs", options.leaseTimeoutMs ?? 30_000, 1_000, 86_400_000);
+  const owner = options.owner ?? `local:${process.pid}`;
+  if (typeof owner !== "string" || owner.length === 0) {
+    throw new ValidationError("INVALID_CONFIG", "invalid option owner: expected a non-empty string", { details: { field: "owner" } });
+  }
+  return {
+    dataDir: options.dataDir,
+    handler: options.handler,
+    handlers,
+    concurrency: integerIn("concurrency", options.concurrency ?? 16, 1, 10_000),
+    clock: options.clock ?? systemClock,
+    backoff,
+    snapshotEvery: integerIn("snapshotEvery", options.snapshotEvery ?? 10_000, 0, Number.MAX_SAFE_INTEGER),
+    leaseTimeoutMs,
+    owner,
+    idleHorizonMs: integerIn("idleHorizonMs", options.idleHorizonMs ?? 10_000, 0, 86_400_000),
+    cronWindow: integerIn("cronWindow", options.cronWindow ?? 5, 1, 1_000),
+    deferredFlushMs: integerIn("deferredFlushMs", options.deferredFlushMs ?? 20, 1, 50),
+  };
+}
