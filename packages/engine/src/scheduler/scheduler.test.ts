@@ -5,7 +5,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { holdsConcurrencyKey } from "../concurrency/key-gate.js";
 import { orderReadyRuns } from "../selection/run-order.js";
-import type { SchedulerRunInput } from "./scheduler.js";
 import { Scheduler } from "./scheduler.js";
 
 const ids = createIdFactory(new ManualClock());
@@ -209,7 +208,7 @@ describe("scheduler: key gate property", () => {
         const report = (r: MutableRun, state: RunState) => {
           r.state = state;
           r.lastStateChangeAt = now++;
-          s.onRunChanged(r as SchedulerRunInput);
+          s.onRunChanged(r);
         };
         const pick = <T>(xs: T[], i: number): T | undefined => (xs.length === 0 ? undefined : xs[i % xs.length]);
         const check = () => {
