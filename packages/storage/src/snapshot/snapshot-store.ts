@@ -74,7 +74,7 @@ export function removeStaleSnapshotTemps(dir: string): void {
 /**
  * Writes a snapshot atomically and prunes older generations beyond
  * {@link SNAPSHOTS_KEPT}. Returns the path and the sequence that is now safe to
- * compact up to (the oldest generation kept).
+ * compact up to (the oldest generation kept, or 0 while only one exists).
  */
 export async function writeSnapshotFile(dir: string, sequence: number, bytes: Uint8Array): Promise<{ file: string; compactableUpTo: number }> {
   const file = join(dir, snapshotFileName(sequence));
@@ -83,6 +83,8 @@ export async function writeSnapshotFile(dir: string, sequence: number, bytes: Ui
   const stale = all.slice(SNAPSHOTS_KEPT);
   for (const old of stale) unlinkSync(old.file);
   if (stale.length > 0) await fsyncDir(dir);
+  // Compact only what the older kept snapshot covers, so a damaged newest
+  // snapshot still has a fallback with its whole WAL tail.
   const kept = all.slice(0, SNAPSHOTS_KEPT);
-  return { file, compactableUpTo: kept.at(-1)?.sequence ?? 0 };
+  return { file, compactableUpTo: kept.length >= SNAPSHOTS_KEPT ? kept.at(-1)!.sequence : 0 };
 }

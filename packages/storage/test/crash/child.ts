@@ -1,0 +1,50 @@
+/**
+ * Crash-loop child: opens the data directory, then keeps many concurrent
+ * submitters busy (task + runs batches, runs driven to Running with a lease
+ * and an attempt) and prints `ack <sequence>` for every command whose
+ * `immediate` promise resolved. The parent SIGKILLs it at a random moment.
+ */
+import { ManualClock, createIdFactory, RunInstance, createTaskSpec } from "@actionqueue/core";
+import type { MutationCommand, UnsequencedCommand } from "@actionqueue/core";
+import { openStorage } from "../../src/index.js";
+
+const [dataDir = "", seedText = "1"] = process.argv.slice(2);
+const clock = new ManualClock({ startMs: Date.now(), seed: Number(seedText) });
+const ids = createIdFactory(clock);
+const store = await openStorage({ dataDir, clock });
+const authority = store.authority;
+process.stdout.write(`open ${authority.latestSequence()} ${store.recoveryReport.reconciledRuns.length}\n`);
+
+function number(commands: readonly UnsequencedCommand[]): MutationCommand[] {
+  const first = authority.latestSequence() + 1;
+  return commands.map((c, i) => ({ ...c, sequence: first + i }) as MutationCommand);
+}
+
+async function submitter(): Promise<void> {
+  for (;;) {
+    const now = clock.now();
+    const taskId = ids.taskId();
+    const runId = ids.runId();
+    const batch = number([
+      { kind: "taskCreate", timestamp: now, taskSpec: createTaskSpec({ id: taskId, runPolicy: { kind: "once" }, constraints: { maxAttempts: 2 } }) },
+      { kind: "runCreate", timestamp: now, run: RunInstance.newScheduled({ id: runId, taskId, scheduledAt: now, createdAt: now }) },
+    ]);
+    const outcomes = await authority.submitBatch(batch, "immediate");
+    process.stdout.write(outcomes.map((o) => `ack ${o.sequence}\n`).join(""));
+    const attemptId = ids.attemptId();
+    const steps: UnsequencedCommand[] = [
+      { kind: "runStateTransition", timestamp: now, runId, previousState: "scheduled", newState: "ready" },
+      { kind: "leaseAcquire", timestamp: now, runId, owner: "child", expiresAt: now + 30_000, attemptId },
+      { kind: "runStateTransition", timestamp: now, runId, previousState: "ready", newState: "leased" },
+      { kind: "runStateTransition", timestamp: now, runId, previousState: "leased", newState: "running" },
+      { kind: "attemptStart", timestamp: now, runId, attemptId },
+    ];
+    for (const step of steps) {
+      const [command] = number([step]);
+      const outcome = await authority.submitCommand(command!, "immediate");
+      process.stdout.write(`ack ${outcome.sequence}\n`);
+    }
+  }
+}
+
+await Promise.all(Array.from({ length: 32 }, () => submitter()));

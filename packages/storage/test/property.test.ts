@@ -1,0 +1,127 @@
+import { rmSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { AttemptOutcome, validTransitions } from "@actionqueue/core";
+import type { MutationAuthority, RunId, TaskId, UnsequencedCommand } from "@actionqueue/core";
+import { encodeSnapshot, openStorage } from "@actionqueue/storage";
+import type { Projection, ProjectionView } from "@actionqueue/storage";
+import { Commands, submit, tempDir } from "./helpers.js";
+
+interface Intent {
+  readonly op: number;
+  readonly a: number;
+  readonly b: number;
+}
+
+const intent = fc.record({ op: fc.nat({ max: 13 }), a: fc.nat(), b: fc.nat() });
+const pick = <T>(list: readonly T[], n: number): T | undefined => (list.length === 0 ? undefined : list[n % list.length]);
+
+/** Turns a random intent into a plausible command against the current state (it may still be refused). */
+function command(intentValue: Intent, p: ProjectionView, c: Commands, tasks: TaskId[], runs: RunId[]): UnsequencedCommand {
+  const now = c.clock.now();
+  const { op, a, b } = intentValue;
+  const runId = pick(runs, a);
+  const taskId = pick(tasks, a);
+  switch (op) {
+    case 0:
+      return c.taskCreate({ maxAttempts: 1 + (a % 3) });
+    case 1:
+    case 2:
+      return taskId === undefined ? c.taskCreate() : c.runCreate(taskId);
+    case 3:
+    case 4:
+    case 5: {
+      if (runId === undefined) return { kind: "enginePause", timestamp: now };
+      const run = p.getRun(runId)!;
+      if (run.state === "running" && run.currentAttemptId !== undefined) {
+        const outcomes = [AttemptOutcome.success(), AttemptOutcome.failure("boom"), AttemptOutcome.timeout("late"), AttemptOutcome.suspendedWithOutput(new Uint8Array([b % 256]))];
+        return { kind: "attemptFinish", timestamp: now, runId, attemptId: run.currentAttemptId, outcome: outcomes[b % 4]! };
+      }
+      if (run.state === "running" && b % 3 === 0) return c.attemptStart(runId, c.ids.attemptId());
+      const next = pick(validTransitions(run.state), b);
+      return next === undefined ? { kind: "engineResume", timestamp: now } : c.transition(runId, run.state, next);
+    }
+    case 6: {
+      if (runId === undefined) return { kind: "enginePause", timestamp: now };
+      const lease = p.lease(runId);
+      if (lease === undefined) return { kind: "leaseAcquire", timestamp: now, runId, owner: `w${b % 3}`, expiresAt: now + b, attemptId: c.ids.attemptId() };
+      if (b % 3 === 0) return { kind: "leaseHeartbeat", timestamp: now, runId, owner: lease.owner, expiresAt: lease.expiresAt + 10, attemptId: lease.attemptId };
+      return { kind: b % 2 === 0 ? "leaseExpire" : "leaseRelease", timestamp: now, runId, owner: lease.owner, expiresAt: lease.expiresAt };
+    }
+    case 7:
+      return { kind: p.isEnginePaused() ? "engineResume" : "enginePause", timestamp: now };
+    case 8:
+      return taskId === undefined ? c.taskCreate() : { kind: "taskCancel", timestamp: now, taskId };
+    case 9: {
+      const other = pick(tasks, b);
+      return taskId === undefined || other === undefined ? c.taskCreate() : { kind: "dependencyDeclare", timestamp: now, taskId, dependsOn: [other] };
+    }
+    case 10:
+      return taskId === undefined
+        ? c.taskCreate()
+        : b % 3 === 0
+          ? { kind: "budgetAllocate", timestamp: now, taskId, dimension: "token", limit: 1 + (b % 50) }
+          : b % 3 === 1
+            ? { kind: "budgetConsume", timestamp: now, taskId, dimension: "token", amount: 1 + (b % 20) }
+            : { kind: "budgetReplenish", timestamp: now, taskId, dimension: "token", newLimit: 1 + (b % 30) };
+    case 11:
+      return runId === undefined ? c.taskCreate() : b % 2 === 0 ? { kind: "runSuspend", timestamp: now, runId, reason: "r" } : { kind: "runResume", timestamp: now, runId };
+    case 12:
+      return taskId === undefined
+        ? c.taskCreate()
+        : { kind: "subscriptionCreate", timestamp: now, subscriptionId: c.ids.subscriptionId(), taskId, filter: { kind: "taskCompleted", taskId } };
+    default:
+      return { kind: "ledgerAppend", timestamp: now, entry: { entryId: c.ids.ledgerEntryId(), tenantId: c.ids.tenantId(), ledgerKey: "k", payload: new Uint8Array([a % 256]), timestamp: now } };
+  }
+}
+
+async function drive(authority: MutationAuthority, p: ProjectionView, c: Commands, intents: readonly Intent[], tasks: TaskId[], runs: RunId[]): Promise<void> {
+  for (const i of intents) {
+    c.clock.advance(1 + (i.b % 5));
+    const cmd = command(i, p, c, tasks, runs);
+    const before = encodeSnapshot(p as Projection, 0);
+    try {
+      await submit(authority, cmd, i.b % 2 === 0 ? "immediate" : "deferred");
+      if (cmd.kind === "taskCreate") tasks.push(cmd.taskSpec.id);
+      if (cmd.kind === "runCreate") runs.push(cmd.run.id);
+    } catch {
+      // A refused command must leave the state exactly as it was.
+      expect(encodeSnapshot(p as Projection, 0).equals(before)).toBe(true);
+    }
+  }
+}
+
+describe("projection equivalence (property)", () => {
+  it("live state = WAL-only replay = snapshot + tail replay", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(intent, { maxLength: 80 }), fc.array(intent, { maxLength: 40 }), async (first, second) => {
+        const dataDir = tempDir();
+        try {
+          const c = new Commands();
+          const tasks: TaskId[] = [];
+          const runs: RunId[] = [];
+          const store = await openStorage({ dataDir, clock: c.clock, reconcile: false });
+          await drive(store.authority, store.projection, c, first, tasks, runs);
+          await store.writeSnapshot();
+          await drive(store.authority, store.projection, c, second, tasks, runs);
+          const live = encodeSnapshot(store.projection as Projection, 0);
+          await store.close();
+
+          const withSnapshot = await openStorage({ dataDir, clock: c.clock, reconcile: false });
+          expect(encodeSnapshot(withSnapshot.projection as Projection, 0).equals(live)).toBe(true);
+          expect(withSnapshot.recoveryReport.walRecordsReplayed).toBe(withSnapshot.authority.latestSequence() - (withSnapshot.recoveryReport.snapshot?.sequence ?? 0));
+          await withSnapshot.close();
+
+          rmSync(`${dataDir}/snapshots`, { recursive: true, force: true });
+          const walOnly = await openStorage({ dataDir, clock: c.clock, reconcile: false });
+          expect(walOnly.recoveryReport.snapshot).toBeUndefined();
+          expect(encodeSnapshot(walOnly.projection as Projection, 0).equals(live)).toBe(true);
+          await walOnly.close();
+        } finally {
+          rmSync(dataDir, { recursive: true, force: true });
+        }
+      }),
+      { numRuns: 40 },
+    );
+  }, 60_000);
+});
