@@ -197,7 +197,7 @@ export class ActionQueue {
     }
     const now = this.#options.clock.now();
     const { runs } = deriveCronWindow({
-      task: task.spec as TaskSpec & { runPolicy: typeof task.spec.runPolicy & { kind: "cron" } },
+      task: task.spec,
       totalDerived: runIds.length,
       liveRuns: live,
       lastScheduledAt: last,
@@ -225,7 +225,7 @@ export class ActionQueue {
 
   #assertOpen(): void {
     if (this.#fatal !== undefined) {
-      throw new StorageError("AUTHORITY_POISONED", `the queue stopped after a storage failure: ${(this.#fatal as Error)?.message ?? String(this.#fatal)}; reopen the data directory to recover`, {
+      throw new StorageError("AUTHORITY_POISONED", `the queue stopped after a storage failure: ${this.#fatal instanceof Error ? this.#fatal.message : "unknown error"}; reopen the data directory to recover`, {
         cause: this.#fatal,
       });
     }
@@ -268,7 +268,7 @@ export class ActionQueue {
     let runs: readonly RunInstance[];
     if (spec.runPolicy.kind === "cron") {
       runs = deriveCronWindow({
-        task: spec as TaskSpec & { runPolicy: typeof spec.runPolicy & { kind: "cron" } },
+        task: spec,
         totalDerived: 0,
         liveRuns: 0,
         lastScheduledAt: undefined,

@@ -34,7 +34,7 @@ export interface ActionQueueOptions {
   readonly clock?: Clock;
   /** Retry backoff (default: fixed 5 s). */
   readonly backoff?: BackoffStrategy;
-  /** Write a snapshot after this many WAL events (default 10 000; 0 disables). */
+  /** Write a snapshot after this many WAL events (default 100 000; 0 disables). */
   readonly snapshotEvery?: number;
   /** Lease length for in-process attempts, ms (default 30 000; heartbeats every third of it). */
   readonly leaseTimeoutMs?: number;
@@ -56,7 +56,7 @@ export interface SubmitInput {
   /** Routes to `handlers[name]`. */
   readonly name?: string;
   /** Bytes, or any JSON value (stored as JSON with content type `application/json`). */
-  readonly payload?: Uint8Array | unknown;
+  readonly payload?: unknown;
   readonly contentType?: string;
   readonly runPolicy: RunPolicy;
   readonly constraints?: TaskConstraintsInput;

@@ -15,7 +15,7 @@ export class TypedEmitter {
       set = new Set();
       this.#listeners.set(name, set);
     }
-    set.add(listener as (event: never) => void);
+    set.add(listener);
     return () => this.off(name, listener);
   }
 
@@ -30,7 +30,7 @@ export class TypedEmitter {
 
   /** Removes a listener. */
   off<TName extends ActionQueueEventName>(name: TName, listener: ActionQueueListener<TName>): void {
-    this.#listeners.get(name)?.delete(listener as (event: never) => void);
+    this.#listeners.get(name)?.delete(listener);
   }
 
   /** True when anyone listens to `name` (lets hot paths skip building payloads). */

@@ -44,15 +44,15 @@ export interface ValidatedSubmission {
 /** Validates constraints JSON (unknown keys refused); returns the input form. */
 export function parseConstraintsJson(value: unknown, field = "constraints"): TaskConstraintsInput {
   const obj = assertStrictObject(value, field, CONSTRAINT_KEYS);
-  createTaskConstraints(obj as TaskConstraintsInput);
-  return obj as TaskConstraintsInput;
+  createTaskConstraints(obj);
+  return obj;
 }
 
 /** Validates metadata JSON (unknown keys refused); returns the input form. */
 export function parseMetadataJson(value: unknown, field = "metadata"): Partial<TaskMetadata> {
   const obj = assertStrictObject(value, field, METADATA_KEYS);
-  validateTaskMetadata({ tags: [], priority: 0, ...obj } as TaskMetadata);
-  return obj as Partial<TaskMetadata>;
+  validateTaskMetadata({ tags: [], priority: 0, ...obj });
+  return obj;
 }
 
 /** Accepts a policy as text (`repeat:3:5s`) or as an object (`{kind:'repeat', count, intervalMs}`). */
@@ -60,7 +60,7 @@ export function parseRunPolicyJson(value: unknown, field = "runPolicy"): RunPoli
   if (typeof value === "string") return parseRunPolicyText(value, field);
   const obj = assertStrictObject(value, field, POLICY_KEYS);
   validateRunPolicy(obj);
-  return obj as unknown as RunPolicy;
+  return obj;
 }
 
 /**
@@ -88,7 +88,7 @@ export function parseSubmitJson(value: unknown): ValidatedSubmission {
     });
   }
   let payload: Uint8Array | undefined;
-  let contentType = obj.contentType as string | undefined;
+  let contentType = obj.contentType;
   if (obj.payloadBase64 !== undefined) {
     if (typeof obj.payloadBase64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(obj.payloadBase64)) {
       throw new ValidationError("INVALID_PAYLOAD", `payloadBase64: expected base64 text`, { details: { field: "payloadBase64" } });
@@ -99,7 +99,7 @@ export function parseSubmitJson(value: unknown): ValidatedSubmission {
     contentType ??= JSON_CONTENT_TYPE;
   }
   return {
-    ...(obj.name === undefined ? {} : { name: obj.name as string }),
+    ...(obj.name === undefined ? {} : { name: obj.name }),
     ...(obj.taskId === undefined ? {} : { taskId: parseTaskId(obj.taskId) }),
     ...(payload === undefined ? {} : { payload }),
     ...(contentType === undefined ? {} : { contentType }),
