@@ -66,4 +66,5 @@ export {
   buildAttemptFinishCommand,
   mapExecutorResponseToOutcome,
   submitAttemptFinishViaAuthority,
+  submitFencedAttemptFinish,
 } from "./scheduler/attempt-finish.js";

@@ -7,7 +7,9 @@ import {
   buildAttemptFinishCommand,
   mapExecutorResponseToOutcome,
   submitAttemptFinishViaAuthority,
+  submitFencedAttemptFinish,
 } from "./attempt-finish.js";
+import { LeaseTable } from "../lease/lease-table.js";
 
 const ids = createIdFactory(new ManualClock());
 
@@ -152,5 +154,22 @@ describe("attempt finish (additions)", () => {
     };
     const finish = buildAttemptFinishCommand(1, ids.runId(), ids.attemptId(), { kind: "success" }, 1);
     await expect(submitAttemptFinishViaAuthority(finish, "immediate", authority)).rejects.toBeInstanceOf(AttemptFinishSubmissionError);
+  });
+});
+
+describe("fenced attempt finish", () => {
+  it("a finish from a stale holder is refused before submission", async () => {
+    const authority = new MockAuthority();
+    const leases = new LeaseTable();
+    const runId = ids.runId();
+    const stale = ids.attemptId();
+    const current = ids.attemptId();
+    leases.set({ runId, owner: "runtime", attemptId: current, expiresAt: 10 });
+    expect(() => submitFencedAttemptFinish(buildAttemptFinishCommand(1, runId, stale, { kind: "success" }, 1), "immediate", authority, leases)).toThrow(
+      /stale/,
+    );
+    expect(authority.submitted).toHaveLength(0);
+    await submitFencedAttemptFinish(buildAttemptFinishCommand(1, runId, current, { kind: "success" }, 1), "immediate", authority, leases);
+    expect(authority.submitted).toHaveLength(1);
   });
 });

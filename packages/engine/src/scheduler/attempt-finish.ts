@@ -7,6 +7,7 @@
  */
 import { ActionQueueError, AttemptOutcome } from "@actionqueue/core";
 import type { AttemptFinishCommand, AttemptId, DurabilityPolicy, MutationAuthority, MutationOutcome, RunId } from "@actionqueue/core";
+import type { LeaseTable } from "../lease/lease-table.js";
 import type { ExecutorResponse } from "@actionqueue/executor-local";
 import { timeoutMessage } from "@actionqueue/executor-local";
 
@@ -73,4 +74,20 @@ export async function submitAttemptFinishViaAuthority(
   } catch (cause) {
     throw new AttemptFinishSubmissionError(finishCommand.runId, cause);
   }
+}
+
+/**
+ * {@link submitAttemptFinishViaAuthority} behind the engine's own fence: the
+ * command's attempt id must be the fencing token of the run's current lease in
+ * `leases`, otherwise it throws `STALE_FENCING_TOKEN` without submitting (the
+ * authority would refuse it too; this keeps a stale worker off the WAL path).
+ */
+export function submitFencedAttemptFinish(
+  finishCommand: AttemptFinishCommand,
+  durability: DurabilityPolicy,
+  authority: MutationAuthority,
+  leases: Pick<LeaseTable, "assertCurrent">,
+): Promise<MutationOutcome> {
+  leases.assertCurrent(finishCommand.runId, finishCommand.attemptId);
+  return submitAttemptFinishViaAuthority(finishCommand, durability, authority);
 }
