@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { Command, CommanderError } from "commander";
+import { ActionQueueError } from "@actionqueue/core";
 import { CliError, errorReport, oneLine } from "./cli-error.js";
 import type { CliErrorCode, ExitCode } from "./exit-codes.js";
 import { EXIT_CODES } from "./exit-codes.js";
@@ -79,6 +80,14 @@ export function fromCommanderError(error: CommanderError, program: Command, argv
     const names = command.commands.map((c) => c.name()).filter((name) => name !== "help");
     return new CliError(code, `missing command: expected one of ${names.join(", ")} (see '${fullName(command)} --help')`);
   }
+  if (code === "UNEXPECTED_ARGUMENT") {
+    const command = commandPath(program, argv);
+    const extra = command.args.slice(command.registeredArguments.length);
+    if (extra.length > 0) {
+      const quoted = extra.map((arg) => JSON.stringify(arg)).join(" ");
+      return new CliError(code, `unexpected argument ${quoted} for '${fullName(command)}' (see '${fullName(command)} --help')`);
+    }
+  }
   return new CliError(code, oneLine(error.message.replace(/^error:\s*/, "")));
 }
 
@@ -148,13 +157,23 @@ export function createProgram(hooks: ProgramHooks): Command {
   return program;
 }
 
+/**
+ * The directory relative paths are resolved against: the working directory,
+ * or, under `pnpm actionqueue …` (which runs in the repository root), the
+ * directory pnpm was invoked from.
+ */
+export function invocationDir(env: Readonly<Record<string, string | undefined>>, cwd: string): string {
+  const initCwd = env.INIT_CWD;
+  return env.npm_lifecycle_event === "actionqueue" && initCwd !== undefined && initCwd !== "" ? initCwd : cwd;
+}
+
 /** The process's real streams, environment and signals. */
 export function processIo(): CliIo {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
-    cwd: process.cwd(),
+    cwd: invocationDir(process.env, process.cwd()),
     homeDir: process.env.HOME ?? homedir(),
     onSignal: (listener) => {
       process.on("SIGINT", listener);
@@ -195,4 +214,25 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     return result.failure.exitCode;
   }
   return EXIT_CODES.ok;
+}
+
+/**
+ * Turns an error nobody awaited (a stray rejection from a handler module or
+ * from a queue that is shutting down) into the CLI's one-line error and exit
+ * code instead of a stack trace. A `CLOSED` rejection (a late write of a queue
+ * that has already closed: nothing was written) is ignored.
+ */
+export function installCrashGuard(io: Pick<CliIo, "stderr">, json: boolean, exit: (code: number) => void = (code) => process.exit(code)): () => void {
+  const handle = (reason: unknown): void => {
+    if (ActionQueueError.hasCode(reason, "CLOSED")) return;
+    const report = errorReport(reason);
+    io.stderr.write(formatError(report, json));
+    exit(report.exitCode);
+  };
+  process.on("unhandledRejection", handle);
+  process.on("uncaughtException", handle);
+  return () => {
+    process.off("unhandledRejection", handle);
+    process.off("uncaughtException", handle);
+  };
 }

@@ -16,18 +16,12 @@ import { formatKeyValues } from "../output.js";
 import { ProgressReporter, emptyCounters, formatElapsed, runsPerSecond } from "../progress.js";
 import type { RunCounters } from "../progress.js";
 import { ActionQueue, loadHandlerModule } from "../internal/runtime.js";
-import type { Handler, Stats } from "../internal/runtime.js";
+import type { LoadedHandlers, Stats } from "../internal/runtime.js";
 import type { ActionRunner, OptionBag } from "./action.js";
 import { flag, optionalString } from "./action.js";
 
 /** Largest `--concurrency`. */
 export const MAX_CONCURRENCY = 10_000;
-
-/** The handlers a module provides. */
-export interface LoadedHandlers {
-  readonly handler?: Handler;
-  readonly handlers?: Readonly<Record<string, Handler>>;
-}
 
 /**
  * Loads `--handler MODULE` (relative to `cwd`) before anything is opened.
