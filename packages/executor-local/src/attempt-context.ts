@@ -58,10 +58,12 @@ export class AttemptContext<TPayload = unknown> implements HandlerContext<TPaylo
     this.safetyLevel = request.safetyLevel ?? "pure";
   }
 
+  /** The attempt metadata as one object. */
   get metadata(): AttemptMetadata {
     return { attemptNumber: this.attemptNumber, maxAttempts: this.maxAttempts, timeoutMs: this.timeoutMs, safetyLevel: this.safetyLevel };
   }
 
+  /** Aborts on timeout, cancellation or shutdown (created on first read). */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
@@ -75,6 +77,7 @@ export class AttemptContext<TPayload = unknown> implements HandlerContext<TPaylo
     return this.#abortReason;
   }
 
+  /** The payload parsed as JSON (cached); a non-JSON payload throws a `TerminalError`. */
   json(): TPayload {
     if (this.#json === undefined) {
       try {

@@ -277,4 +277,21 @@ describe("attempt runner", () => {
       else expect(r.timeout).toBe("completedInTime");
     }
   });
+
+  it("one shared shutdown signal across many concurrent attempts triggers no listener-leak warning and aborts them all", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    const clock = new ManualClock();
+    const runner = new AttemptRunner({ clock });
+    const shutdown = new AbortController();
+    const pending = Array.from({ length: 50 }, () => runner.run(() => new Promise(() => undefined), request({ signal: shutdown.signal, timeoutMs: 1_000 })));
+    shutdown.abort("shutdown");
+    const results = await Promise.all(pending);
+    await flush();
+    process.off("warning", onWarning);
+    expect(results.every((r) => r.canceled === "shutdown")).toBe(true);
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+    expect(clock.pendingTimers).toBe(0);
+  });
 });

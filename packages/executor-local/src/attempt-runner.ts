@@ -6,6 +6,7 @@
  * result is discarded. The common case (no timeout, no external signal) takes
  * a fast path with no timer, no extra promise and no AbortController.
  */
+import { setMaxListeners } from "node:events";
 import { systemClock } from "@actionqueue/core";
 import type { AttemptId, Clock, ClockTimer, RunId } from "@actionqueue/core";
 import { AttemptContext } from "./attempt-context.js";
@@ -58,6 +59,17 @@ export interface AttemptRunnerOptions {
   readonly onLateSettle?: (settlement: LateSettlement) => void;
 }
 
+/** Signals shared by many concurrent attempts (a shutdown signal) would trip Node's listener-leak warning. */
+const unboundedSignals = new WeakSet<AbortSignal>();
+
+function listenOnce(signal: AbortSignal, listener: () => void): void {
+  if (!unboundedSignals.has(signal)) {
+    unboundedSignals.add(signal);
+    setMaxListeners(0, signal);
+  }
+  signal.addEventListener("abort", listener, { once: true });
+}
+
 const CANCEL_REASONS: ReadonlySet<unknown> = new Set(["cancel", "shutdown", "budget"]);
 
 function cancelReasonOf(signal: AbortSignal): Exclude<AttemptAbortReason, "timeout"> {
@@ -86,8 +98,11 @@ function settleResponse(request: AttemptRequest, response: ExecutorResponse, ela
 
 /** Runs handler attempts with timeout enforcement and cancellation. Reusable and stateless between attempts. */
 export class AttemptRunner {
+  /** Time and timers used for deadlines and elapsed time. */
   readonly clock: Clock;
+  /** Cooperation threshold for late settlements, ms. */
   readonly maxCancellationPollLatencyMs: number;
+  /** Observer of discarded late results. */
   readonly onLateSettle: ((settlement: LateSettlement) => void) | undefined;
 
   constructor(options: AttemptRunnerOptions = {}) {
@@ -154,7 +169,7 @@ class PendingAttempt {
       this.#resolve = resolve;
     });
     if (request.timeoutMs !== undefined) this.#timer = runner.clock.setTimeout(this.#onDeadline, request.timeoutMs);
-    request.signal?.addEventListener("abort", this.#onExternalAbort, { once: true });
+    if (request.signal !== undefined) listenOnce(request.signal, this.#onExternalAbort);
     let value: unknown;
     try {
       value = handler(ctx);

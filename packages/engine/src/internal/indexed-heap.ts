@@ -18,6 +18,7 @@ export class IndexedHeap<T extends HeapNode> {
     this.#less = less;
   }
 
+  /** Number of elements. */
   get size(): number {
     return this.#items.length;
   }
@@ -32,6 +33,7 @@ export class IndexedHeap<T extends HeapNode> {
     return node.heapIndex >= 0 && this.#items[node.heapIndex] === node;
   }
 
+  /** Adds `node` (which must be in no heap). */
   push(node: T): void {
     const items = this.#items;
     node.heapIndex = items.length;

@@ -41,10 +41,12 @@ export class LeaseTable {
     this.#slots.delete(runId);
   }
 
+  /** The run's current lease, if any. */
   get(runId: RunId): Lease | undefined {
     return this.#slots.get(runId)?.lease;
   }
 
+  /** Number of leases held. */
   get size(): number {
     return this.#slots.size;
   }

@@ -162,6 +162,7 @@ export class Scheduler {
     this.#paused = paused;
   }
 
+  /** True while selection is paused. */
   get paused(): boolean {
     return this.#paused;
   }
