@@ -228,10 +228,13 @@ export class DispatchLoop {
     due.length = 0;
     if (last === undefined) return;
     const emitter = this.#d.emitter;
-    void this.track(last).then(() => {
-      if (!emitter.has("run:ready")) return;
-      for (const p of promoted) emitter.emit("run:ready", { runId: p.runId, taskId: p.taskId, at: now });
-    }, this.#d.onFatal);
+    // Events are delivered inside the tracked write, so `whenIdle` never resolves before them.
+    void this.track(
+      last.then(() => {
+        if (!emitter.has("run:ready")) return;
+        for (const p of promoted) emitter.emit("run:ready", { runId: p.runId, taskId: p.taskId, at: now });
+      }),
+    ).catch(this.#d.onFatal);
   }
 
   #dispatchReady(): void {
@@ -382,7 +385,8 @@ export class DispatchLoop {
     scheduler.onTransition(runId, next, now);
     const due = next === "retryWait" ? scheduler.retryDueAt(runId) : undefined;
     const outcome = finishCommand.outcome;
-    void this.track(Promise.all([finished, transition])).then(() => {
+    // Events (and the cron top-up) run inside the tracked write, so `whenIdle` never resolves before them.
+    void this.track(Promise.all([finished, transition]).then(() => {
       const emitter = this.#d.emitter;
       emitter.emit("attempt:finished", {
         runId,
@@ -398,7 +402,7 @@ export class DispatchLoop {
       else if (next === "retryWait") emitter.emit("run:retrying", { runId, taskId: entry.taskId, retryAt: due ?? now, at: now });
       else emitter.emit("run:suspended", { runId, taskId: entry.taskId, at: now });
       if (next === "completed" || next === "failed") this.#d.onRunTerminal(entry.taskId);
-    }, this.#d.onFatal);
+    })).catch(this.#d.onFatal);
   }
 
   #armWakeTimer(): void {
