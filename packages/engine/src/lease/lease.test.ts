@@ -91,3 +91,15 @@ describe("lease table and fencing", () => {
     expect(table.nextExpiryAt()).toBe(2_000);
   });
 });
+
+describe("manual clock at the boundary", () => {
+  it("reaches exactly MAX_SAFE_INTEGER by advance and by set", () => {
+    const a = new ManualClock({ startMs: Number.MAX_SAFE_INTEGER - 5 });
+    a.advance(5);
+    expect(a.now()).toBe(Number.MAX_SAFE_INTEGER);
+    const b = new ManualClock({ startMs: 0 });
+    b.set(Number.MAX_SAFE_INTEGER);
+    expect(b.now()).toBe(Number.MAX_SAFE_INTEGER);
+    expect(isLeaseExpired(lease(Number.MAX_SAFE_INTEGER), b.now())).toBe(true);
+  });
+});

@@ -94,6 +94,24 @@ describe("scheduler: selection", () => {
     const picked = s.selectNext(1_000).map((r) => r.id);
     expect(picked).toEqual(orderReadyRuns(runs).map((r) => r.id));
   });
+  it("property: heap selection equals the sorted order for any ready set, in batches", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: -2, max: 2 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 })), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 7 }),
+        (specs, batch) => {
+          const t = task();
+          const s = new Scheduler();
+          s.setTask(t);
+          const runs = specs.map(([p, at, c]) => mk(t.id, "ready", { effectivePriority: p, scheduledAt: at, createdAt: c }));
+          for (const r of runs) s.onRunChanged(r);
+          const picked: RunId[] = [];
+          for (let got = s.selectNext(batch); got.length > 0; got = s.selectNext(batch)) picked.push(...got.map((r) => r.id));
+          expect(picked).toEqual(orderReadyRuns(runs).map((r) => r.id));
+        },
+      ),
+    );
+  });
   it("skips runs whose key another run holds, without losing them; nothing while paused", () => {
     const t = task("k");
     const free = task();
