@@ -9,7 +9,7 @@
  */
 import { StorageError, SequenceConflictError } from "@actionqueue/core";
 import type { DurabilityPolicy, MutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
-import { encodeEvent } from "../codec/event-codec.js";
+import { encodeEvent, encodeEventTransient } from "../codec/event-codec.js";
 import { applyEvent } from "../projection/apply.js";
 import type { Projection } from "../projection/projection.js";
 import { projectionState } from "../projection/projection.js";
@@ -17,7 +17,10 @@ import { validateEvent } from "../projection/validate.js";
 
 /** Where the authority writes records: the file WAL writer or any backend's log. */
 export interface EventSink {
-  /** Queues one record; resolves when durable per `durability`. */
+  /**
+   * Queues one record; resolves when durable per `durability`. Must copy
+   * `payload` before returning: the authority reuses that buffer.
+   */
   append(sequence: number, payload: Uint8Array, durability: DurabilityPolicy): Promise<void>;
   /** Queues several records as one atomic unit. */
   appendBatch(records: readonly { sequence: number; payload: Uint8Array }[], durability: DurabilityPolicy): Promise<void>;
@@ -83,7 +86,7 @@ export class StorageMutationAuthority implements MutationAuthority {
     let payload: Uint8Array;
     try {
       validateEvent(state, command);
-      payload = encodeEvent(command);
+      payload = encodeEventTransient(command);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }

@@ -33,6 +33,11 @@ export class BinaryWriter {
     this.#buffer = grown;
   }
 
+  /** Forgets everything written, keeping the buffer (for a reused scratch writer). */
+  reset(): void {
+    this.#length = 0;
+  }
+
   /** The bytes written so far (a copy-free view valid until the next write). */
   view(): Buffer {
     return this.#buffer.subarray(0, this.#length);

@@ -3,7 +3,7 @@
  * fail on a validated event; every record is "touched" before it changes, so
  * an open undo journal can restore it.
  */
-import { AttemptOutcome, RunInstance } from "@actionqueue/core";
+import { AttemptOutcome } from "@actionqueue/core";
 import type { AppliedMutation, MutationCommand, RunId, RunState } from "@actionqueue/core";
 import type { ProjectionState } from "./state.js";
 import type { RunRecord } from "./records.js";
@@ -39,7 +39,8 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
       state.tasks.set(c.taskSpec.id, { spec: c.taskSpec, createdAt: at });
       return { kind: "taskCreate", taskId: c.taskSpec.id };
     case "runCreate": {
-      const run = RunInstance.restore(c.run.toFields());
+      // A private copy: the caller's instance must not be able to change durable state.
+      const run = c.run.clone();
       state.touchRun(run.id);
       state.runs.set(run.id, { run, history: [{ from: null, to: "scheduled", at: run.createdAt }], attempts: [] });
       state.runsByState.get(run.state)!.add(run.id);

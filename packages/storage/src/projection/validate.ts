@@ -16,13 +16,6 @@ import {
   describeValue,
   isRunState,
   isValidTransition,
-  parseActorId,
-  parseAttemptId,
-  parseRunId,
-  parseSubscriptionId,
-  parseTaskId,
-  parseTenantId,
-  parseLedgerEntryId,
   validateTaskSpec,
 } from "@actionqueue/core";
 import type { ErrorCode, MutationCommand, RunId, RunState, TaskId } from "@actionqueue/core";
@@ -38,6 +31,23 @@ function invalid(code: ErrorCode, field: string, value: unknown, expected: strin
   throw new ValidationError(code, `invalid ${field} ${describeValue(value)}: expected ${expected}`, { details: { field, value: describeValue(value) } });
 }
 
+const ULID_CHARS = new Uint8Array(128);
+for (const ch of "0123456789ABCDEFGHJKMNPQRSTVWXYZ") ULID_CHARS[ch.charCodeAt(0)] = 1;
+
+/**
+ * A fast canonical-ULID check (26 Crockford characters, first at most 7): the
+ * hot path cannot afford core's general parser for every id of every command.
+ * Returns the id for use in lookups.
+ */
+function checkId<T extends string>(kind: string, value: T): T {
+  let ok = typeof value === "string" && value.length === 26 && value.charCodeAt(0) <= 0x37;
+  for (let i = 0; ok && i < 26; i++) ok = ULID_CHARS[value.charCodeAt(i)] === 1;
+  if (!ok) {
+    throw new ValidationError("INVALID_ID", `invalid ${kind} ${describeValue(value)}: expected a 26-character canonical ULID`, { details: { kind, value: describeValue(value) } });
+  }
+  return value;
+}
+
 function checkTime(field: string, value: unknown): void {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) invalid("INVALID_TIMESTAMP", field, value, "epoch milliseconds (a non-negative integer)");
 }
@@ -51,12 +61,12 @@ function checkOwner(owner: unknown): void {
 }
 
 function requireTask(state: ProjectionState, taskId: TaskId, field = "taskId"): void {
-  parseTaskId(taskId);
+  checkId("TaskId", taskId);
   if (!state.tasks.has(taskId)) reject("NOT_FOUND", `unknown task ${taskId} (${field})`, { field, taskId });
 }
 
 function requireRun(state: ProjectionState, runId: RunId): RunRecord {
-  parseRunId(runId);
+  checkId("RunId", runId);
   const record = state.runs.get(runId);
   if (record === undefined) reject("NOT_FOUND", `unknown run ${runId}`, { field: "runId", runId });
   return record;
@@ -117,8 +127,9 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
     }
     case "runCreate": {
       const run = command.run;
+      // A RunInstance is valid by construction (every factory validates), so
+      // only a look-alike object needs the full check.
       if (!(run instanceof RunInstance)) invalid("INVALID_RUN_INSTANCE", "run", run, "a RunInstance");
-      RunInstance.restore(run.toFields());
       requireTask(state, run.taskId);
       if (state.runs.has(run.id)) reject("ALREADY_EXISTS", `run ${run.id} already exists`, { runId: run.id });
       if (state.tasks.get(run.taskId)?.canceledAt !== undefined) reject("COMMAND_REJECTED", `task ${run.taskId} is canceled: no new runs`, { taskId: run.taskId });
@@ -131,7 +142,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       return checkTransition(requireRun(state, command.runId), command.previousState, command.newState);
     case "attemptStart": {
       const record = requireRun(state, command.runId);
-      parseAttemptId(command.attemptId);
+      checkId("AttemptId", command.attemptId);
       const run = record.run;
       if (run.state !== "running") {
         throw new TransitionError("ATTEMPT_START_REQUIRES_RUNNING", `run ${run.id}: an attempt can only start while running, not ${run.state}`, { details: { runId: run.id, currentState: run.state } });
@@ -163,7 +174,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       const record = requireRun(state, command.runId);
       checkOwner(command.owner);
       checkTime("expiresAt", command.expiresAt);
-      parseAttemptId(command.attemptId);
+      checkId("AttemptId", command.attemptId);
       requireRunState(record, ["ready", "leased"], "a lease");
       if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${command.runId}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: command.runId, owner: record.lease.owner });
       return;
@@ -238,13 +249,13 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       return;
     }
     case "subscriptionCreate": {
-      parseSubscriptionId(command.subscriptionId);
+      checkId("SubscriptionId", command.subscriptionId);
       requireTask(state, command.taskId);
       const f = command.filter;
       if (f.kind === "custom") {
         if (typeof f.key !== "string" || f.key.length === 0) invalid("EMPTY_CUSTOM_EVENT_KEY", "filter.key", f.key, "a non-empty key");
       } else {
-        parseTaskId(f.taskId);
+        checkId("TaskId", f.taskId);
         if (f.kind === "budgetThreshold" && (!Number.isInteger(f.thresholdPct) || f.thresholdPct < 1 || f.thresholdPct > 100)) {
           invalid("INVALID_THRESHOLD_PCT", "filter.thresholdPct", f.thresholdPct, "an integer from 1 to 100");
         }
@@ -255,7 +266,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
     }
     case "subscriptionCancel":
     case "subscriptionTrigger": {
-      const sub = state.subscriptions.get(parseSubscriptionId(command.subscriptionId));
+      const sub = state.subscriptions.get(checkId("SubscriptionId", command.subscriptionId));
       if (sub === undefined) reject("NOT_FOUND", `unknown subscription ${command.subscriptionId}`, { subscriptionId: command.subscriptionId });
       if (command.kind === "subscriptionCancel" && sub.canceledAt !== undefined) {
         reject("COMMAND_REJECTED", `subscription ${command.subscriptionId} was already canceled`, { subscriptionId: command.subscriptionId });
@@ -264,31 +275,31 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
     }
     case "actorRegister": {
       const a = command.registration;
-      parseActorId(a.actorId);
+      checkId("ActorId", a.actorId);
       if (typeof a.identity !== "string" || a.identity.length === 0) invalid("EMPTY_IDENTITY", "identity", a.identity, "a non-empty identity");
       if (!Array.isArray(a.capabilities) || a.capabilities.length === 0) invalid("EMPTY_ACTOR_CAPABILITIES", "capabilities", a.capabilities, "at least one capability");
       if (a.capabilities.some((c) => typeof c !== "string" || c.length === 0)) invalid("EMPTY_ACTOR_CAPABILITY_ENTRY", "capabilities", a.capabilities, "non-empty strings");
       checkPositive("ZERO_HEARTBEAT_INTERVAL", "heartbeatIntervalMs", a.heartbeatIntervalMs);
-      if (a.tenantId !== undefined) parseTenantId(a.tenantId);
+      if (a.tenantId !== undefined) checkId("TenantId", a.tenantId);
       return;
     }
     case "actorDeregister":
     case "actorHeartbeat":
-      if (!state.actors.has(parseActorId(command.actorId))) reject("NOT_FOUND", `unknown actor ${command.actorId}`, { actorId: command.actorId });
+      if (!state.actors.has(checkId("ActorId", command.actorId))) reject("NOT_FOUND", `unknown actor ${command.actorId}`, { actorId: command.actorId });
       return;
     case "tenantCreate":
-      parseTenantId(command.registration.tenantId);
+      checkId("TenantId", command.registration.tenantId);
       if (typeof command.registration.name !== "string" || command.registration.name.length === 0) invalid("EMPTY_TENANT_NAME", "name", command.registration.name, "a non-empty tenant name");
       return;
     case "roleAssign":
-      parseActorId(command.actorId);
-      parseTenantId(command.tenantId);
+      checkId("ActorId", command.actorId);
+      checkId("TenantId", command.tenantId);
       if (command.role.kind === "custom" && command.role.name.length === 0) invalid("EMPTY_CUSTOM_ROLE", "role.name", command.role.name, "a non-empty role name");
       return;
     case "capabilityGrant":
     case "capabilityRevoke":
-      parseActorId(command.actorId);
-      parseTenantId(command.tenantId);
+      checkId("ActorId", command.actorId);
+      checkId("TenantId", command.tenantId);
       if (command.capability.kind === "custom" && command.capability.name.length === 0) invalid("EMPTY_CUSTOM_CAPABILITY", "capability.name", command.capability.name, "a non-empty capability name");
       if (command.kind === "capabilityRevoke" && !state.grants.has(grantKey(command.actorId, command.capability, command.tenantId))) {
         reject("NOT_FOUND", `actor ${command.actorId} holds no such capability in tenant ${command.tenantId}`, { actorId: command.actorId, tenantId: command.tenantId });
@@ -296,9 +307,9 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       return;
     case "ledgerAppend": {
       const e = command.entry;
-      parseLedgerEntryId(e.entryId);
-      parseTenantId(e.tenantId);
-      if (e.actorId !== undefined) parseActorId(e.actorId);
+      checkId("LedgerEntryId", e.entryId);
+      checkId("TenantId", e.tenantId);
+      if (e.actorId !== undefined) checkId("ActorId", e.actorId);
       if (typeof e.ledgerKey !== "string" || e.ledgerKey.length === 0) invalid("EMPTY_LEDGER_KEY", "ledgerKey", e.ledgerKey, "a non-empty ledger key");
       if (!(e.payload instanceof Uint8Array)) invalid("INVALID_PAYLOAD", "payload", e.payload, "a Uint8Array");
       checkTime("entry.timestamp", e.timestamp);

@@ -17,7 +17,7 @@ process.stdout.write(`open ${authority.latestSequence()} ${store.recoveryReport.
 
 function number(commands: readonly UnsequencedCommand[]): MutationCommand[] {
   const first = authority.latestSequence() + 1;
-  return commands.map((c, i) => ({ ...c, sequence: first + i }) as MutationCommand);
+  return commands.map((c, i) => ({ ...c, sequence: first + i }));
 }
 
 async function submitter(): Promise<void> {
