@@ -44,6 +44,9 @@ function parseAs<T extends string>(kind: IdKind, value: unknown): T {
       details: { kind, value: describeValue(value) },
     });
   }
+  // Hot path (every command the authority validates): canonical ids need no
+  // copy; the pattern alone proves a valid ULID (first char 0-7 bounds the time).
+  if (value.length === 26 && CANONICAL.test(value)) return value as T;
   const upper = value.toUpperCase();
   if (!CANONICAL.test(upper) || !isValid(upper)) {
     throw new ValidationError(

@@ -64,26 +64,30 @@ export const JSON_CONTENT_TYPE = "application/json";
 
 /** Builds and validates a task spec; throws a `ValidationError` naming the first bad field. */
 export function createTaskSpec(input: TaskSpecInput): TaskSpec {
-  const spec: TaskSpec = {
+  // Built by assignment rather than conditional spreads, which are slow on
+  // Node 20 (this runs for every submitted task).
+  const payload: Mutable<TaskPayload> = { bytes: input.payload ?? new Uint8Array(0) };
+  if (input.contentType !== undefined) payload.contentType = input.contentType;
+  const metadata: Mutable<TaskMetadata> = {
+    tags: input.metadata?.tags === undefined ? [] : [...input.metadata.tags],
+    priority: input.metadata?.priority ?? 0,
+  };
+  if (input.metadata?.description !== undefined) metadata.description = input.metadata.description;
+  const spec: Mutable<TaskSpec> = {
     id: input.id,
-    ...(input.name === undefined ? {} : { name: input.name }),
-    payload: {
-      bytes: input.payload ?? new Uint8Array(0),
-      ...(input.contentType === undefined ? {} : { contentType: input.contentType }),
-    },
+    payload,
     runPolicy: input.runPolicy,
     constraints: createTaskConstraints(input.constraints),
-    metadata: {
-      tags: [...(input.metadata?.tags ?? [])],
-      priority: input.metadata?.priority ?? 0,
-      ...(input.metadata?.description === undefined ? {} : { description: input.metadata.description }),
-    },
-    ...(input.parentTaskId === undefined ? {} : { parentTaskId: input.parentTaskId }),
-    ...(input.tenantId === undefined ? {} : { tenantId: input.tenantId }),
+    metadata,
   };
+  if (input.name !== undefined) spec.name = input.name;
+  if (input.parentTaskId !== undefined) spec.parentTaskId = input.parentTaskId;
+  if (input.tenantId !== undefined) spec.tenantId = input.tenantId;
   validateTaskSpec(spec);
   return spec;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Validates task metadata; throws `INVALID_TAGS`, `INVALID_PRIORITY` or `INVALID_DESCRIPTION`. */
 export function validateTaskMetadata(m: TaskMetadata): void {
