@@ -19,6 +19,7 @@ import {
   CommandRejectedError,
   JSON_CONTENT_TYPE,
   StorageError,
+  TransitionError,
   ValidationError,
   createIdFactory,
   createTaskSpec,
@@ -340,6 +341,10 @@ export class ActionQueue {
     const runId = parseRunId(id);
     const state = this.#projection.runState(runId);
     if (state === undefined) throw new CommandRejectedError("NOT_FOUND", `run ${runId} does not exist`, { details: { runId } });
+    // Checked before anything is applied: the scheduler must never see a transition the authority refuses.
+    if (isTerminalState(state)) {
+      throw new TransitionError("INVALID_TRANSITION", `run ${runId} is ${state}: a terminal run cannot be canceled`, { details: { runId, from: state, to: "canceled" } });
+    }
     const durable = this.#cancelRunNow(runId, this.#options.clock.now());
     await this.#loop.track(durable);
   }
@@ -386,6 +391,10 @@ export class ActionQueue {
     const runId = parseRunId(id);
     const run = this.#projection.getRun(runId);
     if (!run) throw new CommandRejectedError("NOT_FOUND", `run ${runId} does not exist`, { details: { runId } });
+    // Checked before anything is applied: the scheduler must never see a transition the authority refuses.
+    if (run.state !== "suspended") {
+      throw new TransitionError("INVALID_TRANSITION", `run ${runId} is ${run.state}: only a suspended run can be resumed`, { details: { runId, from: run.state, to: "ready" } });
+    }
     const now = this.#options.clock.now();
     const durable = this.#authority.submitCommand({ kind: "runResume", sequence: this.#authority.latestSequence() + 1, timestamp: now, runId }, "immediate");
     this.#scheduler.onTransition(runId, "ready", now);
