@@ -1,0 +1,282 @@
+/**
+ * Control through the public API: cancellation of tasks, runs and running
+ * runs (the handler sees its signal abort, its late result is ignored),
+ * negative transitions, pause/resume across restarts and the close modes.
+ */
+import { describe, expect, it } from "vitest";
+import { ManualClock, createIdFactory, oncePolicy, repeatPolicy } from "@actionqueue/core";
+import type { MutationCommand, RunId } from "@actionqueue/core";
+import { openStorage } from "@actionqueue/storage";
+import { ActionQueue, fixedBackoff } from "@actionqueue/runtime";
+import type { ActionQueueEvents, HandlerContext } from "@actionqueue/runtime";
+import { codeOf, deferred, openQueue, results, settle, tempDir, waitFor } from "./helpers.js";
+
+describe("cancellation", () => {
+  it("cancels a scheduled run and a ready run; each emits run:canceled with its previous state", async () => {
+    const dataDir = tempDir();
+    const clock = new ManualClock();
+    const q = await openQueue({ dataDir, clock, idleHorizonMs: 0, handler: () => undefined });
+    const canceled: ActionQueueEvents["run:canceled"][] = [];
+    q.on("run:canceled", (e) => canceled.push(e));
+    const repeat = await q.submit({ runPolicy: repeatPolicy(3, 60_000) });
+    await q.pause();
+    const once = await q.submit({ runPolicy: oncePolicy() });
+    await q.runUntilIdle(); // paused: promotes but dispatches nothing
+    expect(q.getRun(once.runIds[0]!)!.state).toBe("ready");
+    expect(q.explain(once.runIds[0]!)).toMatchObject({ kind: "enginePaused" });
+    await q.cancelRun(once.runIds[0]!);
+    await q.cancelRun(repeat.runIds[2]!);
+    await settle();
+    expect(canceled.map((e) => [e.runId, e.previousState])).toEqual([
+      [once.runIds[0], "ready"],
+      [repeat.runIds[2], "scheduled"],
+    ]);
+    await q.resume();
+    clock.advance(200_000);
+    await q.runUntilIdle();
+    expect(repeat.runIds.map((id) => q.getRun(id)!.state)).toEqual(["completed", "completed", "canceled"]);
+    expect(q.getRun(once.runIds[0]!)!.attempts).toEqual([]);
+    expect(q.explain(once.runIds[0]!)).toMatchObject({ kind: "terminal", state: "canceled" });
+  });
+
+  it("cancelTask cancels every non-terminal run of the task, is idempotent and survives a restart", async () => {
+    const dataDir = tempDir();
+    const clock = new ManualClock();
+    const q = await openQueue({ dataDir, clock, idleHorizonMs: 0, handler: () => undefined });
+    const { taskId, runIds } = await q.submit({ runPolicy: repeatPolicy(4, 60_000) });
+    await q.runUntilIdle();
+    expect(await q.cancelTask(taskId)).toEqual({ canceledRuns: 3 });
+    expect(await q.cancelTask(taskId)).toEqual({ canceledRuns: 0 });
+    clock.advance(600_000);
+    await q.runUntilIdle();
+    const states = runIds.map((id) => q.getRun(id)!.state);
+    expect(states).toEqual(["completed", "canceled", "canceled", "canceled"]);
+    expect(q.getTask(taskId)!.canceledAt).toBeDefined();
+    expect(q.explain(runIds[1]!).message).toMatch(/task was canceled/);
+    await q.close();
+    const q2 = await openQueue({ dataDir, clock, idleHorizonMs: 0, handler: () => undefined });
+    await q2.runUntilIdle();
+    expect(runIds.map((id) => q2.getRun(id)!.state)).toEqual(states);
+    expect(q2.stats().attemptsByResult.success).toBe(1);
+  });
+
+  it("cancels a running run: its handler sees the signal abort with reason cancel, its late result is ignored, the key is freed", async () => {
+    const dataDir = tempDir();
+    const aborted: unknown[] = [];
+    const release = deferred();
+    let finishedLate = false;
+    const q = await openQueue({
+      dataDir,
+      concurrency: 4,
+      handlers: {
+        slow: async (ctx: HandlerContext) => {
+          ctx.signal.addEventListener("abort", () => aborted.push(ctx.signal.reason));
+          await release.promise; // ignores the abort on purpose, then "succeeds" late
+          finishedLate = true;
+          return "late output";
+        },
+        quick: () => "quick",
+      },
+    });
+    const errors: unknown[] = [];
+    q.on("error", (e) => errors.push(e.error));
+    const slow = await q.submit({ name: "slow", runPolicy: oncePolicy(), constraints: { concurrencyKey: "k", maxAttempts: 3 } });
+    const waiter = await q.submit({ name: "quick", runPolicy: oncePolicy(), constraints: { concurrencyKey: "k" } });
+    q.start();
+    await waitFor(() => q.getRun(slow.runIds[0]!)!.state === "running", "slow running");
+    await settle();
+    expect(q.explain(waiter.runIds[0]!)).toMatchObject({ kind: "concurrencyKeyHeld", heldBy: slow.runIds[0] });
+
+    await q.cancelRun(slow.runIds[0]!);
+    expect(aborted).toEqual(["cancel"]);
+    expect(q.getRun(slow.runIds[0]!)!.state).toBe("canceled");
+    await q.runUntilIdle();
+    expect(q.getRun(waiter.runIds[0]!)!.state).toBe("completed"); // key freed by the cancellation
+
+    release.resolve();
+    await waitFor(() => finishedLate, "late finish");
+    await settle();
+    const run = q.getRun(slow.runIds[0]!)!;
+    expect(run.state).toBe("canceled");
+    expect(run.attempts).toHaveLength(1);
+    expect(run.attempts[0]!.result).not.toBe("success");
+    expect(run.attempts[0]!.output).toBeUndefined();
+    expect(errors).toEqual([]);
+    // The queue keeps working after the late result.
+    const after = await q.submit({ name: "quick", runPolicy: oncePolicy() });
+    await q.runUntilIdle();
+    expect(q.getRun(after.runIds[0]!)!.state).toBe("completed");
+    await q.close();
+    const q2 = await openQueue({ dataDir, handler: () => undefined });
+    expect(q2.getRun(slow.runIds[0]!)).toEqual(run);
+  });
+});
+
+describe("negative transitions", () => {
+  it("refuses control calls that would leave a terminal state, on unknown and malformed ids, and changes nothing", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, backoff: fixedBackoff(0), handlers: { ok: () => undefined, bad: () => Promise.reject(new Error("x")) } });
+    const done = await q.submit({ name: "ok", runPolicy: oncePolicy() });
+    const failed = await q.submit({ name: "bad", runPolicy: oncePolicy() });
+    await q.runUntilIdle();
+    const before = q.stats();
+    expect(await codeOf(() => q.cancelRun(done.runIds[0]!))).toBe("INVALID_TRANSITION");
+    expect(await codeOf(() => q.cancelRun(failed.runIds[0]!))).toBe("INVALID_TRANSITION");
+    expect(await codeOf(() => q.resumeRun(done.runIds[0]!))).toBe("INVALID_TRANSITION");
+    const unknown = createIdFactory(new ManualClock()).runId();
+    expect(await codeOf(() => q.cancelRun(unknown))).toBe("NOT_FOUND");
+    expect(await codeOf(() => q.resumeRun(unknown))).toBe("NOT_FOUND");
+    expect(await codeOf(() => q.cancelRun("nope"))).toBe("INVALID_ID");
+    expect(await codeOf(() => q.cancelTask("nope"))).toBe("INVALID_ID");
+    expect(() => q.explain(unknown)).toThrow(/does not exist/);
+    expect(q.getRun(unknown)).toBeUndefined();
+    expect(q.stats()).toEqual(before);
+    // The queue is still healthy.
+    const more = await q.submit({ name: "ok", runPolicy: oncePolicy() });
+    await q.runUntilIdle();
+    expect(q.getRun(more.runIds[0]!)!.state).toBe("completed");
+  });
+
+  it("the data directory refuses illegal transitions and a second attempt finish written behind the queue's back", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, backoff: fixedBackoff(0), handlers: { ok: () => undefined, bad: () => Promise.reject(new Error("x")) } });
+    const done = (await q.submit({ name: "ok", runPolicy: oncePolicy() })).runIds[0]!;
+    const failed = (await q.submit({ name: "bad", runPolicy: oncePolicy() })).runIds[0]!;
+    await q.pause();
+    const canceled = (await q.submit({ name: "ok", runPolicy: oncePolicy() })).runIds[0]!;
+    const scheduled = (await q.submit({ name: "ok", runPolicy: repeatPolicy(2, 3_600_000) })).runIds[1]!;
+    await q.resume();
+    await q.cancelRun(canceled);
+    await q.runUntilIdle();
+    const finishedAttempt = q.getRun(done)!.attempts[0]!.attemptId;
+    await q.close();
+
+    const storage = await openStorage({ dataDir });
+    const seq = (): number => storage.authority.latestSequence() + 1;
+    const t = Date.now();
+    const tr = (runId: RunId, previousState: string, newState: string): MutationCommand =>
+      ({ kind: "runStateTransition", sequence: seq(), timestamp: t, runId, previousState, newState }) as MutationCommand;
+    const attempts: [MutationCommand, string][] = [
+      [tr(done, "completed", "ready"), "INVALID_TRANSITION"],
+      [tr(failed, "failed", "running"), "INVALID_TRANSITION"],
+      [tr(canceled, "canceled", "ready"), "INVALID_TRANSITION"],
+      [tr(scheduled, "scheduled", "running"), "INVALID_TRANSITION"],
+    ];
+    const latest = storage.authority.latestSequence();
+    for (const [command, code] of attempts) {
+      expect(await codeOf(() => storage.authority.submitCommand(command, "immediate"))).toBe(code);
+    }
+    const second = { kind: "attemptFinish", sequence: seq(), timestamp: t, runId: done, attemptId: finishedAttempt, outcome: { result: "success" } };
+    expect(await codeOf(() => storage.authority.submitCommand(second as never, "immediate"))).toMatch(/ATTEMPT_FINISH/);
+    expect(storage.authority.latestSequence()).toBe(latest);
+    await storage.close();
+
+    const q2 = await openQueue({ dataDir, handler: () => undefined });
+    expect([done, failed, canceled, scheduled].map((id) => q2.getRun(id)!.state)).toEqual(["completed", "failed", "canceled", "scheduled"]);
+    expect(results(q2.getRun(done))).toEqual(["success"]);
+  });
+});
+
+describe("pause and resume", () => {
+  it("pause is durable: nothing is dispatched, also after a restart, until resume", async () => {
+    const dataDir = tempDir();
+    const calls: string[] = [];
+    const handler = (ctx: HandlerContext): void => void calls.push(ctx.runId);
+    const q = await openQueue({ dataDir, handler });
+    const events: string[] = [];
+    q.on("engine:paused", () => events.push("paused"));
+    q.on("engine:resumed", () => events.push("resumed"));
+    await q.pause();
+    await q.pause(); // idempotent
+    const { runIds } = await q.submit({ runPolicy: oncePolicy() });
+    await q.runUntilIdle();
+    expect(calls).toEqual([]);
+    expect(q.stats().paused).toBe(true);
+    await q.close();
+
+    const q2 = await openQueue({ dataDir, handler });
+    expect(q2.stats().paused).toBe(true);
+    await q2.runUntilIdle();
+    expect(calls).toEqual([]);
+    expect(q2.explain(runIds[0]!)).toMatchObject({ kind: "enginePaused" });
+    q2.on("engine:resumed", () => events.push("resumed"));
+    await q2.resume();
+    await q2.runUntilIdle();
+    expect(calls).toEqual(runIds);
+    expect(q2.stats().paused).toBe(false);
+    expect(events).toEqual(["paused", "resumed"]);
+  });
+});
+
+describe("close", () => {
+  it("drain (default) lets in-flight attempts finish and then releases the lock", async () => {
+    const dataDir = tempDir();
+    const q = await ActionQueue.open({ dataDir, handler: () => new Promise((r) => setTimeout(() => r("done"), 150)) });
+    const { runIds } = await q.submit({ runPolicy: oncePolicy() });
+    q.start();
+    await waitFor(() => q.inFlight === 1, "in flight");
+    await q.close();
+    await q.close(); // idempotent
+    const inspector = await ActionQueue.inspect(dataDir);
+    expect(inspector.getRun(runIds[0]!)!.state).toBe("completed");
+    const q2 = await openQueue({ dataDir, handler: () => undefined }); // lock released
+    expect(q2.recoveryReport.reconciledRuns).toEqual([]);
+  });
+
+  it("drain with graceMs aborts attempts that outlive the grace period", async () => {
+    const dataDir = tempDir();
+    const reasons: unknown[] = [];
+    const q = await ActionQueue.open({
+      dataDir,
+      handler: (ctx) =>
+        new Promise<void>((resolve) =>
+          ctx.signal.addEventListener("abort", () => {
+            reasons.push(ctx.signal.reason);
+            resolve();
+          }),
+        ),
+    });
+    const { runIds } = await q.submit({ runPolicy: oncePolicy(), constraints: { maxAttempts: 2 } });
+    q.start();
+    await waitFor(() => q.inFlight === 1, "in flight");
+    const t = Date.now();
+    await q.close({ graceMs: 100 });
+    expect(Date.now() - t).toBeGreaterThanOrEqual(90);
+    expect(reasons).toEqual(["shutdown"]);
+    const run = (await ActionQueue.inspect(dataDir)).getRun(runIds[0]!)!;
+    expect(run.state).toBe("retryWait");
+    expect(results(run)).toEqual(["failure"]);
+  });
+
+  it("abort mode aborts in-flight handlers at once; the next start retries them per the retry table", async () => {
+    const dataDir = tempDir();
+    const reasons: unknown[] = [];
+    const q = await ActionQueue.open({
+      dataDir,
+      concurrency: 4,
+      handler: (ctx) =>
+        new Promise<void>((resolve) =>
+          ctx.signal.addEventListener("abort", () => {
+            reasons.push(ctx.signal.reason);
+            resolve();
+          }),
+        ),
+    });
+    const a = await q.submit({ runPolicy: oncePolicy(), constraints: { maxAttempts: 3 } });
+    const b = await q.submit({ runPolicy: oncePolicy(), constraints: { maxAttempts: 1 } });
+    q.start();
+    await waitFor(() => q.inFlight === 2, "two in flight");
+    const t = Date.now();
+    await q.close({ mode: "abort" });
+    expect(Date.now() - t).toBeLessThan(1_000);
+    expect(reasons).toEqual(["shutdown", "shutdown"]);
+    const q2 = await openQueue({ dataDir, backoff: fixedBackoff(0), handler: () => "second life" });
+    await q2.runUntilIdle();
+    const ra = q2.getRun(a.runIds[0]!)!;
+    const rb = q2.getRun(b.runIds[0]!)!;
+    expect(ra.state).toBe("completed");
+    expect(results(ra)).toEqual(["failure", "success"]);
+    expect(rb.state).toBe("failed"); // its one attempt was used
+    expect(results(rb)).toEqual(["failure"]);
+  });
+});
