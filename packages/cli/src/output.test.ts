@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatError, formatJson, formatKeyValues, formatTable, formatTimestamp, plural, toJsonValue } from "./output.js";
+import { formatError, formatInterval, formatPolicy, formatJson, formatKeyValues, formatTable, formatTimestamp, plural, toJsonValue } from "./output.js";
 
 describe("JSON output", () => {
   it("prints bytes as base64, drops undefined fields and keeps nulls", () => {
@@ -35,5 +35,20 @@ describe("text output", () => {
     expect(formatTimestamp(undefined)).toBe("-");
     expect(plural(1, "run")).toBe("1 run");
     expect(plural(2, "run")).toBe("2 runs");
+  });
+});
+
+describe("run policy text", () => {
+  it("uses the largest exact unit so the text parses back", () => {
+    expect(formatInterval(60_000)).toBe("1m");
+    expect(formatInterval(90_000)).toBe("90s");
+    expect(formatInterval(100_000)).toBe("100s");
+    expect(formatInterval(250)).toBe("250ms");
+    expect(formatInterval(1_500)).toBe("1500ms");
+    expect(formatInterval(7_200_000)).toBe("2h");
+    expect(formatInterval(172_800_000)).toBe("2d");
+    expect(formatPolicy({ kind: "once" })).toBe("once");
+    expect(formatPolicy({ kind: "repeat", count: 3, intervalMs: 60_000 })).toBe("repeat:3:1m");
+    expect(formatPolicy({ kind: "cron", expression: "0 9 * * 1" })).toBe("cron:0 9 * * 1");
   });
 });

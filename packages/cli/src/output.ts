@@ -4,6 +4,7 @@
  * the one-line error form on stderr.
  */
 import { bytesToBase64 } from "@actionqueue/core";
+import type { RunPolicy } from "@actionqueue/core";
 
 /**
  * Converts a value into plain JSON data: `Uint8Array` → base64 string,
@@ -71,4 +72,31 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<read
 /** `n` followed by the noun, pluralised with `s` unless `n` is 1. */
 export function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+const INTERVAL_UNITS: ReadonlyArray<readonly [string, number]> = [
+  ["d", 86_400_000],
+  ["h", 3_600_000],
+  ["m", 60_000],
+  ["s", 1_000],
+];
+
+/** Milliseconds in the largest unit that divides them exactly (`1m`, `90s`, `250ms`), so the text parses back to the same value. */
+export function formatInterval(ms: number): string {
+  for (const [unit, size] of INTERVAL_UNITS) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** A run policy as the `--run-policy` text that produces it: `once`, `repeat:3:1m`, `cron:0 9 * * 1`. */
+export function formatPolicy(policy: RunPolicy): string {
+  switch (policy.kind) {
+    case "once":
+      return "once";
+    case "repeat":
+      return `repeat:${policy.count}:${formatInterval(policy.intervalMs)}`;
+    case "cron":
+      return `cron:${policy.expression}`;
+  }
 }

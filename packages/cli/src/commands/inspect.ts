@@ -9,8 +9,7 @@ import type { RunState } from "@actionqueue/core";
 import { CliError, notFound } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import { parseIntegerOption, runIdArgument, taskIdArgument } from "../inputs.js";
-import { formatKeyValues, formatTable, formatTimestamp, plural } from "../output.js";
-import { formatRunPolicy } from "../internal/runtime.js";
+import { formatKeyValues, formatPolicy, formatTable, formatTimestamp, plural } from "../output.js";
 import type { ListRunsQuery, RunView, Stats, TaskView } from "../internal/runtime.js";
 import type { ActionRunner, OptionBag } from "./action.js";
 import { argument, optionalString } from "./action.js";
@@ -58,7 +57,7 @@ function taskRow(task: TaskView): string[] {
   return [
     task.taskId,
     task.name ?? "-",
-    formatRunPolicy(task.runPolicy),
+    formatPolicy(task.runPolicy),
     String(task.runIds.length),
     String(task.metadata.priority),
     formatTimestamp(task.createdAt),
@@ -72,7 +71,7 @@ export function formatTask(task: TaskView): string {
     formatKeyValues([
       ["task", task.taskId],
       ["name", task.name],
-      ["run policy", formatRunPolicy(task.runPolicy)],
+      ["run policy", formatPolicy(task.runPolicy)],
       ["created", formatTimestamp(task.createdAt)],
       ["canceled", task.canceledAt === undefined ? undefined : formatTimestamp(task.canceledAt)],
       ["priority", task.metadata.priority],

@@ -9,8 +9,8 @@ import type { RunPolicy, TaskConstraintsInput, TaskId, TaskMetadata } from "@act
 import { CliError, labelled } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import { parseJsonText, readInputFile, readJsonArgument } from "../inputs.js";
-import { formatKeyValues } from "../output.js";
-import { ActionQueue, formatRunPolicy, parseConstraintsJson, parseMetadataJson, parseRunPolicyText } from "../internal/runtime.js";
+import { formatKeyValues, formatPolicy } from "../output.js";
+import { ActionQueue, parseConstraintsJson, parseMetadataJson, parseRunPolicyText } from "../internal/runtime.js";
 import type { SubmitInput } from "../internal/runtime.js";
 import type { ActionRunner } from "./action.js";
 import { optionalString } from "./action.js";
@@ -86,7 +86,7 @@ export function prepareSubmission(flags: SubmitFlags, cwd: string): PreparedSubm
     ...(constraints === undefined ? {} : { constraints }),
     ...(metadata === undefined ? {} : { metadata }),
   });
-  return { input, runPolicyText: formatRunPolicy(runPolicy) };
+  return { input, runPolicyText: formatPolicy(runPolicy) };
 }
 
 async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandResult> {

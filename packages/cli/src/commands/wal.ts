@@ -43,7 +43,9 @@ export function findingJson(finding: WalFinding): Record<string, unknown> {
     message: finding.message,
     repair: finding.repair,
     repairedByNextOpen: finding.repair === "automatic",
+    truncateAt: finding.truncateAt,
     bytesRemovedByRepair: finding.bytesRemoved,
+    deletesFile: finding.deleteFile,
   };
 }
 
