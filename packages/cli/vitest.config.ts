@@ -1,3 +1,5 @@
 import { packageVitestConfig } from "../../vitest.shared.js";
 
-export default packageVitestConfig();
+// The black-box tests spawn the real binary many times; under a busy
+// workspace-wide `pnpm test` a single test can take several seconds.
+export default packageVitestConfig({ testTimeout: 60_000 });

@@ -2,7 +2,9 @@
  * Happy paths of every command against the real binary: submit, run, the
  * read-only views, control commands and snapshot, in JSON and text.
  */
+import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupTempDirs, cli, cliJson, hashTree, tempDir } from "./helpers.js";
@@ -272,5 +274,17 @@ describe("help and version", () => {
       expect(run.stdout).toContain("--data-dir");
     }
     expect(runs[paths.length]!.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it("`pnpm actionqueue` works from the repository root", async () => {
+    const root = fileURLToPath(new URL("../../../", import.meta.url));
+    const result = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      execFile("pnpm", ["actionqueue", "--version"], { cwd: root }, (error, stdout) => {
+        if (error && typeof error.code !== "number") reject(error);
+        else resolve({ code: error ? (error.code as number) : 0, stdout });
+      });
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 });

@@ -7,7 +7,7 @@ import { describeFinding } from "@actionqueue/storage";
 import type { CommandContext } from "../context.js";
 import { assertDataDirExists } from "../data-dir.js";
 import { ActionQueue } from "../internal/runtime.js";
-import type { Queue, QueueInspector } from "../internal/runtime.js";
+import type { ActionQueueOptions, Queue, QueueInspector } from "../internal/runtime.js";
 
 /** Runs `fn` with a read-only inspector of the (existing) data directory. */
 export async function withInspector<T>(ctx: CommandContext, fn: (inspector: QueueInspector, dataDir: string) => T | Promise<T>): Promise<T> {
@@ -25,11 +25,29 @@ export async function withInspector<T>(ctx: CommandContext, fn: (inspector: Queu
   }
 }
 
+/**
+ * Opens the queue for writing and tells the operator (stderr, text mode) what
+ * recovery did: torn tails it removed, runs a dead writer left in flight.
+ */
+export async function openQueue(ctx: CommandContext, options: ActionQueueOptions): Promise<Queue> {
+  const queue = await ActionQueue.open(options);
+  const report = queue.recoveryReport;
+  for (const cut of report.truncations) {
+    ctx.warn(
+      `recovery removed a torn WAL tail: ${cut.bytesRemoved} bytes of ${cut.file} at offset ${cut.offset} (${cut.kind}); it was never acknowledged`,
+    );
+  }
+  if (report.reconciledRuns.length > 0) {
+    ctx.warn(`recovery made ${report.reconciledRuns.length} run(s) left in flight by a stopped writer eligible again`);
+  }
+  return queue;
+}
+
 /** Runs `fn` with the queue opened for writing on the (existing) data directory, then closes it. */
 export async function withQueue<T>(ctx: CommandContext, fn: (queue: Queue, dataDir: string) => Promise<T>): Promise<T> {
   const dataDir = ctx.dataDir();
   assertDataDirExists(dataDir);
-  const queue = await ActionQueue.open({ dataDir });
+  const queue = await openQueue(ctx, { dataDir });
   let result: T;
   try {
     result = await fn(queue, dataDir);

@@ -15,7 +15,8 @@ import { parseIntegerOption } from "../inputs.js";
 import { formatKeyValues } from "../output.js";
 import { ProgressReporter, emptyCounters, formatElapsed, runsPerSecond } from "../progress.js";
 import type { RunCounters } from "../progress.js";
-import { ActionQueue, loadHandlerModule } from "../internal/runtime.js";
+import { loadHandlerModule } from "../internal/runtime.js";
+import { openQueue } from "./open.js";
 import type { LoadedHandlers, Stats } from "../internal/runtime.js";
 import type { ActionRunner, OptionBag } from "./action.js";
 import { flag, optionalString } from "./action.js";
@@ -88,7 +89,7 @@ async function runCommand(ctx: CommandContext, options: OptionBag): Promise<Comm
   const handlers = await loadHandlers(optionalString(options, "handler") ?? "", ctx.io.cwd);
   const dataDir = ctx.dataDir();
 
-  const queue = await ActionQueue.open({
+  const queue = await openQueue(ctx, {
     dataDir,
     ...(handlers.handler === undefined ? {} : { handler: handlers.handler }),
     ...(handlers.handlers === undefined ? {} : { handlers: handlers.handlers }),

@@ -10,7 +10,8 @@ import { CliError, labelled } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import { parseJsonText, readInputFile, readJsonArgument } from "../inputs.js";
 import { formatKeyValues, formatPolicy } from "../output.js";
-import { ActionQueue, parseConstraintsJson, parseMetadataJson, parseRunPolicyText } from "../internal/runtime.js";
+import { parseConstraintsJson, parseMetadataJson, parseRunPolicyText } from "../internal/runtime.js";
+import { openQueue } from "./open.js";
 import type { SubmitInput } from "../internal/runtime.js";
 import type { ActionRunner } from "./action.js";
 import { optionalString } from "./action.js";
@@ -92,7 +93,7 @@ export function prepareSubmission(flags: SubmitFlags, cwd: string): PreparedSubm
 async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandResult> {
   const prepared = prepareSubmission(flags, ctx.io.cwd);
   const dataDir = ctx.dataDir();
-  const queue = await ActionQueue.open({ dataDir });
+  const queue = await openQueue(ctx, { dataDir });
   let result;
   try {
     result = await queue.submit(prepared.input);

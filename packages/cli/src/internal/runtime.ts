@@ -15,6 +15,7 @@ export {
   parseMetadataJson,
 } from "@actionqueue/runtime";
 export type {
+  ActionQueueOptions,
   Handler,
   LoadedHandlers,
   SubmitInput,
