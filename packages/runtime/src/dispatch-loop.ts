@@ -372,25 +372,26 @@ export class DispatchLoop {
       maxAttempts: Math.max(spec.constraints.maxAttempts, attemptNumber),
     });
     const finishCommand = buildAttemptFinishCommand(authority.latestSequence() + 1, runId, entry.attemptId, response, now);
-    const finished = submitAttemptFinishViaAuthority(finishCommand, "immediate", authority);
-    let next: RunState;
-    let transition: Promise<unknown>;
-    if (decision.kind === "suspended") {
-      next = "suspended";
-      transition = authority.submitCommand({ kind: "runSuspend", sequence: authority.latestSequence() + 1, timestamp: now, runId }, "immediate");
-    } else {
-      next = decision.kind === "retryWait" ? "retryWait" : decision.kind;
-      transition = authority.submitCommand(
-        { kind: "runStateTransition", sequence: authority.latestSequence() + 1, timestamp: now, runId, previousState: "running", newState: next },
-        "immediate",
-      );
-    }
+    const next: RunState = decision.kind === "retryWait" ? "retryWait" : decision.kind;
+    const followUp: MutationCommand =
+      next === "suspended"
+        ? { kind: "runSuspend", sequence: finishCommand.sequence + 1, timestamp: now, runId }
+        : { kind: "runStateTransition", sequence: finishCommand.sequence + 1, timestamp: now, runId, previousState: "running", newState: next };
+    // The finish goes through the engine's seam, but travels with the run's
+    // next state in one atomic batch: a crash can never leave a finished
+    // attempt on a run that is still "running" (which recovery would retry).
+    const finishedWithTransition: MutationAuthority = {
+      submitCommand: (command, durability) => authority.submitBatch([command, followUp], durability).then((outcomes) => outcomes[0]!),
+      submitBatch: (commands, durability) => authority.submitBatch(commands, durability),
+      latestSequence: () => authority.latestSequence(),
+    };
+    const finished = submitAttemptFinishViaAuthority(finishCommand, "immediate", finishedWithTransition);
     // Re-indexes the run and applies the key hold rule (terminal and, under releaseOnRetry, retryWait/suspended free the key).
     scheduler.onTransition(runId, next, now);
     const due = next === "retryWait" ? scheduler.retryDueAt(runId) : undefined;
     const outcome = finishCommand.outcome;
     // Events (and the cron top-up) run inside the tracked write, so `whenIdle` never resolves before them.
-    void this.track(Promise.all([finished, transition]).then(() => {
+    void this.track(finished.then(() => {
       const emitter = this.#d.emitter;
       emitter.emit("attempt:finished", {
         runId,
