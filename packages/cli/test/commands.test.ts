@@ -2,7 +2,7 @@
  * Happy paths of every command against the real binary: submit, run, the
  * read-only views, control commands and snapshot, in JSON and text.
  */
-import { execFile } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -276,15 +276,10 @@ describe("help and version", () => {
     expect(runs[paths.length]!.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
-  it("`pnpm actionqueue` works from the repository root", async () => {
+  it("`pnpm actionqueue` works from the repository root", () => {
     const root = fileURLToPath(new URL("../../../", import.meta.url));
-    const result = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-      execFile("pnpm", ["actionqueue", "--version"], { cwd: root }, (error, stdout) => {
-        if (error && typeof error.code !== "number") reject(error);
-        else resolve({ code: error ? (error.code as number) : 0, stdout });
-      });
-    });
-    expect(result.code).toBe(0);
+    const result = spawnSync("pnpm", ["actionqueue", "--version"], { cwd: root, encoding: "utf8" });
+    expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 });
