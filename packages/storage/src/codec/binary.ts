@@ -10,6 +10,8 @@ import { StorageError } from "@actionqueue/core";
 const ULID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const ULID_VALUES = new Int8Array(128).fill(-1);
 for (let i = 0; i < ULID_ALPHABET.length; i++) ULID_VALUES[ULID_ALPHABET.charCodeAt(i)] = i;
+const ULID_CODES = Uint8Array.from(ULID_ALPHABET, (c) => c.charCodeAt(0));
+const ULID_SCRATCH = Buffer.alloc(26);
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Thrown by {@link BinaryReader} on malformed input. */
@@ -199,9 +201,26 @@ export class BinaryReader {
   string(field: string): string {
     const length = this.uint(field);
     if (length > this.remaining) this.#fail(field, `length ${length} exceeds the ${this.remaining} bytes left`);
+    const start = this.#pos;
+    const end = start + length;
+    const b = this.#bytes;
+    // Fast path for short ASCII (owners, keys, names): no TextDecoder call.
+    if (length <= 64) {
+      let ascii = true;
+      for (let i = start; i < end; i++) {
+        if (b[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.#pos = end;
+        return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+      }
+    }
     try {
-      const text = textDecoder.decode(this.#bytes.subarray(this.#pos, this.#pos + length));
-      this.#pos += length;
+      const text = textDecoder.decode(b.subarray(start, end));
+      this.#pos = end;
       return text;
     } catch {
       return this.#fail(field, "invalid UTF-8");
@@ -210,22 +229,27 @@ export class BinaryReader {
 
   ulid(field: string): string {
     if (this.remaining < 16) this.#fail(field, "input ends inside a ULID");
-    let out = "";
+    // Characters go into a scratch buffer and become one flat latin1 string:
+    // concatenating 26 one-character strings builds a rope that is slow to
+    // hash and index, and feeds the garbage collector.
+    const b = this.#bytes;
+    const p = this.#pos;
+    const out = ULID_SCRATCH;
     let acc = 0;
     let bits = 0;
-    let index = this.#pos;
+    let index = p;
     for (let i = 0; i < 26; i++) {
       const width = i === 0 ? 3 : 5;
-      while (bits < width) {
-        acc = (acc << 8) | this.#bytes[index++]!;
+      if (bits < width) {
+        acc = (acc << 8) | b[index++]!;
         bits += 8;
       }
       bits -= width;
-      out += ULID_ALPHABET[(acc >> bits) & ((1 << width) - 1)];
+      out[i] = ULID_CODES[(acc >> bits) & ((1 << width) - 1)]!;
       acc &= (1 << bits) - 1;
     }
-    this.#pos += 16;
-    return out;
+    this.#pos = p + 16;
+    return out.toString("latin1", 0, 26);
   }
 
   optional<T>(field: string, read: () => T): T | undefined {

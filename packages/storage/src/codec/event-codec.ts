@@ -170,8 +170,8 @@ function writeEvent(w: BinaryWriter, c: MutationCommand): void {
  * the frame. Throws `DECODE_FAILED` (field and byte offset in the message) for
  * an unknown tag, malformed field, failed core validation or trailing bytes.
  */
-export function decodeEvent(payload: Uint8Array, sequence: number): MutationCommand {
-  const r = new BinaryReader(payload);
+export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, end = payload.length): MutationCommand {
+  const r = new BinaryReader(payload, start, end);
   const tag = r.uint("tag");
   const kind = EVENT_TAGS[tag];
   if (kind === undefined) throw decodeError(`unknown event tag ${tag} (this build knows 0..${EVENT_TAGS.length - 1})`, { field: "tag", value: tag });

@@ -8,11 +8,13 @@ import { StorageError } from "@actionqueue/core";
 import { decodeEvent } from "../codec/event-codec.js";
 import type { Projection } from "../projection/projection.js";
 import type { WalRecord } from "../wal/reader.js";
+import { SegmentRecord } from "../wal/reader.js";
 
 /** Returns an `onRecord` callback that replays into `projection`, counting records. */
 export function replayInto(projection: Projection, counter: { replayed: number }): (record: WalRecord) => void {
   return (record) => {
-    const command = decodeEvent(record.payload, record.sequence);
+    const command =
+      record instanceof SegmentRecord ? decodeEvent(record.bytes, record.sequence, record.start, record.end) : decodeEvent(record.payload, record.sequence);
     const expected = projection.latestSequence + 1;
     if (record.sequence !== expected) {
       throw new StorageError(

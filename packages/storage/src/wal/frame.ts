@@ -18,7 +18,7 @@
  * | 12     | 8    | sequence (u64, at most 2^53 − 1)               |
  * | 20     | N    | payload (an encoded event)                     |
  */
-import { crc32 } from "node:zlib";
+import { crc32Range } from "../internal/crc32.js";
 
 /** Size of a frame header in bytes. */
 export const FRAME_HEADER_BYTES = 20;
@@ -72,7 +72,7 @@ export function writeFrame(
   target.writeUInt32LE(Math.floor(sequence / TWO_POW_32), offset + 16);
   target.set(payload, offset + FRAME_HEADER_BYTES);
   const end = offset + FRAME_HEADER_BYTES + length;
-  target.writeUInt32LE(crc32(target.subarray(offset + 4, end)), offset);
+  target.writeUInt32LE(crc32Range(target, offset + 4, end), offset);
   return end;
 }
 
@@ -99,7 +99,7 @@ export function readFrameHeader(source: Buffer, offset: number): FrameHeader {
 /** Checks the CRC of a complete frame at `offset` with the given header. */
 export function frameChecksumMatches(source: Buffer, offset: number, header: FrameHeader): boolean {
   const end = offset + FRAME_HEADER_BYTES + header.length;
-  return crc32(source.subarray(offset + 4, end)) === header.crc;
+  return crc32Range(source, offset + 4, end) === header.crc;
 }
 
 /**

@@ -15,14 +15,16 @@ import {
   FLAG_BATCH_CONTINUES,
   FRAME_HEADER_BYTES,
   FRAME_MARKER,
+  FRAME_VERSION,
+  MAX_PAYLOAD_BYTES,
   findNextValidFrame,
-  frameChecksumMatches,
   headerProblem,
   readFrameHeader,
 } from "./frame.js";
 import type { WalDamageKind, WalFinding, WalRepairAction } from "./findings.js";
 import { RUST_MESSAGE, SEGMENT_HEADER_BYTES, isAllZero, listSegments, parseSegmentHeader } from "./segment.js";
 import { crc32 } from "node:zlib";
+import { crc32Range } from "../internal/crc32.js";
 
 /** One record handed to the caller. `payload` is a view into the segment's bytes. */
 export interface WalRecord {
@@ -32,6 +34,38 @@ export interface WalRecord {
   readonly file: string;
   /** Offset of the frame in that file. */
   readonly offset: number;
+}
+
+/**
+ * A record as the reader produces it: the payload view is created only when
+ * asked for, and replay decodes straight from the segment bytes, saving an
+ * allocation per record on the recovery hot path.
+ */
+export class SegmentRecord implements WalRecord {
+  readonly sequence: number;
+  /** The whole segment's bytes. */
+  readonly bytes: Buffer;
+  readonly offset: number;
+  /** End of the payload in `bytes`. */
+  readonly end: number;
+  readonly file: string;
+
+  constructor(sequence: number, bytes: Buffer, offset: number, end: number, file: string) {
+    this.sequence = sequence;
+    this.bytes = bytes;
+    this.offset = offset;
+    this.end = end;
+    this.file = file;
+  }
+
+  /** Start of the payload in `bytes`. */
+  get start(): number {
+    return this.offset + FRAME_HEADER_BYTES;
+  }
+
+  get payload(): Buffer {
+    return this.bytes.subarray(this.offset + FRAME_HEADER_BYTES, this.end);
+  }
 }
 
 /** Summary of one segment after a scan. */
@@ -154,50 +188,61 @@ export function scanWal(walDir: string, options: ScanWalOptions = {}): WalScanRe
         damage = report("invalid_header", pos, `frame marker is 0x${(bytes[pos + 4] ?? 0).toString(16)}, expected 0xa7`, "truncatePartial");
         break;
       }
-      const frame = readFrameHeader(bytes, pos);
-      const problem = headerProblem(frame);
-      if (problem !== undefined) {
-        const kind = frame.version !== 1 ? "unsupported_version" : "invalid_header";
-        damage = report(kind, pos, problem, "truncatePartial");
+      // Hot path: read the fields in place; build a header object only on trouble.
+      const flags = bytes[pos + 6]!;
+      const length = bytes.readUInt32LE(pos + 8);
+      const sequence = bytes.readUInt32LE(pos + 12) + bytes.readUInt32LE(pos + 16) * 0x1_0000_0000;
+      if (bytes[pos + 5] !== FRAME_VERSION || (flags & ~FLAG_BATCH_CONTINUES) !== 0 || bytes[pos + 7] !== 0 || length > MAX_PAYLOAD_BYTES || sequence < 1 || sequence > Number.MAX_SAFE_INTEGER) {
+        const frame = readFrameHeader(bytes, pos);
+        const kind = frame.version !== FRAME_VERSION ? "unsupported_version" : "invalid_header";
+        damage = report(kind, pos, headerProblem(frame) ?? "invalid frame header", "truncatePartial");
         break;
       }
-      const end = pos + FRAME_HEADER_BYTES + frame.length;
+      const end = pos + FRAME_HEADER_BYTES + length;
       if (end > size) {
         // A flipped bit in the length field of a complete final record would
         // look torn; if the bytes present checksum as a frame of that size, it
         // was complete and acknowledged, so do not cut it silently.
-        const wasComplete = completesWithLength(bytes, pos, size - pos - FRAME_HEADER_BYTES, frame.crc);
+        const crc = bytes.readUInt32LE(pos);
+        const wasComplete = completesWithLength(bytes, pos, size - pos - FRAME_HEADER_BYTES, crc);
         damage = wasComplete
-          ? report("checksum_mismatch", pos, `length field says ${frame.length} bytes but the record checksums as ${size - pos - FRAME_HEADER_BYTES}`, "truncatePartial")
-          : report("incomplete_payload", pos, `payload needs ${frame.length} bytes, ${size - pos - FRAME_HEADER_BYTES} present`, "automatic");
+          ? report("checksum_mismatch", pos, `length field says ${length} bytes but the record checksums as ${size - pos - FRAME_HEADER_BYTES}`, "truncatePartial")
+          : report("incomplete_payload", pos, `payload needs ${length} bytes, ${size - pos - FRAME_HEADER_BYTES} present`, "automatic");
         break;
       }
-      if (!frameChecksumMatches(bytes, pos, frame)) {
-        damage = report("checksum_mismatch", pos, `checksum 0x${frame.crc.toString(16).padStart(8, "0")} does not match the record`, "truncatePartial");
+      const crc = bytes.readUInt32LE(pos);
+      if (crc32Range(bytes, pos + 4, end) !== crc) {
+        damage = report("checksum_mismatch", pos, `checksum 0x${crc.toString(16).padStart(8, "0")} does not match the record`, "truncatePartial");
         break;
       }
-      if (frame.sequence <= lastSequence) {
-        damage = finding("sequence_regression", file, pos, `sequence ${frame.sequence} does not follow ${lastSequence}`, "none", pos, size - pos, false);
+      if (sequence <= lastSequence) {
+        damage = finding("sequence_regression", file, pos, `sequence ${sequence} does not follow ${lastSequence}`, "none", pos, size - pos, false);
         break;
       }
-      const record: WalRecord = { sequence: frame.sequence, payload: bytes.subarray(pos + FRAME_HEADER_BYTES, end), file, offset: pos };
-      lastSequence = frame.sequence;
-      if ((frame.flags & FLAG_BATCH_CONTINUES) !== 0) {
+      const record = new SegmentRecord(sequence, bytes, pos, end, file);
+      lastSequence = sequence;
+      if ((flags & FLAG_BATCH_CONTINUES) !== 0) {
         if (batchStart < 0) batchStart = pos;
         batch.push(record);
         pos = end;
         continue;
       }
-      const failed = deliver(batch.length === 0 ? [record] : [...batch, record], onRecord, fromSequence);
+      let failed: { record: WalRecord; message: string } | undefined;
+      if (batch.length === 0) {
+        if (onRecord !== undefined && sequence >= fromSequence) failed = deliverOne(record, onRecord);
+      } else {
+        batch.push(record);
+        failed = deliver(batch, onRecord, fromSequence);
+      }
       if (failed !== undefined) {
         damage = finding("decode_failure", file, failed.record.offset, failed.message, "none", failed.record.offset, size - failed.record.offset, false);
         break;
       }
-      const delivered = batch.length + 1;
+      const delivered = batch.length === 0 ? 1 : batch.length;
       records += delivered;
       segmentRecords += delivered;
-      segmentLast = frame.sequence;
-      batch = [];
+      segmentLast = sequence;
+      if (batch.length > 0) batch = [];
       batchStart = -1;
       pos = end;
       validEnd = end;
@@ -238,14 +283,20 @@ function deliver(
   if (onRecord === undefined) return undefined;
   for (const record of batch) {
     if (record.sequence < fromSequence) continue;
-    try {
-      onRecord(record);
-    } catch (error) {
-      if (ActionQueueError.hasCode(error, "DECODE_FAILED")) return { record, message: error.message };
-      throw error;
-    }
+    const failed = deliverOne(record, onRecord);
+    if (failed !== undefined) return failed;
   }
   return undefined;
+}
+
+function deliverOne(record: WalRecord, onRecord: (record: WalRecord) => void): { record: WalRecord; message: string } | undefined {
+  try {
+    onRecord(record);
+    return undefined;
+  } catch (error) {
+    if (ActionQueueError.hasCode(error, "DECODE_FAILED")) return { record, message: error.message };
+    throw error;
+  }
 }
 
 function completesWithLength(bytes: Buffer, pos: number, length: number, crc: number): boolean {
