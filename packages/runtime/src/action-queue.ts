@@ -85,6 +85,8 @@ export class ActionQueue {
   readonly #query: QueryView;
   #fatal: unknown;
   #closed: Promise<void> | undefined;
+  /** Events about what recovery found, held until the first `start()` so listeners attached after `open()` hear them. */
+  #recoveryEvents: (() => void)[] = [];
 
   /** What recovery did when this queue opened. */
   readonly recoveryReport: RecoveryReport;
@@ -124,6 +126,14 @@ export class ActionQueue {
       onFatal: (error) => this.#onFatal(error),
       onRunTerminal: (taskId) => this.#topUpCron(taskId),
     });
+    const at = options.clock.now();
+    for (const r of storage.recoveryReport.reconciledRuns) {
+      const taskId = projection.getRun(r.runId)?.taskId;
+      this.#recoveryEvents.push(() => {
+        this.#emitter.emit("lease:expired", { runId: r.runId, owner: "a previous process", at });
+        if (taskId !== undefined && r.to === "failed") this.#emitter.emit("run:failed", { runId: r.runId, taskId, error: "attempt abandoned: process stopped while it was running", at });
+      });
+    }
     this.#query = new QueryView(projection, {
       retryDueAt: (run) => this.#scheduler.retryDueAt(run.id),
       keyHolder: (key) => this.#scheduler.keyHolder(key),
@@ -296,7 +306,12 @@ export class ActionQueue {
   /** Starts dispatching; runs until `close()`. */
   start(): void {
     this.#assertOpen();
+    this.#flushRecoveryEvents();
     this.#loop.start();
+  }
+
+  #flushRecoveryEvents(): void {
+    for (const emit of this.#recoveryEvents.splice(0)) emit();
   }
 
   /**
@@ -307,6 +322,7 @@ export class ActionQueue {
    */
   async runUntilIdle(): Promise<void> {
     this.#assertOpen();
+    this.#flushRecoveryEvents();
     this.#loop.start();
     await this.#loop.whenIdle();
     this.#assertOpen();
