@@ -1,0 +1,18 @@
+/**
+ * Times recovery of an existing data directory (no reconciliation), e.g. one
+ * kept by `replay.ts --keep`, for profiling:
+ * `node --import tsx --cpu-prof benchmark/recover.ts <dataDir>`.
+ */
+import { openStorage } from "../src/index.js";
+
+const dataDir = process.argv[2];
+if (dataDir === undefined) throw new Error("usage: recover.ts <dataDir>");
+const started = performance.now();
+const store = await openStorage({ dataDir, reconcile: false });
+const seconds = (performance.now() - started) / 1000;
+const report = store.recoveryReport;
+console.log(
+  `recovered ${report.walRecordsReplayed.toLocaleString("en-US")} WAL events after snapshot ${report.snapshot?.sequence ?? "none"} ` +
+    `(${store.projection.runCount.toLocaleString("en-US")} runs) in ${seconds.toFixed(2)} s`,
+);
+await store.close();
