@@ -127,7 +127,7 @@ describe("recovery from damage (openStorage)", () => {
     await store.close();
     // Lose the last two records behind the snapshot's back.
     const offsets = recordOffsets();
-    truncateSync(segment(), offsets[1]!);
+    truncateSync(segment(), offsets[1]);
     await expect(openStorage({ dataDir, clock: c.clock })).rejects.toThrow(/covers sequence 3 but the WAL ends at 1/);
   });
 });
