@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../src/program.js";
 import { cleanupTempDirs, cli, cliJson, hashTree, tempDir } from "./helpers.js";
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -14,7 +15,7 @@ const FIXED_TASK_ID = "01HZZZZZZZZZZZZZZZZZZZZZZZ";
 
 afterAll(() => cleanupTempDirs());
 
-describe("submit", () => {
+describe.concurrent("submit", () => {
   it("creates the data directory and prints { taskId, runIds, runPolicy, latestSequence }", async () => {
     const dataDir = join(tempDir(), "fresh", "data");
     const { json, run } = await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "once"]);
@@ -97,7 +98,7 @@ describe("submit", () => {
   });
 });
 
-describe("run --until-idle and the read-only views", () => {
+describe.sequential("run --until-idle and the read-only views", () => {
   let dataDir: string;
   let plainTask: string;
   let textTask: string;
@@ -132,38 +133,44 @@ describe("run --until-idle and the read-only views", () => {
     expect(again.stderr).toBe("");
   });
 
-  it("stats, tasks and runs show the outcome", async () => {
-    const { json: stats } = await cliJson(["stats", "--data-dir", dataDir]);
+  it("stats, tasks and runs show the outcome, changing nothing on disk", async () => {
+    const before = hashTree(dataDir);
+    const [{ json: stats }, { json: tasks }, page1, { json: completed }, { json: ofText }, { json: limited }] = await Promise.all([
+      cliJson(["stats", "--data-dir", dataDir]),
+      cliJson(["tasks", "list", "--data-dir", dataDir]),
+      cliJson(["tasks", "list", "--limit", "2", "--data-dir", dataDir]),
+      cliJson(["runs", "list", "--state", "completed", "--data-dir", dataDir]),
+      cliJson(["runs", "list", "--task", textTask, "--data-dir", dataDir]),
+      cliJson(["runs", "list", "--limit", "1", "--state", "failed", "--data-dir", dataDir]),
+    ]);
     expect(stats).toMatchObject({ tasks: 3, runs: 5, runsByState: { completed: 4, failed: 1 }, attemptsByResult: { success: 4 }, paused: false });
 
-    const { json: tasks } = await cliJson(["tasks", "list", "--data-dir", dataDir]);
     expect(tasks.tasks.map((t: { taskId: string }) => t.taskId)).toEqual([plainTask, textTask, doomedTask]);
     expect(tasks.nextCursor).toBeUndefined();
 
-    const page1 = await cliJson(["tasks", "list", "--limit", "2", "--data-dir", dataDir]);
     expect(page1.json.tasks).toHaveLength(2);
     expect(page1.json.nextCursor).toEqual(expect.any(String));
     const page2 = await cliJson(["tasks", "list", "--limit", "2", "--cursor", page1.json.nextCursor, "--data-dir", dataDir]);
     expect(page2.json.tasks.map((t: { taskId: string }) => t.taskId)).toEqual([doomedTask]);
 
-    const { json: completed } = await cliJson(["runs", "list", "--state", "completed", "--data-dir", dataDir]);
     expect(completed.runs).toHaveLength(4);
-    const { json: ofText } = await cliJson(["runs", "list", "--task", textTask, "--data-dir", dataDir]);
     expect(ofText.runs).toHaveLength(3);
-    const { json: limited } = await cliJson(["runs", "list", "--limit", "1", "--state", "failed", "--data-dir", dataDir]);
     expect(limited.runs).toHaveLength(1);
     expect(limited.runs[0].taskId).toBe(doomedTask);
 
     const textRunId = ofText.runs[0].runId as string;
-    const { json: run } = await cliJson(["runs", "get", textRunId, "--data-dir", dataDir]);
+    const doomedRun = limited.runs[0].runId as string;
+    const [{ json: run }, { json: explained }] = await Promise.all([
+      cliJson(["runs", "get", textRunId, "--data-dir", dataDir]),
+      cliJson(["runs", "explain", doomedRun, "--data-dir", dataDir]),
+    ]);
     expect(run).toMatchObject({ runId: textRunId, taskId: textTask, state: "completed", attemptCount: 1 });
     expect(run.attempts[0]).toMatchObject({ attemptNumber: 1, result: "success", output: Buffer.from("hello").toString("base64") });
     expect(run.history[0]).toMatchObject({ from: null, to: "scheduled" });
 
-    const doomedRun = limited.runs[0].runId as string;
-    const { json: explained } = await cliJson(["runs", "explain", doomedRun, "--data-dir", dataDir]);
     expect(explained).toMatchObject({ kind: "terminal", runId: doomedRun, state: "failed" });
     expect(explained.message).toEqual(expect.any(String));
+    expect(hashTree(dataDir)).toBe(before);
   });
 
   it("prints tables and blocks as text", async () => {
@@ -193,7 +200,7 @@ describe("run --until-idle and the read-only views", () => {
   });
 });
 
-describe("control commands", () => {
+describe.concurrent("control commands", () => {
   it("cancel run, cancel task, pause, resume, snapshot", async () => {
     const dataDir = join(tempDir(), "data");
     const { json: submitted } = await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "repeat:3:1h"]);
@@ -238,7 +245,7 @@ describe("control commands", () => {
   });
 });
 
-describe("help and version", () => {
+describe.concurrent("help and version", () => {
   const paths = [
     [],
     ["submit"],
@@ -262,18 +269,43 @@ describe("help and version", () => {
     ["wal", "repair"],
     ["snapshot"],
   ];
-  it("--help exits 0 on every command and --version prints the version", async () => {
-    const runs = await Promise.all([...paths.map((p) => cli([...p, "--help"])), cli(["--version"]), cli(["help", "submit"])]);
-    runs.forEach((run, index) => {
-      expect(run.code, `${paths[index]?.join(" ") ?? "extra"}: ${run.stderr}`).toBe(0);
-      expect(run.stderr).toBe("");
-    });
-    for (const run of runs.slice(0, paths.length)) {
-      expect(run.stdout).toMatch(/^Usage: actionqueue/);
-      expect(run.stdout).toContain("--json");
-      expect(run.stdout).toContain("--data-dir");
+  it("--help exits 0 on every command (in process) with usage on stdout", async () => {
+    for (const path of paths) {
+      let out = "";
+      let err = "";
+      const io = {
+        stdout: { write: (text: string) => (out += text) },
+        stderr: { write: (text: string) => (err += text) },
+        env: {},
+        cwd: "/",
+        homeDir: "/nonexistent",
+        onSignal: () => () => undefined,
+      };
+      expect(await main([...path, "--help"], io), path.join(" ")).toBe(0);
+      expect(err).toBe("");
+      expect(out).toMatch(new RegExp(`^Usage: actionqueue${path.length === 0 ? "" : ` ${path.join(" ")}`}`));
+      expect(out).toContain("--json");
+      expect(out).toContain("--data-dir");
     }
-    expect(runs[paths.length]!.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it("the binary prints help and the version with exit 0", async () => {
+    const [help, submitHelp, walHelp, viaHelpCommand, version] = await Promise.all([
+      cli(["--help"]),
+      cli(["submit", "--help"]),
+      cli(["wal", "repair", "--help"]),
+      cli(["help", "runs"]),
+      cli(["--version"]),
+    ]);
+    for (const run of [help, submitHelp, walHelp, viaHelpCommand, version]) {
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toBe("");
+    }
+    expect(help.stdout).toContain("Exit codes");
+    expect(submitHelp.stdout).toContain("--run-policy <policy>");
+    expect(walHelp.stdout).toContain("--truncate-partial");
+    expect(viaHelpCommand.stdout).toMatch(/^Usage: actionqueue runs/);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
   it("`pnpm actionqueue` works from the repository root", () => {

@@ -12,7 +12,7 @@ import { cleanupTempDirs, cli, cliJson, hashTree, jsonError, startCli, submitOnc
 
 afterAll(() => cleanupTempDirs());
 
-describe("while a run holds the writer lock", () => {
+describe.concurrent("while a run holds the writer lock", () => {
   it("reads work and change nothing; a second writer fails; SIGTERM stops it with a summary", async () => {
     const dataDir = join(tempDir(), "data");
     const [taskId] = await submitOnce(dataDir, 2);

@@ -3,7 +3,7 @@
  * value, and a data directory left byte-for-byte unchanged (or not created
  * at all when it did not exist).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupTempDirs, cli, cliJson, hashTree, jsonError, submitOnce, tempDir } from "./helpers.js";
@@ -111,6 +111,20 @@ describe("rejected commands on an existing data directory", () => {
       expect(text.stderr).toMatch(/^error: [^\n]+\n$/);
       for (const name of c.names(dataDir)) expect(text.stderr).toContain(name);
     }
+    expect(hashTree(dataDir)).toBe(before);
+  });
+});
+
+describe("unreadable files", () => {
+  // root reads any file whatever its mode, so this case needs an ordinary user.
+  it.runIf(process.getuid?.() !== 0)("a payload file without read permission → exit 3 naming it", async () => {
+    const file = join(work, "secret.bin");
+    writeFileSync(file, "x");
+    chmodSync(file, 0o000);
+    const run = await cli(["submit", "--run-policy", "once", "--payload", file, "--json", "--data-dir", dataDir]);
+    expect(run.code).toBe(3);
+    expect(jsonError(run)).toMatchObject({ code: "FILE_UNREADABLE" });
+    expect(jsonError(run).message).toContain("secret.bin");
     expect(hashTree(dataDir)).toBe(before);
   });
 });

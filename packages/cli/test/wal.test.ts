@@ -29,7 +29,7 @@ function flipByte(file: string, offset: number): void {
   writeFileSync(file, bytes);
 }
 
-describe("wal verify", () => {
+describe.concurrent("wal verify", () => {
   it("reports a clean log with exit 0", async () => {
     const { dataDir, records } = await populated(1);
     const { json } = await cliJson(["wal", "verify", "--data-dir", dataDir]);
@@ -90,7 +90,7 @@ describe("wal verify", () => {
   });
 });
 
-describe("a damaged final record", () => {
+describe.concurrent("a damaged final record", () => {
   it("is refused by run until wal repair --truncate-partial drops it", async () => {
     const { dataDir, records } = await populated();
     const last = records.at(-1)!;
