@@ -1,0 +1,62 @@
+/**
+ * Request validation helpers: zod schemas for query strings (unknown keys
+ * refused, so a typo never silently widens a listing) and id parsing that
+ * names the field. Every failure is a 400 whose message and `field` name the
+ * offending input.
+ */
+import type { z } from "zod";
+import { ActionQueueError, RUN_STATES, parseRunId, parseTaskId } from "@actionqueue/core";
+import type { RunId, RunState, TaskId } from "@actionqueue/core";
+import { HttpError } from "../errors.js";
+
+/** Parses `value` with `schema`; throws 400 `INVALID_FIELD` naming the first bad field (prefixed by `where`). */
+export function parseWith<TSchema extends z.ZodType>(schema: TSchema, value: unknown, where: string): z.infer<TSchema> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.map(String).join(".") ?? "";
+  let field = path === "" ? where : path;
+  let message = issue?.message ?? "invalid value";
+  if (issue?.code === "unrecognized_keys") {
+    const key = issue.keys[0] ?? "";
+    field = key;
+    message = `unknown ${where} parameter ${JSON.stringify(key)}`;
+    return fail(field, message);
+  }
+  return fail(field, `${field}: ${message}`);
+}
+
+function fail(field: string, message: string): never {
+  throw new HttpError(400, "INVALID_FIELD", message, { field });
+}
+
+function idError(field: string, error: unknown): HttpError {
+  const message = ActionQueueError.is(error) ? error.message : String(error);
+  return new HttpError(400, "INVALID_ID", `${field}: ${message}`, { field, cause: error });
+}
+
+/** Parses a task id from the request; throws 400 `INVALID_ID` naming `field`. */
+export function taskIdField(value: unknown, field: string): TaskId {
+  try {
+    return parseTaskId(value);
+  } catch (error) {
+    throw idError(field, error);
+  }
+}
+
+/** Parses a run id from the request; throws 400 `INVALID_ID` naming `field`. */
+export function runIdField(value: unknown, field: string): RunId {
+  try {
+    return parseRunId(value);
+  } catch (error) {
+    throw idError(field, error);
+  }
+}
+
+/** Parses a run state, accepting `retryWait`, `retry_wait` and `RetryWait` alike. */
+export function runStateField(value: string, field: string): RunState {
+  const wanted = value.toLowerCase().replace(/[-_]/g, "");
+  const match = RUN_STATES.find((state) => state.toLowerCase() === wanted);
+  if (match === undefined) fail(field, `${field} ${JSON.stringify(value)}: expected one of ${RUN_STATES.join(", ")}`);
+  return match;
+}

@@ -1,0 +1,214 @@
+/**
+ * Prometheus metrics (prom-client, a registry of our own). Gauges of runs by
+ * state are read from `stats()` at scrape time, so they always agree with
+ * `GET /api/v1/stats`. Attempt counters are true counters: seeded from the
+ * durable attempt history when the queue opens (so they agree with the stats
+ * after a restart too) and incremented on every `attempt:finished`. Lag and
+ * handler durations are observed from the runtime's events as they happen.
+ *
+ * WAL telemetry is limited to what the storage package exposes: records
+ * appended (from the WAL sequence) and the size of the WAL on disk. It has no
+ * fsync or appended-byte counters yet.
+ */
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ActionQueue, Stats } from "@actionqueue/runtime";
+import { dataDirPaths } from "@actionqueue/storage";
+import type { DaemonState } from "./state.js";
+
+/** Prometheus label value of each `runsByState` key (snake_case, Prometheus style). */
+export const STATE_LABELS = {
+  scheduled: "scheduled",
+  ready: "ready",
+  leased: "leased",
+  running: "running",
+  retryWait: "retry_wait",
+  suspended: "suspended",
+  completed: "completed",
+  failed: "failed",
+  canceled: "canceled",
+} as const satisfies Record<keyof Stats["runsByState"], string>;
+
+/** Attempt results, as label values. */
+export const RESULT_LABELS = ["success", "failure", "timeout", "suspended"] as const satisfies readonly (keyof Stats["attemptsByResult"])[];
+
+const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    try {
+      total += (await stat(join(dir, name))).size;
+    } catch {
+      // removed by compaction while we looked
+    }
+  }
+  return total;
+}
+
+/** The daemon's metrics registry and the collectors that feed it. */
+export class DaemonMetrics {
+  /** The registry `/metrics` renders. */
+  readonly registry = new Registry();
+  readonly #attempts: Counter<"result">;
+  readonly #lag: Histogram;
+  readonly #handlerDuration: Histogram<"result">;
+  readonly #leaseExpirations: Counter;
+  readonly #recoveryDuration: Gauge;
+  #walSeen: number | undefined;
+
+  /** `state` is read at scrape time; `processMetrics` adds prom-client's default process metrics. */
+  constructor(state: DaemonState, options: { readonly processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    const queueOf = (): ActionQueue | undefined => state.queue;
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+
+    new Gauge({
+      name: "actionqueue_runs",
+      help: "Runs currently in each lifecycle state.",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        const stats = queueOf()?.stats();
+        for (const [key, label] of Object.entries(STATE_LABELS)) {
+          this.set({ state: label }, stats === undefined ? 0 : stats.runsByState[key as keyof Stats["runsByState"]]);
+        }
+      },
+    });
+    new Gauge({
+      name: "actionqueue_tasks",
+      help: "Tasks in the data directory.",
+      registers,
+      collect() {
+        this.set(queueOf()?.stats().tasks ?? 0);
+      },
+    });
+    new Gauge({
+      name: "actionqueue_engine_paused",
+      help: "1 while the engine is paused, else 0.",
+      registers,
+      collect() {
+        this.set(queueOf()?.stats().paused === true ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "actionqueue_attempts_in_flight",
+      help: "Attempts whose handler is running in this process.",
+      registers,
+      collect() {
+        this.set(queueOf()?.inFlight ?? 0);
+      },
+    });
+    this.#attempts = new Counter({
+      name: "actionqueue_attempts_total",
+      help: "Finished attempts by result (seeded from the durable history at start).",
+      labelNames: ["result"],
+      registers,
+    });
+    for (const result of RESULT_LABELS) this.#attempts.inc({ result }, 0);
+    this.#lag = new Histogram({
+      name: "actionqueue_scheduling_lag_seconds",
+      help: "How late an attempt started versus its run's due time, observed at dispatch.",
+      buckets: SECONDS_BUCKETS,
+      registers,
+    });
+    this.#handlerDuration = new Histogram({
+      name: "actionqueue_handler_duration_seconds",
+      help: "Handler (attempt) durations by result.",
+      labelNames: ["result"],
+      buckets: SECONDS_BUCKETS,
+      registers,
+    });
+    this.#leaseExpirations = new Counter({
+      name: "actionqueue_lease_expirations_total",
+      help: "Leases that ran out in this process.",
+      registers,
+    });
+    const walSequence = (): number | undefined => queueOf()?.stats().latestSequence;
+    const self = this; // eslint-disable-line @typescript-eslint/no-this-alias
+    new Counter({
+      name: "actionqueue_wal_appends_total",
+      help: "WAL records appended by this process (from the WAL sequence).",
+      registers,
+      collect() {
+        const sequence = walSequence();
+        if (sequence === undefined || self.#walSeen === undefined) return;
+        if (sequence > self.#walSeen) this.inc(sequence - self.#walSeen);
+        self.#walSeen = sequence;
+      },
+    });
+    new Gauge({
+      name: "actionqueue_wal_latest_sequence",
+      help: "Sequence number of the last durable WAL record.",
+      registers,
+      collect() {
+        this.set(walSequence() ?? 0);
+      },
+    });
+    new Gauge({
+      name: "actionqueue_wal_size_bytes",
+      help: "Bytes of WAL segment files on disk.",
+      registers,
+      async collect() {
+        const queue = queueOf();
+        this.set(queue === undefined ? 0 : await directoryBytes(dataDirPaths(queue.dataDir).walDir));
+      },
+    });
+    this.#recoveryDuration = new Gauge({
+      name: "actionqueue_recovery_duration_seconds",
+      help: "How long recovering the data directory took at start.",
+      registers,
+    });
+    new Gauge({
+      name: "actionqueue_recovery_records_replayed",
+      help: "WAL records replayed at start (after the snapshot).",
+      registers,
+      collect() {
+        this.set(queueOf()?.recoveryReport.walRecordsReplayed ?? 0);
+      },
+    });
+    new Gauge({
+      name: "actionqueue_recovery_reconciled_runs",
+      help: "Runs found leased or running at start and made eligible again.",
+      registers,
+      collect() {
+        this.set(queueOf()?.recoveryReport.reconciledRuns.length ?? 0);
+      },
+    });
+  }
+
+  /**
+   * Starts counting `queue`'s events: seeds the attempt counters from its
+   * durable history and records the recovery duration. Call once, right
+   * after the queue opened and before it dispatches. Returns the unsubscribe function.
+   */
+  attach(queue: ActionQueue): () => void {
+    const stats = queue.stats();
+    for (const result of RESULT_LABELS) this.#attempts.inc({ result }, stats.attemptsByResult[result]);
+    this.#walSeen = stats.latestSequence;
+    this.#recoveryDuration.set(queue.recoveryReport.durationMs / 1000);
+    const offs = [
+      queue.on("attempt:started", (event) => this.#lag.observe(Math.max(0, event.lagMs) / 1000)),
+      queue.on("attempt:finished", (event) => {
+        this.#attempts.inc({ result: event.result });
+        this.#handlerDuration.observe({ result: event.result }, Math.max(0, event.durationMs) / 1000);
+      }),
+      queue.on("lease:expired", () => this.#leaseExpirations.inc()),
+    ];
+    return () => {
+      for (const off of offs) off();
+    };
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+}

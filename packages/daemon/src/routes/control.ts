@@ -1,0 +1,77 @@
+/**
+ * Mutating routes: submit (the same strict validation as the CLI), cancel a
+ * task or a run, resume a suspended run, pause and resume the engine. Each
+ * answers only after the change is durable, and each is behind the bearer
+ * token check of {@link checkControlAccess}.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { parseSubmitJson } from "@actionqueue/runtime";
+import { checkControlAccess } from "../auth.js";
+import { HttpError } from "../errors.js";
+import { runIdField, taskIdField } from "../internal/validate.js";
+import { requireQueue } from "../state.js";
+import type { RouteContext } from "./context.js";
+
+function idParam(request: FastifyRequest): unknown {
+  return (request.params as Record<string, unknown> | undefined)?.id;
+}
+
+/** Registers the mutating routes under `/api/v1`. */
+export function registerControlRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const guard = (request: FastifyRequest): Promise<void> => {
+    const denied = checkControlAccess(ctx.auth, request.headers.authorization);
+    return denied === undefined ? Promise.resolve() : Promise.reject(denied);
+  };
+
+  app.post("/api/v1/tasks", { preHandler: guard }, async (request, reply) => {
+    const queue = requireQueue(ctx.state);
+    const body: unknown = request.body;
+    // parseSubmitJson names unknown keys and bad values; a bad taskId is named here.
+    if (typeof body === "object" && body !== null && "taskId" in body) taskIdField(body.taskId, "taskId");
+    const submission = parseSubmitJson(body);
+    const result = await queue.submit(submission);
+    return reply.code(result.existing ? 200 : 201).send(result);
+  });
+
+  app.post("/api/v1/tasks/:id/cancel", { preHandler: guard }, async (request) => {
+    const taskId = taskIdField(idParam(request), "id");
+    const queue = requireQueue(ctx.state);
+    const task = queue.getTask(taskId);
+    if (task === undefined) throw new HttpError(404, "NOT_FOUND", `task ${taskId} not found`);
+    const alreadyCanceled = task.canceledAt !== undefined;
+    const { canceledRuns } = await queue.cancelTask(taskId);
+    return { taskId, status: alreadyCanceled ? "alreadyCanceled" : "canceled", canceledRuns };
+  });
+
+  app.post("/api/v1/runs/:id/cancel", { preHandler: guard }, async (request) => {
+    const runId = runIdField(idParam(request), "id");
+    const queue = requireQueue(ctx.state);
+    const run = queue.getRun(runId);
+    if (run === undefined) throw new HttpError(404, "NOT_FOUND", `run ${runId} not found`);
+    if (run.state === "canceled") return { runId, status: "alreadyCanceled" };
+    await queue.cancelRun(runId); // a completed or failed run: INVALID_TRANSITION → 409
+    return { runId, status: "canceled", previousState: run.state };
+  });
+
+  app.post("/api/v1/runs/:id/resume", { preHandler: guard }, async (request) => {
+    const runId = runIdField(idParam(request), "id");
+    const queue = requireQueue(ctx.state);
+    if (queue.getRun(runId) === undefined) throw new HttpError(404, "NOT_FOUND", `run ${runId} not found`);
+    await queue.resumeRun(runId); // not suspended: INVALID_TRANSITION → 409
+    return { runId, status: "resumed" };
+  });
+
+  app.post("/api/v1/engine/pause", { preHandler: guard }, async () => {
+    const queue = requireQueue(ctx.state);
+    if (queue.stats().paused) return { status: "alreadyPaused" };
+    await queue.pause();
+    return { status: "paused" };
+  });
+
+  app.post("/api/v1/engine/resume", { preHandler: guard }, async () => {
+    const queue = requireQueue(ctx.state);
+    if (!queue.stats().paused) return { status: "alreadyResumed" };
+    await queue.resume();
+    return { status: "resumed" };
+  });
+}

@@ -1,0 +1,74 @@
+/**
+ * The fastify application factory: probes, the `/api/v1` read and control
+ * routes, `/metrics` and the event stream, JSON error envelopes for every
+ * failure (including the framework's own: unknown route, bad JSON, body too
+ * large, wrong media type). It has no socket of its own, so tests drive it
+ * with `inject()`; {@link startDaemon} listens with it.
+ */
+import Fastify from "fastify";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { AuthConfig } from "./auth.js";
+import { daemonError, errorResponse } from "./errors.js";
+import type { DaemonMetrics } from "./metrics.js";
+import { registerControlRoutes } from "./routes/control.js";
+import { registerObservabilityRoutes } from "./routes/observability.js";
+import { registerProbeRoutes } from "./routes/probes.js";
+import { registerReadRoutes } from "./routes/read.js";
+import type { EventHub } from "./sse.js";
+import type { DaemonState } from "./state.js";
+
+/** Default request body limit: 1 MiB. */
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  /** The daemon's lifecycle state (the queue appears in it once recovered). */
+  readonly state: DaemonState;
+  /** Protection of the mutating routes. */
+  readonly auth: AuthConfig;
+  /** Serves `/metrics` when given. */
+  readonly metrics?: DaemonMetrics;
+  /** Serves `/api/v1/events` when given. */
+  readonly events?: EventHub;
+  /** Request errors (5xx) are logged here; nothing is logged when absent. */
+  readonly logger?: Logger;
+  /** Largest accepted request body in bytes (default 1 MiB); larger → 413. */
+  readonly bodyLimitBytes?: number;
+}
+
+/** Builds the daemon's HTTP application (not listening). */
+export function createServer(options: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  }) as unknown as FastifyInstance;
+  const logger = options.logger;
+  // JSON only: a text body is refused with 415 instead of reaching the validators as a string.
+  app.removeContentTypeParser("text/plain");
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body, internal } = errorResponse(error);
+    if (internal) logger?.error({ err: error, method: request.method, url: request.url }, "request failed");
+    else if (status >= 500) logger?.warn({ code: body.error.code, method: request.method, url: request.url }, body.error.message);
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const { status, body } = errorResponse(daemonError("ROUTE_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0] ?? ""}`));
+    return reply.code(status).send(body);
+  });
+  app.addHook("preClose", (done) => {
+    options.events?.closeAll();
+    done();
+  });
+
+  const ctx = { state: options.state, auth: options.auth, metrics: options.metrics, events: options.events };
+  registerProbeRoutes(app, ctx);
+  registerReadRoutes(app, ctx);
+  registerControlRoutes(app, ctx);
+  registerObservabilityRoutes(app, ctx);
+  return app;
+}
