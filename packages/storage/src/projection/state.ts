@@ -62,6 +62,7 @@ export class ProjectionState {
   }
 
   #first(token: unknown): boolean {
+    // Callers check for an open journal first, so no token string is built on the hot path.
     if (this.#journal === undefined || this.#touched!.has(token)) return false;
     this.#touched!.add(token);
     return true;
@@ -69,25 +70,25 @@ export class ProjectionState {
 
   /** Call before changing `latestSequence`. */
   touchSequence(): void {
-    if (!this.#first("sequence")) return;
+    if (this.#journal === undefined || !this.#first("sequence")) return;
     const prev = this.latestSequence;
-    this.#journal!.push(() => (this.latestSequence = prev));
+    this.#journal.push(() => (this.latestSequence = prev));
   }
 
   /** Call before changing (or creating) task `id`. */
   touchTask(id: TaskId): void {
-    if (!this.#first(`task:${id}`)) return;
+    if (this.#journal === undefined || !this.#first(`task:${id}`)) return;
     const prev = this.tasks.get(id);
     const copy = prev === undefined ? undefined : { ...prev };
-    this.#journal!.push(() => (copy === undefined ? this.tasks.delete(id) : this.tasks.set(id, copy)));
+    this.#journal.push(() => (copy === undefined ? this.tasks.delete(id) : this.tasks.set(id, copy)));
   }
 
   /** Call before changing (or creating) run `id`: saves the run, its history, attempts, lease and indexes. */
   touchRun(id: RunId): void {
-    if (!this.#first(`run:${id}`)) return;
+    if (this.#journal === undefined || !this.#first(`run:${id}`)) return;
     const prev = this.runs.get(id);
     if (prev === undefined) {
-      this.#journal!.push(() => {
+      this.#journal.push(() => {
         const record = this.runs.get(id);
         if (record === undefined) return;
         this.runs.delete(id);
@@ -107,7 +108,7 @@ export class ProjectionState {
       attempts: prev.attempts.map((a) => ({ ...a })),
       ...(prev.lease === undefined ? {} : { lease: { ...prev.lease } }),
     };
-    this.#journal!.push(() => {
+    this.#journal.push(() => {
       const current = this.runs.get(id);
       if (current !== undefined) this.runsByState.get(current.run.state)!.delete(id);
       this.runs.set(id, copy);
@@ -117,17 +118,17 @@ export class ProjectionState {
 
   /** Call before changing the engine record. */
   touchEngine(): void {
-    if (!this.#first("engine")) return;
+    if (this.#journal === undefined || !this.#first("engine")) return;
     const copy = { ...this.engine };
-    this.#journal!.push(() => (this.engine = copy));
+    this.#journal.push(() => (this.engine = copy));
   }
 
   /** Call before changing a task's dependency set. */
   touchDependencies(taskId: TaskId): void {
-    if (!this.#first(`deps:${taskId}`)) return;
+    if (this.#journal === undefined || !this.#first(`deps:${taskId}`)) return;
     const prev = this.dependencies.get(taskId);
     const copy = prev === undefined ? undefined : new Set(prev);
-    this.#journal!.push(() => (copy === undefined ? this.dependencies.delete(taskId) : this.dependencies.set(taskId, copy)));
+    this.#journal.push(() => (copy === undefined ? this.dependencies.delete(taskId) : this.dependencies.set(taskId, copy)));
   }
 
   /** Call before changing an entry of one of the keyed maps. */
@@ -142,8 +143,8 @@ export class ProjectionState {
 
   /** Call before appending to the ledger. */
   touchLedger(): void {
-    if (!this.#first("ledger")) return;
+    if (this.#journal === undefined || !this.#first("ledger")) return;
     const length = this.ledger.length;
-    this.#journal!.push(() => (this.ledger.length = length));
+    this.#journal.push(() => (this.ledger.length = length));
   }
 }
