@@ -1,0 +1,49 @@
+/**
+ * Throughput: N no-op jobs enqueued in bulk, then processed at concurrency C
+ * until the system reports all N completed. The headline number is jobs/s end
+ * to end (first enqueue to last durable completion); enqueue and processing
+ * rates are reported separately.
+ */
+import { round } from "../stats.js";
+import type { BenchJob, SystemDriver } from "../systems/types.js";
+import type { ChildTask, Metrics } from "./types.js";
+
+/** `count` jobs with ids `<prefix>-<i>`, stamped with the current time. */
+export function makeJobs(prefix: string, count: number): BenchJob[] {
+  const t = performance.now();
+  const jobs: BenchJob[] = [];
+  for (let i = 0; i < count; i++) jobs.push({ id: `${prefix}-${i}`, t });
+  return jobs;
+}
+
+export async function runThroughput(driver: SystemDriver, task: ChildTask): Promise<Metrics> {
+  const n = task.sizes.throughputJobs;
+  const concurrency = task.sizes.concurrency;
+  const system = await driver.setup({ namespace: task.namespace, fresh: true, retries: 0, fastRecovery: false, concurrency });
+  let executions = 0;
+  try {
+    const jobs = makeJobs("tp", n);
+    const t0 = performance.now();
+    await system.enqueueBulk(jobs);
+    const t1 = performance.now();
+    await system.process(concurrency, () => {
+      executions += 1;
+      return Promise.resolve();
+    });
+    await system.waitForCompleted(n, 300_000);
+    const t2 = performance.now();
+    const completed = await system.completed();
+    if (completed !== n) throw new Error(`expected ${n} completions, the system reports ${completed}`);
+    if (executions !== n) throw new Error(`expected ${n} handler executions, saw ${executions}`);
+    return {
+      jobs: n,
+      concurrency,
+      jobsPerSec: round((n / (t2 - t0)) * 1000),
+      enqueuePerSec: round((n / (t1 - t0)) * 1000),
+      processPerSec: round((n / (t2 - t1)) * 1000),
+      totalMs: round(t2 - t0, 1),
+    };
+  } finally {
+    await system.teardown(true);
+  }
+}
