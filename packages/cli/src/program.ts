@@ -22,6 +22,7 @@ import { registerInspect } from "./commands/inspect.js";
 import { registerControl } from "./commands/control.js";
 import { registerWal } from "./commands/wal.js";
 import { registerSnapshot } from "./commands/snapshot.js";
+import { registerDaemon } from "./commands/daemon.js";
 
 /** The version printed by `--version` (this package's version). */
 export function cliVersion(): string {
@@ -144,6 +145,7 @@ export function createProgram(hooks: ProgramHooks): Command {
   registerControl(program, run);
   registerWal(program, run);
   registerSnapshot(program, run);
+  registerDaemon(program, run);
 
   // Subcommands inherit the output and exit settings, but commands created by
   // `.command()` copy them at creation; make sure every level has them.

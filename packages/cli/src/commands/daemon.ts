@@ -1,0 +1,47 @@
+/**
+ * `actionqueue daemon`: serves the data directory over HTTP (see
+ * @actionqueue/daemon) and dispatches its runs to a handler module until
+ * SIGINT/SIGTERM, then shuts down gracefully. The listening address is
+ * printed first, as one JSON line on stdout (`{"listening":"http://…"}`), so
+ * scripts and tests can find an ephemeral port.
+ */
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { DEFAULT_BIND, TOKEN_ENV, daemonOptionsFromFlags, runDaemonProcess } from "@actionqueue/daemon";
+import type { CommandContext, CommandResult } from "../context.js";
+import type { ActionRunner, OptionBag } from "./action.js";
+import { flag, optionalString } from "./action.js";
+
+async function daemonCommand(ctx: CommandContext, options: OptionBag): Promise<CommandResult> {
+  const relative = (path: string | undefined): string | undefined => (path === undefined ? undefined : resolve(ctx.io.cwd, path));
+  const daemonOptions = daemonOptionsFromFlags(
+    {
+      dataDir: ctx.dataDir(),
+      bind: optionalString(options, "bind"),
+      handler: relative(optionalString(options, "handler")),
+      concurrency: optionalString(options, "concurrency"),
+      tokenFile: relative(optionalString(options, "tokenFile")),
+      allowUnauthenticatedControl: flag(options, "allowUnauthenticatedControl"),
+      grace: optionalString(options, "grace"),
+      logLevel: optionalString(options, "logLevel"),
+    },
+    ctx.io.env,
+  );
+  const summary = await runDaemonProcess(daemonOptions, { stdout: ctx.io.stdout, onSignal: ctx.io.onSignal });
+  return { value: { stopped: true, ...summary }, text: `daemon at ${summary.url} stopped by ${summary.stoppedBy}\n` };
+}
+
+/** Registers `daemon`. */
+export function registerDaemon(program: Command, run: ActionRunner): void {
+  program
+    .command("daemon")
+    .description("Serve the data directory over HTTP and run its tasks with a handler module until SIGINT/SIGTERM")
+    .option("--bind <addr>", `HOST:PORT or [IPV6]:PORT to listen on (default ${DEFAULT_BIND}; port 0 picks a free one)`)
+    .option("--handler <module>", "JS module: default export = handler, or named exports = handlers per task name (without it nothing is dispatched)")
+    .option("--concurrency <n>", "attempts in flight at once (1..10000, default 16)")
+    .option("--token-file <file>", `file holding the bearer token of the mutating routes (else $${TOKEN_ENV})`)
+    .option("--allow-unauthenticated-control", "let mutating routes through without a token (loopback only)")
+    .option("--grace <duration>", "how long in-flight attempts may finish at shutdown (default 30s)")
+    .option("--log-level <level>", "trace, debug, info (default), warn, error, fatal or silent")
+    .action(run((ctx, _args, options) => daemonCommand(ctx, options)));
+}
