@@ -26,6 +26,8 @@ export interface CliIo {
   readonly homeDir: string;
   /** Shutdown signals (default: the process's SIGINT and SIGTERM). */
   readonly onSignal: SignalSubscriber;
+  /** Ends the process at once (default `process.exit`); used only when a second signal cuts a drain short. */
+  readonly exit: (code: number) => void;
 }
 
 /** Options every command accepts. */

@@ -41,6 +41,7 @@ export const CLI_ERROR_CODES = {
   DATA_DIR_MISSING: EXIT_CODES.runtime,
   DATA_DIR_INVALID: EXIT_CODES.runtime,
   WAL_DAMAGED: EXIT_CODES.runtime,
+  INTERRUPTED: EXIT_CODES.runtime,
   INTERNAL: EXIT_CODES.runtime,
   DAEMON_UNREACHABLE: EXIT_CODES.daemonUnreachable,
 } as const satisfies Record<string, ExitCode>;

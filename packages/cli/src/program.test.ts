@@ -12,6 +12,7 @@ function fakeIo(): CliIo & { out: () => string; err: () => string } {
     cwd: "/nonexistent-cwd",
     homeDir: "/nonexistent-home",
     onSignal: () => () => undefined,
+    exit: () => undefined,
     out: () => out,
     err: () => err,
   };

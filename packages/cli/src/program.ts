@@ -177,6 +177,7 @@ export function processIo(): CliIo {
     env: process.env,
     cwd: invocationDir(process.env, process.cwd()),
     homeDir: process.env.HOME ?? homedir(),
+    exit: (code) => process.exit(code),
     onSignal: (listener) => {
       process.on("SIGINT", listener);
       process.on("SIGTERM", listener);

@@ -280,6 +280,7 @@ describe.concurrent("help and version", () => {
         cwd: "/",
         homeDir: "/nonexistent",
         onSignal: () => () => undefined,
+        exit: () => undefined,
       };
       expect(await main([...path, "--help"], io), path.join(" ")).toBe(0);
       expect(err).toBe("");

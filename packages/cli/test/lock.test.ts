@@ -76,6 +76,27 @@ describe.concurrent("while a run holds the writer lock", () => {
   });
 });
 
+describe("a second signal", () => {
+  it("cuts the drain short with exit 4; the next run recovers the abandoned attempt", async () => {
+    const dataDir = join(tempDir(), "data");
+    await submitOnce(dataDir, 1);
+    const holder = startCli(["run", "--handler", "stubborn.mjs", "--json", "--data-dir", dataDir]);
+    await waitFor(() => statsState(dataDir, "running") === 1);
+    holder.kill("SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    holder.kill("SIGINT");
+    const done = await holder.result;
+    expect(done.code).toBe(4);
+    expect(jsonError(done)).toMatchObject({ code: "INTERRUPTED" });
+
+    const next = await cli(["run", "--handler", "handlers.mjs", "--until-idle", "--json", "--data-dir", dataDir]);
+    expect(next.code, next.stderr).toBe(0);
+    const { json } = await cliJson(["runs", "list", "--data-dir", dataDir]);
+    // maxAttempts 1: the abandoned attempt was the only one allowed.
+    expect(json.runs[0]).toMatchObject({ state: "failed", attemptCount: 1 });
+  });
+});
+
 // Synchronous peeks at durable state through the library (no extra process per poll).
 function statsState(dataDir: string, state: "running" | "completed"): number {
   try {

@@ -9,10 +9,10 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { ActionQueueError } from "@actionqueue/core";
-import { CliError } from "../cli-error.js";
+import { CliError, errorReport } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import { parseIntegerOption } from "../inputs.js";
-import { formatKeyValues } from "../output.js";
+import { formatError, formatKeyValues } from "../output.js";
 import { ProgressReporter, emptyCounters, formatElapsed, runsPerSecond } from "../progress.js";
 import type { RunCounters } from "../progress.js";
 import { loadHandlerModule } from "../internal/runtime.js";
@@ -130,18 +130,24 @@ async function runCommand(ctx: CommandContext, options: OptionBag): Promise<Comm
     signals++;
     stoppedBy = "signal";
     onSignal();
-    // A second signal while draining: stop waiting for in-flight attempts.
-    if (signals === 2) void queue.close({ mode: "abort" }).catch(() => undefined);
+    if (signals === 2) {
+      // A second signal while draining: stop waiting. Every acknowledged change
+      // is already durable; attempts in flight are retried by the next start.
+      progress.stop();
+      const error = new CliError("INTERRUPTED", "interrupted twice: stopped without waiting for attempts in flight (the next run retries them)");
+      ctx.io.stderr.write(formatError(errorReport(error), ctx.json));
+      ctx.io.exit(error.exitCode);
+    }
   });
 
-  let stats: Stats;
   try {
     progress.start();
     queue.start();
     const work = untilIdle ? queue.runUntilIdle() : new Promise<void>(() => undefined);
+    // After close, a pending runUntilIdle settles with CLOSED: nobody needs it then.
+    work.catch(() => undefined);
     await Promise.race([work, signalled, failed]);
     if (fatal !== undefined) throw asError(fatal);
-    stats = queue.stats();
   } catch (error) {
     progress.stop();
     stopListening();
@@ -154,6 +160,8 @@ async function runCommand(ctx: CommandContext, options: OptionBag): Promise<Comm
   stopListening();
   for (const off of unsubscribe) off();
   if (fatal !== undefined) throw asError(fatal);
+  // Read after the drain, so runs finished while draining are counted.
+  const stats: Stats = queue.stats();
 
   const elapsedMs = Math.round(progress.elapsedMs());
   const summary: RunSummary = { ...counters, stoppedBy, elapsedMs, runsPerSecond: Number(runsPerSecond(counters, elapsedMs).toFixed(3)), stats };
