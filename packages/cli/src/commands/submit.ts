@@ -44,11 +44,11 @@ export interface SubmitFlags {
  * queue. Throws an input error (exit 3) naming the first bad flag and value.
  */
 export function prepareSubmission(flags: SubmitFlags, cwd: string): PreparedSubmission {
-  const runPolicy: RunPolicy = parseRunPolicyText(flags.runPolicy, "--run-policy");
-  const taskId: TaskId | undefined = flags.taskId === undefined ? undefined : labelled(`--task-id`, () => parseTaskId(flags.taskId));
   if (flags.payload !== undefined && flags.payloadJson !== undefined) {
     throw new CliError("CONFLICTING_OPTIONS", "--payload and --payload-json cannot be used together");
   }
+  const runPolicy: RunPolicy = parseRunPolicyText(flags.runPolicy, "--run-policy");
+  const taskId: TaskId | undefined = flags.taskId === undefined ? undefined : labelled(`--task-id`, () => parseTaskId(flags.taskId));
   let payload: Uint8Array | undefined;
   let contentType = flags.contentType;
   if (flags.payload !== undefined) {
