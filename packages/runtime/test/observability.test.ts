@@ -180,7 +180,7 @@ describe("listings, priority and explain", () => {
 
   it("dispatches by metadata priority, then creation order", async () => {
     const order: number[] = [];
-    const q = await openQueue({ dataDir: tempDir(), concurrency: 1, handler: (ctx) => void order.push(ctx.json() as number) });
+    const q = await openQueue({ dataDir: tempDir(), concurrency: 1, handler: (ctx) => void order.push(Number(ctx.json())) });
     await q.pause();
     for (const [n, priority] of [
       [1, 0],
