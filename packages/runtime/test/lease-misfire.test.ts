@@ -6,7 +6,7 @@
  * queue's clock. Repeat runs missed during downtime follow their misfire policy.
  */
 import { describe, expect, it } from "vitest";
-import { ManualClock, createIdFactory, oncePolicy, repeatPolicy } from "@actionqueue/core";
+import { ManualClock, createIdFactory, cronPolicy, oncePolicy, repeatPolicy } from "@actionqueue/core";
 import type { MisfirePolicy, MutationCommand, RunId, RunState } from "@actionqueue/core";
 import { ABANDONED_ATTEMPT_MESSAGE, openStorage } from "@actionqueue/storage";
 import { ActionQueue, fixedBackoff } from "@actionqueue/runtime";
@@ -177,4 +177,37 @@ describe("misfire after downtime", () => {
     await q2.runUntilIdle();
     expect(runIds.map((id) => q2.getRun(id)!.state)).toEqual(["canceled", "canceled", "completed", "completed", "completed", "completed"]);
   });
+
+  const cronCases: [string, MisfirePolicy | undefined, number][] = [
+    ["skip", { kind: "skip" }, 0],
+    ["coalesce", { kind: "coalesce" }, 1],
+    ["catchUp maxRuns 2", { kind: "catchUp", maxRuns: 2 }, 2],
+  ];
+  for (const [label, misfire, ran] of cronCases) {
+    it(`cron, ${label}: after an hour down, ${ran} missed occurrence(s) run and the schedule resumes from now, not the past`, async () => {
+      const dataDir = tempDir();
+      const clock = new ManualClock({ startMs: T0 });
+      const calls: number[] = [];
+      const handler = (): void => void calls.push(clock.now());
+      const q = await openQueue({ dataDir, clock, cronWindow: 3, handler });
+      const { taskId, runIds } = await q.submit({ runPolicy: cronPolicy("*/10 * * * * *", misfire === undefined ? {} : { misfire }) });
+      expect(runIds).toHaveLength(3);
+      await q.close();
+
+      const downUntil = T0 + 3_600_000 + 5_000; // between two occurrences
+      clock.set(downUntil);
+      const q2 = await openQueue({ dataDir, clock, cronWindow: 3, idleHorizonMs: 0, handler });
+      await q2.runUntilIdle();
+      const old = runIds.map((id) => q2.getRun(id)!.state);
+      expect(old.filter((st) => st === "completed")).toHaveLength(ran);
+      expect(old.filter((st) => st === "canceled")).toHaveLength(3 - ran);
+      expect(calls).toHaveLength(ran);
+      const fresh = q2.getTask(taskId)!.runIds.slice(3).map((id) => q2.getRun(id)!);
+      expect(fresh.length).toBeGreaterThan(0);
+      expect(fresh.every((r) => r.scheduledAt > downUntil && r.state === "scheduled")).toBe(true); // nothing from the missed hour
+      clock.advance(10_000);
+      await q2.runUntilIdle();
+      expect(calls).toHaveLength(ran + 1);
+    });
+  }
 });
