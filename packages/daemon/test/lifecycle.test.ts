@@ -1,0 +1,141 @@
+// The daemon as a process: start-up refusals, the writer lock, SIGTERM with
+// a graceful drain (exit 0), and SIGTERM under load followed by a restart in
+// which no run that was Completed is executed again.
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ActionQueue } from "@actionqueue/runtime";
+import { AUTH, TOKEN, api, cleanup, eventually, spawnDaemon, startReady, stop, tempDir } from "./helpers.js";
+
+afterEach(() => cleanup());
+
+function startFails(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
+  return spawnDaemon(args, env).then(
+    () => {
+      throw new Error("daemon started but should have refused");
+    },
+    (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+  );
+}
+
+describe("start-up", () => {
+  it("refuses a non-loopback bind without a token (exit 3)", async () => {
+    const { code, stderr } = await startFails(["--data-dir", join(tempDir(), "d"), "--bind", "0.0.0.0:0"]);
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/non-loopback/);
+    expect(stderr).toMatch(/--token-file/);
+  });
+
+  it("refuses a bad bind address, a short token and an unreadable token file (exit 3)", async () => {
+    const dir = tempDir();
+    expect((await startFails(["--data-dir", join(dir, "d"), "--bind", "nowhere"])).code).toBe(3);
+    const short = await startFails(["--data-dir", join(dir, "d"), "--bind", "127.0.0.1:0"], { ACTIONQUEUE_TOKEN: "short" });
+    expect(short.code).toBe(3);
+    expect(short.stderr).toMatch(/at least 16/);
+    const missing = await startFails(["--data-dir", join(dir, "d"), "--bind", "127.0.0.1:0", "--token-file", join(dir, "absent")]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/--token-file/);
+  });
+
+  it("reads the token from --token-file; binds a non-loopback address with it", async () => {
+    const dir = tempDir();
+    const file = join(dir, "token");
+    writeFileSync(file, `${TOKEN}\n`);
+    const daemon = await spawnDaemon(["--data-dir", join(dir, "d"), "--bind", "0.0.0.0:0", "--token-file", file, "--log-level", "silent"]);
+    const url = daemon.url.replace("0.0.0.0", "127.0.0.1");
+    await eventually(async () => ((await api(url, "/ready")).status === 200 ? true : undefined));
+    expect((await api(url, "/api/v1/engine/pause", { method: "POST", headers: AUTH })).body).toEqual({ status: "paused" });
+    expect((await stop(daemon)).code).toBe(0);
+  });
+
+  it("a second daemon on the same data directory fails with LOCK_HELD (exit 4); the first keeps serving", async () => {
+    const first = await startReady();
+    const second = await spawnDaemon(["--data-dir", first.dataDir, "--bind", "127.0.0.1:0", "--log-level", "silent"]);
+    const ended = await second.exited;
+    expect(ended.code).toBe(4);
+    expect(second.stderr()).toMatch(/LOCK_HELD/);
+    expect((await api(first.url, "/ready")).status).toBe(200);
+    expect((await stop(first)).code).toBe(0);
+  });
+
+  it("logs are JSON lines on stderr; stdout carries only the listening line", async () => {
+    const daemon = await startReady({ extra: ["--log-level", "info"] });
+    const submitted = await api(daemon.url, "/api/v1/tasks", { method: "POST", headers: AUTH, body: { runPolicy: "once" } });
+    const runId = (submitted.body.runIds as string[])[0]!;
+    await eventually(async () => ((await api(daemon.url, `/api/v1/runs/${runId}`)).body.state === "completed" ? true : undefined));
+    expect((await stop(daemon)).code).toBe(0);
+    expect(daemon.stdout().trim().split("\n")).toEqual([JSON.stringify({ listening: daemon.url })]);
+    const lines = daemon
+      .stderr()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const completed = lines.find((line) => line.msg === "run completed");
+    expect(completed).toMatchObject({ runId });
+    expect(typeof completed?.attemptId).toBe("string");
+    for (const line of lines.filter((l) => "runId" in l)) expect(line).toHaveProperty("attemptId");
+  });
+});
+
+describe("shutdown", () => {
+  it("SIGTERM drains an in-flight attempt (it completes) and exits 0", async () => {
+    const daemon = await startReady();
+    const submitted = await api(daemon.url, "/api/v1/tasks", { method: "POST", headers: AUTH, body: { name: "slow", runPolicy: "once", payload: { ms: 600 } } });
+    const runId = (submitted.body.runIds as string[])[0]!;
+    await eventually(async () => ((await api(daemon.url, `/api/v1/runs/${runId}`)).body.state === "running" ? true : undefined));
+    const { code } = await stop(daemon);
+    expect(code).toBe(0);
+    const inspector = await ActionQueue.inspect(daemon.dataDir);
+    expect(inspector.getRun(runId)?.state).toBe("completed");
+  });
+
+  it("SIGTERM under load, restart: every run completes and no Completed run is executed again", async () => {
+    const dir = tempDir();
+    const dataDir = join(dir, "data");
+    const log1 = join(dir, "exec-1.log");
+    const log2 = join(dir, "exec-2.log");
+    const first = await startReady({ dataDir, extra: ["--concurrency", "8", "--grace", "200ms"], env: { AQ_EXEC_LOG: log1 } });
+    const runIds: string[] = [];
+    const submissions = Array.from({ length: 120 }, (_, i) =>
+      api(first.url, "/api/v1/tasks", {
+        method: "POST",
+        headers: AUTH,
+        body: { name: "slow", runPolicy: "once", payload: { ms: 20 + (i % 7) * 15 }, constraints: { maxAttempts: 5 } },
+      }),
+    );
+    for (const res of await Promise.all(submissions)) {
+      expect(res.status).toBe(201);
+      runIds.push(...(res.body.runIds as string[]));
+    }
+    // Let some finish, then stop while others are in flight.
+    await eventually(async () => ((await api(first.url, "/api/v1/stats")).body.runsByState.completed >= 20 ? true : undefined));
+    expect((await stop(first)).code).toBe(0);
+
+    const inspector = await ActionQueue.inspect(dataDir);
+    const completedBefore = new Set(runIds.filter((id) => inspector.getRun(id)?.state === "completed"));
+    expect(completedBefore.size).toBeGreaterThanOrEqual(20);
+    expect(completedBefore.size).toBeLessThan(runIds.length);
+
+    const second = await startReady({ dataDir, extra: ["--concurrency", "16"], env: { AQ_EXEC_LOG: log2 } });
+    await eventually(async () => {
+      const stats = (await api(second.url, "/api/v1/stats")).body;
+      return stats.runsByState.completed === runIds.length ? true : undefined;
+    }, 30_000);
+    expect((await stop(second)).code).toBe(0);
+
+    const executedAgain = existsSync(log2)
+      ? readFileSync(log2, "utf8")
+          .trim()
+          .split("\n")
+          .map((line) => line.split(" ")[0]!)
+      : [];
+    expect(executedAgain.filter((id) => completedBefore.has(id))).toEqual([]);
+    // Each run succeeded exactly once across both lives.
+    const final = await ActionQueue.inspect(dataDir);
+    for (const id of runIds) {
+      const run = final.getRun(id)!;
+      expect(run.state).toBe("completed");
+      expect(run.attempts.filter((a) => a.result === "success")).toHaveLength(1);
+    }
+  });
+});
