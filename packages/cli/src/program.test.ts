@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CliIo } from "./context.js";
-import { invocationDir, main, wantsJson } from "./program.js";
+import { firstCommandWord, invocationDir, main, onDemandCommands, wantsJson } from "./program.js";
 
 function fakeIo(): CliIo & { out: () => string; err: () => string } {
   let out = "";
@@ -81,5 +81,22 @@ describe("invocationDir", () => {
     expect(invocationDir({ npm_lifecycle_event: "actionqueue", INIT_CWD: "/from" }, "/root")).toBe("/from");
     expect(invocationDir({ npm_lifecycle_event: "test", INIT_CWD: "/from" }, "/root")).toBe("/root");
     expect(invocationDir({}, "/root")).toBe("/root");
+  });
+});
+
+describe("on-demand commands", () => {
+  it("finds the command word past global options", () => {
+    expect(firstCommandWord(["--data-dir", "stats", "tasks", "list"])).toBe("tasks");
+    expect(firstCommandWord(["--json", "stats"])).toBe("stats");
+    expect(firstCommandWord(["--help"])).toBeUndefined();
+    expect(firstCommandWord([])).toBeUndefined();
+  });
+
+  it("loads the daemon command only when it may be needed", async () => {
+    expect(await onDemandCommands(["stats", "--json"])).toEqual([]);
+    expect(await onDemandCommands(["run", "--handler", "x"])).toEqual([]);
+    expect(await onDemandCommands(["daemon"])).toHaveLength(1);
+    expect(await onDemandCommands(["--help"])).toHaveLength(1);
+    expect(await onDemandCommands(["--version"])).toEqual([]);
   });
 });

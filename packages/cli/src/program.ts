@@ -22,7 +22,6 @@ import { registerInspect } from "./commands/inspect.js";
 import { registerControl } from "./commands/control.js";
 import { registerWal } from "./commands/wal.js";
 import { registerSnapshot } from "./commands/snapshot.js";
-import { registerDaemon } from "./commands/daemon.js";
 
 /** The version printed by `--version` (this package's version). */
 export function cliVersion(): string {
@@ -92,11 +91,50 @@ export function fromCommanderError(error: CommanderError, program: Command, argv
   return new CliError(code, oneLine(error.message.replace(/^error:\s*/, "")));
 }
 
+/** Registers one command (or command group) on the program. */
+export type CommandRegistration = (program: Command, run: ActionRunner) => void;
+
 /** Everything {@link createProgram} needs from outside. */
 export interface ProgramHooks {
   readonly io: CliIo;
   /** Receives the result of the command that ran. */
   readonly onResult: (result: CommandResult) => void;
+  /**
+   * Commands registered after the built-in ones. {@link main} passes
+   * `daemon` here, loaded only when the arguments may need it: it pulls in a
+   * whole HTTP stack that would otherwise slow every invocation down.
+   */
+  readonly extraCommands?: readonly CommandRegistration[];
+}
+
+/** The commands that never need the daemon package loaded. */
+const BUILT_IN_COMMANDS: ReadonlySet<string> = new Set(["submit", "run", "stats", "tasks", "runs", "cancel", "pause", "resume", "resume-run", "wal", "snapshot"]);
+
+/** The first command word of `argv`, skipping global options (and the value of `--data-dir`). */
+export function firstCommandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") return argv[i + 1];
+    if (arg === "--data-dir") {
+      i++;
+      continue;
+    }
+    if (!arg.startsWith("-")) return arg;
+  }
+  return undefined;
+}
+
+/**
+ * The commands to load on demand for `argv`: `daemon` unless the first word
+ * is a built-in command (it is needed for `daemon` itself, for help listing
+ * every command, and for suggestions after a mistyped command).
+ */
+export async function onDemandCommands(argv: readonly string[]): Promise<CommandRegistration[]> {
+  const word = firstCommandWord(argv);
+  if (word !== undefined && BUILT_IN_COMMANDS.has(word)) return [];
+  if (word === undefined && (argv.includes("--version") || argv.includes("-V"))) return [];
+  const { registerDaemon } = await import("./commands/daemon.js");
+  return [registerDaemon];
 }
 
 /**
@@ -145,7 +183,7 @@ export function createProgram(hooks: ProgramHooks): Command {
   registerControl(program, run);
   registerWal(program, run);
   registerSnapshot(program, run);
-  registerDaemon(program, run);
+  for (const register of hooks.extraCommands ?? []) register(program, run);
 
   // Subcommands inherit the output and exit settings, but commands created by
   // `.command()` copy them at creation; make sure every level has them.
@@ -197,7 +235,7 @@ export function processIo(): CliIo {
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {
   const json = wantsJson(argv);
   let result: CommandResult | undefined;
-  const program = createProgram({ io, onResult: (r) => (result = r) });
+  const program = createProgram({ io, onResult: (r) => (result = r), extraCommands: await onDemandCommands(argv) });
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (error) {
