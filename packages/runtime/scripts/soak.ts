@@ -34,7 +34,7 @@ try {
   const executions = [...result.executions.values()].reduce((n, list) => n + list.length, 0);
   console.log(
     `done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.killsDelivered} kills delivered, ` +
-      `${result.reconciled.length} in-flight runs recovered, ${result.truncations} torn tails repaired, ` +
+      `${result.reconciled.length} in-flight runs recovered, ${result.fromSnapshot} restarts from a snapshot, ${result.truncations} torn tails repaired, ` +
       `${executions} handler executions, runs ${JSON.stringify(byState)}`,
   );
   if (result.violations.length > 0) {

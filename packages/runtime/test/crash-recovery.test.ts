@@ -27,10 +27,12 @@ describe("crash recovery", () => {
     expect(result.violations).toEqual([]);
     expect(result.killsDelivered).toBeGreaterThanOrEqual(10); // the kills hit a working process
     expect(result.reconciled.length).toBeGreaterThan(0); // some kills landed mid-attempt
+    expect(result.fromSnapshot).toBeGreaterThan(0); // and some restarts recovered from a snapshot + WAL tail
+    expect(result.runs.filter((r) => r.state === "canceled").length).toBeGreaterThan(0);
     const states = new Set(result.runs.map((r) => r.state));
     expect([...states].every((s) => s === "completed" || s === "failed" || s === "canceled")).toBe(true);
     expect(result.runs).toHaveLength(400 + 12 * 5);
     // Every run the WAL completed ran; the log never shows it again (checked in violations).
-    expect(result.runs.filter((r) => r.state === "completed").length).toBeGreaterThan(300);
+    expect(result.runs.filter((r) => r.state === "completed").length).toBeGreaterThan(250);
   }, 90_000);
 });

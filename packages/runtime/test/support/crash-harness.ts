@@ -34,10 +34,20 @@ export interface CrashLoopResult {
   readonly killsDelivered: number;
   readonly reconciled: { runId: string; from: string; to: string }[];
   readonly truncations: number;
+  /** Restarts that recovered from a snapshot (plus the WAL tail). */
+  readonly fromSnapshot: number;
   readonly runs: RunView[];
-  readonly plan: { tasks: (SubmitInput & { taskId: TaskId })[] };
+  readonly plan: Plan;
   readonly executions: Map<string, string[]>;
   readonly violations: string[];
+}
+
+/** What the worker is told to do (written to plan.json). */
+interface Plan {
+  readonly tasks: (SubmitInput & { taskId: TaskId })[];
+  /** Tasks the worker cancels right after (re)submitting. */
+  readonly cancelTaskIds: TaskId[];
+  readonly snapshotEvery: number;
 }
 
 function rng(seed: number): () => number {
@@ -50,8 +60,15 @@ function rng(seed: number): () => number {
   };
 }
 
+/** What a worker reported after opening the queue. */
+interface Opened {
+  reconciled: { runId: string; from: string; to: string }[];
+  truncations: number;
+  snapshot: number | null;
+}
+
 interface ChildRun {
-  readonly opened: Promise<{ reconciled: { runId: string; from: string; to: string }[]; truncations: number } | undefined>;
+  readonly opened: Promise<Opened | undefined>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
   kill(): void;
 }
@@ -60,15 +77,15 @@ function startWorker(dataDir: string, planFile: string, logFile: string, mode: "
   const child = spawn(process.execPath, [WORKER, dataDir, planFile, logFile, mode], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
-  let resolveOpened!: (v: { reconciled: { runId: string; from: string; to: string }[]; truncations: number } | undefined) => void;
-  const opened = new Promise<{ reconciled: { runId: string; from: string; to: string }[]; truncations: number } | undefined>((r) => {
+  let resolveOpened!: (v: Opened | undefined) => void;
+  const opened = new Promise<Opened | undefined>((r) => {
     resolveOpened = r;
   });
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     stdout += chunk;
     for (const line of stdout.split("\n").slice(0, -1)) {
-      const msg = JSON.parse(line) as { event: string; reconciled: { runId: string; from: string; to: string }[]; truncations: number };
-      if (msg.event === "open") resolveOpened({ reconciled: msg.reconciled, truncations: msg.truncations });
+      const msg = JSON.parse(line) as Opened & { event: string };
+      if (msg.event === "open") resolveOpened({ reconciled: msg.reconciled, truncations: msg.truncations, snapshot: msg.snapshot });
     }
     stdout = stdout.slice(stdout.lastIndexOf("\n") + 1);
   });
@@ -85,7 +102,7 @@ function startWorker(dataDir: string, planFile: string, logFile: string, mode: "
 }
 
 /** Builds the plan: once tasks of four kinds and repeat tasks, with fixed ids. */
-function buildPlan(o: CrashLoopOptions): { tasks: (SubmitInput & { taskId: TaskId })[] } {
+function buildPlan(o: CrashLoopOptions): Plan {
   const ids = createIdFactory(new ManualClock({ seed: o.seed }));
   const tasks: (SubmitInput & { taskId: TaskId })[] = [];
   const kinds = [
@@ -102,7 +119,9 @@ function buildPlan(o: CrashLoopOptions): { tasks: (SubmitInput & { taskId: TaskI
   for (let i = 0; i < o.repeatTasks; i += 1) {
     tasks.push({ taskId: ids.taskId(), name: i % 2 === 0 ? "ok" : "flaky", runPolicy: repeatPolicy(o.repeatCount, 40), constraints: { maxAttempts: 2 } });
   }
-  return { tasks };
+  // Every 25th task is canceled by the worker soon after it starts: some of its runs may be running.
+  const cancelTaskIds = tasks.filter((_, i) => i % 25 === 24).map((t) => t.taskId);
+  return { tasks, cancelTaskIds, snapshotEvery: 500 };
 }
 
 /** Runs the campaign and checks every promise; `violations` lists each breach found. */
@@ -117,6 +136,7 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
   writeFileSync(planFile, JSON.stringify(plan));
   const reconciled: { runId: string; from: string; to: string }[] = [];
   let truncations = 0;
+  let fromSnapshot = 0;
   let killsDelivered = 0;
   const violations: string[] = [];
 
@@ -126,6 +146,7 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
     if (opened) {
       reconciled.push(...opened.reconciled);
       truncations += opened.truncations;
+      if (opened.snapshot !== null) fromSnapshot += 1;
       const [lo, hi] = o.killAfterMs;
       await new Promise((r) => setTimeout(r, lo + Math.floor(random() * (hi - lo))));
     }
@@ -179,6 +200,7 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
     }
     runsByTask.set(run.taskId, [...(runsByTask.get(run.taskId) ?? []), run]);
     if (!["completed", "failed", "canceled"].includes(run.state)) violations.push(`run ${run.runId} is ${run.state} after the final clean run`);
+    if (run.state === "canceled" && !plan.cancelTaskIds.includes(run.taskId)) violations.push(`run ${run.runId} canceled though its task never was`);
     const max = spec.constraints?.maxAttempts ?? 1;
     if (run.attempts.length > max) violations.push(`run ${run.runId} has ${run.attempts.length} attempts > maxAttempts ${max}`);
     const walAttempts = run.attempts.map((a) => a.attemptId as string);
@@ -205,5 +227,5 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
   for (const r of reconciled) {
     if (!["completed", "failed", "canceled"].includes(finalStates.get(r.runId) ?? "missing")) violations.push(`run ${r.runId} in flight at a kill did not finish`);
   }
-  return { killsDelivered, reconciled, truncations, runs, plan, executions, violations };
+  return { killsDelivered, reconciled, truncations, fromSnapshot, runs, plan, executions, violations };
 }
