@@ -74,7 +74,7 @@ export function spawnDaemon(args: readonly string[], env: Readonly<Record<string
           const url = (JSON.parse(line) as { listening: string }).listening;
           resolve({ child, url, stdout: () => out, stderr: () => err, exited });
         } catch (error) {
-          reject(error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
       }
     });
