@@ -11,8 +11,29 @@ const ULID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const ULID_VALUES = new Int8Array(128).fill(-1);
 for (let i = 0; i < ULID_ALPHABET.length; i++) ULID_VALUES[ULID_ALPHABET.charCodeAt(i)] = i;
 const ULID_CODES = Uint8Array.from(ULID_ALPHABET, (c) => c.charCodeAt(0));
-const ULID_SCRATCH = Buffer.alloc(26);
+// For character i of a ULID: the byte its 5 (first: 3) bits start in, the
+// right shift of the 16-bit window at that byte, and the mask.
+const ULID_BYTE = new Uint8Array(26);
+const ULID_SHIFT = new Uint8Array(26);
+const ULID_MASK = new Uint8Array(26);
+for (let i = 0; i < 26; i++) {
+  const width = i === 0 ? 3 : 5;
+  const startBit = i === 0 ? 0 : 3 + 5 * (i - 1);
+  ULID_BYTE[i] = startBit >> 3;
+  ULID_SHIFT[i] = 16 - (startBit & 7) - width;
+  ULID_MASK[i] = (1 << width) - 1;
+}
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
+
+const ULID_CACHE_BITS = 14;
+const ULID_CACHE_KEYS = new Int32Array(4 << ULID_CACHE_BITS);
+const ULID_CACHE_VALUES: (string | undefined)[] = new Array<string | undefined>(1 << ULID_CACHE_BITS).fill(undefined);
+
+/** Character code of character `i` of the ULID whose 16 bytes start at `p`. */
+function ulidChar(b: Uint8Array, p: number, i: number): number {
+  const at = p + ULID_BYTE[i]!;
+  return ULID_CODES[(((b[at]! << 8) | (b[at + 1] ?? 0)) >> ULID_SHIFT[i]!) & ULID_MASK[i]!]!;
+}
 
 /** Thrown by {@link BinaryReader} on malformed input. */
 export function decodeError(message: string, details: Record<string, unknown> = {}, cause?: unknown): StorageError {
@@ -229,27 +250,38 @@ export class BinaryReader {
 
   ulid(field: string): string {
     if (this.remaining < 16) this.#fail(field, "input ends inside a ULID");
-    // Characters go into a scratch buffer and become one flat latin1 string:
-    // concatenating 26 one-character strings builds a rope that is slow to
-    // hash and index, and feeds the garbage collector.
     const b = this.#bytes;
     const p = this.#pos;
-    const out = ULID_SCRATCH;
-    let acc = 0;
-    let bits = 0;
-    let index = p;
-    for (let i = 0; i < 26; i++) {
-      const width = i === 0 ? 3 : 5;
-      if (bits < width) {
-        acc = (acc << 8) | b[index++]!;
-        bits += 8;
-      }
-      bits -= width;
-      out[i] = ULID_CODES[(acc >> bits) & ((1 << width) - 1)]!;
-      acc &= (1 << bits) - 1;
-    }
     this.#pos = p + 16;
-    return out.toString("latin1", 0, 26);
+    // Replay sees the same run id in every event of that run: a small
+    // direct-mapped cache returns the string already built (and already
+    // hashed for Map lookups) instead of building it again.
+    const w0 = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+    const w1 = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
+    const w2 = (b[p + 8]! << 24) | (b[p + 9]! << 16) | (b[p + 10]! << 8) | b[p + 11]!;
+    const w3 = (b[p + 12]! << 24) | (b[p + 13]! << 16) | (b[p + 14]! << 8) | b[p + 15]!;
+    const slot = (Math.imul(w3 ^ w2, 0x9e3779b1) ^ Math.imul(w1 ^ w0, 0x85ebca6b)) >>> (32 - ULID_CACHE_BITS);
+    const k = slot * 4;
+    const cached = ULID_CACHE_VALUES[slot];
+    if (cached !== undefined && ULID_CACHE_KEYS[k] === w0 && ULID_CACHE_KEYS[k + 1] === w1 && ULID_CACHE_KEYS[k + 2] === w2 && ULID_CACHE_KEYS[k + 3] === w3) {
+      return cached;
+    }
+    // One fixed-arity String.fromCharCode call builds a flat string directly:
+    // no per-character concatenation (a rope that is slow to hash) and no
+    // native Buffer call. Each 5-bit group spans at most two bytes.
+    const text = String.fromCharCode(
+      ulidChar(b, p, 0), ulidChar(b, p, 1), ulidChar(b, p, 2), ulidChar(b, p, 3), ulidChar(b, p, 4), ulidChar(b, p, 5),
+      ulidChar(b, p, 6), ulidChar(b, p, 7), ulidChar(b, p, 8), ulidChar(b, p, 9), ulidChar(b, p, 10), ulidChar(b, p, 11),
+      ulidChar(b, p, 12), ulidChar(b, p, 13), ulidChar(b, p, 14), ulidChar(b, p, 15), ulidChar(b, p, 16), ulidChar(b, p, 17),
+      ulidChar(b, p, 18), ulidChar(b, p, 19), ulidChar(b, p, 20), ulidChar(b, p, 21), ulidChar(b, p, 22), ulidChar(b, p, 23),
+      ulidChar(b, p, 24), ulidChar(b, p, 25),
+    );
+    ULID_CACHE_KEYS[k] = w0;
+    ULID_CACHE_KEYS[k + 1] = w1;
+    ULID_CACHE_KEYS[k + 2] = w2;
+    ULID_CACHE_KEYS[k + 3] = w3;
+    ULID_CACHE_VALUES[slot] = text;
+    return text;
   }
 
   optional<T>(field: string, read: () => T): T | undefined {

@@ -176,35 +176,36 @@ export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, en
   const kind = EVENT_TAGS[tag];
   if (kind === undefined) throw decodeError(`unknown event tag ${tag} (this build knows 0..${EVENT_TAGS.length - 1})`, { field: "tag", value: tag });
   const timestamp = r.uint("timestamp");
-  const base = { sequence, timestamp };
   let command: MutationCommand;
   switch (kind) {
     case "taskCreate":
-      command = { kind, ...base, taskSpec: readTaskSpec(r) };
+      command = { kind, sequence, timestamp, taskSpec: readTaskSpec(r) };
       break;
     case "runCreate":
-      command = { kind, ...base, run: readRun(r) };
+      command = { kind, sequence, timestamp, run: readRun(r) };
       break;
     case "runStateTransition":
       command = {
         kind,
-        ...base,
+        sequence,
+        timestamp,
         runId: r.ulid("runId") as RunId,
         previousState: r.choice(RUN_STATES, "previousState"),
         newState: r.choice(RUN_STATES, "newState"),
       };
       break;
     case "attemptStart":
-      command = { kind, ...base, runId: r.ulid("runId") as RunId, attemptId: r.ulid("attemptId") as AttemptId };
+      command = { kind, sequence, timestamp, runId: r.ulid("runId") as RunId, attemptId: r.ulid("attemptId") as AttemptId };
       break;
     case "attemptFinish":
-      command = { kind, ...base, runId: r.ulid("runId") as RunId, attemptId: r.ulid("attemptId") as AttemptId, outcome: readOutcome(r) };
+      command = { kind, sequence, timestamp, runId: r.ulid("runId") as RunId, attemptId: r.ulid("attemptId") as AttemptId, outcome: readOutcome(r) };
       break;
     case "leaseAcquire":
     case "leaseHeartbeat":
       command = {
         kind,
-        ...base,
+        sequence,
+        timestamp,
         runId: r.ulid("runId") as RunId,
         owner: r.string("owner"),
         expiresAt: r.uint("expiresAt"),
@@ -213,40 +214,41 @@ export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, en
       break;
     case "leaseExpire":
     case "leaseRelease":
-      command = { kind, ...base, runId: r.ulid("runId") as RunId, owner: r.string("owner"), expiresAt: r.uint("expiresAt") };
+      command = { kind, sequence, timestamp, runId: r.ulid("runId") as RunId, owner: r.string("owner"), expiresAt: r.uint("expiresAt") };
       break;
     case "enginePause":
     case "engineResume":
-      command = { kind, ...base };
+      command = { kind, sequence, timestamp };
       break;
     case "taskCancel":
-      command = { kind, ...base, taskId: r.ulid("taskId") as TaskId };
+      command = { kind, sequence, timestamp, taskId: r.ulid("taskId") as TaskId };
       break;
     case "dependencyDeclare":
-      command = { kind, ...base, taskId: r.ulid("taskId") as TaskId, dependsOn: r.list("dependsOn", () => r.ulid("dependsOn") as TaskId) };
+      command = { kind, sequence, timestamp, taskId: r.ulid("taskId") as TaskId, dependsOn: r.list("dependsOn", () => r.ulid("dependsOn") as TaskId) };
       break;
     case "runSuspend": {
       const runId = r.ulid("runId") as RunId;
       const reason = r.optional("reason", () => r.string("reason"));
-      command = reason === undefined ? { kind, ...base, runId } : { kind, ...base, runId, reason };
+      command = reason === undefined ? { kind, sequence, timestamp, runId } : { kind, sequence, timestamp, runId, reason };
       break;
     }
     case "runResume":
-      command = { kind, ...base, runId: r.ulid("runId") as RunId };
+      command = { kind, sequence, timestamp, runId: r.ulid("runId") as RunId };
       break;
     case "budgetAllocate":
-      command = { kind, ...base, taskId: r.ulid("taskId") as TaskId, dimension: r.choice(BUDGET_DIMENSIONS, "dimension"), limit: r.uint("limit") };
+      command = { kind, sequence, timestamp, taskId: r.ulid("taskId") as TaskId, dimension: r.choice(BUDGET_DIMENSIONS, "dimension"), limit: r.uint("limit") };
       break;
     case "budgetConsume":
-      command = { kind, ...base, taskId: r.ulid("taskId") as TaskId, dimension: r.choice(BUDGET_DIMENSIONS, "dimension"), amount: r.uint("amount") };
+      command = { kind, sequence, timestamp, taskId: r.ulid("taskId") as TaskId, dimension: r.choice(BUDGET_DIMENSIONS, "dimension"), amount: r.uint("amount") };
       break;
     case "budgetReplenish":
-      command = { kind, ...base, taskId: r.ulid("taskId") as TaskId, dimension: r.choice(BUDGET_DIMENSIONS, "dimension"), newLimit: r.uint("newLimit") };
+      command = { kind, sequence, timestamp, taskId: r.ulid("taskId") as TaskId, dimension: r.choice(BUDGET_DIMENSIONS, "dimension"), newLimit: r.uint("newLimit") };
       break;
     case "subscriptionCreate":
       command = {
         kind,
-        ...base,
+        sequence,
+        timestamp,
         subscriptionId: r.ulid("subscriptionId") as SubscriptionId,
         taskId: r.ulid("taskId") as TaskId,
         filter: readFilter(r),
@@ -254,27 +256,27 @@ export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, en
       break;
     case "subscriptionCancel":
     case "subscriptionTrigger":
-      command = { kind, ...base, subscriptionId: r.ulid("subscriptionId") as SubscriptionId };
+      command = { kind, sequence, timestamp, subscriptionId: r.ulid("subscriptionId") as SubscriptionId };
       break;
     case "actorRegister":
-      command = { kind, ...base, registration: readActor(r) };
+      command = { kind, sequence, timestamp, registration: readActor(r) };
       break;
     case "actorDeregister":
     case "actorHeartbeat":
-      command = { kind, ...base, actorId: r.ulid("actorId") as ActorId };
+      command = { kind, sequence, timestamp, actorId: r.ulid("actorId") as ActorId };
       break;
     case "tenantCreate":
-      command = { kind, ...base, registration: readTenant(r) };
+      command = { kind, sequence, timestamp, registration: readTenant(r) };
       break;
     case "roleAssign":
-      command = { kind, ...base, actorId: r.ulid("actorId") as ActorId, role: readRole(r), tenantId: r.ulid("tenantId") as TenantId };
+      command = { kind, sequence, timestamp, actorId: r.ulid("actorId") as ActorId, role: readRole(r), tenantId: r.ulid("tenantId") as TenantId };
       break;
     case "capabilityGrant":
     case "capabilityRevoke":
-      command = { kind, ...base, actorId: r.ulid("actorId") as ActorId, capability: readPermission(r), tenantId: r.ulid("tenantId") as TenantId };
+      command = { kind, sequence, timestamp, actorId: r.ulid("actorId") as ActorId, capability: readPermission(r), tenantId: r.ulid("tenantId") as TenantId };
       break;
     case "ledgerAppend":
-      command = { kind, ...base, entry: readLedgerEntry(r) };
+      command = { kind, sequence, timestamp, entry: readLedgerEntry(r) };
       break;
   }
   r.end(`${kind} event`);

@@ -62,9 +62,12 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
       const record = runRecord(state, c.runId);
       record.run.finishAttempt(c.attemptId);
       const outcome = AttemptOutcome.fromParts(c.outcome.result, c.outcome.error, c.outcome.output);
-      const index = record.attempts.findLastIndex((a) => a.attemptId === c.attemptId);
+      // The active attempt is always the last one started.
+      const index = record.attempts.length - 1;
       const entry = record.attempts[index];
-      if (entry !== undefined) record.attempts[index] = { ...entry, finishedAt: at, outcome };
+      // A fresh object with an explicit shape: object spread here was the
+      // single hottest line of replay.
+      if (entry !== undefined) record.attempts[index] = { attemptId: entry.attemptId, startedAt: entry.startedAt, finishedAt: at, outcome };
       return { kind: "attemptFinish", runId: c.runId, attemptId: c.attemptId, outcome };
     }
     case "leaseAcquire":
