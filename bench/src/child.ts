@@ -5,7 +5,7 @@
  */
 import { measureHeap } from "./heap.js";
 import { loadDriver } from "./systems/index.js";
-import { runCrashSeed, runCrashWorker } from "./workloads/crash.js";
+import { runCrashWorker } from "./workloads/crash.js";
 import { runLatency } from "./workloads/latency.js";
 import { runRetries } from "./workloads/retries.js";
 import { runThroughput } from "./workloads/throughput.js";
@@ -34,18 +34,9 @@ async function main(): Promise<void> {
     case "retries":
       metrics = await runRetries(driver, task);
       break;
-    case "crash-seed":
-      metrics = await runCrashSeed(driver, task);
-      break;
     case "crash-worker":
       metrics = await runCrashWorker(driver, task);
       break;
-    case "cleanup": {
-      const system = await driver.setup({ namespace: task.namespace, fresh: false, retries: 0, fastRecovery: false, concurrency: 1 });
-      await system.teardown(true);
-      metrics = {};
-      break;
-    }
     case "heap":
       metrics = await measureHeap(task.heapRuns ?? task.sizes.heapRuns, task.namespace);
       break;

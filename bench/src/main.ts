@@ -137,7 +137,7 @@ async function main(): Promise<number> {
       const driver = await loadDriver(status.name);
       (status as { durability?: string }).durability = status.name === "bullmq" && redis ? `Redis ${redis.setting}` : await driver.durability();
     }
-    const childTimeout = quick ? 60_000 : 600_000;
+    const childTimeout = quick ? 180_000 : 600_000;
     for (let rep = 0; rep < reps; rep++) {
       const systems = rotation(runnable, rep);
       order.push(systems);

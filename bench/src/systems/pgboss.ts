@@ -2,10 +2,10 @@
  * pg-boss 10 against PostgreSQL as a benchmarked system, in its own schema
  * (default `pgboss_bench`, created by pg-boss's migrations in `start()` and
  * dropped by the orchestrator at the end). Bulk enqueue uses `insert`;
- * processing uses `work()` — one worker per concurrency slot, batch size 1,
- * polling every 0.5 s (pg-boss's minimum) when a fetch comes back empty.
- * pg-boss completes a job after its handler without telling the caller, so
- * completions are counted by polling the job table. Durability: PostgreSQL's
+ * processing keeps `concurrency` jobs in flight with pg-boss's `fetch()`,
+ * `complete()` and `fail()` (see `process` for why not `work()`), polling
+ * every 0.5 s (pg-boss's minimum interval) only when a fetch comes back
+ * empty. Completed counts come from the job table. Durability: PostgreSQL's
  * defaults (fsync=on, synchronous_commit=on), its documented production setting.
  */
 import pg from "pg";
@@ -14,14 +14,13 @@ import PgBoss from "pg-boss";
 import { pgConfig } from "../config.js";
 import { sleep } from "../stats.js";
 import type { BenchJob, JobHandler, SetupOptions, SystemDriver, SystemInstance } from "./types.js";
-import { pollUntil } from "./types.js";
 
 const BULK_CHUNK = 5_000;
 
-/** Workers × batch size = concurrency; BENCH_PGBOSS_BATCH sets the batch size (default 1). */
-function batchSize(concurrency: number): number {
-  const b = Number(process.env.BENCH_PGBOSS_BATCH ?? "1");
-  return Number.isInteger(b) && b >= 1 && b <= concurrency ? b : 1;
+/** How long to wait after an empty fetch: BENCH_PGBOSS_POLL_MS, default 500 (pg-boss's minimum polling interval). */
+function pollMs(): number {
+  const v = Number(process.env.BENCH_PGBOSS_POLL_MS ?? "500");
+  return Number.isFinite(v) && v >= 1 ? v : 500;
 }
 
 /** A plain client on the bench database. */
@@ -38,6 +37,17 @@ class PgBossInstance implements SystemInstance {
   readonly #client: PgClient;
   readonly #jobOptions: { retryLimit: number; retryDelay: number; expireInSeconds?: number };
   readonly #countSql: string;
+  readonly #pollMs = pollMs();
+  #running = false;
+  #slots = 0;
+  #inFlight = 0;
+  #done = 0;
+  #baseline = 0;
+  #failure: unknown;
+  #fetcher: Promise<void> | undefined;
+  #slotFreed: (() => void) | undefined;
+  #pollWake: (() => void) | undefined;
+  #waiters: { target: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
   constructor(boss: PgBoss, client: PgClient, name: string, retries: number, fastRecovery: boolean) {
     this.#boss = boss;
@@ -58,14 +68,81 @@ class PgBossInstance implements SystemInstance {
     await this.#boss.send(this.#name, job, this.#jobOptions);
   }
 
+  /**
+   * pg-boss 10's `work()` sleeps a full polling interval between fetches even when a fetch
+   * returned jobs, capping a worker at batchSize / 0.5 s. So this keeps `concurrency` slots
+   * filled with pg-boss's public `fetch()` and settles each job with `complete()` / `fail()`
+   * (awaited, so a completion counted here is durable); it waits one polling interval only
+   * when a fetch comes back empty.
+   */
   async process(concurrency: number, handler: JobHandler): Promise<void> {
-    const size = batchSize(concurrency);
-    const workers = Math.ceil(concurrency / size);
-    for (let w = 0; w < workers; w++) {
-      await this.#boss.work<BenchJob>(this.#name, { batchSize: size, pollingIntervalSeconds: 0.5 }, async (jobs) => {
-        await Promise.all(jobs.map((j) => handler(j.data)));
-      });
+    this.#baseline = await this.completed();
+    this.#running = true;
+    this.#slots = concurrency;
+    this.#fetcher = this.#fetchLoop(handler);
+    this.#fetcher.catch((e: unknown) => {
+      this.#failure = e;
+      this.#wake();
+    });
+    return Promise.resolve();
+  }
+
+  async #fetchLoop(handler: JobHandler): Promise<void> {
+    while (this.#running) {
+      const free = this.#slots - this.#inFlight;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+        continue;
+      }
+      const jobs = await this.#boss.fetch<BenchJob>(this.#name, { batchSize: free });
+      if (jobs.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.#pollWake = resolve;
+          setTimeout(resolve, this.#pollMs);
+        });
+        continue;
+      }
+      for (const job of jobs) {
+        this.#inFlight += 1;
+        void this.#settle(job.id, job.data, handler);
+      }
     }
+  }
+
+  async #settle(id: string, data: BenchJob, handler: JobHandler): Promise<void> {
+    let ok = true;
+    try {
+      await handler(data);
+    } catch {
+      ok = false;
+    }
+    try {
+      if (ok) {
+        await this.#boss.complete(this.#name, id);
+        this.#done += 1;
+        this.#wake();
+      } else await this.#boss.fail(this.#name, id);
+    } catch (e) {
+      if (this.#running) {
+        this.#failure = e;
+        this.#wake();
+      }
+    } finally {
+      this.#inFlight -= 1;
+      const freed = this.#slotFreed;
+      this.#slotFreed = undefined;
+      freed?.();
+    }
+  }
+
+  #wake(): void {
+    const done = this.#baseline + this.#done;
+    this.#waiters = this.#waiters.filter((w) => {
+      if (this.#failure !== undefined) w.reject(this.#failure instanceof Error ? this.#failure : new Error("pg-boss failed"));
+      else if (done >= w.target) w.resolve();
+      else return true;
+      return false;
+    });
   }
 
   async completed(): Promise<number> {
@@ -74,12 +151,34 @@ class PgBossInstance implements SystemInstance {
   }
 
   waitForCompleted(target: number, timeoutMs: number): Promise<void> {
-    return pollUntil(() => this.completed(), target, timeoutMs, 10);
+    if (this.#baseline + this.#done >= target) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms with ${this.#baseline + this.#done}/${target} jobs completed`)), timeoutMs);
+      this.#waiters.push({
+        target,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.#wake();
+    });
   }
 
   async teardown(destroy: boolean): Promise<void> {
-    await this.#boss.offWork(this.#name);
-    if (destroy) await this.#boss.deleteQueue(this.#name);
+    this.#running = false;
+    this.#slotFreed?.();
+    this.#pollWake?.();
+    await this.#fetcher?.catch(() => undefined);
+    const deadline = performance.now() + 5_000;
+    while (this.#inFlight > 0 && performance.now() < deadline) await sleep(5);
+    // deleteQueue() of a queue with jobs fails in pg-boss 10.4 (foreign key from the job partition);
+    // queues are per run and the orchestrator drops the whole schema at the end instead.
+    void destroy;
     await this.#boss.stop({ graceful: false, wait: true, timeout: 1_000 });
     await this.#client.end();
   }
@@ -118,7 +217,7 @@ export const pgBossDriver: SystemDriver = {
     boss.on("error", (e: Error) => console.error("pg-boss error:", e.message));
     await boss.start();
     const name = options.namespace;
-    if (options.fresh && (await boss.getQueue(name)) !== null) await boss.deleteQueue(name);
+    // Namespaces are unique per run, so a fresh run always starts from a new queue.
     if ((await boss.getQueue(name)) === null) await boss.createQueue(name);
     const client = await pgClient();
     // Give pg-boss's start-up maintenance a moment so it does not overlap the measurement.

@@ -1,11 +1,13 @@
 /**
- * Crash: a seed process enqueues N jobs and exits; a worker process starts
+ * Crash: a worker process enqueues N jobs (durably acknowledged), starts
  * processing them and is SIGKILLed once about half have been executed; a new
  * worker process resumes the same queue and runs until every job completed
  * (or a timeout). Every handler execution is appended to an execution log and
  * fdatasync'd (group commit) before the handler returns, so the log survives
  * the kill. Reported: completions lost (jobs never completed at the end) and
- * duplicated executions (log lines beyond one per job), plus recovery time.
+ * duplicated executions (log lines beyond one per job), plus the time the
+ * second worker took from its first dispatch to the last completion (which
+ * includes each system's detection of the dead worker's jobs).
  */
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
@@ -60,30 +62,25 @@ class ExecutionLog {
   }
 }
 
-/** Child role `crash-seed`: enqueue N jobs durably and exit. */
-export async function runCrashSeed(driver: SystemDriver, task: ChildTask): Promise<Metrics> {
-  const n = task.sizes.crashJobs;
-  const system = await driver.setup({ namespace: task.namespace, fresh: true, retries: 2, fastRecovery: true, concurrency: task.sizes.concurrency });
-  try {
-    await system.enqueueBulk(makeJobs("cr", n));
-    return { enqueued: n };
-  } finally {
-    await system.teardown(false);
-  }
-}
-
-/** Child role `crash-worker`: process, logging each execution; reports progress; the first one is killed. */
+/**
+ * Child role `crash-worker`. The first worker (`seed`) enqueues the N jobs, then processes
+ * them and is killed mid-run; the second resumes the same queue until every job completed
+ * (or the timeout), reports what the system counts as completed, and removes the queue.
+ */
 export async function runCrashWorker(driver: SystemDriver, task: ChildTask): Promise<Metrics> {
   const n = task.sizes.crashJobs;
   if (task.execLog === undefined) throw new Error("crash-worker needs execLog");
   const log = await ExecutionLog.open(task.execLog);
-  const system = await driver.setup({ namespace: task.namespace, fresh: false, retries: 2, fastRecovery: true, concurrency: task.sizes.concurrency });
+  const seed = task.seed === true;
+  const system = await driver.setup({ namespace: task.namespace, fresh: seed, retries: 2, fastRecovery: true, concurrency: task.sizes.concurrency });
   let executions = 0;
-  const progress = setInterval(() => process.send?.({ kind: "progress", executions }), 20);
-  const t0 = performance.now();
+  const progress = setInterval(() => process.send?.({ kind: "progress", executions }), 10);
   let timedOut = false;
+  let destroy = false;
   try {
+    if (seed) await system.enqueueBulk(makeJobs("cr", n));
     const before = await system.completed();
+    const t0 = performance.now();
     await system.process(task.sizes.concurrency, async (job) => {
       await log.append(job.id);
       executions += 1;
@@ -93,11 +90,13 @@ export async function runCrashWorker(driver: SystemDriver, task: ChildTask): Pro
     } catch {
       timedOut = true;
     }
+    const resumeMs = performance.now() - t0;
     const completed = await system.completed();
-    return { completedBefore: before, completed, executions, timedOut, resumeMs: round(performance.now() - t0) };
+    destroy = !seed;
+    return { completedBefore: before, completed, executions, timedOut, resumeMs: round(resumeMs) };
   } finally {
     clearInterval(progress);
-    await system.teardown(false);
+    await system.teardown(destroy);
     await log.close();
   }
 }
@@ -110,9 +109,8 @@ export async function orchestrateCrash(namespace: string, task: Omit<ChildTask, 
   const execLog = path.join(dir, "executions.log");
   mkdirSync(dir, { recursive: true });
   try {
-    await forkChild({ ...task, role: "crash-seed", namespace }).result;
     const killAt = Math.floor(n / 2);
-    const first: Forked = forkChild({ ...task, role: "crash-worker", namespace, execLog, timeoutMs: 120_000 });
+    const first: Forked = forkChild({ ...task, role: "crash-worker", seed: true, namespace, execLog, timeoutMs: 120_000 }, [], 180_000);
     let killedAtExecutions = -1;
     first.onProgress((executions) => {
       if (killedAtExecutions < 0 && executions >= killAt) {
@@ -123,9 +121,7 @@ export async function orchestrateCrash(namespace: string, task: Omit<ChildTask, 
     const firstOutcome = await first.exit;
     if (killedAtExecutions < 0) throw new Error(`the first ${task.system} worker exited (${firstOutcome}) before it could be killed`);
     const linesAtKill = countLines(execLog);
-    const t0 = performance.now();
-    const second = await forkChild({ ...task, role: "crash-worker", namespace, execLog, timeoutMs: task.timeoutMs ?? 60_000 }).result;
-    const recoveryMs = performance.now() - t0;
+    const second = await forkChild({ ...task, role: "crash-worker", namespace, execLog, timeoutMs: task.timeoutMs ?? 60_000 }, [], 180_000).result;
     const lines = readFileSync(execLog, "utf8").split("\n").filter((l) => l !== "");
     const unique = new Set(lines).size;
     const completed = Number(second.completed);
@@ -137,12 +133,11 @@ export async function orchestrateCrash(namespace: string, task: Omit<ChildTask, 
       duplicated: lines.length - unique,
       neverExecuted: n - unique,
       lost: n - completed,
-      recoveryMs: round(recoveryMs),
+      recoveryMs: Number(second.resumeMs),
       timedOut: second.timedOut === true,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await forkChild({ ...task, role: "cleanup", namespace }).result;
   }
 }
 

@@ -39,7 +39,7 @@ export async function runLatency(driver: SystemDriver, task: ChildTask): Promise
       if (measuring) samples.push(lag);
       return Promise.resolve();
     });
-    const warmup = Math.max(100, Math.floor(rate / 2));
+    const warmup = Math.max(100, Math.floor(rate / 5));
     await paced(system, "warm", rate, warmup);
     await system.waitForCompleted(warmup, 60_000);
     measuring = true;

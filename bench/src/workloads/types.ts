@@ -12,14 +12,16 @@ export type WorkloadName = "throughput" | "latency" | "retries" | "crash";
 
 export const WORKLOAD_NAMES: readonly WorkloadName[] = ["throughput", "latency", "retries", "crash"];
 
-/** Roles a child process can play. Crash uses three: seed, then a worker that is killed, then one that resumes. */
-export type ChildRole = "throughput" | "latency" | "retries" | "crash-seed" | "crash-worker" | "cleanup" | "heap";
+/** Roles a child process can play. Crash uses two workers: one that seeds and is killed, then one that resumes. */
+export type ChildRole = "throughput" | "latency" | "retries" | "crash-worker" | "heap";
 
 export interface ChildTask {
   readonly role: ChildRole;
   readonly system: SystemName;
   readonly sizes: Sizes;
   readonly namespace: string;
+  /** crash-worker only: enqueue the jobs first (the worker that will be killed). */
+  readonly seed?: boolean;
   /** crash-worker only: the execution log the handler appends to. */
   readonly execLog?: string;
   /** crash-worker only: how long the resuming worker waits for the remaining completions. */
