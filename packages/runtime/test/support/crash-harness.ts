@@ -69,6 +69,8 @@ interface Opened {
 
 interface ChildRun {
   readonly opened: Promise<Opened | undefined>;
+  /** Resolves when the first handler started (or the child exited). */
+  readonly working: Promise<void>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
   kill(): void;
 }
@@ -81,11 +83,16 @@ function startWorker(dataDir: string, planFile: string, logFile: string, mode: "
   const opened = new Promise<Opened | undefined>((r) => {
     resolveOpened = r;
   });
+  let resolveWorking!: () => void;
+  const working = new Promise<void>((r) => {
+    resolveWorking = r;
+  });
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     stdout += chunk;
     for (const line of stdout.split("\n").slice(0, -1)) {
       const msg = JSON.parse(line) as Opened & { event: string };
       if (msg.event === "open") resolveOpened({ reconciled: msg.reconciled, truncations: msg.truncations, snapshot: msg.snapshot });
+      if (msg.event === "working") resolveWorking();
     }
     stdout = stdout.slice(stdout.lastIndexOf("\n") + 1);
   });
@@ -95,10 +102,11 @@ function startWorker(dataDir: string, planFile: string, logFile: string, mode: "
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
     child.on("exit", (code, signal) => {
       resolveOpened(undefined);
+      resolveWorking();
       resolve({ code, signal, stderr });
     });
   });
-  return { opened, exited, kill: () => child.kill("SIGKILL") };
+  return { opened, working, exited, kill: () => child.kill("SIGKILL") };
 }
 
 /** Builds the plan: once tasks of four kinds and repeat tasks, with fixed ids. */
@@ -147,6 +155,8 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
       reconciled.push(...opened.reconciled);
       truncations += opened.truncations;
       if (opened.snapshot !== null) fromSnapshot += 1;
+      // Mostly mid-work; one kill in five lands during start-up (recovery, submissions, cancellations).
+      if (random() >= 0.2) await child.working;
       const [lo, hi] = o.killAfterMs;
       await new Promise((r) => setTimeout(r, lo + Math.floor(random() * (hi - lo))));
     }
