@@ -109,7 +109,7 @@ describe.sequential("run --until-idle and the read-only views", () => {
     plainTask = (await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "once", "--payload-json", "[1,2,3]"])).json.taskId;
     textTask = (await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "repeat:3:100ms", "--name", "text"])).json.taskId;
     doomedTask = (await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "once", "--name", "doomed", "--constraints", '{"maxAttempts":3}'])).json.taskId;
-  }, 30_000);
+  });
 
   it("stats before running: every run waiting", async () => {
     const { json } = await cliJson(["stats", "--data-dir", dataDir]);

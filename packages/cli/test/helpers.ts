@@ -56,7 +56,10 @@ function childEnv(extra: CliOptions["env"]): NodeJS.ProcessEnv {
 }
 
 /** Starts the binary without waiting for it. */
-export function startCli(args: readonly string[], options: CliOptions = {}): ChildProcess & { result: Promise<CliRun> } {
+export function startCli(
+  args: readonly string[],
+  options: CliOptions = {},
+): ChildProcess & { result: Promise<CliRun>; output: () => { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? FIXTURES,
     env: childEnv(options.env),
@@ -66,7 +69,8 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Chi
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+  // A safety net only: a hung child is killed well after any test would have failed.
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 110_000);
   const result = new Promise<CliRun>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {
@@ -74,7 +78,7 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Chi
       resolve({ code, signal, stdout, stderr });
     });
   });
-  return Object.assign(child, { result });
+  return Object.assign(child, { result, output: () => ({ stdout, stderr }) });
 }
 
 /** Runs the binary to completion. */
@@ -122,7 +126,7 @@ export function hashTree(root: string): string {
 }
 
 /** Polls `condition` every 25 ms until true or `timeoutMs` passes. */
-export async function waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+export async function waitFor(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error("timed out waiting");

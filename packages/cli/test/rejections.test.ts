@@ -25,7 +25,7 @@ beforeAll(async () => {
   writeFileSync(join(work, "unknown-key.json"), JSON.stringify({ maxAttempt: 3 }));
   mkdirSync(join(work, "a-directory"));
   before = hashTree(dataDir);
-}, 60_000);
+});
 
 afterAll(() => cleanupTempDirs());
 

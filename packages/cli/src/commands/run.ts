@@ -130,6 +130,10 @@ async function runCommand(ctx: CommandContext, options: OptionBag): Promise<Comm
     signals++;
     stoppedBy = "signal";
     onSignal();
+    if (signals === 1) {
+      progress.stop();
+      if (!ctx.json) ctx.io.stderr.write("stopping: letting attempts in flight finish (interrupt again to stop at once)\n");
+    }
     if (signals === 2) {
       // A second signal while draining: stop waiting. Every acknowledged change
       // is already durable; attempts in flight are retried by the next start.
