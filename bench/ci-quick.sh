@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
-systems="actionqueue"
+systems="actionqueue,plainjob"
 if reachable "${BENCH_REDIS_HOST:-127.0.0.1}" "${BENCH_REDIS_PORT:-6379}"; then systems="$systems,bullmq"; fi
 if [ -n "${BENCH_PG_URL:-}" ] || reachable "${BENCH_PG_HOST:-127.0.0.1}" "${BENCH_PG_PORT:-5432}"; then systems="$systems,pgboss"; fi
 

@@ -37,7 +37,7 @@ export const QUICK: Sizes = {
   retryJobs: 500,
   crashJobs: 1_000,
   repetitions: 1,
-  heapRuns: [100_000],
+  heapRuns: [20_000],
 };
 
 function env(name: string, fallback: string): string {

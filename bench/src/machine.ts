@@ -3,6 +3,7 @@
  * OS, load average at start and end (the bench machine may be shared, so the
  * load is part of the result).
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 
@@ -13,6 +14,8 @@ export interface MachineInfo {
   readonly node: string;
   readonly os: string;
   readonly date: string;
+  /** `git describe --always --dirty` of the work tree the bench ran from. */
+  readonly commit: string;
   readonly loadAverageStart: readonly number[];
   loadAverageEnd?: readonly number[];
 }
@@ -29,6 +32,14 @@ function cpuModel(): string {
   return os.cpus()[0]?.model ?? "unknown";
 }
 
+function gitCommit(): string {
+  try {
+    return execFileSync("git", ["describe", "--always", "--dirty"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
 /** Load averages (1, 5, 15 min) rounded to two decimals. */
 export function loadAverage(): number[] {
   return os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -42,6 +53,7 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     date: new Date().toISOString(),
+    commit: gitCommit(),
     loadAverageStart: loadAverage(),
   };
 }

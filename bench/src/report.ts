@@ -130,7 +130,7 @@ export function renderMarkdown(report: Report): string {
   const lines: string[] = [];
   lines.push(`# ${report.title}`, "");
   lines.push(`- Mode: **${report.mode}**, ${report.sizes.repetitions} repetition(s), medians shown; system order alternated per repetition: ${report.order.map((o) => o.join(" → ")).join("; ")}`);
-  lines.push(`- Machine: ${m.nproc} × ${m.cpuModel}, ${m.memoryGB} GB RAM, ${m.os}; Node ${m.node}; ${m.date}`);
+  lines.push(`- Machine: ${m.nproc} × ${m.cpuModel}, ${m.memoryGB} GB RAM, ${m.os}; Node ${m.node}; ${m.date}; commit ${m.commit}`);
   lines.push(`- Load average (1/5/15 min): ${m.loadAverageStart.join(" / ")} at start, ${(m.loadAverageEnd ?? []).join(" / ")} at end`);
   lines.push(
     `- Sizes: throughput ${report.sizes.throughputJobs} jobs; latency ${report.sizes.latencyRate} jobs/s for ${report.sizes.latencySeconds} s; retries ${report.sizes.retryJobs} jobs; crash ${report.sizes.crashJobs} jobs; concurrency ${report.sizes.concurrency}`,
