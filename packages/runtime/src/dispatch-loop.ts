@@ -193,6 +193,11 @@ export class DispatchLoop {
   }
 
   #pump(): void {
+    // Once close() began nothing is promoted or dispatched: a pass queued just before it must not write to closed storage.
+    if (this.#closing) {
+      this.#checkIdle();
+      return;
+    }
     try {
       this.#promoteDue();
       if (this.#dispatching && !this.#d.projection.isEnginePaused()) this.#dispatchReady();
