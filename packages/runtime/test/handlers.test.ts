@@ -1,0 +1,103 @@
+/**
+ * Handler edge cases: whatever a handler does — throw non-errors, return
+ * values that cannot be stored, run synchronously, misread its payload — the
+ * queue records an outcome and keeps running.
+ */
+import { describe, expect, it } from "vitest";
+import { oncePolicy } from "@actionqueue/core";
+import { fixedBackoff, terminalFailure } from "@actionqueue/runtime";
+import type { HandlerContext } from "@actionqueue/runtime";
+import { codeOf, openQueue, results, tempDir, text } from "./helpers.js";
+
+describe("handler edge cases", () => {
+  it("records every odd behaviour as an outcome and keeps the queue healthy", async () => {
+    const dataDir = tempDir();
+    const errors: unknown[] = [];
+    const q = await openQueue({
+      dataDir,
+      backoff: fixedBackoff(0),
+      handlers: {
+        throwsString: () => {
+          throw "plain string";
+        },
+        throwsUndefined: () => Promise.reject(undefined),
+        throwsObject: () => Promise.reject({ reason: "object" }),
+        bigint: () => 10n,
+        bigintWithTimeout: () => 10n,
+        sync: () => "sync value",
+        terminalLike: () => Promise.reject({ code: "TERMINAL_HANDLER_ERROR", message: "duck-typed terminal" }),
+        badJson: (ctx: HandlerContext) => ctx.json(),
+        helper: () => terminalFailure("explicit terminal"),
+      },
+    });
+    q.on("error", (e) => errors.push(e.error));
+    const ids: Record<string, string> = {};
+    for (const name of ["throwsString", "throwsUndefined", "throwsObject", "bigint", "sync", "terminalLike", "helper"]) {
+      ids[name] = (await q.submit({ name, runPolicy: oncePolicy(), constraints: { maxAttempts: 2 } })).runIds[0]!;
+    }
+    ids.bigintWithTimeout = (await q.submit({ name: "bigintWithTimeout", runPolicy: oncePolicy(), constraints: { maxAttempts: 2, timeoutMs: 1_000 } })).runIds[0]!;
+    ids.badJson = (await q.submit({ name: "badJson", runPolicy: oncePolicy(), payload: new TextEncoder().encode("{not json"), constraints: { maxAttempts: 3 } })).runIds[0]!;
+    await q.runUntilIdle();
+
+    const run = (name: string) => q.getRun(ids[name]!)!;
+    for (const name of ["throwsString", "throwsUndefined", "throwsObject"]) {
+      expect(run(name).state, name).toBe("failed");
+      expect(results(run(name)), name).toEqual(["failure", "failure"]); // retryable: both attempts used
+      expect(run(name).attempts[0]!.error, name).toBeTruthy();
+    }
+    // A value that cannot be stored is a terminal failure (retrying would return it again), on both runner paths.
+    for (const name of ["bigint", "bigintWithTimeout"]) {
+      expect(run(name).state, name).toBe("failed");
+      expect(run(name).attempts, name).toHaveLength(1);
+      expect(run(name).attempts[0]!.error, name).toMatch(/not JSON-serialisable/);
+    }
+    expect(run("throwsString").attempts[0]!.error).toBe("plain string");
+    expect(run("throwsObject").attempts[0]!.error).toContain("object");
+    expect(run("sync").state).toBe("completed");
+    expect(text(run("sync").attempts[0]!.output)).toBe("sync value");
+    for (const name of ["terminalLike", "helper", "badJson"]) {
+      expect(run(name).state, name).toBe("failed");
+      expect(run(name).attempts, name).toHaveLength(1); // terminal: no retry
+    }
+    expect(run("helper").attempts[0]!.error).toBe("explicit terminal");
+    expect(errors).toEqual([]);
+  });
+
+  it("hands bytes payloads and their content type through untouched", async () => {
+    const seen: { bytes: number[]; contentType: string | undefined }[] = [];
+    const q = await openQueue({ dataDir: tempDir(), handler: (ctx) => void seen.push({ bytes: [...ctx.payload], contentType: ctx.contentType }) });
+    await q.submit({ runPolicy: oncePolicy(), payload: new Uint8Array([0, 255, 7]), contentType: "application/octet-stream" });
+    await q.submit({ runPolicy: oncePolicy() });
+    await q.runUntilIdle();
+    expect(seen).toEqual([
+      { bytes: [0, 255, 7], contentType: "application/octet-stream" },
+      { bytes: [], contentType: undefined },
+    ]);
+  });
+
+  it("concurrent submissions with one taskId create one task", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, handler: () => undefined });
+    const first = await q.submit({ runPolicy: oncePolicy() });
+    const taskId = first.taskId.replace(/.$/, (c) => (c === "Z" ? "Y" : "Z")); // a fresh, valid id
+    const results = await Promise.all([1, 2, 3].map(() => q.submit({ taskId: taskId as never, runPolicy: oncePolicy(), payload: { same: true } })));
+    expect(results.filter((r) => !r.existing)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.runIds[0]))).toEqual(new Set([results[0]!.runIds[0]]));
+    await q.runUntilIdle();
+    expect(q.stats()).toMatchObject({ tasks: 2, runs: 2 });
+  });
+
+  it("close while runUntilIdle waits: close wins, the waiter settles", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, handler: () => new Promise((r) => setTimeout(r, 50)) });
+    await q.submit({ runPolicy: oncePolicy() });
+    const waiting = q.runUntilIdle().then(
+      () => "resolved",
+      (e: { code?: string }) => e.code,
+    );
+    await q.close();
+    expect(["resolved", "CLOSED"]).toContain(await waiting);
+    expect(await codeOf(() => q.runUntilIdle())).toBe("CLOSED");
+    expect(await codeOf(() => q.pause())).toBe("CLOSED");
+  });
+});
