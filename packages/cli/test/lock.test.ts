@@ -42,7 +42,8 @@ describe.concurrent("while a run holds the writer lock", () => {
     expect(hashTree(dataDir)).toBe(before);
 
     const second = await cli(["run", "--handler", "handlers.mjs", "--until-idle", "--json", "--data-dir", dataDir]);
-    expect(second.code).toBe(4);
+    expect(holder.exitCode, "an idle run keeps running until a signal").toBeNull();
+    expect(second.code, second.stdout).toBe(4);
     const error = jsonError(second);
     expect(error.code).toBe("LOCK_HELD");
     expect(error.message).toContain(String(holder.pid));

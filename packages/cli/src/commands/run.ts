@@ -144,15 +144,20 @@ async function runCommand(ctx: CommandContext, options: OptionBag): Promise<Comm
     }
   });
 
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
   try {
     progress.start();
     queue.start();
+    // Without --until-idle the process waits for a signal: an idle queue holds
+    // no timer, so keep the event loop alive until one arrives.
+    if (!untilIdle) keepAlive = setInterval(() => undefined, 2 ** 30);
     const work = untilIdle ? queue.runUntilIdle() : new Promise<void>(() => undefined);
     // After close, a pending runUntilIdle settles with CLOSED: nobody needs it then.
     work.catch(() => undefined);
     await Promise.race([work, signalled, failed]);
     if (fatal !== undefined) throw asError(fatal);
   } catch (error) {
+    clearInterval(keepAlive);
     progress.stop();
     stopListening();
     for (const off of unsubscribe) off();
@@ -161,6 +166,7 @@ async function runCommand(ctx: CommandContext, options: OptionBag): Promise<Comm
   }
   progress.stop();
   await queue.close({ mode: "drain" });
+  clearInterval(keepAlive);
   stopListening();
   for (const off of unsubscribe) off();
   if (fatal !== undefined) throw asError(fatal);
