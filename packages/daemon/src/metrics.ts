@@ -209,6 +209,8 @@ export class DaemonMetrics {
 
   /** The exposition text and its content type. */
   async render(): Promise<{ contentType: string; text: string }> {
-    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+    // prom-client prints NaN (the event-loop lag before its first sample) as `Nan`; the format says `NaN`.
+    const text = (await this.registry.metrics()).replace(/ Nan$/gm, " NaN");
+    return { contentType: this.registry.contentType, text };
   }
 }
