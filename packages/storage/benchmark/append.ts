@@ -8,10 +8,12 @@ import type { MutationCommand } from "@actionqueue/core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openStorage, openWalWriter } from "../src/index.js";
+import { args, loadStorage } from "./load-storage.js";
 
-const total = Number(process.argv[2] ?? 400_000);
-const submitters = Number(process.argv[3] ?? 2_000);
+const { openStorage, openWalWriter } = await loadStorage();
+
+const total = Number(args[0] ?? 400_000);
+const submitters = Number(args[1] ?? 2_000);
 
 async function rawWal(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "aq-bench-wal-"));

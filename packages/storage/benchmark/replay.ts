@@ -9,9 +9,11 @@ import type { MutationCommand, UnsequencedCommand } from "@actionqueue/core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openStorage } from "../src/index.js";
+import { args, loadStorage } from "./load-storage.js";
 
-const target = Number(process.argv[2] ?? 1_000_000);
+const { openStorage } = await loadStorage();
+
+const target = Number(args[0] ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), "aq-bench-replay-"));
 const clock = new ManualClock();
 const ids = createIdFactory(clock);
