@@ -18,13 +18,17 @@ describe("handler edge cases", () => {
       backoff: fixedBackoff(0),
       handlers: {
         throwsString: () => {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- the point: a handler throwing a non-Error
           throw "plain string";
         },
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rejecting with non-Errors on purpose
         throwsUndefined: () => Promise.reject(undefined),
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rejecting with non-Errors on purpose
         throwsObject: () => Promise.reject({ reason: "object" }),
         bigint: () => 10n,
         bigintWithTimeout: () => 10n,
         sync: () => "sync value",
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a duck-typed terminal error from another package copy
         terminalLike: () => Promise.reject({ code: "TERMINAL_HANDLER_ERROR", message: "duck-typed terminal" }),
         badJson: (ctx: HandlerContext) => ctx.json(),
         helper: () => terminalFailure("explicit terminal"),
