@@ -135,6 +135,7 @@ export function renderMarkdown(report: Report): string {
   lines.push(
     `- Sizes: throughput ${report.sizes.throughputJobs} jobs; latency ${report.sizes.latencyRate} jobs/s for ${report.sizes.latencySeconds} s; retries ${report.sizes.retryJobs} jobs; crash ${report.sizes.crashJobs} jobs; concurrency ${report.sizes.concurrency}`,
   );
+  lines.push("- Ratios are ActionQueue ÷ peer (medians): above 1 is better for ActionQueue on jobs/s, below 1 is better for ActionQueue on ms.");
   lines.push("", "| System | Status | Durability setting |", "| --- | --- | --- |");
   for (const s of report.systems) lines.push(`| ${s.label} | ${s.status === "ran" ? "ran" : `skipped: ${s.reason ?? ""}`} | ${s.durability ?? "–"} |`);
   for (const workload of Object.keys(WORKLOAD_METRICS) as WorkloadName[]) {
