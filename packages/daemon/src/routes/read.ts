@@ -13,7 +13,7 @@ import { requireQueue } from "../state.js";
 import type { RouteContext } from "./context.js";
 
 /** Largest page size of the list routes. */
-export const MAX_PAGE_SIZE = 1000;
+export const MAX_PAGE_SIZE = 10_000;
 
 const limitSchema = z
   .string()
