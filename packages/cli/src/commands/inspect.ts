@@ -1,7 +1,8 @@
 /**
  * The read-only commands: `stats`, `tasks list|get`, `runs list|get|explain`.
  * They go through the runtime's inspector, so they never create, lock or
- * modify anything in the data directory and work while `run` holds the lock.
+ * modify anything in the data directory and work while `run` holds the lock;
+ * with `--url` they ask a running daemon instead (see ../remote.ts).
  */
 import type { Command } from "commander";
 import { RUN_STATES, isRunState } from "@actionqueue/core";
@@ -13,7 +14,9 @@ import { formatKeyValues, formatPolicy, formatTable, formatTimestamp, plural } f
 import type { ListRunsQuery, RunView, Stats, TaskView } from "../internal/runtime.js";
 import type { ActionRunner, OptionBag } from "./action.js";
 import { argument, optionalString } from "./action.js";
-import { withInspector } from "./open.js";
+import { withReader } from "../remote.js";
+
+const URL_HELP = "ask the daemon at this URL (e.g. http://127.0.0.1:8787) instead of reading the data directory";
 
 /** Largest page a list command asks for. */
 export const MAX_LIST_LIMIT = 10_000;
@@ -117,15 +120,15 @@ function pageFooter(nextCursor: string | undefined): string {
   return nextCursor === undefined ? "" : `more: --cursor ${nextCursor}\n`;
 }
 
-async function stats(ctx: CommandContext): Promise<CommandResult> {
-  const value = await withInspector(ctx, (inspector) => inspector.stats());
+async function stats(ctx: CommandContext, options: OptionBag): Promise<CommandResult> {
+  const value = await withReader(ctx, options, (inspector) => inspector.stats());
   return { value, text: formatStats(value) };
 }
 
 async function listTasks(ctx: CommandContext, options: OptionBag): Promise<CommandResult> {
   const limit = limitOption(options);
   const cursor = cursorOption(options);
-  const page = await withInspector(ctx, (inspector) =>
+  const page = await withReader(ctx, options, (inspector) =>
     inspector.listTasks({ ...(limit === undefined ? {} : { limit }), ...(cursor === undefined ? {} : { cursor }) }),
   );
   const text =
@@ -134,10 +137,10 @@ async function listTasks(ctx: CommandContext, options: OptionBag): Promise<Comma
   return { value: page, text };
 }
 
-async function getTask(ctx: CommandContext, id: string): Promise<CommandResult> {
+async function getTask(ctx: CommandContext, id: string, options: OptionBag): Promise<CommandResult> {
   const taskId = taskIdArgument(id);
-  const task = await withInspector(ctx, (inspector, dataDir) => {
-    const found = inspector.getTask(taskId);
+  const task = await withReader(ctx, options, async (inspector, dataDir) => {
+    const found = await inspector.getTask(taskId);
     if (found === undefined) throw notFound(`task ${taskId} not found in ${dataDir}`);
     return found;
   });
@@ -157,25 +160,25 @@ async function listRuns(ctx: CommandContext, options: OptionBag): Promise<Comman
     ...(limit === undefined ? {} : { limit }),
     ...(cursor === undefined ? {} : { cursor }),
   };
-  const page = await withInspector(ctx, (inspector) => inspector.listRuns(query));
+  const page = await withReader(ctx, options, (inspector) => inspector.listRuns(query));
   const text = formatTable(["RUN", "TASK", "STATE", "ATTEMPTS", "SCHEDULED"], page.runs.map(runRow), "no runs") + pageFooter(page.nextCursor);
   return { value: page, text };
 }
 
-async function getRun(ctx: CommandContext, id: string): Promise<CommandResult> {
+async function getRun(ctx: CommandContext, id: string, options: OptionBag): Promise<CommandResult> {
   const runId = runIdArgument(id);
-  const run = await withInspector(ctx, (inspector, dataDir) => {
-    const found = inspector.getRun(runId);
+  const run = await withReader(ctx, options, async (inspector, dataDir) => {
+    const found = await inspector.getRun(runId);
     if (found === undefined) throw notFound(`run ${runId} not found in ${dataDir}`);
     return found;
   });
   return { value: run, text: formatRun(run) };
 }
 
-async function explainRun(ctx: CommandContext, id: string): Promise<CommandResult> {
+async function explainRun(ctx: CommandContext, id: string, options: OptionBag): Promise<CommandResult> {
   const runId = runIdArgument(id);
-  const explanation = await withInspector(ctx, (inspector, dataDir) => {
-    if (inspector.getRun(runId) === undefined) throw notFound(`run ${runId} not found in ${dataDir}`);
+  const explanation = await withReader(ctx, options, async (inspector, dataDir) => {
+    if ((await inspector.getRun(runId)) === undefined) throw notFound(`run ${runId} not found in ${dataDir}`);
     return inspector.explain(runId);
   });
   return { value: explanation, text: `${explanation.runId}  ${explanation.kind}\n${explanation.message}\n` };
@@ -186,7 +189,8 @@ export function registerInspect(program: Command, run: ActionRunner): void {
   program
     .command("stats")
     .description("Counters of the data directory (read-only)")
-    .action(run((ctx) => stats(ctx)));
+    .option("--url <url>", URL_HELP)
+    .action(run((ctx, _args, options) => stats(ctx, options)));
 
   const tasks = program.command("tasks").description("List and show tasks (read-only)");
   tasks
@@ -194,12 +198,14 @@ export function registerInspect(program: Command, run: ActionRunner): void {
     .description("List tasks in creation order")
     .option("--limit <n>", `page size (1..${MAX_LIST_LIMIT}, default 100)`)
     .option("--cursor <cursor>", "continue after a previous page")
+    .option("--url <url>", URL_HELP)
     .action(run((ctx, _args, options) => listTasks(ctx, options)));
   tasks
     .command("get")
     .description("Show one task")
     .argument("<id>", "task id (ULID)")
-    .action(run((ctx, args) => getTask(ctx, argument(args, 0))));
+    .option("--url <url>", URL_HELP)
+    .action(run((ctx, args, options) => getTask(ctx, argument(args, 0), options)));
 
   const runs = program.command("runs").description("List, show and explain runs (read-only)");
   runs
@@ -209,15 +215,18 @@ export function registerInspect(program: Command, run: ActionRunner): void {
     .option("--task <id>", "only runs of this task")
     .option("--limit <n>", `page size (1..${MAX_LIST_LIMIT}, default 100)`)
     .option("--cursor <cursor>", "continue after a previous page")
+    .option("--url <url>", URL_HELP)
     .action(run((ctx, _args, options) => listRuns(ctx, options)));
   runs
     .command("get")
     .description("Show one run with its history and attempts")
     .argument("<id>", "run id (ULID)")
-    .action(run((ctx, args) => getRun(ctx, argument(args, 0))));
+    .option("--url <url>", URL_HELP)
+    .action(run((ctx, args, options) => getRun(ctx, argument(args, 0), options)));
   runs
     .command("explain")
     .description("Say why a run is (not) running now")
     .argument("<id>", "run id (ULID)")
-    .action(run((ctx, args) => explainRun(ctx, argument(args, 0))));
+    .option("--url <url>", URL_HELP)
+    .action(run((ctx, args, options) => explainRun(ctx, argument(args, 0), options)));
 }
