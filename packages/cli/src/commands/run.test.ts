@@ -1,0 +1,45 @@
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { emptyCounters } from "../progress.js";
+import { formatRunSummary, loadHandlers } from "./run.js";
+
+const fixtures = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
+
+describe("loadHandlers", () => {
+  it("returns the default and named handlers of a module", async () => {
+    const loaded = await loadHandlers("handlers.mjs", fixtures);
+    expect(typeof loaded.handler).toBe("function");
+    expect(Object.keys(loaded.handlers ?? {}).sort()).toEqual(["doomed", "flaky", "hold", "text"]);
+  });
+
+  it("names the module in every refusal", async () => {
+    await expect(loadHandlers("missing.mjs", fixtures)).rejects.toMatchObject({ code: "FILE_UNREADABLE", message: expect.stringContaining("missing.mjs") });
+    await expect(loadHandlers(".", fixtures)).rejects.toMatchObject({ code: "FILE_UNREADABLE", message: expect.stringContaining("not a file") });
+    await expect(loadHandlers("no-handlers.mjs", fixtures)).rejects.toMatchObject({ code: "INVALID_HANDLER_MODULE" });
+    await expect(loadHandlers("broken.mjs", fixtures)).rejects.toMatchObject({
+      code: "INVALID_HANDLER_MODULE",
+      message: expect.stringContaining("broken module on purpose"),
+    });
+  });
+});
+
+describe("formatRunSummary", () => {
+  it("lists the counters, the elapsed time and the rate", () => {
+    const text = formatRunSummary({
+      ...emptyCounters(),
+      runsCompleted: 9,
+      runsFailed: 1,
+      attemptsFinished: 11,
+      attemptsFailed: 2,
+      retries: 1,
+      stoppedBy: "idle",
+      elapsedMs: 2_000,
+      runsPerSecond: 5,
+      stats: {} as never,
+    });
+    expect(text).toMatch(/^stopped by\s+idle \(no work left\)$/m);
+    expect(text).toMatch(/^runs completed\s+9$/m);
+    expect(text).not.toMatch(/^runs canceled/m);
+    expect(text).toMatch(/^rate\s+5\.0 runs\/s$/m);
+  });
+});

@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ActionQueueError } from "@actionqueue/core";
+import { afterAll, describe, expect, it } from "vitest";
+import { prepareSubmission } from "./submit.js";
+
+const dir = mkdtempSync(join(tmpdir(), "aq-cli-submit-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return ActionQueueError.is(error) || error instanceof Error ? (error as { code?: string }).code : "?";
+  }
+  return undefined;
+}
+
+describe("prepareSubmission", () => {
+  it("builds the submission from flags and files", () => {
+    writeFileSync(join(dir, "c.json"), '{"maxAttempts":2}');
+    const prepared = prepareSubmission(
+      {
+        runPolicy: "repeat:2:90",
+        name: "n",
+        taskId: "01hzzzzzzzzzzzzzzzzzzzzzzz",
+        payloadJson: '{"a": 1}',
+        constraints: "@c.json",
+        metadata: '{"priority":4}',
+      },
+      dir,
+    );
+    expect(prepared.runPolicyText).toBe("repeat:2:90s");
+    expect(prepared.input).toMatchObject({
+      name: "n",
+      taskId: "01HZZZZZZZZZZZZZZZZZZZZZZZ",
+      contentType: "application/json",
+      runPolicy: { kind: "repeat", count: 2, intervalMs: 90_000 },
+      constraints: { maxAttempts: 2 },
+      metadata: { priority: 4 },
+    });
+    expect(new TextDecoder().decode(prepared.input.payload as Uint8Array)).toBe('{"a":1}');
+  });
+
+  it("keeps an explicit content type and reads raw payload bytes", () => {
+    writeFileSync(join(dir, "p.bin"), Buffer.from([9, 8]));
+    const prepared = prepareSubmission({ runPolicy: "once", payload: "p.bin", contentType: "x/y" }, dir);
+    expect(prepared.input.payload).toEqual(new Uint8Array([9, 8]));
+    expect(prepared.input.contentType).toBe("x/y");
+  });
+
+  it("refuses with the code of the first bad flag", () => {
+    expect(codeOf(() => prepareSubmission({ runPolicy: "repeat:0:1s" }, dir))).toBe("INVALID_REPEAT_COUNT");
+    expect(codeOf(() => prepareSubmission({ runPolicy: "once", taskId: "x" }, dir))).toBe("INVALID_ID");
+    expect(codeOf(() => prepareSubmission({ runPolicy: "once", payload: "p.bin", payloadJson: "1" }, dir))).toBe("CONFLICTING_OPTIONS");
+    expect(codeOf(() => prepareSubmission({ runPolicy: "once", payloadJson: "{" }, dir))).toBe("INVALID_JSON");
+    expect(codeOf(() => prepareSubmission({ runPolicy: "once", constraints: "@nope.json" }, dir))).toBe("FILE_UNREADABLE");
+    expect(codeOf(() => prepareSubmission({ runPolicy: "once", metadata: '{"prio":1}' }, dir))).toBe("UNKNOWN_FIELD");
+    expect(codeOf(() => prepareSubmission({ runPolicy: "once", name: "x".repeat(300) }, dir))).toBe("INVALID_TASK_NAME");
+  });
+});
