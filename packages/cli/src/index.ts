@@ -4,7 +4,7 @@
  * repair it. Exposed as a library too, so other tools can embed the program.
  */
 export { createProgram, main, processIo, wantsJson, cliVersion } from "./program.js";
-export type { ProgramHooks } from "./program.js";
+export type { ProgramHooks, CommandRegistration } from "./program.js";
 export { EXIT_CODES, CLI_ERROR_CODES, exitCodeForCode } from "./exit-codes.js";
 export type { ExitCode, CliErrorCode } from "./exit-codes.js";
 export { CliError, errorReport } from "./cli-error.js";
