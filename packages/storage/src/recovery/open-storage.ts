@@ -130,8 +130,13 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       );
     }
     const authority = new StorageMutationAuthority(projection, writer);
-    const reconciledRuns =
-      options.reconcile === false ? [] : await reconcileInFlightRuns(projection, authority, clock, options.durability ?? "immediate");
+    let reconciledRuns: ReconciledRun[] = [];
+    try {
+      if (options.reconcile !== false) reconciledRuns = await reconcileInFlightRuns(projection, authority, clock, options.durability ?? "immediate");
+    } catch (error) {
+      await writer.close();
+      throw error;
+    }
     const recoveryReport: RecoveryReport = {
       snapshot: loaded === undefined ? undefined : { file: loaded.file, sequence: loaded.sequence },
       skippedSnapshots: skipped,

@@ -99,6 +99,8 @@ export class WalWriter {
   #timer: ClockTimer | undefined;
   #poison: StorageError | undefined;
   #closed = false;
+  #closing = false;
+  #closingPromise: Promise<void> | undefined;
 
   constructor(init: WalWriterInit) {
     this.#walDir = init.walDir;
@@ -178,11 +180,21 @@ export class WalWriter {
   }
 
   /** Flushes and syncs everything, then closes the file. Idempotent; a poisoned writer just closes. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    if (this.#poison === undefined) {
-      await this.sync().catch(() => undefined);
+  close(): Promise<void> {
+    // Refuse new appends at once: one arriving after the final sync would never be written.
+    this.#closingPromise ??= this.#close();
+    return this.#closingPromise;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#poison === undefined && !this.#closed) {
+      this.#syncWaiters ??= deferred();
+      const waiter = this.#syncWaiters;
+      this.#closing = true;
+      this.#schedule();
+      await waiter.promise.catch(() => undefined);
     }
+    this.#closing = true;
     await this.#flushing;
     this.#closed = true;
     this.#timer?.cancel();
@@ -191,7 +203,7 @@ export class WalWriter {
 
   #unusable(): StorageError | undefined {
     if (this.#poison !== undefined) return this.#poison;
-    if (this.#closed) return new StorageError("CLOSED", `the WAL writer for ${this.#walDir} is closed`, { details: { walDir: this.#walDir } });
+    if (this.#closed || this.#closing) return new StorageError("CLOSED", `the WAL writer for ${this.#walDir} is closed`, { details: { walDir: this.#walDir } });
     return undefined;
   }
 
