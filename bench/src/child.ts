@@ -3,7 +3,6 @@
  * argv, opens the system, runs the one workload role it was given, sends the
  * metrics to the orchestrator over IPC and exits.
  */
-import { measureHeap } from "./heap.js";
 import { loadDriver } from "./systems/index.js";
 import { runCrashWorker } from "./workloads/crash.js";
 import { runLatency } from "./workloads/latency.js";
@@ -38,7 +37,8 @@ async function main(): Promise<void> {
       metrics = await runCrashWorker(driver, task);
       break;
     case "heap":
-      metrics = await measureHeap(task.heapRuns ?? task.sizes.heapRuns, task.namespace);
+      // Imported here so the peers' children never load the ActionQueue runtime.
+      metrics = await (await import("./heap.js")).measureHeap(task.heapRuns ?? task.sizes.heapRuns, task.namespace);
       break;
   }
   await send({ kind: "result", metrics });

@@ -84,6 +84,10 @@ async function main(): Promise<number> {
   const workloads = list(values.workloads, WORKLOAD_NAMES, "workload");
   const outDir = values.out ?? path.join(BENCH_DIR, "results");
   const outName = values.name ?? (quick ? "quick" : "latest");
+  // Per-run scratch space and pg-boss schema (inherited by the children), so two bench runs
+  // on one machine never delete each other's data directories or drop each other's schema.
+  process.env.BENCH_TMP = path.join(scratchRoot(), `run-${process.pid}`);
+  process.env.BENCH_PGBOSS_SCHEMA ??= `pgboss_bench_${process.pid}`;
   const machine = machineInfo();
   const started = performance.now();
   console.log(`bench (${quick ? "quick" : "full"}): ${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}, load ${machine.loadAverageStart.join(" ")}`);

@@ -45,6 +45,7 @@ export const WORKLOAD_METRICS: Readonly<Record<WorkloadName, readonly MetricSpec
     { key: "jobsPerSec", label: "jobs/s end to end", better: "higher", ratio: true },
     { key: "enqueuePerSec", label: "enqueue jobs/s", better: "higher", ratio: false },
     { key: "processPerSec", label: "process jobs/s", better: "higher", ratio: false },
+    { key: "cpuUsPerJob", label: "client CPU µs/job", better: "lower", ratio: false },
   ],
   latency: [
     { key: "p50Ms", label: "p50 ms", better: "lower", ratio: true },

@@ -2,7 +2,8 @@
  * Throughput: N no-op jobs enqueued in bulk, then processed at concurrency C
  * until the system reports all N completed. The headline number is jobs/s end
  * to end (first enqueue to last durable completion); enqueue and processing
- * rates are reported separately.
+ * rates are reported separately, and so is the CPU time this process spent
+ * per job (for the peers the server's CPU is not included).
  */
 import { round } from "../stats.js";
 import type { BenchJob, SystemDriver } from "../systems/types.js";
@@ -23,6 +24,7 @@ export async function runThroughput(driver: SystemDriver, task: ChildTask): Prom
   let executions = 0;
   try {
     const jobs = makeJobs("tp", n);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await system.enqueueBulk(jobs);
     const t1 = performance.now();
@@ -32,6 +34,7 @@ export async function runThroughput(driver: SystemDriver, task: ChildTask): Prom
     });
     await system.waitForCompleted(n, 300_000);
     const t2 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
     const completed = await system.completed();
     if (completed !== n) throw new Error(`expected ${n} completions, the system reports ${completed}`);
     if (executions !== n) throw new Error(`expected ${n} handler executions, saw ${executions}`);
@@ -42,6 +45,8 @@ export async function runThroughput(driver: SystemDriver, task: ChildTask): Prom
       enqueuePerSec: round((n / (t1 - t0)) * 1000),
       processPerSec: round((n / (t2 - t1)) * 1000),
       totalMs: round(t2 - t0, 1),
+      // CPU time of this (client/embedded) process per job: less sensitive to a busy machine than wall time.
+      cpuUsPerJob: round((cpu.user + cpu.system) / n, 1),
     };
   } finally {
     await system.teardown(true);
