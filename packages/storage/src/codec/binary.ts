@@ -154,14 +154,22 @@ export class BinaryWriter {
 
 /** Reads primitives from a buffer, strictly. */
 export class BinaryReader {
-  readonly #bytes: Uint8Array;
+  #bytes: Uint8Array;
   #pos: number;
-  readonly #end: number;
+  #end: number;
 
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
     this.#bytes = bytes;
     this.#pos = start;
     this.#end = end;
+  }
+
+  /** Points this reader at new input (one reader serves every decode on the replay path). */
+  reset(bytes: Uint8Array, start: number, end: number): this {
+    this.#bytes = bytes;
+    this.#pos = start;
+    this.#end = end;
+    return this;
   }
 
   get position(): number {

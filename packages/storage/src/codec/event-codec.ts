@@ -165,13 +165,16 @@ function writeEvent(w: BinaryWriter, c: MutationCommand): void {
   }
 }
 
+const sharedReader = new BinaryReader(new Uint8Array(0));
+
 /**
  * Decodes an event payload into the command it records, with `sequence` from
  * the frame. Throws `DECODE_FAILED` (field and byte offset in the message) for
  * an unknown tag, malformed field, failed core validation or trailing bytes.
  */
 export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, end = payload.length): MutationCommand {
-  const r = new BinaryReader(payload, start, end);
+  // Decoding never re-enters itself, so one reader can serve every call.
+  const r = sharedReader.reset(payload, start, end);
   const tag = r.uint("tag");
   const kind = EVENT_TAGS[tag];
   if (kind === undefined) throw decodeError(`unknown event tag ${tag} (this build knows 0..${EVENT_TAGS.length - 1})`, { field: "tag", value: tag });

@@ -31,6 +31,10 @@ function invalid(code: ErrorCode, field: string, value: unknown, expected: strin
   throw new ValidationError(code, `invalid ${field} ${describeValue(value)}: expected ${expected}`, { details: { field, value: describeValue(value) } });
 }
 
+// True while validating an event the codec just decoded: its ids are 16
+// bytes rendered as canonical ULIDs, so their format needs no second check.
+let idsFromDecoder = false;
+
 const ULID_CHARS = new Uint8Array(128);
 for (const ch of "0123456789ABCDEFGHJKMNPQRSTVWXYZ") ULID_CHARS[ch.charCodeAt(0)] = 1;
 
@@ -40,6 +44,7 @@ for (const ch of "0123456789ABCDEFGHJKMNPQRSTVWXYZ") ULID_CHARS[ch.charCodeAt(0)
  * Returns the id for use in lookups.
  */
 function checkId<T extends string>(kind: string, value: T): T {
+  if (idsFromDecoder) return value;
   let ok = typeof value === "string" && value.length === 26 && value.charCodeAt(0) <= 0x37;
   for (let i = 0; ok && i < 26; i++) ok = ULID_CHARS[value.charCodeAt(i)] === 1;
   if (!ok) {
@@ -317,5 +322,18 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
     }
     default:
       invalid("INVALID_COMMAND", "kind", (command as { kind: unknown }).kind, "a mutation command kind");
+  }
+}
+
+/**
+ * {@link validateEvent} for an event produced by `decodeEvent`: the same
+ * checks, minus re-checking the text form of ids the decoder built itself.
+ */
+export function validateDecodedEvent(state: ProjectionState, command: MutationCommand): void {
+  idsFromDecoder = true;
+  try {
+    validateEvent(state, command);
+  } finally {
+    idsFromDecoder = false;
   }
 }

@@ -7,6 +7,7 @@
 import { StorageError } from "@actionqueue/core";
 import { decodeEvent } from "../codec/event-codec.js";
 import type { Projection } from "../projection/projection.js";
+import { applyDecoded } from "../projection/projection.js";
 import type { WalRecord } from "../wal/reader.js";
 import { SegmentRecord } from "../wal/reader.js";
 
@@ -24,7 +25,7 @@ export function replayInto(projection: Projection, counter: { replayed: number }
       );
     }
     try {
-      projection.apply(command);
+      applyDecoded(projection, command);
     } catch (error) {
       throw new StorageError(
         "WAL_CORRUPT",
