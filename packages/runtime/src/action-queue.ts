@@ -85,6 +85,8 @@ export class ActionQueue {
   readonly #query: QueryView;
   #fatal: unknown;
   #closed: Promise<void> | undefined;
+  /** Task batches written but not yet durable, so an idempotent re-submission is not acknowledged before them. */
+  readonly #pendingSubmits = new Map<TaskId, Promise<unknown>>();
   /** Events about what recovery found, held until the first `start()` so listeners attached after `open()` hear them. */
   #recoveryEvents: (() => void)[] = [];
 
@@ -273,6 +275,8 @@ export class ActionQueue {
           details: { taskId },
         });
       }
+      const pending = this.#pendingSubmits.get(taskId);
+      if (pending !== undefined) await pending;
       return { taskId, runIds: this.#projection.runsOfTask(taskId), existing: true, latestSequence: this.#authority.latestSequence() };
     }
     const now = this.#options.clock.now();
@@ -296,7 +300,12 @@ export class ActionQueue {
     const durable = this.#authority.submitBatch(commands, "immediate");
     this.#scheduler.setTask(spec);
     for (const run of runs) this.#scheduler.onRunChanged(run);
-    await this.#loop.track(durable);
+    this.#pendingSubmits.set(taskId, durable);
+    try {
+      await this.#loop.track(durable);
+    } finally {
+      this.#pendingSubmits.delete(taskId);
+    }
     const runIds = runs.map((r) => r.id);
     this.#emitter.emit("task:submitted", { taskId, runIds, at: now });
     this.#loop.schedule();
