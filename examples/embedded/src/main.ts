@@ -154,7 +154,8 @@ function progressLine(): string {
 }
 let lastPlain = 0;
 const ticker = setInterval(() => {
-  if (tty) process.stdout.write(`\r\x1b[K${progressLine()}`);
+  // On a terminal: one line rewritten in place (cut to the width so it never wraps).
+  if (tty) process.stdout.write(`\r\x1b[K${progressLine().slice(0, Math.max(20, (process.stdout.columns || 120) - 1))}`);
   else if (Date.now() - lastPlain >= 1_000) {
     lastPlain = Date.now();
     console.log(progressLine());
