@@ -37,6 +37,13 @@ describe("start-up", () => {
     expect(missing.stderr).toMatch(/--token-file/);
   });
 
+  it("refuses a handler module that does not load (exit 3) before listening", async () => {
+    const dir = tempDir();
+    const missing = await startFails(["--data-dir", join(dir, "d"), "--bind", "127.0.0.1:0", "--handler", join(dir, "absent.mjs")]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/handler module/);
+  });
+
   it("reads the token from --token-file; binds a non-loopback address with it", async () => {
     const dir = tempDir();
     const file = join(dir, "token");

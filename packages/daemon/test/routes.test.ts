@@ -125,6 +125,20 @@ describe("control", () => {
     expect(runs.body.runs).toHaveLength(2);
   });
 
+  it("resume a suspended run: it runs again and completes", async () => {
+    const submitted = await post("/api/v1/tasks", { name: "hold", runPolicy: "once" });
+    const runId = (submitted.body.runIds as string[])[0]!;
+    await eventually(async () => ((await api(daemon.url, `/api/v1/runs/${runId}`)).body.state === "suspended" ? true : undefined));
+    expect((await api(daemon.url, `/api/v1/runs/${runId}/explain`)).body.kind).toBe("suspended");
+    expect(await post(`/api/v1/runs/${runId}/resume`)).toEqual({ status: 200, body: { runId, status: "resumed" } });
+    const run = await eventually(async () => {
+      const r = await api(daemon.url, `/api/v1/runs/${runId}`);
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- a parsed response body
+      return r.body.state === "completed" ? r.body : undefined;
+    });
+    expect(run.attempts.map((a: { result: string }) => a.result)).toEqual(["suspended", "success"]);
+  });
+
   it("cancel of a completed run is 409 INVALID_TRANSITION", async () => {
     const done = await post("/api/v1/tasks", { runPolicy: "once" });
     const runId = (done.body.runIds as string[])[0]!;
