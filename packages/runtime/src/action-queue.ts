@@ -382,6 +382,8 @@ export class ActionQueue {
     );
     this.#loop.abortRun(runId, "cancel");
     this.#scheduler.onTransition(runId, "canceled", now);
+    // A canceled cron occurrence leaves the window: refill it (a no-op once the task itself is canceled).
+    this.#topUpCron(run.taskId);
     this.#loop.schedule();
     void durable.then(
       () => this.#emitter.emit("run:canceled", { runId, taskId: run.taskId, previousState: run.state, at: now }),
