@@ -128,6 +128,24 @@ describe("cron", () => {
   });
 });
 
+describe("cron and cancellation", () => {
+  it("canceling occurrences refills the window; canceled ones count toward maxOccurrences", async () => {
+    const dataDir = tempDir();
+    const clock = new ManualClock({ startMs: Date.UTC(2025, 0, 1, 0, 0, 0) });
+    const q = await openQueue({ dataDir, clock, idleHorizonMs: 0, cronWindow: 3, handler: () => undefined });
+    await q.pause();
+    const { taskId, runIds } = await q.submit({ runPolicy: cronPolicy("*/10 * * * * *", { maxOccurrences: 5 }) });
+    await q.cancelRun(runIds[0]!);
+    await q.cancelRun(runIds[1]!);
+    const states = (): string[] => q.getTask(taskId)!.runIds.map((id) => q.getRun(id)!.state);
+    expect(states()).toEqual(["canceled", "canceled", "scheduled", "scheduled", "scheduled"]);
+    await q.resume();
+    clock.advance(60_000);
+    await q.runUntilIdle();
+    expect(states()).toEqual(["canceled", "canceled", "completed", "completed", "completed"]);
+  });
+});
+
 describe("snapshots", () => {
   it("writes snapshots every N events and recovers from snapshot + WAL tail to the same state", async () => {
     const dataDir = tempDir();
