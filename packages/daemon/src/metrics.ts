@@ -61,6 +61,7 @@ export class DaemonMetrics {
   readonly #lag: Histogram;
   readonly #handlerDuration: Histogram<"result">;
   readonly #leaseExpirations: Counter;
+  readonly #httpRequests: Histogram<"method" | "route" | "status">;
   readonly #recoveryDuration: Gauge;
   #walSeen: number | undefined;
 
@@ -129,6 +130,13 @@ export class DaemonMetrics {
     this.#leaseExpirations = new Counter({
       name: "actionqueue_lease_expirations_total",
       help: "Leases that ran out in this process.",
+      registers,
+    });
+    this.#httpRequests = new Histogram({
+      name: "actionqueue_http_request_duration_seconds",
+      help: "HTTP requests served, by method, route pattern and status.",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
     const walSequence = (): number | undefined => queueOf()?.stats().latestSequence;
@@ -205,6 +213,11 @@ export class DaemonMetrics {
     return () => {
       for (const off of offs) off();
     };
+  }
+
+  /** Records one served request; `route` is the route pattern (`/api/v1/runs/:id`), never the raw URL. */
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    this.#httpRequests.observe({ method, route, status: String(status) }, seconds);
   }
 
   /** The exposition text and its content type. */

@@ -149,6 +149,17 @@ describe("control", () => {
     expect(broken.json().error.code).toBe("INVALID_JSON");
   });
 
+  it("an empty JSON body counts as no body; prototype poisoning is refused", async () => {
+    const json = { ...AUTH, "content-type": "application/json" };
+    const pause = await app.inject({ method: "POST", url: "/api/v1/engine/pause", headers: json, payload: "" });
+    expect(pause.json()).toEqual({ status: "paused" });
+    const empty = await app.inject({ method: "POST", url: "/api/v1/tasks", headers: json, payload: "" });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().error.field).toBe("body");
+    const poisoned = await app.inject({ method: "POST", url: "/api/v1/tasks", headers: json, payload: '{"runPolicy":"once","__proto__":{"x":1}}' });
+    expect(poisoned.statusCode).toBe(400);
+  });
+
   it("idempotent submit with a taskId", async () => {
     const taskId = "01HZZZZZZZZZZZZZZZZZZZZZZZ";
     const first = await submit({ runPolicy: "once", taskId });
@@ -225,5 +236,9 @@ describe("metrics", () => {
     }
     expect(res.body).toContain('actionqueue_attempts_total{result="success"} 0');
     expect(res.body).toContain("# TYPE actionqueue_attempts_total counter");
+    const again = await app.inject("/metrics");
+    expect(again.body).toMatch(/actionqueue_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/tasks",status="201"\} 1/);
+    await app.inject("/no/such/route/123");
+    expect((await app.inject("/metrics")).body).toContain('route="unmatched"');
   });
 });

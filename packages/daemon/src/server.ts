@@ -49,6 +49,19 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const logger = options.logger;
   // JSON only: a text body is refused with 415 instead of reaching the validators as a string.
   app.removeContentTypeParser("text/plain");
+  // Many clients send `content-type: application/json` with an empty body on a
+  // bodiless POST (cancel, pause): treat that as no body. Anything else goes
+  // through fastify's parser, which refuses __proto__/constructor poisoning.
+  const strictJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.trim() === "") {
+      done(null, undefined);
+      return;
+    }
+    strictJson(request, text, done);
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body, internal } = errorResponse(error);
@@ -60,6 +73,14 @@ export function createServer(options: ServerOptions): FastifyInstance {
     const { status, body } = errorResponse(daemonError("ROUTE_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0] ?? ""}`));
     return reply.code(status).send(body);
   });
+  const metrics = options.metrics;
+  if (metrics !== undefined) {
+    app.addHook("onResponse", (request, reply, done) => {
+      // Unmatched URLs share one label so scanners cannot blow up the series count.
+      metrics.observeRequest(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+  }
   app.addHook("preClose", (done) => {
     options.events?.closeAll();
     done();
