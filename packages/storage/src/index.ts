@@ -39,7 +39,7 @@ export type { SkippedSnapshot } from "./snapshot/snapshot-store.js";
 export { openWalWriter, DEFAULT_SEGMENT_BYTES, DEFAULT_DEFERRED_FLUSH_MS } from "./wal/open.js";
 export type { OpenWalWriterOptions, OpenedWal } from "./wal/open.js";
 export { WalWriter } from "./wal/writer.js";
-export type { WalDurability, WalAppendRecord } from "./wal/writer.js";
+export type { WalDurability, WalAppendRecord, WalWriterStats } from "./wal/writer.js";
 export { scanWal } from "./wal/reader.js";
 export type { WalRecord, WalScanResult, WalSegmentSummary, ScanWalOptions } from "./wal/reader.js";
 export { verifyWal, repairWal } from "./wal/repair.js";

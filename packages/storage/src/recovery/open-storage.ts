@@ -21,6 +21,7 @@ import { loadLatestSnapshot, removeStaleSnapshotTemps, writeSnapshotFile } from 
 import { compactWal } from "../wal/compaction.js";
 import type { WalFinding, WalTruncation } from "../wal/findings.js";
 import { openWalWriter } from "../wal/open.js";
+import type { WalWriterStats } from "../wal/writer.js";
 import { scanWal } from "../wal/reader.js";
 import type { WalRepairMode } from "../wal/repair.js";
 import type { ReconciledRun } from "./reconcile.js";
@@ -82,6 +83,8 @@ export interface Storage {
   readonly projection: ProjectionView;
   /** What recovery did at open. */
   readonly recoveryReport: RecoveryReport;
+  /** WAL counters for metrics: records appended and rejected, bytes, write cycles, fdatasyncs, rotations. */
+  walStats(): WalWriterStats;
   /** Writes a snapshot of the current state once the WAL is durable up to it, then compacts the WAL. */
   writeSnapshot(): Promise<SnapshotInfo>;
   /** Syncs and closes the WAL and releases the lock. Idempotent. */
@@ -192,6 +195,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       authority,
       projection,
       recoveryReport,
+      walStats: () => writer.stats,
       writeSnapshot,
       close: () => {
         closed ??= (async () => {

@@ -73,6 +73,8 @@ describe("WAL writer and reader", () => {
     expect(new Set(all).size).toBeLessThan(5);
     await Promise.all(all);
     expect(writer.durableSequence).toBe(500);
+    expect(writer.stats).toMatchObject({ recordsAppended: 500, appendsRejected: 0 });
+    expect(writer.stats.syncs).toBeLessThan(5);
     await writer.close();
   });
 
@@ -129,6 +131,13 @@ describe("WAL writer and reader", () => {
     await expect(writer.append(2, payload(2), "immediate")).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
     await expect(writer.append(3, payload(3), "immediate")).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
     await expect(writer.sync()).rejects.toThrow(/poisoned.*EIO: injected/);
+    await writer.close();
+  });
+
+  it("refuses a payload over the size cap, naming the size", async () => {
+    const { writer } = await openWalWriter(wal);
+    await expect(writer.append(1, new Uint8Array(16 * 1024 * 1024 + 1), "immediate")).rejects.toThrow(/16777217 bytes; at most 16777216/);
+    expect(writer.stats.appendsRejected).toBe(1);
     await writer.close();
   });
 

@@ -38,6 +38,22 @@ export interface WalWriterFaults {
   beforeSync?: () => void;
 }
 
+/** Counters for metrics (since the writer was opened). */
+export interface WalWriterStats {
+  /** Records accepted by append/appendBatch. */
+  readonly recordsAppended: number;
+  /** Records refused (sequence, size, closed or poisoned). */
+  readonly appendsRejected: number;
+  /** Bytes written to segment files. */
+  readonly bytesWritten: number;
+  /** Write cycles (one positional write each). */
+  readonly writeCycles: number;
+  /** fdatasync calls: with group commit, far fewer than records. */
+  readonly syncs: number;
+  /** Segment rotations. */
+  readonly rotations: number;
+}
+
 /** State a writer starts from; produced by {@link openWalWriter}. */
 export interface WalWriterInit {
   readonly walDir: string;
@@ -100,6 +116,7 @@ export class WalWriter {
   #poison: StorageError | undefined;
   #closed = false;
   #closing = false;
+  #stats = { recordsAppended: 0, appendsRejected: 0, bytesWritten: 0, writeCycles: 0, syncs: 0, rotations: 0 };
   #closingPromise: Promise<void> | undefined;
 
   constructor(init: WalWriterInit) {
@@ -119,6 +136,11 @@ export class WalWriter {
   /** Sequence of the last accepted record (queued, written or durable). */
   get lastSequence(): number {
     return this.#lastSequence;
+  }
+
+  /** Counters for metrics (a copy). */
+  get stats(): WalWriterStats {
+    return { ...this.#stats };
   }
 
   /** Sequence of the last record known to be fdatasync'ed. */
@@ -144,7 +166,10 @@ export class WalWriter {
    */
   append(sequence: number, payload: Uint8Array, durability: WalDurability): Promise<void> {
     const problem = this.#check(sequence, payload);
-    if (problem !== undefined) return Promise.reject(problem);
+    if (problem !== undefined) {
+      this.#stats.appendsRejected++;
+      return Promise.reject(problem);
+    }
     this.#put(sequence, 0, payload);
     return this.#waiter(durability);
   }
@@ -159,7 +184,10 @@ export class WalWriter {
     let previous = this.#lastSequence;
     for (const record of records) {
       const problem = this.#check(record.sequence, record.payload, previous);
-      if (problem !== undefined) return Promise.reject(problem);
+      if (problem !== undefined) {
+        this.#stats.appendsRejected += records.length;
+        return Promise.reject(problem);
+      }
       previous = record.sequence;
     }
     for (let i = 0; i < records.length; i++) {
@@ -230,6 +258,7 @@ export class WalWriter {
     this.#length = writeFrame(this.#buffer, this.#length, sequence, flags, payload);
     this.#pendingLastSequence = sequence;
     this.#lastSequence = sequence;
+    this.#stats.recordsAppended++;
   }
 
   #waiter(durability: WalDurability): Promise<void> {
@@ -284,6 +313,8 @@ export class WalWriter {
           }
           this.#position += length;
           this.#writtenSequence = lastSequence;
+          this.#stats.bytesWritten += length;
+          this.#stats.writeCycles++;
           this.#unsynced = true;
         }
         deferredWaiters?.resolve();
@@ -315,6 +346,7 @@ export class WalWriter {
     this.#faults?.beforeSync?.();
     const upTo = this.#writtenSequence;
     await this.#handle?.datasync();
+    this.#stats.syncs++;
     this.#unsynced = false;
     this.#durableSequence = Math.max(this.#durableSequence, upTo);
     this.#timer?.cancel();
@@ -344,6 +376,7 @@ export class WalWriter {
     await handle.sync();
     await fsyncDir(this.#walDir);
     this.#position = header.length;
+    this.#stats.rotations++;
   }
 
   #poisonWith(error: unknown): StorageError {
