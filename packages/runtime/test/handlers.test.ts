@@ -121,6 +121,37 @@ describe("handler edge cases", () => {
     expect(q.getRun(ok.runIds[0]!)!.state).toBe("completed");
   });
 
+  it("work submitted from handlers and from event listeners is waited for by runUntilIdle", async () => {
+    const dataDir = tempDir();
+    const done: string[] = [];
+    const ref: { queue?: ActionQueue } = {};
+    const q = await openQueue({
+      dataDir,
+      handlers: {
+        // Fan-out from inside a handler.
+        parent: async (ctx: HandlerContext<{ children: number }>) => {
+          for (let i = 0; i < ctx.json().children; i += 1) await ref.queue!.submit({ name: "child", runPolicy: { kind: "once" }, payload: { i } });
+          done.push("parent");
+        },
+        child: (ctx: HandlerContext<{ i: number }>) => void done.push(`child ${ctx.json().i}`),
+        step: (ctx: HandlerContext<{ n: number }>) => void done.push(`step ${ctx.json().n}`),
+      },
+    });
+    ref.queue = q;
+    // A chain driven by events: each completed step submits the next.
+    q.on("run:completed", (e) => {
+      const task = q.getTask(e.taskId)!;
+      if (task.name !== "step") return;
+      const n = (JSON.parse(new TextDecoder().decode(task.payload)) as { n: number }).n;
+      if (n < 3) void q.submit({ name: "step", runPolicy: { kind: "once" }, payload: { n: n + 1 } });
+    });
+    await q.submit({ name: "parent", runPolicy: oncePolicy(), payload: { children: 3 } });
+    await q.submit({ name: "step", runPolicy: oncePolicy(), payload: { n: 1 } });
+    await q.runUntilIdle();
+    expect(done.sort()).toEqual(["child 0", "child 1", "child 2", "parent", "step 1", "step 2", "step 3"]);
+    expect(q.stats().runsByState.completed).toBe(7);
+  });
+
   it("close while runUntilIdle waits: close wins, the waiter settles", async () => {
     const dataDir = tempDir();
     const q = await openQueue({ dataDir, handler: () => new Promise((r) => setTimeout(r, 50)) });
