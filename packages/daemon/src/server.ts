@@ -60,7 +60,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
       done(null, undefined);
       return;
     }
-    strictJson(request, text, done);
+    void strictJson(request, text, done);
   });
 
   app.setErrorHandler((error, request, reply) => {
