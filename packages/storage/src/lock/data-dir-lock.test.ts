@@ -49,4 +49,30 @@ describe("data directory lock", () => {
     writeFileSync(join(dir, "LOCK"), "not a pid");
     acquireDataDirLock(dir).release();
   });
+
+  it("lets exactly one of many racing processes win, also when they race to take over a stale lock", async () => {
+    const lockModule = new URL("../../dist/lock/data-dir-lock.js", import.meta.url).href;
+    const script = `
+      const { acquireDataDirLock } = await import(${JSON.stringify(lockModule)});
+      try { acquireDataDirLock(process.argv[1]); console.log("won"); await new Promise((r) => setTimeout(r, 400)); }
+      catch (e) { console.log(e.code); }`;
+    for (const stale of [false, true]) {
+      if (stale) writeFileSync(join(dir, "LOCK"), `${spawnSync("true").pid}\n`);
+      const children = Array.from({ length: 6 }, () =>
+        spawn(process.execPath, ["--input-type=module", "-e", script, dir], { stdio: ["ignore", "pipe", "inherit"] }),
+      );
+      const outputs = await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<string>((resolve) => {
+              let out = "";
+              child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+              child.once("exit", () => resolve(out.trim()));
+            }),
+        ),
+      );
+      expect(outputs.filter((o) => o === "won")).toHaveLength(1);
+      expect(outputs.filter((o) => o !== "won").every((o) => o === "LOCK_HELD")).toBe(true);
+    }
+  }, 30_000);
 });

@@ -1,10 +1,12 @@
 /**
  * One writer per data directory: `<dataDir>/LOCK` holds the owner's pid. The
- * file is created with O_EXCL, so two processes cannot both create it; a lock
- * whose pid is no longer alive (the owner crashed) is taken over. Read-only
- * opens never look at or touch the lock.
+ * pid is written to a private temporary file first and hard-linked into place
+ * (link fails if LOCK exists), so LOCK is never seen empty and two processes
+ * cannot both create it. A lock whose pid is no longer alive (the owner
+ * crashed) is taken over by renaming it aside and checking that what was moved
+ * is the stale lock that was read. Read-only opens never touch the lock.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync, fsyncSync } from "node:fs";
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { StorageError } from "@actionqueue/core";
 import { fsyncDirSync } from "../internal/fs.js";
@@ -57,14 +59,24 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
     });
   }
   for (let attempt = 0; attempt < 5; attempt++) {
+    const temp = join(dataDir, `${LOCK_FILE_NAME}.${process.pid}.${attempt}.tmp`);
+    const fd = openSync(temp, "w");
     try {
-      const fd = openSync(path, "wx");
-      try {
-        writeSync(fd, `${process.pid}\n`);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      writeSync(fd, `${process.pid}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    let linked = false;
+    try {
+      linkSync(temp, path);
+      linked = true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    } finally {
+      unlinkSync(temp);
+    }
+    if (linked) {
       fsyncDirSync(dataDir);
       heldHere.add(path);
       let released = false;
@@ -79,8 +91,6 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
           }
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const holder = readHolder(path);
     if (holder !== undefined && holder !== process.pid && isProcessAlive(holder)) {
@@ -89,12 +99,29 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
       });
     }
     // Stale: the holder is dead (or is a previous incarnation with our pid
-    // that this process never registered). Remove it and retry the O_EXCL create.
+    // that this process never registered). Move it aside, and make sure what
+    // moved is the stale lock we read, not a fresh one another process just
+    // linked in its place; a fresh one is put back.
+    const aside = join(dataDir, `${LOCK_FILE_NAME}.${process.pid}.${attempt}.stale`);
     try {
-      unlinkSync(path);
+      renameSync(path, aside);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      continue;
     }
+    const moved = readHolder(aside);
+    if (moved !== holder && moved !== undefined && isProcessAlive(moved)) {
+      try {
+        linkSync(aside, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
+      unlinkSync(aside);
+      throw new StorageError("LOCK_HELD", `data directory ${dataDir} is locked by process ${moved} (${path}); only one writer may open it`, {
+        details: { dataDir, pid: moved, lockFile: path },
+      });
+    }
+    unlinkSync(aside);
   }
   throw new StorageError("LOCK_HELD", `could not take the lock ${path}: it keeps changing hands`, { details: { dataDir, lockFile: path } });
 }
