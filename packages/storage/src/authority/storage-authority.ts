@@ -13,6 +13,7 @@ import { encodeEvent, encodeEventTransient } from "../codec/event-codec.js";
 import { applyEvent } from "../projection/apply.js";
 import type { Projection } from "../projection/projection.js";
 import { projectionState } from "../projection/projection.js";
+import type { ProjectionState } from "../projection/state.js";
 import { validateEvent } from "../projection/validate.js";
 
 /** Where the authority writes records: the file WAL writer or any backend's log. */
@@ -32,12 +33,21 @@ export interface EventSink {
 export class StorageMutationAuthority implements MutationAuthority {
   readonly #projection: Projection;
   readonly #sink: EventSink;
+  readonly #state: ProjectionState;
+  readonly #onAccepted: ((count: number) => void) | undefined;
   #poison: StorageError | undefined;
   #closed = false;
 
-  constructor(projection: Projection, sink: EventSink) {
+  /**
+   * @param onAccepted called synchronously with the number of commands just
+   * accepted (validated, queued and applied); `openStorage` uses it to
+   * trigger periodic snapshots.
+   */
+  constructor(projection: Projection, sink: EventSink, onAccepted?: (count: number) => void) {
     this.#projection = projection;
     this.#sink = sink;
+    this.#state = projectionState(projection);
+    this.#onAccepted = onAccepted;
   }
 
   /** The sequence of the last accepted command (0 when none). */
@@ -80,7 +90,7 @@ export class StorageMutationAuthority implements MutationAuthority {
   submitCommand(command: MutationCommand, durability: DurabilityPolicy): Promise<MutationOutcome> {
     const unusable = this.#usable();
     if (unusable !== undefined) return Promise.reject(unusable);
-    const state = projectionState(this.#projection);
+    const state = this.#state;
     const expected = state.latestSequence + 1;
     if (command.sequence !== expected) return Promise.reject(new SequenceConflictError(expected, command.sequence));
     let payload: Uint8Array;
@@ -92,6 +102,7 @@ export class StorageMutationAuthority implements MutationAuthority {
     }
     const written = this.#sink.append(command.sequence, payload, durability);
     const applied = applyEvent(state, command);
+    this.#onAccepted?.(1);
     const outcome: MutationOutcome = { sequence: command.sequence, applied };
     return written.then(
       () => outcome,
@@ -111,7 +122,7 @@ export class StorageMutationAuthority implements MutationAuthority {
     const unusable = this.#usable();
     if (unusable !== undefined) return Promise.reject(unusable);
     if (commands.length === 0) return Promise.resolve([]);
-    const state = projectionState(this.#projection);
+    const state = this.#state;
     const records: { sequence: number; payload: Uint8Array }[] = [];
     const outcomes: MutationOutcome[] = [];
     state.beginJournal();
@@ -128,6 +139,7 @@ export class StorageMutationAuthority implements MutationAuthority {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     state.commitJournal();
+    this.#onAccepted?.(commands.length);
     return this.#sink.appendBatch(records, durability).then(
       () => outcomes,
       (error: unknown) => {

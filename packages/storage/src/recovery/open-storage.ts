@@ -132,7 +132,22 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
         { details: { snapshotSequence, walLastSequence: scan.lastSequence } },
       );
     }
-    const authority = new StorageMutationAuthority(projection, writer);
+    let sinceSnapshot = 0;
+    const every = options.snapshotEvery ?? 0;
+    // Assigned below; the authority only calls it after open has finished wiring.
+    let writeSnapshot: () => Promise<SnapshotInfo> = () => Promise.reject(new StorageError("CLOSED", "storage is still opening"));
+    const onAccepted =
+      every > 0
+        ? (count: number): void => {
+            sinceSnapshot += count;
+            if (sinceSnapshot >= every) {
+              sinceSnapshot = 0;
+              // In the background: a failed snapshot is not fatal, the WAL still has everything.
+              writeSnapshot().catch(() => undefined);
+            }
+          }
+        : undefined;
+    const authority = new StorageMutationAuthority(projection, writer, onAccepted);
     let reconciledRuns: ReconciledRun[] = [];
     try {
       if (options.reconcile !== false) reconciledRuns = await reconcileInFlightRuns(projection, authority, clock, options.durability ?? "immediate");
@@ -151,7 +166,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     };
 
     let snapshotChain: Promise<unknown> = Promise.resolve();
-    const writeSnapshot = (): Promise<SnapshotInfo> => {
+    writeSnapshot = (): Promise<SnapshotInfo> => {
       const next = snapshotChain.then(async () => {
         const sequence = projection.latestSequence;
         const bytes = encodeSnapshot(projection, clock.now());
@@ -164,31 +179,6 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       snapshotChain = next.catch(() => undefined);
       return next;
     };
-
-    let sinceSnapshot = 0;
-    const every = options.snapshotEvery ?? 0;
-    if (every > 0) {
-      const submit = authority.submitCommand.bind(authority);
-      const submitBatch = authority.submitBatch.bind(authority);
-      const count = (n: number): void => {
-        sinceSnapshot += n;
-        if (sinceSnapshot >= every) {
-          sinceSnapshot = 0;
-          // Background: a failed snapshot is not fatal, the WAL still has everything.
-          writeSnapshot().catch(() => undefined);
-        }
-      };
-      authority.submitCommand = (command, durability) => {
-        const result = submit(command, durability);
-        if (authority.latestSequence() === command.sequence) count(1);
-        return result;
-      };
-      authority.submitBatch = (commands, durability) => {
-        const result = submitBatch(commands, durability);
-        if (commands.length > 0 && authority.latestSequence() === commands.at(-1)!.sequence) count(commands.length);
-        return result;
-      };
-    }
 
     let closed: Promise<void> | undefined;
     return {
