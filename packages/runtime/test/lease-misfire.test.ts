@@ -56,7 +56,10 @@ describe("lease expiry", () => {
     clock.advance(1_000);
     const q2 = await openQueue({ dataDir, clock, idleHorizonMs: 0, handler: () => "ok" });
     expect(q2.recoveryReport.reconciledRuns).toEqual([{ runId: runIds[0], from: "leased", to: "ready" }]);
+    const expired: string[] = [];
+    q2.on("lease:expired", (e) => expired.push(e.runId)); // held back until the loop starts, so this hears it
     await q2.runUntilIdle();
+    expect(expired).toEqual([runIds[0]]);
     const run = q2.getRun(runIds[0]!)!;
     expect(run.state).toBe("completed");
     expect(run.lease).toBeUndefined();

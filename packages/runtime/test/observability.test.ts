@@ -194,6 +194,13 @@ describe("listings, priority and explain", () => {
     expect(q.listTasks({ limit: 100 }).tasks).toHaveLength(26);
     expect(() => q.listRuns({ state: "nope" as never })).toThrow(/state/);
     expect(() => q.listRuns({ limit: 0 })).toThrow(/limit/);
+    const firstTasks = q.listTasks({ limit: 20 });
+    expect(firstTasks.tasks).toHaveLength(20);
+    const restTasks = q.listTasks({ limit: 20, cursor: firstTasks.nextCursor! });
+    expect(restTasks.tasks).toHaveLength(6);
+    expect(restTasks.nextCursor).toBeUndefined();
+    expect(() => q.getTask("not-an-id")).toThrow(expect.objectContaining({ code: "INVALID_ID" }) as Error);
+    expect(() => q.getRun("not-an-id")).toThrow(expect.objectContaining({ code: "INVALID_ID" }) as Error);
   });
 
   it("dispatches by metadata priority, then creation order", async () => {
