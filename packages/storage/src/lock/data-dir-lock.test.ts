@@ -51,25 +51,40 @@ describe("data directory lock", () => {
   });
 
   it("lets exactly one of many racing processes win, also when they race to take over a stale lock", async () => {
-    const lockModule = new URL("../../dist/lock/data-dir-lock.js", import.meta.url).href;
+    // The children load the TypeScript source through tsx (no build needed),
+    // and hold what they got until every child has answered: a winner that
+    // exited early would leave a stale lock for a slow starter to take over.
+    const lockModule = new URL("./data-dir-lock.ts", import.meta.url).href;
     const script = `
       const { acquireDataDirLock } = await import(${JSON.stringify(lockModule)});
-      try { acquireDataDirLock(process.argv[1]); console.log("won"); await new Promise((r) => setTimeout(r, 400)); }
-      catch (e) { console.log(e.code); }`;
+      try { acquireDataDirLock(process.argv[1]); console.log("won"); }
+      catch (e) { console.log(e.code); }
+      process.stdin.resume();
+      await new Promise((r) => process.stdin.once("end", r));`;
     for (const stale of [false, true]) {
       if (stale) writeFileSync(join(dir, "LOCK"), `${spawnSync("true").pid}\n`);
-      const children = Array.from({ length: 6 }, () =>
-        spawn(process.execPath, ["--input-type=module", "-e", script, dir], { stdio: ["ignore", "pipe", "inherit"] }),
+      const children = Array.from({ length: 4 }, () =>
+        spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, dir], { stdio: ["pipe", "pipe", "inherit"] }),
       );
       const outputs = await Promise.all(
         children.map(
           (child) =>
             new Promise<string>((resolve) => {
               let out = "";
-              child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+              child.stdout.on("data", (chunk: Buffer) => {
+                out += chunk.toString();
+                if (out.includes("\n")) resolve(out.trim());
+              });
               child.once("exit", () => resolve(out.trim()));
             }),
         ),
+      );
+      await Promise.all(
+        children.map((child) => {
+          const exited = new Promise((resolve) => child.once("exit", resolve));
+          child.stdin.end();
+          return exited;
+        }),
       );
       expect(outputs.filter((o) => o === "won")).toHaveLength(1);
       expect(outputs.filter((o) => o !== "won").every((o) => o === "LOCK_HELD")).toBe(true);
