@@ -45,6 +45,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // A client must finish sending its request within 30 s (slow-loris guard; event streams are unaffected).
+    requestTimeout: 30_000,
   }) as unknown as FastifyInstance;
   const logger = options.logger;
   // JSON only: a text body is refused with 415 instead of reaching the validators as a string.
