@@ -93,10 +93,11 @@ try {
 }
 
 let interrupted = false;
+let closing: Promise<void> | undefined;
 process.once("SIGINT", () => {
   interrupted = true;
-  process.stdout.write("\ninterrupted: aborting in-flight attempts (they are retried on the next run)\n");
-  void aq.close({ mode: "abort" }).then(() => process.exit(130));
+  process.stdout.write("\ninterrupted: aborting in-flight attempts (recorded as failed attempts, retried on the next run)\n");
+  closing = aq.close({ mode: "abort" }).then(() => process.exit(130));
 });
 
 const before = aq.stats();
@@ -113,9 +114,11 @@ if (before.tasks === 0) {
   console.log(`  runs on disk: ${formatStates(before)}`);
   if (report.reconciledRuns.length > 0) {
     const attempts = report.reconciledRuns.filter((r) => r.abandonedAttemptId !== undefined).length;
+    const outcomes = new Map<string, number>();
+    for (const r of report.reconciledRuns) outcomes.set(r.to, (outcomes.get(r.to) ?? 0) + 1);
     console.log(
-      `  ${report.reconciledRuns.length} run(s) were in flight when the last process stopped: ` +
-        `${attempts} attempt(s) closed as abandoned, runs sent through the retry table (${report.reconciledRuns.map((r) => r.to).join(", ")})`,
+      `  ${report.reconciledRuns.length} run(s) were in flight when the last process died: ` +
+        `${attempts} attempt(s) closed as abandoned, then by the retry table ${[...outcomes].map(([to, n]) => `${n} → ${to}`).join(", ")}`,
     );
   }
   const leftover = before.runsByState.scheduled + before.runsByState.ready + before.runsByState.retryWait + before.runsByState.suspended;
@@ -162,94 +165,105 @@ const ticker = setInterval(() => {
   }
 }, 100);
 
-// ---- submit the batch --------------------------------------------------------------------
+/** One session's work: submit a batch, run until idle, print the summary. */
+async function session(): Promise<void> {
+  // ---- submit the batch --------------------------------------------------------------------
 
-aq.start();
-const submitted: Record<string, number> = {};
-const submit = async (label: string, input: Parameters<ActionQueue["submit"]>[0]): Promise<readonly RunId[]> => {
-  const { runIds } = await aq.submit(input);
-  submitted[label] = (submitted[label] ?? 0) + runIds.length;
-  return runIds;
-};
+  aq.start();
+  const submitted: Record<string, number> = {};
+  const submit = async (label: string, input: Parameters<ActionQueue["submit"]>[0]): Promise<readonly RunId[]> => {
+    const { runIds } = await aq.submit(input);
+    submitted[label] = (submitted[label] ?? 0) + runIds.length;
+    return runIds;
+  };
 
-const batch: Promise<unknown>[] = [];
-for (let i = 0; i < 200; i += 1) {
-  batch.push(submit("once: send-email", { name: "send-email", runPolicy: oncePolicy(), payload: { to: `user${i}@example.com` } satisfies Email }));
-}
-for (let i = 0; i < 60; i += 1) {
-  const album = `album-${i % 4}`;
-  batch.push(
-    submit("once, keyed: resize-image", {
-      name: "resize-image",
-      runPolicy: oncePolicy(),
-      payload: { album, file: `IMG_${1000 + i}.jpg` } satisfies Image,
-      constraints: { concurrencyKey: album },
-    }),
-  );
-}
-for (let i = 0; i < 25; i += 1) {
-  const card = i % 8 === 7 ? "expired" : "visa";
-  batch.push(submit("retrying: charge-card", { name: "charge-card", runPolicy: oncePolicy(), payload: { order: i, card } satisfies Payment, constraints: { maxAttempts: 4 } }));
-}
-for (let i = 0; i < 6; i += 1) {
-  batch.push(
-    submit("timing out: build-report", {
-      name: "build-report",
-      runPolicy: oncePolicy(),
-      // Two of them get a single attempt: their timeout fails them for good.
-      constraints: { timeoutMs: 150, maxAttempts: i < 2 ? 1 : 2 },
-      metadata: { priority: 5 },
-    }),
-  );
-}
-for (let i = 0; i < 8; i += 1) {
-  batch.push(submit("repeat 5×250ms: sync-inventory", { name: "sync-inventory", runPolicy: repeatPolicy(5, 250), payload: { warehouse: i } }));
-}
-batch.push(submit("cron every second ×3: heartbeat-ping", { name: "heartbeat-ping", runPolicy: cronPolicy("* * * * * *", { maxOccurrences: 3 }) }));
-for (let i = 0; i < 3; i += 1) batch.push(submit("suspend/resume: approve-refund", { name: "approve-refund", runPolicy: oncePolicy(), payload: { refund: i } }));
-await Promise.all(batch);
+  const batch: Promise<unknown>[] = [];
+  for (let i = 0; i < 200; i += 1) {
+    batch.push(submit("once: send-email", { name: "send-email", runPolicy: oncePolicy(), payload: { to: `user${i}@example.com` } satisfies Email }));
+  }
+  for (let i = 0; i < 60; i += 1) {
+    const album = `album-${i % 4}`;
+    batch.push(
+      submit("once, keyed: resize-image", {
+        name: "resize-image",
+        runPolicy: oncePolicy(),
+        payload: { album, file: `IMG_${1000 + i}.jpg` } satisfies Image,
+        constraints: { concurrencyKey: album },
+      }),
+    );
+  }
+  for (let i = 0; i < 25; i += 1) {
+    const card = i % 8 === 7 ? "expired" : "visa";
+    batch.push(submit("retrying: charge-card", { name: "charge-card", runPolicy: oncePolicy(), payload: { order: i, card } satisfies Payment, constraints: { maxAttempts: 4 } }));
+  }
+  for (let i = 0; i < 6; i += 1) {
+    batch.push(
+      submit("timing out: build-report", {
+        name: "build-report",
+        runPolicy: oncePolicy(),
+        // Two of them get a single attempt: their timeout fails them for good.
+        constraints: { timeoutMs: 150, maxAttempts: i < 2 ? 1 : 2 },
+        metadata: { priority: 5 },
+      }),
+    );
+  }
+  for (let i = 0; i < 8; i += 1) {
+    batch.push(submit("repeat 5×250ms: sync-inventory", { name: "sync-inventory", runPolicy: repeatPolicy(5, 250), payload: { warehouse: i } }));
+  }
+  batch.push(submit("cron every second ×3: heartbeat-ping", { name: "heartbeat-ping", runPolicy: cronPolicy("* * * * * *", { maxOccurrences: 3 }) }));
+  for (let i = 0; i < 3; i += 1) batch.push(submit("suspend/resume: approve-refund", { name: "approve-refund", runPolicy: oncePolicy(), payload: { refund: i } }));
+  await Promise.all(batch);
 
-// Change of plan: the last sync of warehouse 0 is not needed after all.
-const sync0 = aq.listTasks({ limit: 10_000 }).tasks.filter((t) => t.name === "sync-inventory").at(-8);
-const lastSync = sync0?.runIds.at(-1);
-if (lastSync !== undefined && aq.getRun(lastSync)?.state === "scheduled") await aq.cancelRun(lastSync);
+  // Change of plan: the last sync of warehouse 0 is not needed after all.
+  const sync0 = aq.listTasks({ limit: 10_000 }).tasks.filter((t) => t.name === "sync-inventory").at(-8);
+  const lastSync = sync0?.runIds.at(-1);
+  if (lastSync !== undefined && aq.getRun(lastSync)?.state === "scheduled") await aq.cancelRun(lastSync);
 
-// ---- run until idle (waiting out retries, repeats, cron and approvals) -------------------
+  // ---- run until idle (waiting out retries, repeats, cron and approvals) -------------------
 
-await aq.runUntilIdle();
-while (approvals.length > 0) {
-  await Promise.all(approvals.splice(0));
   await aq.runUntilIdle();
+  while (approvals.length > 0) {
+    await Promise.all(approvals.splice(0));
+    await aq.runUntilIdle();
+  }
+  clearInterval(ticker);
+  if (tty) process.stdout.write(`\r\x1b[K${progressLine()}\n`);
+  else console.log(progressLine());
+
+  // ---- summary -----------------------------------------------------------------------------
+
+  const after = aq.stats();
+  await aq.close();
+  const elapsedMs = Date.now() - startedAt;
+  const attemptsNow = sumAttempts(after) - sumAttempts(before);
+
+  console.log("\nsubmitted this session:");
+  for (const [label, runs] of Object.entries(submitted)) console.log(`  ${label.padEnd(38)} ${String(runs).padStart(4)} run(s)`);
+  console.log("\nruns by state (whole data directory):");
+  for (const [state, n] of Object.entries(after.runsByState)) {
+    if (n > 0) console.log(`  ${state.padEnd(10)} ${String(n).padStart(6)}`);
+  }
+  console.log("attempts by result (whole data directory):");
+  for (const [result, n] of Object.entries(after.attemptsByResult)) console.log(`  ${result.padEnd(10)} ${String(n).padStart(6)}`);
+  console.log(
+    `\nthis session: ${attemptsNow} attempts, ${after.runs - before.runs} new runs in ${(elapsedMs / 1000).toFixed(2)} s ` +
+      `(${Math.round((attemptsNow * 1000) / Math.max(1, elapsedMs))} attempts/s; the wall time includes handler work and waiting for repeats, cron, backoff and approvals)`,
+  );
+  const unfinished = after.runsByState.scheduled + after.runsByState.ready + after.runsByState.leased + after.runsByState.running + after.runsByState.retryWait + after.runsByState.suspended;
+  console.log(
+    unfinished === 0
+      ? "every run is terminal. Run `pnpm demo` again to reopen this directory and see what it recovers."
+      : `${unfinished} run(s) are not terminal yet (scheduled beyond the idle horizon); a later run picks them up.`,
+  );
 }
-clearInterval(ticker);
-if (tty) process.stdout.write(`\r\x1b[K${progressLine()}\n`);
-else console.log(progressLine());
 
-// ---- summary -----------------------------------------------------------------------------
-
-const after = aq.stats();
-await aq.close();
-const elapsedMs = Date.now() - startedAt;
-const attemptsNow = sumAttempts(after) - sumAttempts(before);
-
-console.log("\nsubmitted this session:");
-for (const [label, runs] of Object.entries(submitted)) console.log(`  ${label.padEnd(38)} ${String(runs).padStart(4)} run(s)`);
-console.log("\nruns by state (whole data directory):");
-for (const [state, n] of Object.entries(after.runsByState)) {
-  if (n > 0) console.log(`  ${state.padEnd(10)} ${String(n).padStart(6)}`);
+try {
+  await session();
+} catch (error) {
+  // After Ctrl-C the queue is closing under our feet: let the SIGINT handler finish and exit.
+  if (!interrupted) throw error;
+  await closing;
 }
-console.log("attempts by result (whole data directory):");
-for (const [result, n] of Object.entries(after.attemptsByResult)) console.log(`  ${result.padEnd(10)} ${String(n).padStart(6)}`);
-console.log(
-  `\nthis session: ${attemptsNow} attempts, ${after.runs - before.runs} new runs in ${(elapsedMs / 1000).toFixed(2)} s ` +
-    `(${Math.round((attemptsNow * 1000) / Math.max(1, elapsedMs))} attempts/s; the wall time includes handler work and waiting for repeats, cron, backoff and approvals)`,
-);
-const unfinished = after.runsByState.scheduled + after.runsByState.ready + after.runsByState.leased + after.runsByState.running + after.runsByState.retryWait + after.runsByState.suspended;
-console.log(
-  unfinished === 0
-    ? "every run is terminal. Run `pnpm demo` again to reopen this directory and see what it recovers."
-    : `${unfinished} run(s) are not terminal yet (scheduled beyond the idle horizon); a later run picks them up.`,
-);
 
 function sumAttempts(s: Stats): number {
   const a = s.attemptsByResult;
