@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock, oncePolicy } from "@actionqueue/core";
 import type { ConcurrencyKeyHoldPolicy, RunId } from "@actionqueue/core";
-import { fixedBackoff, suspended } from "@actionqueue/runtime";
+import { exponentialBackoff, fixedBackoff, suspended } from "@actionqueue/runtime";
 import type { HandlerContext } from "@actionqueue/runtime";
 import { openQueue, results, settle, sleep, tempDir } from "./helpers.js";
 
@@ -112,7 +112,59 @@ describe("concurrency-key single flight", () => {
   }
 });
 
+describe("key release on every terminal path", () => {
+  it("a retry-waiting holder that is canceled frees its key under holdDuringRetry (no leak)", async () => {
+    const clock = new ManualClock();
+    const q = await openQueue({
+      dataDir: tempDir(),
+      clock,
+      idleHorizonMs: 0,
+      backoff: fixedBackoff(60_000),
+      handlers: { a: () => Promise.reject(new Error("fails")), b: () => undefined },
+    });
+    const constraints = { concurrencyKey: "k", maxAttempts: 3 };
+    const a = (await q.submit({ name: "a", runPolicy: oncePolicy(), constraints })).runIds[0]!;
+    const b = (await q.submit({ name: "b", runPolicy: oncePolicy(), constraints })).runIds[0]!;
+    await q.runUntilIdle();
+    expect([q.getRun(a)!.state, q.getRun(b)!.state]).toEqual(["retryWait", "ready"]);
+    await q.cancelRun(a);
+    await q.runUntilIdle();
+    expect(q.getRun(b)!.state).toBe("completed");
+  });
+});
+
 describe("suspend and resume", () => {
+  it("suspensions do not inflate the exponential backoff of a later failure", async () => {
+    const clock = new ManualClock();
+    let calls = 0;
+    const q = await openQueue({
+      dataDir: tempDir(),
+      clock,
+      idleHorizonMs: 0,
+      backoff: exponentialBackoff(1_000, 60_000),
+      handler: () => {
+        calls += 1;
+        if (calls <= 2) return suspended();
+        if (calls === 3) throw new Error("first real failure");
+        return "ok";
+      },
+    });
+    const id = (await q.submit({ runPolicy: oncePolicy(), constraints: { maxAttempts: 2 } })).runIds[0]!;
+    for (let i = 0; i < 2; i += 1) {
+      await q.runUntilIdle();
+      await q.resumeRun(id);
+    }
+    await q.runUntilIdle();
+    expect(q.getRun(id)!.state).toBe("retryWait");
+    // Counted attempts: 1 (the suspensions do not count), so the delay is the base, not 4 s.
+    expect(q.explain(id)).toMatchObject({ kind: "retryWait", retryAt: clock.now() + 1_000 });
+    clock.advance(1_000);
+    await q.runUntilIdle();
+    expect(q.getRun(id)!.state).toBe("completed");
+    expect(results(q.getRun(id))).toEqual(["suspended", "suspended", "failure", "success"]);
+  });
+
+
   it("a suspended run waits (runUntilIdle does not), resumes with resumeRun, and suspensions do not use maxAttempts", async () => {
     const dataDir = tempDir();
     let calls = 0;
