@@ -13,7 +13,7 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { ActionQueue, Stats } from "@actionqueue/runtime";
+import type { ActionQueue, Stats, WalWriterStats } from "@actionqueue/runtime";
 import { dataDirPaths } from "@actionqueue/storage";
 import type { DaemonState } from "./state.js";
 
@@ -63,7 +63,6 @@ export class DaemonMetrics {
   readonly #leaseExpirations: Counter;
   readonly #httpRequests: Histogram<"method" | "route" | "status">;
   readonly #recoveryDuration: Gauge;
-  #walSeen: number | undefined;
 
   /** `state` is read at scrape time; `processMetrics` adds prom-client's default process metrics. */
   constructor(state: DaemonState, options: { readonly processMetrics?: boolean } = {}) {
@@ -140,18 +139,27 @@ export class DaemonMetrics {
       registers,
     });
     const walSequence = (): number | undefined => queueOf()?.stats().latestSequence;
-    const self = this; // eslint-disable-line @typescript-eslint/no-this-alias
-    new Counter({
-      name: "actionqueue_wal_appends_total",
-      help: "WAL records appended by this process (from the WAL sequence).",
-      registers,
-      collect() {
-        const sequence = walSequence();
-        if (sequence === undefined || self.#walSeen === undefined) return;
-        if (sequence > self.#walSeen) this.inc(sequence - self.#walSeen);
-        self.#walSeen = sequence;
-      },
-    });
+    // The writer's own counters are monotonic within the process; each counter
+    // catches up with them at scrape time.
+    const walCounter = (name: string, help: string, read: (stats: WalWriterStats) => number): void => {
+      let seen = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const stats = queueOf()?.walStats();
+          if (stats === undefined) return;
+          const value = read(stats);
+          if (value > seen) this.inc(value - seen);
+          seen = value;
+        },
+      });
+    };
+    walCounter("actionqueue_wal_appends_total", "WAL records appended by this process.", (w) => w.recordsAppended);
+    walCounter("actionqueue_wal_fsyncs_total", "fdatasync calls on the WAL (group commit shares one among many records).", (w) => w.syncs);
+    walCounter("actionqueue_wal_bytes_written_total", "Bytes written to WAL segment files by this process.", (w) => w.bytesWritten);
+    walCounter("actionqueue_wal_write_cycles_total", "WAL write cycles (one positional write each).", (w) => w.writeCycles);
     new Gauge({
       name: "actionqueue_wal_latest_sequence",
       help: "Sequence number of the last durable WAL record.",
@@ -200,7 +208,6 @@ export class DaemonMetrics {
   attach(queue: ActionQueue): () => void {
     const stats = queue.stats();
     for (const result of RESULT_LABELS) this.#attempts.inc({ result }, stats.attemptsByResult[result]);
-    this.#walSeen = stats.latestSequence;
     this.#recoveryDuration.set(queue.recoveryReport.durationMs / 1000);
     const offs = [
       queue.on("attempt:started", (event) => this.#lag.observe(Math.max(0, event.lagMs) / 1000)),

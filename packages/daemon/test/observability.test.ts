@@ -73,6 +73,8 @@ describe("metrics", () => {
       "actionqueue_handler_duration_seconds_count",
       "actionqueue_lease_expirations_total",
       "actionqueue_wal_appends_total",
+      "actionqueue_wal_fsyncs_total",
+      "actionqueue_wal_bytes_written_total",
       "actionqueue_wal_size_bytes",
       "actionqueue_recovery_duration_seconds",
       "process_cpu_user_seconds_total",
@@ -83,6 +85,10 @@ describe("metrics", () => {
     expect(sampleValue(samples, "actionqueue_scheduling_lag_seconds_count")).toBe(8);
     expect(sampleValue(samples, "actionqueue_handler_duration_seconds_count", { result: "failure" })).toBe(1);
     expect(sampleValue(samples, "actionqueue_wal_appends_total")).toBeGreaterThan(0);
+    // Group commit: never more fsyncs than records, and bytes for every record.
+    expect(sampleValue(samples, "actionqueue_wal_fsyncs_total")).toBeGreaterThan(0);
+    expect(sampleValue(samples, "actionqueue_wal_fsyncs_total")!).toBeLessThanOrEqual(sampleValue(samples, "actionqueue_wal_appends_total")!);
+    expect(sampleValue(samples, "actionqueue_wal_bytes_written_total")!).toBeGreaterThan(sampleValue(samples, "actionqueue_wal_appends_total")!);
     await expectAgreement(daemon.url);
     const walSize = sampleValue(samples, "actionqueue_wal_size_bytes")!;
     expect(walSize).toBeGreaterThan(0);

@@ -30,7 +30,7 @@ import {
 } from "@actionqueue/core";
 import { Scheduler, deriveCronWindow, deriveRuns, isOverdue, planMisfire } from "@actionqueue/engine";
 import { AttemptRunner } from "@actionqueue/executor-local";
-import type { ProjectionView, RecoveryReport, Storage } from "@actionqueue/storage";
+import type { ProjectionView, RecoveryReport, Storage, WalWriterStats } from "@actionqueue/storage";
 import { openStorage } from "@actionqueue/storage";
 import { DispatchLoop } from "./dispatch-loop.js";
 import type { ActionQueueEventName, ActionQueueListener } from "./events/event-map.js";
@@ -478,6 +478,11 @@ export class ActionQueue {
   /** Unsubscribes a listener. */
   off<TName extends ActionQueueEventName>(name: TName, listener: ActionQueueListener<TName>): void {
     this.#emitter.off(name, listener);
+  }
+
+  /** WAL counters of this process (records appended, bytes, write cycles, fsyncs): for metrics. */
+  walStats(): WalWriterStats {
+    return this.#storage.walStats();
   }
 
   /** Attempts in flight right now. */
