@@ -220,6 +220,30 @@ describe("openStorage", () => {
     await again.close();
   });
 
+  it("recovery from a snapshot does not read the WAL segments it covers", async () => {
+    const store = await open({ segmentBytes: 1024 });
+    const task = c.taskCreate();
+    await submit(store.authority, task);
+    for (let i = 0; i < 60; i++) await submit(store.authority, c.runCreate(task.taskSpec.id));
+    await store.writeSnapshot();
+    for (let i = 0; i < 5; i++) await submit(store.authority, c.runCreate(task.taskSpec.id));
+    const state = snapshotBytes(store.projection);
+    await store.close();
+    const segments = readdirSync(join(dataDir, "wal")).sort();
+    expect(segments.length).toBeGreaterThan(3);
+    // Damage the first segment: only the WAL-only fallback would need it.
+    const first = join(dataDir, "wal", segments[0]!);
+    const bytes = readFileSync(first);
+    bytes[40]! ^= 0xff;
+    writeFileSync(first, bytes);
+    const again = await open();
+    expect(again.recoveryReport.walRecordsReplayed).toBe(5);
+    expect(snapshotBytes(again.projection).equals(state)).toBe(true);
+    await again.close();
+    const { verifyWal } = await import("@actionqueue/storage");
+    expect(verifyWal(join(dataDir, "wal")).findings[0]).toMatchObject({ file: first, repair: "none" });
+  });
+
   it("one writer per directory: a second open fails naming the pid; read-only works meanwhile and writes nothing", async () => {
     const store = await open();
     await submit(store.authority, c.taskCreate());

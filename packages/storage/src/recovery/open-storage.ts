@@ -122,6 +122,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
       ...(options.deferredFlushMs === undefined ? {} : { deferredFlushMs: options.deferredFlushMs }),
       fromSequence: snapshotSequence + 1,
+      skipCoveredSegments: loaded !== undefined,
       onRecord: replayInto(projection, counter),
     });
     if (scan.lastSequence > 0 && scan.lastSequence < snapshotSequence) {

@@ -34,6 +34,8 @@ export interface OpenWalWriterOptions {
   readonly onRecord?: (record: WalRecord) => void;
   /** Records below this sequence are validated but not handed to `onRecord`. */
   readonly fromSequence?: number;
+  /** Skip reading segments wholly below `fromSequence` (see `ScanWalOptions`). */
+  readonly skipCoveredSegments?: boolean;
   /** Fault injection for tests. */
   readonly faults?: WalWriterFaults;
 }
@@ -56,6 +58,7 @@ export async function openWalWriter(walDir: string, options: OpenWalWriterOption
   const scanOptions = {
     ...(options.onRecord === undefined ? {} : { onRecord: options.onRecord }),
     ...(options.fromSequence === undefined ? {} : { fromSequence: options.fromSequence }),
+    ...(options.skipCoveredSegments === undefined ? {} : { skipCoveredSegments: options.skipCoveredSegments }),
   };
   const { scan, truncations } = scanAndRepair(walDir, options.repair ?? "strict", scanOptions);
   const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;

@@ -105,6 +105,11 @@ export interface ScanWalOptions {
   readonly onRecord?: (record: WalRecord) => void;
   /** Records below this sequence are validated but not handed to `onRecord`. */
   readonly fromSequence?: number;
+  /**
+   * Do not even read segments wholly below `fromSequence` (recovery from a
+   * snapshot: those records are not needed). Verification reads everything.
+   */
+  readonly skipCoveredSegments?: boolean;
 }
 
 /** Scans every segment in `walDir`; never modifies anything. */
@@ -125,6 +130,12 @@ export function scanWal(walDir: string, options: ScanWalOptions = {}): WalScanRe
   const segments = listing.segments;
   for (let index = 0; index < segments.length; index++) {
     const segment = segments[index]!;
+    const following = segments[index + 1];
+    if (options.skipCoveredSegments === true && following !== undefined && following.firstSequence <= fromSequence) {
+      // Every record here is below fromSequence: covered by the snapshot.
+      lastSequence = following.firstSequence - 1;
+      continue;
+    }
     const file = segment.path;
     const bytes = readFileSync(file);
     const isLast = index === segments.length - 1;

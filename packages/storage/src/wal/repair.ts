@@ -75,7 +75,10 @@ export function scanAndRepair(
     if (damage === undefined) break;
     if (!repairsOnOpen(damage, mode)) throw findingError(damage, mode);
     truncations.push(applyRepair(damage));
-    scan = scanWal(walDir, options.fromSequence === undefined ? {} : { fromSequence: options.fromSequence });
+    scan = scanWal(walDir, {
+      ...(options.fromSequence === undefined ? {} : { fromSequence: options.fromSequence }),
+      ...(options.skipCoveredSegments === undefined ? {} : { skipCoveredSegments: options.skipCoveredSegments }),
+    });
   }
   const damage = scan.findings[0];
   if (damage !== undefined) throw findingError(damage, mode);
