@@ -21,7 +21,7 @@ describe("crash recovery", () => {
       onceTasks: 400,
       repeatTasks: 12,
       repeatCount: 5,
-      killAfterMs: [20, 250],
+      killAfterMs: [20, 200],
       seed: 20_250_601,
     });
     expect(result.violations).toEqual([]);
