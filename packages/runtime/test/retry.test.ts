@@ -9,7 +9,7 @@ import { ManualClock, oncePolicy, repeatPolicy } from "@actionqueue/core";
 import type { RunId } from "@actionqueue/core";
 import { ActionQueue, TerminalError, exponentialBackoff, fixedBackoff, retryableFailure, success, suspended } from "@actionqueue/runtime";
 import type { Handler, HandlerContext, RunView } from "@actionqueue/runtime";
-import { openQueue, results, settle, tempDir, text } from "./helpers.js";
+import { deferred, openQueue, results, settle, tempDir, text, waitFor } from "./helpers.js";
 
 /** A handler that plays one scripted behaviour per attempt of each run (by attempt count seen so far). */
 function scripted(plan: readonly ((ctx: HandlerContext) => unknown)[]): Handler<never> {
@@ -232,10 +232,11 @@ describe("backoff and the runUntilIdle horizon", () => {
   it("a timed-out handler that ignores its signal cannot hold runUntilIdle hostage, and its late result is ignored", async () => {
     const dataDir = tempDir();
     let late = false;
+    const release = deferred();
     const q = await openQueue({
       dataDir,
       handler: async () => {
-        await new Promise((r) => setTimeout(r, 300));
+        await release.promise; // ignores its signal; settles only when the test says so
         late = true;
         return "too late";
       },
@@ -246,9 +247,9 @@ describe("backoff and the runUntilIdle horizon", () => {
     expect(late).toBe(false);
     expect(run.state).toBe("failed");
     expect(results(run)).toEqual(["timeout"]);
-    await new Promise((r) => setTimeout(r, 350));
+    release.resolve();
+    await waitFor(() => late, "late settle");
     await settle();
-    expect(late).toBe(true);
     expect(q.getRun(runIds[0]!)).toEqual(run);
   });
 });
