@@ -168,7 +168,12 @@ export class ActionQueue {
 
   /** Opens `dataDir` read-only (creates, writes and locks nothing). */
   static inspect(dataDir: string): Promise<QueueInspector> {
-    return Promise.resolve(QueueInspector.open(dataDir));
+    try {
+      return Promise.resolve(QueueInspector.open(dataDir));
+    } catch (error) {
+      // An async API reports failure as a rejection, never a synchronous throw.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   /** Misfire handling and cron windows after a restart. */
