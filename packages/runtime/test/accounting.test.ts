@@ -178,5 +178,9 @@ describe("submit", () => {
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), concurrency: 0 }))).toBe("INVALID_CONFIG");
     expect(await codeOf(() => ActionQueue.open({ dataDir: "" }))).toBe("INVALID_CONFIG");
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), handlers: { x: 3 as never } }))).toBe("INVALID_CONFIG");
+    expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), leaseTimeoutMs: 10 }))).toBe("INVALID_CONFIG");
+    // inspect creates nothing, and reports a missing directory as a rejection (not a synchronous throw).
+    const missing = `${tempDir()}/missing`;
+    expect(await ActionQueue.inspect(missing).catch((e: { code?: string }) => e.code)).toBe("STORAGE_IO");
   });
 });
