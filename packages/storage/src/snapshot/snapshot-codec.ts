@@ -200,7 +200,8 @@ export function decodeSnapshot(bytes: Buffer): { projection: Projection; sequenc
         const startedAt = r.uint("attempt.startedAt");
         const finishedAt = r.optional("attempt.finishedAt", () => r.uint("attempt.finishedAt"));
         const outcome = r.optional("attempt.outcome", () => readOutcome(r));
-        return { attemptId, startedAt, ...(finishedAt === undefined ? {} : { finishedAt }), ...(outcome === undefined ? {} : { outcome }) };
+        if (finishedAt === undefined) return outcome === undefined ? { attemptId, startedAt } : { attemptId, startedAt, outcome };
+        return outcome === undefined ? { attemptId, startedAt, finishedAt } : { attemptId, startedAt, finishedAt, outcome };
       });
       const lease = r.optional("lease", () => ({
         owner: r.string("lease.owner"),
@@ -209,7 +210,8 @@ export function decodeSnapshot(bytes: Buffer): { projection: Projection; sequenc
         acquiredAt: r.uint("lease.acquiredAt"),
         updatedAt: r.uint("lease.updatedAt"),
       }));
-      const record: RunRecord = { run, history, attempts, ...(lease === undefined ? {} : { lease }) };
+      // Explicit shapes, no object spread: this loop runs once per run.
+      const record: RunRecord = lease === undefined ? { run, history, attempts } : { run, history, attempts, lease };
       checkRun(record, s.tasks.has(run.taskId), s.runs.has(run.id));
       s.runs.set(run.id, record);
       s.runsByState.get(run.state)!.add(run.id);
@@ -297,7 +299,8 @@ function checkRun(record: RunRecord, taskKnown: boolean, duplicate: boolean): vo
   const first = record.history[0];
   if (first === undefined || first.from !== null || first.to !== "scheduled") throw corrupt(`snapshot run ${id}: history does not start with → scheduled`, { runId: id });
   let state: RunState = "scheduled";
-  for (const change of record.history.slice(1)) {
+  for (let i = 1; i < record.history.length; i++) {
+    const change = record.history[i]!;
     if (change.from !== state || !isValidTransition(state, change.to)) throw corrupt(`snapshot run ${id}: history step ${String(change.from)} → ${change.to} is invalid`, { runId: id });
     state = change.to;
   }
