@@ -227,7 +227,7 @@ export class ActionQueue {
     const s = this.#authority.latestSequence();
     const commands: MutationCommand[] = runs.map((run, k) => ({ kind: "runCreate", sequence: s + 1 + k, timestamp: now, run }));
     const durable = this.#loop.track(this.#authority.submitBatch(commands, "immediate"));
-    for (const run of runs) this.#scheduler.onRunChanged(run);
+    for (const run of runs) if (this.#projection.runState(run.id) !== undefined) this.#scheduler.onRunChanged(run);
     this.#loop.schedule();
     if (writes) writes.push(durable);
     else durable.catch((error: unknown) => this.#onFatal(error));
@@ -303,6 +303,12 @@ export class ActionQueue {
     const commands: MutationCommand[] = [{ kind: "taskCreate", sequence: s + 1, timestamp: now, taskSpec: spec }];
     runs.forEach((run, k) => commands.push({ kind: "runCreate", sequence: s + 2 + k, timestamp: now, run }));
     const durable = this.#authority.submitBatch(commands, "immediate");
+    // The authority applies synchronously; a refused batch left nothing behind,
+    // and the scheduler must not learn of runs that do not exist.
+    if (this.#projection.getTask(taskId) === undefined) {
+      await durable;
+      throw new StorageError("COMMAND_REJECTED", `task ${taskId} was refused by storage`, { details: { taskId } });
+    }
     this.#scheduler.setTask(spec);
     for (const run of runs) this.#scheduler.onRunChanged(run);
     this.#pendingSubmits.set(taskId, durable);

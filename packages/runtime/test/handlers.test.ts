@@ -108,10 +108,8 @@ describe("handler edge cases", () => {
     expect(onDisk).toEqual([true, true, true]);
   });
 
-  // Storage defect (not the runtime's): @actionqueue/storage's authority applies a batch in memory
-  // before the WAL writer checks the record size (MAX_PAYLOAD_BYTES, 16 MiB), so an oversized
-  // record poisons the authority instead of being refused. Flip to `it` once storage validates size first.
-  it.fails("a payload too big for one WAL record is refused without stopping the queue", async () => {
+  // The storage authority checks the record size (16 MiB) before applying anything.
+  it("a payload too big for one WAL record is refused without stopping the queue", async () => {
     const q = await openQueue({ dataDir: tempDir(), handler: () => undefined });
     const before = q.stats();
     expect(await codeOf(() => q.submit({ runPolicy: oncePolicy(), payload: new Uint8Array(17 * 1024 * 1024) }))).toBe("INVALID_PAYLOAD");

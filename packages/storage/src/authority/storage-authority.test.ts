@@ -59,4 +59,19 @@ describe("StorageMutationAuthority", () => {
     authority.markClosed();
     await expect(authority.submitCommand(taskCreate(1, 1), "immediate")).rejects.toMatchObject({ code: "CLOSED" });
   });
+
+  it("refuses a record too big for the WAL before applying anything, and stays usable", async () => {
+    const projection = new Projection();
+    const sink = failingSink(-1);
+    const authority = new StorageMutationAuthority(projection, sink);
+    const huge = { ...taskCreate(1, 1), taskSpec: createTaskSpec({ id: taskId(1), runPolicy: { kind: "once" }, payload: new Uint8Array(17 * 1024 * 1024) }) };
+    await expect(authority.submitCommand(huge, "immediate")).rejects.toMatchObject({ code: "INVALID_PAYLOAD" });
+    await expect(authority.submitBatch([huge], "immediate")).rejects.toMatchObject({ code: "INVALID_PAYLOAD" });
+    expect(projection.getTask(taskId(1))).toBeUndefined();
+    expect(authority.latestSequence()).toBe(0);
+    expect(authority.poisonedBy).toBeUndefined();
+    await authority.submitCommand(taskCreate(2, 1), "immediate");
+    expect(sink.written).toEqual([1]);
+  });
 });
+

@@ -7,7 +7,7 @@
  * policy. An I/O failure poisons the authority (fail-stop): every later call
  * rejects until the process reopens the data directory and recovers from disk.
  */
-import { StorageError, SequenceConflictError } from "@actionqueue/core";
+import { SequenceConflictError, StorageError, ValidationError } from "@actionqueue/core";
 import type { DurabilityPolicy, MutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
 import { encodeEvent, encodeEventTransient } from "../codec/event-codec.js";
 import { applyEvent } from "../projection/apply.js";
@@ -15,6 +15,7 @@ import type { Projection } from "../projection/projection.js";
 import { projectionState } from "../projection/projection.js";
 import type { ProjectionState } from "../projection/state.js";
 import { validateEvent } from "../projection/validate.js";
+import { MAX_PAYLOAD_BYTES } from "../wal/frame.js";
 
 /** Where the authority writes records: the file WAL writer or any backend's log. */
 export interface EventSink {
@@ -97,6 +98,7 @@ export class StorageMutationAuthority implements MutationAuthority {
     try {
       validateEvent(state, command);
       payload = encodeEventTransient(command);
+      checkRecordSize(command, payload);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -131,7 +133,9 @@ export class StorageMutationAuthority implements MutationAuthority {
         const expected = state.latestSequence + 1;
         if (command.sequence !== expected) throw new SequenceConflictError(expected, command.sequence);
         validateEvent(state, command);
-        records.push({ sequence: command.sequence, payload: encodeEvent(command) });
+        const payload = encodeEvent(command);
+        checkRecordSize(command, payload);
+        records.push({ sequence: command.sequence, payload });
         outcomes.push({ sequence: command.sequence, applied: applyEvent(state, command) });
       }
     } catch (error) {
@@ -145,6 +149,21 @@ export class StorageMutationAuthority implements MutationAuthority {
       (error: unknown) => {
         throw this.#poisonWith(error);
       },
+    );
+  }
+}
+
+/**
+ * Refuses a record the WAL writer would refuse, before anything is applied:
+ * an oversized payload is bad input, not a storage failure, and must never
+ * poison the authority.
+ */
+function checkRecordSize(command: MutationCommand, payload: Uint8Array): void {
+  if (payload.length > MAX_PAYLOAD_BYTES) {
+    throw new ValidationError(
+      "INVALID_PAYLOAD",
+      `${command.kind} command ${command.sequence} encodes to ${payload.length} bytes; a WAL record holds at most ${MAX_PAYLOAD_BYTES} bytes (use a smaller payload)`,
+      { details: { field: "payload", bytes: payload.length, max: MAX_PAYLOAD_BYTES } },
     );
   }
 }
