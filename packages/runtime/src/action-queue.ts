@@ -193,7 +193,7 @@ export class ActionQueue {
               "immediate",
             ),
           );
-          this.#scheduler.onTransition(run.id, "canceled", now);
+          this.#scheduler.forget(run.id);
         }
       }
       if (task.spec.runPolicy.kind === "cron") this.#topUpCron(task.spec.id, writes);
@@ -392,7 +392,8 @@ export class ActionQueue {
       "immediate",
     );
     this.#loop.abortRun(runId, "cancel");
-    this.#scheduler.onTransition(runId, "canceled", now);
+    // Terminal runs leave the scheduler (their key, if any, is released): it only indexes live work.
+    this.#scheduler.forget(runId);
     // A canceled cron occurrence leaves the window: refill it (a no-op once the task itself is canceled).
     this.#topUpCron(run.taskId);
     this.#loop.schedule();

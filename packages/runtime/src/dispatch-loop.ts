@@ -392,7 +392,9 @@ export class DispatchLoop {
     };
     const finished = submitAttemptFinishViaAuthority(finishCommand, "immediate", finishedWithTransition);
     // Re-indexes the run and applies the key hold rule (terminal and, under releaseOnRetry, retryWait/suspended free the key).
-    scheduler.onTransition(runId, next, now);
+    // Terminal runs leave the scheduler (forget releases their key): it only indexes live work.
+    if (next === "completed" || next === "failed") scheduler.forget(runId);
+    else scheduler.onTransition(runId, next, now);
     const due = next === "retryWait" ? scheduler.retryDueAt(runId) : undefined;
     const outcome = finishCommand.outcome;
     // Events (and the cron top-up) run inside the tracked write, so `whenIdle` never resolves before them.
