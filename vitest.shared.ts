@@ -8,7 +8,8 @@ export function packageVitestConfig(extra: { include?: string[]; testTimeout?: n
       include: extra.include ?? ["src/**/*.test.ts", "test/**/*.test.ts"],
       environment: "node",
       pool: "forks",
-      testTimeout: extra.testTimeout ?? 20_000,
+      testTimeout: extra.testTimeout ?? 60_000,
+      hookTimeout: 60_000,
       reporters: ["default", ["json", { outputFile: ".vitest-report.json" }]],
     },
   });
