@@ -13,6 +13,7 @@ import type {
   RunInstance,
   TaskId,
   TaskSpec,
+  TaskSpecInput,
 } from "@actionqueue/core";
 import {
   ActionQueueError,
@@ -264,15 +265,14 @@ export class ActionQueue {
     }
     const { bytes, contentType } = encodePayload(input);
     const taskId = input.taskId === undefined ? this.#ids.taskId() : parseTaskId(input.taskId);
-    const spec = createTaskSpec({
-      id: taskId,
-      runPolicy: input.runPolicy,
-      ...(input.name === undefined ? {} : { name: input.name }),
-      ...(bytes === undefined ? {} : { payload: bytes }),
-      ...(contentType === undefined ? {} : { contentType }),
-      ...(input.constraints === undefined ? {} : { constraints: input.constraints }),
-      ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
-    });
+    // Assignment rather than conditional spreads: those are slow on Node 20, and this runs per submission.
+    const specInput: { -readonly [K in keyof TaskSpecInput]: TaskSpecInput[K] } = { id: taskId, runPolicy: input.runPolicy };
+    if (input.name !== undefined) specInput.name = input.name;
+    if (bytes !== undefined) specInput.payload = bytes;
+    if (contentType !== undefined) specInput.contentType = contentType;
+    if (input.constraints !== undefined) specInput.constraints = input.constraints;
+    if (input.metadata !== undefined) specInput.metadata = input.metadata;
+    const spec = createTaskSpec(specInput);
     const existing = this.#projection.getTask(taskId);
     if (existing) {
       if (!sameSpec(existing.spec, spec)) {

@@ -24,7 +24,10 @@ import { buildAttemptFinishCommand, submitAttemptFinishViaAuthority } from "@act
 import type { AttemptResult, AttemptRunner, ExecutorResponse, Handler } from "@actionqueue/executor-local";
 import { decideRetry } from "@actionqueue/executor-local";
 import type { ProjectionView } from "@actionqueue/storage";
+import type { ActionQueueEvents } from "./events/event-map.js";
 import type { TypedEmitter } from "./events/typed-emitter.js";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 import type { ResolvedOptions } from "./options.js";
 
 /** One attempt in flight. */
@@ -400,18 +403,28 @@ export class DispatchLoop {
     // Events (and the cron top-up) run inside the tracked write, so `whenIdle` never resolves before them.
     void this.track(finished.then(() => {
       const emitter = this.#d.emitter;
-      emitter.emit("attempt:finished", {
-        runId,
-        taskId: entry.taskId,
-        attemptId: entry.attemptId,
-        result: outcome.result,
-        ...(outcome.error === undefined ? {} : { error: outcome.error }),
-        durationMs: Math.max(0, now - startedAt),
-        at: now,
-      });
-      if (next === "completed") emitter.emit("run:completed", { runId, taskId: entry.taskId, at: now });
-      else if (next === "failed") emitter.emit("run:failed", { runId, taskId: entry.taskId, ...(outcome.error === undefined ? {} : { error: outcome.error }), at: now });
-      else if (next === "retryWait") emitter.emit("run:retrying", { runId, taskId: entry.taskId, retryAt: due ?? now, at: now });
+      // Payloads are built only for events someone listens to (the hot path usually has none).
+      if (emitter.has("attempt:finished")) {
+        const finishedEvent: Mutable<ActionQueueEvents["attempt:finished"]> = {
+          runId,
+          taskId: entry.taskId,
+          attemptId: entry.attemptId,
+          result: outcome.result,
+          durationMs: Math.max(0, now - startedAt),
+          at: now,
+        };
+        if (outcome.error !== undefined) finishedEvent.error = outcome.error;
+        emitter.emit("attempt:finished", finishedEvent);
+      }
+      if (next === "completed") {
+        if (emitter.has("run:completed")) emitter.emit("run:completed", { runId, taskId: entry.taskId, at: now });
+      } else if (next === "failed") {
+        if (emitter.has("run:failed")) {
+          const failedEvent: Mutable<ActionQueueEvents["run:failed"]> = { runId, taskId: entry.taskId, at: now };
+          if (outcome.error !== undefined) failedEvent.error = outcome.error;
+          emitter.emit("run:failed", failedEvent);
+        }
+      } else if (next === "retryWait") emitter.emit("run:retrying", { runId, taskId: entry.taskId, retryAt: due ?? now, at: now });
       else emitter.emit("run:suspended", { runId, taskId: entry.taskId, at: now });
       if (next === "completed" || next === "failed") this.#d.onRunTerminal(entry.taskId);
     })).catch(this.#d.onFatal);
