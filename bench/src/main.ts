@@ -7,14 +7,16 @@
  * wrong count), never because a number is slow.
  *
  * Flags: --quick, --reps=N, --systems=a,b, --workloads=a,b, --no-heap,
+ * --heap-only (measure the heap and merge it into an existing report),
  * --keep-redis-config, --out=DIR, --name=BASE.
  */
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Sizes } from "./config.js";
 import { FULL, QUICK, scratchRoot } from "./config.js";
+import type { MachineInfo } from "./machine.js";
 import { loadAverage, machineInfo } from "./machine.js";
 import type { RedisDurabilityState } from "./redis-durability.js";
 import { applyRedisDurability } from "./redis-durability.js";
@@ -69,6 +71,7 @@ async function main(): Promise<number> {
       systems: { type: "string" },
       workloads: { type: "string" },
       "no-heap": { type: "boolean", default: false },
+      "heap-only": { type: "boolean", default: false },
       "keep-redis-config": { type: "boolean", default: false },
       out: { type: "string" },
       name: { type: "string" },
@@ -80,8 +83,9 @@ async function main(): Promise<number> {
   const reps = values.reps === undefined ? base.repetitions : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${String(values.reps)}`);
   const sizes: Sizes = { ...base, repetitions: reps };
-  const wanted = list(values.systems, SYSTEM_NAMES, "system");
-  const workloads = list(values.workloads, WORKLOAD_NAMES, "workload");
+  const heapOnly = values["heap-only"] === true;
+  const wanted = heapOnly ? (["actionqueue"] as SystemName[]) : list(values.systems, SYSTEM_NAMES, "system");
+  const workloads = heapOnly ? [] : list(values.workloads, WORKLOAD_NAMES, "workload");
   const outDir = values.out ?? path.join(BENCH_DIR, "results");
   const outName = values.name ?? (quick ? "quick" : "latest");
   // Per-run scratch space and pg-boss schema (inherited by the children), so two bench runs
@@ -186,6 +190,7 @@ async function main(): Promise<number> {
   }
 
   machine.loadAverageEnd = loadAverage();
+  if (heapOnly) return mergeHeap(path.join(outDir, `${outName}.json`), machine, heap, heapError);
   const report: Report = {
     title: `ActionQueue benchmark (${quick ? "quick" : "full"})`,
     mode: quick ? "quick" : "full",
@@ -203,6 +208,23 @@ async function main(): Promise<number> {
   const broken = runs.filter((r) => !r.ok).length + (heapError === undefined ? 0 : 1);
   console.log(`bench: ${runs.length} runs, ${broken} broken, ${round((performance.now() - started) / 1000, 1)} s; wrote ${path.relative(process.cwd(), files.md)}`);
   return broken === 0 ? 0 : 1;
+}
+
+/** `--heap-only`: puts a separately measured heap into an existing report and re-renders it. */
+function mergeHeap(file: string, machine: MachineInfo, heap: Metrics | undefined, heapError: string | undefined): number {
+  const old = JSON.parse(readFileSync(file, "utf8")) as Report;
+  const { heap: _oldHeap, heapError: _oldError, ...rest } = old;
+  const note = `Heap measured separately (--heap-only) on ${machine.date}, commit ${machine.commit}, load ${machine.loadAverageStart.join(" / ")} at start and ${(machine.loadAverageEnd ?? []).join(" / ")} at end.`;
+  const report: Report = {
+    ...rest,
+    ...summarise(old.runs),
+    ...(heap === undefined ? {} : { heap }),
+    ...(heapError === undefined ? {} : { heapError }),
+    notes: [...old.notes.filter((n) => !n.startsWith("Heap measured separately")), note],
+  };
+  const files = writeReport(report, path.dirname(file), path.basename(file, ".json"));
+  console.log(`bench: heap merged into ${path.relative(process.cwd(), files.md)}`);
+  return heapError === undefined ? 0 : 1;
 }
 
 main().then(

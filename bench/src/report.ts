@@ -110,7 +110,7 @@ export function summarise(runs: readonly RunRecord[]): Pick<Report, "medians" | 
       for (const spec of specs.filter((s) => s.ratio)) {
         const a = aq[spec.key];
         const p = m[spec.key];
-        row[spec.key] = a === undefined || p === undefined || p === 0 ? null : round(a / p, 3);
+        row[spec.key] = a === undefined || p === undefined || p === 0 ? null : Number((a / p).toPrecision(3));
       }
       r[system] = row;
     }
@@ -122,6 +122,7 @@ export function summarise(runs: readonly RunRecord[]): Pick<Report, "medians" | 
 function fmt(v: number | undefined | null): string {
   if (v === undefined || v === null || Number.isNaN(v)) return "–";
   if (Math.abs(v) >= 100) return Math.round(v).toLocaleString("en-US");
+  if (v !== 0 && Math.abs(v) < 0.1) return v.toPrecision(2);
   return String(round(v, 2));
 }
 
