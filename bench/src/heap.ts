@@ -26,7 +26,7 @@ export async function measureHeap(counts: readonly number[], namespace: string):
     const dataDir = path.join(scratchRoot(), `${namespace}-${n}`);
     rmSync(dataDir, { recursive: true, force: true });
     // Snapshots off: they do not change what the projection retains, and with the default cadence
-    // (every 100k WAL events) filling 1M runs re-encodes the whole growing projection ~50 times on
+    // (every 100k WAL events) filling 1M runs re-encodes the whole growing projection dozens of times on
     // the main thread, which made the 1M fill take over 20 minutes.
     const queue = await ActionQueue.open({ dataDir, concurrency: 64, snapshotEvery: 0, handler: () => undefined });
     try {
