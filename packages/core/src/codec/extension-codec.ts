@@ -17,7 +17,7 @@ import type { LedgerEntry, Permission, Role, TenantRegistration } from "../platf
 import { PERMISSION_KINDS, ROLE_KINDS, validateLedgerEntry, validatePermission, validateRole, validateTenantRegistration } from "../platform/platform.js";
 import type { RunState } from "../run/run-state.js";
 import type { EventFilter } from "../subscription/event-filter.js";
-import { EVENT_FILTER_KINDS, validateEventFilter } from "../subscription/event-filter.js";
+import { EVENT_FILTER_KINDS, copyEventFilter, validateEventFilter } from "../subscription/event-filter.js";
 import { bytesFromBase64, bytesToBase64 } from "./base64.js";
 
 /** JSON form of a budget allocation (same shape). */
@@ -83,16 +83,7 @@ export function budgetConsumptionFromJson(json: unknown, path = "consumption"): 
 
 /** Encodes an event filter. */
 export function eventFilterToJson(filter: EventFilter): EventFilterJson {
-  switch (filter.kind) {
-    case "taskCompleted":
-      return { kind: filter.kind, taskId: filter.taskId };
-    case "runStateChanged":
-      return { kind: filter.kind, taskId: filter.taskId, state: filter.state };
-    case "budgetThreshold":
-      return { kind: filter.kind, taskId: filter.taskId, dimension: filter.dimension, thresholdPct: filter.thresholdPct };
-    case "custom":
-      return { kind: filter.kind, key: filter.key };
-  }
+  return copyEventFilter(filter);
 }
 
 /** Decodes and validates an event filter (`INVALID_THRESHOLD_PCT`, `EMPTY_CUSTOM_EVENT_KEY`, ...). */

@@ -55,6 +55,11 @@ export function validateEventFilter(filter: EventFilter): void {
 /** Validates and returns a filter (a fresh copy holding only its own fields). */
 export function eventFilter(filter: EventFilter): EventFilter {
   validateEventFilter(filter);
+  return copyEventFilter(filter);
+}
+
+/** A fresh copy of a filter holding only the fields of its kind (shared with the JSON codec). */
+export function copyEventFilter(filter: EventFilter): EventFilter {
   switch (filter.kind) {
     case "taskCompleted":
       return { kind: filter.kind, taskId: filter.taskId };
