@@ -469,9 +469,7 @@ export class ActionQueue {
 
   /** Why a run is not running now. Throws `NOT_FOUND` for an unknown run. */
   explain(id: RunId | string): Explanation {
-    const explanation = this.#query.explain(id, this.#options.clock.now());
-    if (!explanation) throw new CommandRejectedError("NOT_FOUND", `run ${String(id)} does not exist`, { details: { runId: id } });
-    return explanation;
+    return this.#query.explain(id, this.#options.clock.now());
   }
 
   /** Writes a snapshot now (and compacts the WAL it covers). */

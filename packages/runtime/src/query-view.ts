@@ -4,7 +4,7 @@
  * queue and the read-only inspector, so both answer exactly alike.
  */
 import type { RunId, RunInstance, RunState } from "@actionqueue/core";
-import { ValidationError, describeValue, isRunState, parseRunId, parseTaskId } from "@actionqueue/core";
+import { CommandRejectedError, ValidationError, describeValue, isRunState, parseRunId, parseTaskId } from "@actionqueue/core";
 import type { ProjectionView } from "@actionqueue/storage";
 import type { AttemptView, Explanation, ListRunsQuery, RunPage, RunView, Stats, TaskView } from "./types.js";
 
@@ -171,8 +171,14 @@ export class QueryView {
     return stats;
   }
 
-  /** Why a run is not running now (or that it is). Undefined for an unknown run. */
-  explain(id: string, now: number): Explanation | undefined {
+  /** Why a run is not running now (or that it is). Throws `NOT_FOUND` for an unknown run. */
+  explain(id: string, now: number): Explanation {
+    const explanation = this.#explain(id, now);
+    if (!explanation) throw new CommandRejectedError("NOT_FOUND", `run ${id} does not exist`, { details: { runId: id } });
+    return explanation;
+  }
+
+  #explain(id: string, now: number): Explanation | undefined {
     const runId = parseRunId(id);
     const run = this.#projection.getRun(runId);
     if (!run) return undefined;

@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import type { RunId, TaskId } from "@actionqueue/core";
-import { CommandRejectedError, StorageError, systemClock } from "@actionqueue/core";
+import { StorageError, systemClock } from "@actionqueue/core";
 import type { Clock } from "@actionqueue/core";
 import type { WalFinding } from "@actionqueue/storage";
 import { openStorageReadOnly } from "@actionqueue/storage";
@@ -58,9 +58,7 @@ export class QueueInspector {
 
   /** Why a run is not running (from durable state alone). Throws `NOT_FOUND` for an unknown run. */
   explain(id: RunId | string): Explanation {
-    const explanation = this.#query.explain(id, this.#clock.now());
-    if (!explanation) throw new CommandRejectedError("NOT_FOUND", `run ${String(id)} does not exist`, { details: { runId: id } });
-    return explanation;
+    return this.#query.explain(id, this.#clock.now());
   }
 
   /** Nothing to release; present so callers can treat it like a queue. */
