@@ -14,21 +14,14 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ActionQueue, Stats, WalWriterStats } from "@actionqueue/runtime";
+import { RUN_STATES, displayRunState } from "@actionqueue/core";
 import { dataDirPaths } from "@actionqueue/storage";
 import type { DaemonState } from "./state.js";
 
-/** Prometheus label value of each `runsByState` key (snake_case, Prometheus style). */
-export const STATE_LABELS = {
-  scheduled: "scheduled",
-  ready: "ready",
-  leased: "leased",
-  running: "running",
-  retryWait: "retry_wait",
-  suspended: "suspended",
-  completed: "completed",
-  failed: "failed",
-  canceled: "canceled",
-} as const satisfies Record<keyof Stats["runsByState"], string>;
+/** Prometheus label value of each `runsByState` key: core's snake_case display name (`retry_wait`). */
+export const STATE_LABELS: Readonly<Record<keyof Stats["runsByState"], string>> = Object.fromEntries(
+  RUN_STATES.map((state) => [state, displayRunState(state)]),
+) as Record<keyof Stats["runsByState"], string>;
 
 /** Attempt results, as label values. */
 export const RESULT_LABELS = ["success", "failure", "timeout", "suspended"] as const satisfies readonly (keyof Stats["attemptsByResult"])[];

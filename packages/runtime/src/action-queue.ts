@@ -33,7 +33,7 @@ import { Scheduler, deriveCronWindow, deriveRuns, isOverdue, planMisfire } from 
 import { AttemptRunner } from "@actionqueue/executor-local";
 import type { ProjectionView, RecoveryReport, Storage, WalWriterStats } from "@actionqueue/storage";
 import { openStorage } from "@actionqueue/storage";
-import { DispatchLoop } from "./dispatch-loop.js";
+import { DispatchLoop, countedAttemptsOf } from "./dispatch-loop.js";
 import type { ActionQueueEventName, ActionQueueListener } from "./events/event-map.js";
 import { TypedEmitter } from "./events/typed-emitter.js";
 import type { ResolvedOptions } from "./options.js";
@@ -102,11 +102,7 @@ export class ActionQueue {
     this.recoveryReport = storage.recoveryReport;
     this.#ids = createIdFactory(options.clock);
     const projection = this.#projection;
-    const countedAttempts = (run: { id: RunId }): number => {
-      let n = 0;
-      for (const a of projection.attempts(run.id)) if (a.outcome?.result !== "suspended") n += 1;
-      return Math.max(1, n);
-    };
+    const countedAttempts = (run: { id: RunId }): number => Math.max(1, countedAttemptsOf(projection, run.id));
     this.#scheduler = Scheduler.rebuild(
       [...projection.tasks()].map((t) => t.spec),
       (function* () {

@@ -300,18 +300,10 @@ export class DispatchLoop {
     return handler;
   }
 
-  #countedAttempts(runId: RunId): number {
-    let counted = 0;
-    for (const a of this.#d.projection.attempts(runId)) {
-      if (a.outcome?.result !== "suspended") counted += 1;
-    }
-    return counted;
-  }
-
   #startAttempt(entry: InFlight, run: RunInstance, spec: TaskSpec): void {
     if (this.#inFlight.get(entry.runId) !== entry) return; // canceled before the start was durable
     entry.started = true;
-    const attemptNumber = this.#countedAttempts(entry.runId);
+    const attemptNumber = countedAttemptsOf(this.#d.projection, entry.runId);
     const now = this.#clock.now();
     if (this.#d.emitter.has("attempt:started")) {
       this.#d.emitter.emit("attempt:started", {
@@ -488,4 +480,16 @@ export class DispatchLoop {
 /** True for the terminal error the loop records when a task's name has no handler. */
 export function isNoHandlerError(message: string | undefined): boolean {
   return message?.startsWith(NO_HANDLER_PREFIX) ?? false;
+}
+
+/**
+ * Attempts of a run that count toward `maxAttempts` and the backoff exponent:
+ * every started attempt except those that ended suspended (an open attempt counts).
+ */
+export function countedAttemptsOf(projection: ProjectionView, runId: RunId): number {
+  let counted = 0;
+  for (const a of projection.attempts(runId)) {
+    if (a.outcome?.result !== "suspended") counted += 1;
+  }
+  return counted;
 }
