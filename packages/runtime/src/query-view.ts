@@ -5,6 +5,7 @@
  */
 import type { RunId, RunInstance, RunState } from "@actionqueue/core";
 import { CommandRejectedError, ValidationError, describeValue, isRunState, parseRunId, parseTaskId } from "@actionqueue/core";
+import { holdsConcurrencyKey } from "@actionqueue/engine";
 import type { ProjectionView } from "@actionqueue/storage";
 import type { AttemptView, Explanation, ListRunsQuery, RunPage, RunView, Stats, TaskView } from "./types.js";
 
@@ -263,18 +264,19 @@ export class QueryView {
     return { kind: "ready", runId, message: "run is ready and will be dispatched when a slot is free" };
   }
 
-  /** The key holder as durable state says it: a leased or running run with the key (or retrying under holdDuringRetry). */
+  /** The key holder as durable state says it, by the engine's hold rule (leased, running, and under holdDuringRetry also retrying, suspended or re-readied runs). */
   #durableKeyHolder(key: string, except: RunId): RunId | undefined {
-    for (const state of ["running", "leased", "retryWait"] as const) {
+    // The engine's hold rule, applied to durable state, so the inspector and the live gate agree.
+    for (const state of ["running", "leased", "retryWait", "suspended", "ready"] as const) {
       for (const runId of this.#projection.runsInState(state)) {
         if (runId === except) continue;
         const run = this.#projection.getRun(runId);
         const spec = run ? this.#projection.getTask(run.taskId)?.spec : undefined;
-        if (spec?.constraints.concurrencyKey !== key) continue;
-        if (state === "retryWait" && spec.constraints.concurrencyKeyHoldPolicy !== "holdDuringRetry") continue;
-        return runId;
+        if (!run || spec?.constraints.concurrencyKey !== key) continue;
+        if (holdsConcurrencyKey(run, spec.constraints.concurrencyKeyHoldPolicy)) return runId;
       }
     }
     return undefined;
   }
+
 }
