@@ -144,6 +144,27 @@ export class RunInstance {
   }
 
   /**
+   * Builds a run from fields that are already known to be valid, skipping
+   * every check. Only for the storage projection, whose records were
+   * validated when their events were accepted: `restore` re-parses both ids
+   * on every call, which the dispatch loop cannot afford per run.
+   * @internal
+   */
+  static fromValidatedFields(
+    id: RunId,
+    taskId: TaskId,
+    state: RunState,
+    currentAttemptId: AttemptId | undefined,
+    attemptCount: number,
+    createdAt: number,
+    scheduledAt: number,
+    effectivePriority: number,
+    lastStateChangeAt: number,
+  ): RunInstance {
+    return new RunInstance(id, taskId, state, currentAttemptId, attemptCount, createdAt, scheduledAt, effectivePriority, lastStateChangeAt);
+  }
+
+  /**
    * Rebuilds a run from persisted fields (snapshot, WAL, JSON), validating every
    * invariant: ids not nil, known state, an active attempt only while Running,
    * counts and times in range.

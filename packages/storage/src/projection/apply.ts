@@ -3,29 +3,40 @@
  * fail on a validated event; every record is "touched" before it changes, so
  * an open undo journal can restore it.
  */
-import { AttemptOutcome } from "@actionqueue/core";
+import { AttemptOutcome, isTerminalState } from "@actionqueue/core";
 import type { AppliedMutation, MutationCommand, RunId, RunState } from "@actionqueue/core";
 import type { ProjectionState } from "./state.js";
-import type { RunRecord } from "./records.js";
+import { RunRecord } from "./records.js";
 import { budgetKey, grantKey, roleKey } from "./records.js";
 
 // States in which a lease is meaningless: entering them drops it (the Rust
 // reducer kept leases on RetryWait/Suspended runs and then failed to snapshot).
-const LEASE_FREE: ReadonlySet<RunState> = new Set(["retryWait", "suspended", "completed", "failed", "canceled"]);
+function isLeaseFree(state: RunState): boolean {
+  return state === "retryWait" || state === "suspended" || isTerminalState(state);
+}
 
 function runRecord(state: ProjectionState, runId: RunId): RunRecord {
   state.touchRun(runId);
   return state.runs.get(runId)!;
 }
 
+/**
+ * Moves a validated run to `to`. Validation already checked the pair against
+ * the transition table and the active attempt, so the fields change directly.
+ */
 function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: number): void {
-  const from = record.run.state;
-  state.runsByState.get(from)!.delete(record.run.id);
-  record.run.transitionTo(to);
-  record.run.recordStateChangeAt(at);
-  state.runsByState.get(to)!.add(record.run.id);
-  record.history.push({ from, to, at });
-  if (LEASE_FREE.has(to)) delete record.lease;
+  state.runsByState.get(record.state)!.delete(record.id);
+  record.state = to;
+  if (to !== "running") record.currentAttemptId = undefined;
+  record.lastStateChangeAt = at;
+  state.runsByState.get(to)!.add(record.id);
+  record.recordChange(to, at);
+  if (isLeaseFree(to)) {
+    record.lease = undefined;
+    // A terminal run never changes again: drop the spare capacity the
+    // history array grew while it was live.
+    if (isTerminalState(to)) record.history = record.history.slice();
+  }
 }
 
 /** Applies a validated event and sets `latestSequence`; returns what changed. */
@@ -39,14 +50,12 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
       state.tasks.set(c.taskSpec.id, { spec: c.taskSpec, createdAt: at });
       return { kind: "taskCreate", taskId: c.taskSpec.id };
     case "runCreate": {
-      // A private copy: the caller's instance must not be able to change durable state.
-      const run = c.run.clone();
+      // The record copies the fields: the caller's instance cannot change durable state.
+      const run = c.run;
       state.touchRun(run.id);
-      state.runs.set(run.id, { run, history: [{ from: null, to: "scheduled", at: run.createdAt }], attempts: [] });
+      state.runs.set(run.id, RunRecord.created(run));
       state.runsByState.get(run.state)!.add(run.id);
-      const list = state.runsByTask.get(run.taskId);
-      if (list === undefined) state.runsByTask.set(run.taskId, [run.id]);
-      else list.push(run.id);
+      state.addRunOfTask(run.taskId, run.id);
       return { kind: "runCreate", runId: run.id, taskId: run.taskId };
     }
     case "runStateTransition":
@@ -54,38 +63,40 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
       return { kind: "runStateTransition", runId: c.runId, previousState: c.previousState, newState: c.newState };
     case "attemptStart": {
       const record = runRecord(state, c.runId);
-      record.run.startAttempt(c.attemptId);
-      record.attempts.push({ attemptId: c.attemptId, startedAt: at });
+      record.attemptCount += 1;
+      record.currentAttemptId = c.attemptId;
+      record.addAttempt({ attemptId: c.attemptId, startedAt: at });
       return { kind: "attemptStart", runId: c.runId, attemptId: c.attemptId };
     }
     case "attemptFinish": {
       const record = runRecord(state, c.runId);
-      record.run.finishAttempt(c.attemptId);
+      record.currentAttemptId = undefined;
       const outcome = AttemptOutcome.fromParts(c.outcome.result, c.outcome.error, c.outcome.output);
       // The active attempt is always the last one started.
-      const index = record.attempts.length - 1;
-      const entry = record.attempts[index];
+      const entry = record.attempts[record.attempts.length - 1];
       // A fresh object with an explicit shape: object spread here was the
       // single hottest line of replay.
-      if (entry !== undefined) record.attempts[index] = { attemptId: entry.attemptId, startedAt: entry.startedAt, finishedAt: at, outcome };
+      if (entry !== undefined) record.replaceLastAttempt({ attemptId: entry.attemptId, startedAt: entry.startedAt, finishedAt: at, outcome });
       return { kind: "attemptFinish", runId: c.runId, attemptId: c.attemptId, outcome };
     }
     case "leaseAcquire":
     case "leaseHeartbeat": {
       const record = runRecord(state, c.runId);
+      const held = record.lease;
+      // Leases are immutable (the journal shares them): a heartbeat replaces it.
       record.lease =
-        c.kind === "leaseAcquire"
+        c.kind === "leaseAcquire" || held === undefined
           ? { owner: c.owner, expiresAt: c.expiresAt, attemptId: c.attemptId, acquiredAt: at, updatedAt: at }
-          : { ...record.lease!, expiresAt: c.expiresAt, updatedAt: at };
+          : { owner: held.owner, expiresAt: c.expiresAt, attemptId: held.attemptId, acquiredAt: held.acquiredAt, updatedAt: at };
       return { kind: c.kind, runId: c.runId, owner: c.owner, expiresAt: c.expiresAt };
     }
     case "leaseExpire":
     case "leaseRelease": {
       const record = runRecord(state, c.runId);
-      delete record.lease;
+      record.lease = undefined;
       // A leased run without its lease is ready again; unlike Rust, this is a
       // recorded transition, so history always ends at the run's state.
-      if (record.run.state === "leased") moveRun(state, record, "ready", at);
+      if (record.state === "leased") moveRun(state, record, "ready", at);
       return { kind: c.kind, runId: c.runId, owner: c.owner, expiresAt: c.expiresAt };
     }
     case "enginePause":

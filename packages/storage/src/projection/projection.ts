@@ -130,22 +130,22 @@ export class Projection {
 
   /** A detached copy of a run (changing it changes nothing durable), or undefined. */
   getRun(runId: RunId): RunInstance | undefined {
-    return this.#s.runs.get(runId)?.run.clone();
+    return this.#s.runs.get(runId)?.toRunInstance();
   }
 
   /** The state of a run, without copying it. */
   runState(runId: RunId): RunState | undefined {
-    return this.#s.runs.get(runId)?.run.state;
+    return this.#s.runs.get(runId)?.state;
   }
 
   /** The active attempt of a run, if any. */
   activeAttemptId(runId: RunId): AttemptId | undefined {
-    return this.#s.runs.get(runId)?.run.currentAttemptId;
+    return this.#s.runs.get(runId)?.currentAttemptId;
   }
 
   /** Ids of a task's runs, sorted (ULIDs sort in creation order). */
   runsOfTask(taskId: TaskId): RunId[] {
-    return [...(this.#s.runsByTask.get(taskId) ?? [])].sort();
+    return this.#s.runIdsOfTask(taskId).sort();
   }
 
   /** Ids of the runs currently in `state`, sorted. */
@@ -170,9 +170,9 @@ export class Projection {
     return this.#s.runs.keys();
   }
 
-  /** A run's state history, oldest first; the first entry is `{ from: null, to: 'scheduled' }`. */
+  /** A run's state history, oldest first; the first entry is `{ from: null, to: 'scheduled' }`. Built on each call. */
   runHistory(runId: RunId): readonly StateChange[] {
-    return this.#s.runs.get(runId)?.history ?? [];
+    return this.#s.runs.get(runId)?.historyEntries() ?? [];
   }
 
   /** A run's attempts, oldest first, with outcome and output once finished. */

@@ -12,7 +12,7 @@ import type {
   EventFilter,
   Permission,
   Role,
-  RunInstance,
+  RunId,
   RunState,
   SubscriptionId,
   TaskId,
@@ -20,6 +20,7 @@ import type {
   TenantId,
   TenantRegistration,
 } from "@actionqueue/core";
+import { RUN_STATES, RunInstance } from "@actionqueue/core";
 
 /** A task and its lifecycle times (epoch ms). */
 export interface TaskRecord {
@@ -39,25 +40,175 @@ export interface StateChange {
 export interface AttemptRecord {
   readonly attemptId: AttemptId;
   readonly startedAt: number;
-  finishedAt?: number;
-  outcome?: AttemptOutcome;
+  readonly finishedAt?: number;
+  readonly outcome?: AttemptOutcome;
 }
 
 /** The active lease of a run. `attemptId` is the fencing token it was granted for. */
 export interface LeaseRecord {
   readonly owner: string;
-  expiresAt: number;
+  readonly expiresAt: number;
   readonly attemptId: AttemptId;
   readonly acquiredAt: number;
-  updatedAt: number;
+  readonly updatedAt: number;
 }
 
-/** Everything known about one run. */
-export interface RunRecord {
-  run: RunInstance;
-  history: StateChange[];
-  attempts: AttemptRecord[];
-  lease?: LeaseRecord;
+const NO_ATTEMPTS: readonly AttemptRecord[] = Object.freeze([]);
+
+/** The numeric code of each state in packed histories: its index in RUN_STATES. */
+const STATE_CODE: ReadonlyMap<RunState, number> = new Map(RUN_STATES.map((s, i) => [s, i]));
+
+/** The packed-history code of a state. */
+export function stateCode(state: RunState): number {
+  return STATE_CODE.get(state)!;
+}
+
+/**
+ * Everything known about one run, in one flat object: the run's fields, its
+ * history, attempts and lease. A projection keeps one per run for as long as
+ * the run exists (terminal runs included), so the layout is chosen for size:
+ *
+ * - `history` is packed as `[stateCode, at - createdAt, ...]` pairs for every
+ *   change after the implicit first one (→ scheduled at `createdAt`). Small
+ *   integers stay unboxed in the array, where one object per change cost
+ *   about 48 bytes plus a boxed number. It is trimmed to its exact length when
+ *   the run becomes terminal.
+ * - `attempts` is copy-on-write and exactly sized (runs have few attempts);
+ *   entries are never changed in place, so a reader's view stays valid.
+ *
+ * Only the reducer changes a record, after validation accepted the event.
+ */
+export class RunRecord {
+  readonly id: RunId;
+  readonly taskId: TaskId;
+  readonly createdAt: number;
+  readonly scheduledAt: number;
+  state: RunState;
+  currentAttemptId: AttemptId | undefined;
+  attemptCount: number;
+  effectivePriority: number;
+  lastStateChangeAt: number;
+  history: number[];
+  attempts: readonly AttemptRecord[];
+  lease: LeaseRecord | undefined;
+
+  constructor(
+    id: RunId,
+    taskId: TaskId,
+    state: RunState,
+    currentAttemptId: AttemptId | undefined,
+    attemptCount: number,
+    createdAt: number,
+    scheduledAt: number,
+    effectivePriority: number,
+    lastStateChangeAt: number,
+    history: number[],
+    attempts: readonly AttemptRecord[],
+    lease: LeaseRecord | undefined,
+  ) {
+    this.id = id;
+    this.taskId = taskId;
+    this.createdAt = createdAt;
+    this.scheduledAt = scheduledAt;
+    this.state = state;
+    this.currentAttemptId = currentAttemptId;
+    this.attemptCount = attemptCount;
+    this.effectivePriority = effectivePriority;
+    this.lastStateChangeAt = lastStateChangeAt;
+    this.history = history;
+    this.attempts = attempts;
+    this.lease = lease;
+  }
+
+  /** The record of a newly created run (Scheduled, no attempts). */
+  static created(run: RunInstance): RunRecord {
+    return new RunRecord(
+      run.id,
+      run.taskId,
+      run.state,
+      run.currentAttemptId,
+      run.attemptCount,
+      run.createdAt,
+      run.scheduledAt,
+      run.effectivePriority,
+      run.lastStateChangeAt,
+      [],
+      NO_ATTEMPTS,
+      undefined,
+    );
+  }
+
+  /** A detached RunInstance with this record's fields. */
+  toRunInstance(): RunInstance {
+    return RunInstance.fromValidatedFields(
+      this.id,
+      this.taskId,
+      this.state,
+      this.currentAttemptId,
+      this.attemptCount,
+      this.createdAt,
+      this.scheduledAt,
+      this.effectivePriority,
+      this.lastStateChangeAt,
+    );
+  }
+
+  /** An independent copy (for the undo journal). Attempts and lease are immutable, so they are shared. */
+  copy(): RunRecord {
+    return new RunRecord(
+      this.id,
+      this.taskId,
+      this.state,
+      this.currentAttemptId,
+      this.attemptCount,
+      this.createdAt,
+      this.scheduledAt,
+      this.effectivePriority,
+      this.lastStateChangeAt,
+      this.history.slice(),
+      this.attempts,
+      this.lease,
+    );
+  }
+
+  /** Appends a state change to the packed history. */
+  recordChange(to: RunState, at: number): void {
+    this.history.push(STATE_CODE.get(to)!, at - this.createdAt);
+  }
+
+  /** Number of entries in the history, the implicit first one included. */
+  get historyLength(): number {
+    return 1 + this.history.length / 2;
+  }
+
+  /** The history as objects, oldest first; the first entry is `{ from: null, to: 'scheduled' }`. */
+  historyEntries(): StateChange[] {
+    const out: StateChange[] = [{ from: null, to: "scheduled", at: this.createdAt }];
+    let from: RunState = "scheduled";
+    const h = this.history;
+    for (let i = 0; i < h.length; i += 2) {
+      const to = RUN_STATES[h[i]!]!;
+      out.push({ from, to, at: this.createdAt + h[i + 1]! });
+      from = to;
+    }
+    return out;
+  }
+
+  /** Appends an attempt (copy-on-write). */
+  addAttempt(attempt: AttemptRecord): void {
+    const list = this.attempts;
+    const next: AttemptRecord[] = new Array<AttemptRecord>(list.length + 1);
+    for (let i = 0; i < list.length; i++) next[i] = list[i]!;
+    next[list.length] = attempt;
+    this.attempts = next;
+  }
+
+  /** Replaces the last attempt (copy-on-write). */
+  replaceLastAttempt(attempt: AttemptRecord): void {
+    const next = this.attempts.slice();
+    next[next.length - 1] = attempt;
+    this.attempts = next;
+  }
 }
 
 /** Engine pause state. */

@@ -26,7 +26,8 @@ export class ProjectionState {
   latestSequence = 0;
   readonly tasks = new Map<TaskId, TaskRecord>();
   readonly runs = new Map<RunId, RunRecord>();
-  readonly runsByTask = new Map<TaskId, RunId[]>();
+  /** A task's runs: the id itself while it has one (most tasks), an array once it has more. */
+  readonly runsByTask = new Map<TaskId, RunId | RunId[]>();
   readonly runsByState = new Map<RunState, Set<RunId>>(RUN_STATES.map((s) => [s, new Set<RunId>()]));
   engine: EngineRecord = { paused: false };
   readonly dependencies = new Map<TaskId, Set<TaskId>>();
@@ -39,32 +40,65 @@ export class ProjectionState {
   readonly ledger: LedgerEntry[] = [];
 
   #journal: Undo[] | undefined;
-  #touched: Set<unknown> | undefined;
+  #touched: Set<string> | undefined;
+  // Runs saved by the open journal: kept apart from the other tokens so the
+  // hot path (a run's batch of commands) never builds a token string.
+  #touchedRuns: Set<RunId> | undefined;
+
+  /** Records that `runId` is one of `taskId`'s runs. */
+  addRunOfTask(taskId: TaskId, runId: RunId): void {
+    const runs = this.runsByTask.get(taskId);
+    if (runs === undefined) this.runsByTask.set(taskId, runId);
+    else if (typeof runs === "string") this.runsByTask.set(taskId, [runs, runId]);
+    else runs.push(runId);
+  }
+
+  /** The ids of a task's runs, in the order they were added (a fresh array). */
+  runIdsOfTask(taskId: TaskId): RunId[] {
+    const runs = this.runsByTask.get(taskId);
+    if (runs === undefined) return [];
+    return typeof runs === "string" ? [runs] : runs.slice();
+  }
+
+  #removeRunOfTask(taskId: TaskId, runId: RunId): void {
+    const runs = this.runsByTask.get(taskId);
+    if (runs === undefined) return;
+    if (typeof runs === "string") {
+      if (runs === runId) this.runsByTask.delete(taskId);
+      return;
+    }
+    const at = runs.lastIndexOf(runId);
+    if (at >= 0) runs.splice(at, 1);
+    if (runs.length === 0) this.runsByTask.delete(taskId);
+  }
 
   /** Starts recording undo information. */
   beginJournal(): void {
     this.#journal = [];
-    this.#touched = new Set();
+    this.#touched = undefined;
+    this.#touchedRuns = undefined;
   }
 
   /** Drops the journal, keeping every change. */
   commitJournal(): void {
     this.#journal = undefined;
     this.#touched = undefined;
+    this.#touchedRuns = undefined;
   }
 
   /** Undoes every change since {@link beginJournal}, newest first. */
   rollbackJournal(): void {
     const journal = this.#journal ?? [];
-    this.#journal = undefined;
-    this.#touched = undefined;
+    this.commitJournal();
     for (let i = journal.length - 1; i >= 0; i--) journal[i]!();
   }
 
-  #first(token: unknown): boolean {
+  #first(token: string): boolean {
     // Callers check for an open journal first, so no token string is built on the hot path.
-    if (this.#journal === undefined || this.#touched!.has(token)) return false;
-    this.#touched!.add(token);
+    if (this.#journal === undefined) return false;
+    const touched = (this.#touched ??= new Set());
+    if (touched.has(token)) return false;
+    touched.add(token);
     return true;
   }
 
@@ -83,36 +117,30 @@ export class ProjectionState {
     this.#journal.push(() => (copy === undefined ? this.tasks.delete(id) : this.tasks.set(id, copy)));
   }
 
-  /** Call before changing (or creating) run `id`: saves the run, its history, attempts, lease and indexes. */
+  /** Call before changing (or creating) run `id`: saves the run record (history, attempts, lease) and its index entries. */
   touchRun(id: RunId): void {
-    if (this.#journal === undefined || !this.#first(`run:${id}`)) return;
+    const journal = this.#journal;
+    if (journal === undefined) return;
+    const touched = (this.#touchedRuns ??= new Set());
+    if (touched.has(id)) return;
+    touched.add(id);
     const prev = this.runs.get(id);
     if (prev === undefined) {
-      this.#journal.push(() => {
+      journal.push(() => {
         const record = this.runs.get(id);
         if (record === undefined) return;
         this.runs.delete(id);
-        this.runsByState.get(record.run.state)!.delete(id);
-        const list = this.runsByTask.get(record.run.taskId);
-        if (list !== undefined) {
-          const at = list.lastIndexOf(id);
-          if (at >= 0) list.splice(at, 1);
-          if (list.length === 0) this.runsByTask.delete(record.run.taskId);
-        }
+        this.runsByState.get(record.state)!.delete(id);
+        this.#removeRunOfTask(record.taskId, id);
       });
       return;
     }
-    const copy: RunRecord = {
-      run: prev.run.clone(),
-      history: [...prev.history],
-      attempts: prev.attempts.map((a) => ({ ...a })),
-      ...(prev.lease === undefined ? {} : { lease: { ...prev.lease } }),
-    };
-    this.#journal.push(() => {
+    const copy = prev.copy();
+    journal.push(() => {
       const current = this.runs.get(id);
-      if (current !== undefined) this.runsByState.get(current.run.state)!.delete(id);
+      if (current !== undefined) this.runsByState.get(current.state)!.delete(id);
       this.runs.set(id, copy);
-      this.runsByState.get(copy.run.state)!.add(id);
+      this.runsByState.get(copy.state)!.add(id);
     });
   }
 

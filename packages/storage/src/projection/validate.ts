@@ -78,10 +78,10 @@ function requireRun(state: ProjectionState, runId: RunId): RunRecord {
 }
 
 function requireRunState(record: RunRecord, allowed: readonly RunState[], what: string): void {
-  if (!allowed.includes(record.run.state)) {
-    reject("COMMAND_REJECTED", `run ${record.run.id}: ${what} requires state ${allowed.join(" or ")}, the run is ${record.run.state}`, {
-      runId: record.run.id,
-      state: record.run.state,
+  if (!allowed.includes(record.state)) {
+    reject("COMMAND_REJECTED", `run ${record.id}: ${what} requires state ${allowed.join(" or ")}, the run is ${record.state}`, {
+      runId: record.id,
+      state: record.state,
       allowed,
     });
   }
@@ -89,7 +89,7 @@ function requireRunState(record: RunRecord, allowed: readonly RunState[], what: 
 
 /** Checks a transition the way RunInstance.transitionTo would, without changing anything. */
 function checkTransition(record: RunRecord, from: RunState, to: RunState): void {
-  const run = record.run;
+  const run = record;
   if (!isRunState(to)) invalid("INVALID_TRANSITION", "newState", to, "a run state");
   if (run.state !== from) {
     reject("COMMAND_REJECTED", `run ${run.id}: expected previous state ${from}, the run is ${run.state}`, { runId: run.id, expected: from, actual: run.state });
@@ -106,10 +106,10 @@ function checkTransition(record: RunRecord, from: RunState, to: RunState): void 
 
 function checkLeaseMatch(record: RunRecord, owner: string, what: string): NonNullable<RunRecord["lease"]> {
   const lease = record.lease;
-  if (lease === undefined) reject("COMMAND_REJECTED", `run ${record.run.id}: ${what} needs an active lease, there is none`, { runId: record.run.id });
+  if (lease === undefined) reject("COMMAND_REJECTED", `run ${record.id}: ${what} needs an active lease, there is none`, { runId: record.id });
   if (lease.owner !== owner) {
-    reject("COMMAND_REJECTED", `run ${record.run.id}: lease is owned by ${JSON.stringify(lease.owner)}, not ${JSON.stringify(owner)}`, {
-      runId: record.run.id,
+    reject("COMMAND_REJECTED", `run ${record.id}: lease is owned by ${JSON.stringify(lease.owner)}, not ${JSON.stringify(owner)}`, {
+      runId: record.id,
       expected: lease.owner,
       actual: owner,
     });
@@ -148,7 +148,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
     case "attemptStart": {
       const record = requireRun(state, command.runId);
       checkId("AttemptId", command.attemptId);
-      const run = record.run;
+      const run = record;
       if (run.state !== "running") {
         throw new TransitionError("ATTEMPT_START_REQUIRES_RUNNING", `run ${run.id}: an attempt can only start while running, not ${run.state}`, { details: { runId: run.id, currentState: run.state } });
       }
@@ -161,7 +161,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
     }
     case "attemptFinish": {
       const record = requireRun(state, command.runId);
-      const run = record.run;
+      const run = record;
       const o = command.outcome;
       AttemptOutcome.fromParts(o.result, o.error, o.output);
       if (run.state !== "running") {

@@ -9,8 +9,8 @@
  * WAL sequence u64, payload length u32, CRC-32 over bytes 0..28 and payload.
  */
 import { crc32 } from "node:zlib";
-import { BUDGET_DIMENSIONS, RUN_STATES, StorageError, isValidTransition } from "@actionqueue/core";
-import type { ActorId, AttemptId, RunId, RunState, SubscriptionId, TaskId, TenantId } from "@actionqueue/core";
+import { BUDGET_DIMENSIONS, RUN_STATES, StorageError, U32_MAX, isNilId, isValidTransition } from "@actionqueue/core";
+import type { ActorId, AttemptId, RunId, SubscriptionId, TaskId, TenantId } from "@actionqueue/core";
 import { BinaryReader, BinaryWriter } from "../codec/binary.js";
 import {
   readActor,
@@ -19,7 +19,6 @@ import {
   readOutcome,
   readPermission,
   readRole,
-  readRun,
   readTaskSpec,
   readTenant,
   writeActor,
@@ -28,12 +27,12 @@ import {
   writeOutcome,
   writePermission,
   writeRole,
-  writeRun,
   writeTaskSpec,
   writeTenant,
 } from "../codec/domain-codec.js";
 import { Projection, projectionState } from "../projection/projection.js";
-import type { AttemptRecord, RunRecord, StateChange } from "../projection/records.js";
+import type { AttemptRecord, LeaseRecord } from "../projection/records.js";
+import { RunRecord, stateCode } from "../projection/records.js";
 import { budgetKey, grantKey, roleKey } from "../projection/records.js";
 
 /** Bytes of the snapshot header. */
@@ -64,28 +63,7 @@ export function encodeSnapshot(projection: Projection, createdAt: number): Buffe
   }
   const runIds = sortedKeys(s.runs);
   w.uint(runIds.length, "runs");
-  for (const id of runIds) {
-    const r = s.runs.get(id)!;
-    writeRun(w, r.run);
-    w.list(r.history, (h) => {
-      w.optional(h.from ?? undefined, (v) => w.choice(v, RUN_STATES, "history.from"));
-      w.choice(h.to, RUN_STATES, "history.to");
-      w.uint(h.at, "history.at");
-    });
-    w.list(r.attempts, (a) => {
-      w.ulid(a.attemptId, "attempt.attemptId");
-      w.uint(a.startedAt, "attempt.startedAt");
-      w.optional(a.finishedAt, (v) => w.uint(v, "attempt.finishedAt"));
-      w.optional(a.outcome, (o) => writeOutcome(w, o));
-    });
-    w.optional(r.lease, (l) => {
-      w.string(l.owner);
-      w.uint(l.expiresAt, "lease.expiresAt");
-      w.ulid(l.attemptId, "lease.attemptId");
-      w.uint(l.acquiredAt, "lease.acquiredAt");
-      w.uint(l.updatedAt, "lease.updatedAt");
-    });
-  }
+  for (const id of runIds) writeRunRecord(w, s.runs.get(id)!);
   w.bool(s.engine.paused);
   w.optional(s.engine.pausedAt, (v) => w.uint(v, "engine.pausedAt"));
   w.optional(s.engine.resumedAt, (v) => w.uint(v, "engine.resumedAt"));
@@ -190,34 +168,12 @@ export function decodeSnapshot(bytes: Buffer): { projection: Projection; sequenc
     }
     const runCount = r.uint("runs");
     for (let i = 0; i < runCount; i++) {
-      const run = readRun(r);
-      const history = r.list("history", (): StateChange => {
-        const from = r.optional("history.from", () => r.choice(RUN_STATES, "history.from")) ?? null;
-        return { from, to: r.choice(RUN_STATES, "history.to"), at: r.uint("history.at") };
-      });
-      const attempts = r.list("attempts", (): AttemptRecord => {
-        const attemptId = r.ulid("attempt.attemptId") as AttemptId;
-        const startedAt = r.uint("attempt.startedAt");
-        const finishedAt = r.optional("attempt.finishedAt", () => r.uint("attempt.finishedAt"));
-        const outcome = r.optional("attempt.outcome", () => readOutcome(r));
-        if (finishedAt === undefined) return outcome === undefined ? { attemptId, startedAt } : { attemptId, startedAt, outcome };
-        return outcome === undefined ? { attemptId, startedAt, finishedAt } : { attemptId, startedAt, finishedAt, outcome };
-      });
-      const lease = r.optional("lease", () => ({
-        owner: r.string("lease.owner"),
-        expiresAt: r.uint("lease.expiresAt"),
-        attemptId: r.ulid("lease.attemptId") as AttemptId,
-        acquiredAt: r.uint("lease.acquiredAt"),
-        updatedAt: r.uint("lease.updatedAt"),
-      }));
-      // Explicit shapes, no object spread: this loop runs once per run.
-      const record: RunRecord = lease === undefined ? { run, history, attempts } : { run, history, attempts, lease };
-      checkRun(record, s.tasks.has(run.taskId), s.runs.has(run.id));
-      s.runs.set(run.id, record);
-      s.runsByState.get(run.state)!.add(run.id);
-      const list = s.runsByTask.get(run.taskId);
-      if (list === undefined) s.runsByTask.set(run.taskId, [run.id]);
-      else list.push(run.id);
+      const record = readRunRecord(r);
+      if (s.runs.has(record.id)) throw corrupt(`snapshot lists run ${record.id} twice`, { runId: record.id });
+      if (!s.tasks.has(record.taskId)) throw corrupt(`snapshot run ${record.id} references unknown task ${record.taskId}`, { runId: record.id });
+      s.runs.set(record.id, record);
+      s.runsByState.get(record.state)!.add(record.id);
+      s.addRunOfTask(record.taskId, record.id);
     }
     const paused = r.bool("engine.paused");
     const pausedAt = r.optional("engine.pausedAt", () => r.uint("engine.pausedAt"));
@@ -291,24 +247,126 @@ export function decodeSnapshot(bytes: Buffer): { projection: Projection; sequenc
   }
 }
 
-function checkRun(record: RunRecord, taskKnown: boolean, duplicate: boolean): void {
-  const run = record.run;
-  const id: RunId = run.id;
-  if (duplicate) throw corrupt(`snapshot lists run ${id} twice`, { runId: id });
-  if (!taskKnown) throw corrupt(`snapshot run ${id} references unknown task ${run.taskId}`, { runId: id });
-  const first = record.history[0];
-  if (first === undefined || first.from !== null || first.to !== "scheduled") throw corrupt(`snapshot run ${id}: history does not start with → scheduled`, { runId: id });
-  let state: RunState = "scheduled";
-  for (let i = 1; i < record.history.length; i++) {
-    const change = record.history[i]!;
-    if (change.from !== state || !isValidTransition(state, change.to)) throw corrupt(`snapshot run ${id}: history step ${String(change.from)} → ${change.to} is invalid`, { runId: id });
-    state = change.to;
+function writeRunRecord(w: BinaryWriter, r: RunRecord): void {
+  w.ulid(r.id, "run.id");
+  w.ulid(r.taskId, "run.taskId");
+  w.choice(r.state, RUN_STATES, "run.state");
+  w.optional(r.currentAttemptId, (v) => w.ulid(v, "run.currentAttemptId"));
+  w.uint(r.attemptCount, "run.attemptCount");
+  w.uint(r.createdAt, "run.createdAt");
+  w.uint(r.scheduledAt, "run.scheduledAt");
+  w.int(r.effectivePriority, "run.effectivePriority");
+  w.uint(r.lastStateChangeAt, "run.lastStateChangeAt");
+  // History: the implicit first entry (→ scheduled at createdAt), then one
+  // per packed change; the file keeps `from` explicit, as schema 1 defines.
+  const h = r.history;
+  w.uint(1 + h.length / 2, "history");
+  w.bool(false);
+  w.u8(SCHEDULED_CODE);
+  w.uint(r.createdAt, "history.at");
+  let from = SCHEDULED_CODE;
+  for (let i = 0; i < h.length; i += 2) {
+    w.bool(true);
+    w.u8(from);
+    w.u8(h[i]!);
+    w.uint(r.createdAt + h[i + 1]!, "history.at");
+    from = h[i]!;
   }
-  if (state !== run.state) throw corrupt(`snapshot run ${id}: history ends at ${state}, the run is ${run.state}`, { runId: id });
-  if (record.attempts.length !== run.attemptCount) throw corrupt(`snapshot run ${id}: ${record.attempts.length} attempts recorded, attemptCount is ${run.attemptCount}`, { runId: id });
-  const active = run.currentAttemptId;
-  if (active !== undefined) {
-    const last = record.attempts.at(-1);
-    if (last?.attemptId !== active || last.finishedAt !== undefined) throw corrupt(`snapshot run ${id}: active attempt ${active} is not the last, unfinished attempt`, { runId: id });
+  w.list(r.attempts, (a) => {
+    w.ulid(a.attemptId, "attempt.attemptId");
+    w.uint(a.startedAt, "attempt.startedAt");
+    w.optional(a.finishedAt, (v) => w.uint(v, "attempt.finishedAt"));
+    w.optional(a.outcome, (o) => writeOutcome(w, o));
+  });
+  w.optional(r.lease, (l) => {
+    w.string(l.owner);
+    w.uint(l.expiresAt, "lease.expiresAt");
+    w.ulid(l.attemptId, "lease.attemptId");
+    w.uint(l.acquiredAt, "lease.acquiredAt");
+    w.uint(l.updatedAt, "lease.updatedAt");
+  });
+}
+
+const I32_MIN = -2_147_483_648;
+const I32_MAX = 2_147_483_647;
+const SCHEDULED_CODE = stateCode("scheduled");
+const STATE_COUNT = RUN_STATES.length;
+// VALID_STEP[from * STATE_COUNT + to] is 1 for a legal transition.
+const VALID_STEP = new Uint8Array(STATE_COUNT * STATE_COUNT);
+for (let from = 0; from < STATE_COUNT; from++) {
+  for (let to = 0; to < STATE_COUNT; to++) if (isValidTransition(RUN_STATES[from]!, RUN_STATES[to]!)) VALID_STEP[from * STATE_COUNT + to] = 1;
+}
+
+/**
+ * Reads one run with its history, attempts and lease, checking every
+ * invariant `RunInstance.restore` and replay would (ids not nil, an active
+ * attempt only while running, counts and priority in range, a history that
+ * starts at → scheduled on createdAt, follows the transition table and ends
+ * at the run's state, one attempt per count). Written out field by field:
+ * this runs once per run on every start-up from a snapshot.
+ */
+function readRunRecord(r: BinaryReader): RunRecord {
+  const id = r.ulid("run.id") as RunId;
+  const taskId = r.ulid("run.taskId") as TaskId;
+  const stateIndex = r.u8("run.state");
+  const state = RUN_STATES[stateIndex];
+  if (state === undefined) throw corrupt(`snapshot run ${id}: unknown state ${stateIndex}`, { runId: id });
+  const currentAttemptId = r.bool("run.currentAttemptId") ? (r.ulid("run.currentAttemptId") as AttemptId) : undefined;
+  const attemptCount = r.uint("run.attemptCount");
+  const createdAt = r.uint("run.createdAt");
+  const scheduledAt = r.uint("run.scheduledAt");
+  const effectivePriority = r.int("run.effectivePriority");
+  const lastStateChangeAt = r.uint("run.lastStateChangeAt");
+  if (isNilId(id) || isNilId(taskId)) throw corrupt(`snapshot run ${id}: the nil id is not a run or task id`, { runId: id });
+  if (currentAttemptId !== undefined && state !== "running") throw corrupt(`snapshot run ${id}: an active attempt while ${state}`, { runId: id });
+  if (attemptCount > U32_MAX) throw corrupt(`snapshot run ${id}: attemptCount ${attemptCount} is out of range`, { runId: id });
+  if (effectivePriority < I32_MIN || effectivePriority > I32_MAX) throw corrupt(`snapshot run ${id}: priority ${effectivePriority} is out of range`, { runId: id });
+
+  const entries = r.uint("history");
+  if (entries === 0 || entries > r.remaining) throw corrupt(`snapshot run ${id}: history does not start with → scheduled`, { runId: id });
+  if (r.bool("history.from") || r.u8("history.to") !== SCHEDULED_CODE || r.uint("history.at") !== createdAt) {
+    throw corrupt(`snapshot run ${id}: history does not start with → scheduled at createdAt`, { runId: id });
   }
+  const history = new Array<number>((entries - 1) * 2);
+  let current = SCHEDULED_CODE;
+  for (let i = 1; i < entries; i++) {
+    const from = r.bool("history.from") ? r.u8("history.from") : -1;
+    const to = r.u8("history.to");
+    const at = r.uint("history.at");
+    if (from !== current || to >= STATE_COUNT || VALID_STEP[from * STATE_COUNT + to] !== 1) {
+      throw corrupt(`snapshot run ${id}: history step ${String(RUN_STATES[from] ?? from)} → ${String(RUN_STATES[to] ?? to)} is invalid`, { runId: id });
+    }
+    history[(i - 1) * 2] = to;
+    history[(i - 1) * 2 + 1] = at - createdAt;
+    current = to;
+  }
+  if (RUN_STATES[current] !== state) throw corrupt(`snapshot run ${id}: history ends at ${RUN_STATES[current]!}, the run is ${state}`, { runId: id });
+
+  const attemptTotal = r.uint("attempts");
+  if (attemptTotal !== attemptCount) throw corrupt(`snapshot run ${id}: ${attemptTotal} attempts recorded, attemptCount is ${attemptCount}`, { runId: id });
+  const attempts = new Array<AttemptRecord>(attemptTotal);
+  for (let i = 0; i < attemptTotal; i++) {
+    const attemptId = r.ulid("attempt.attemptId") as AttemptId;
+    const startedAt = r.uint("attempt.startedAt");
+    const finishedAt = r.bool("attempt.finishedAt") ? r.uint("attempt.finishedAt") : undefined;
+    const outcome = r.bool("attempt.outcome") ? readOutcome(r) : undefined;
+    if (finishedAt === undefined) attempts[i] = outcome === undefined ? { attemptId, startedAt } : { attemptId, startedAt, outcome };
+    else attempts[i] = outcome === undefined ? { attemptId, startedAt, finishedAt } : { attemptId, startedAt, finishedAt, outcome };
+  }
+  if (currentAttemptId !== undefined) {
+    const last = attempts[attemptTotal - 1];
+    if (last?.attemptId !== currentAttemptId || last.finishedAt !== undefined) {
+      throw corrupt(`snapshot run ${id}: active attempt ${currentAttemptId} is not the last, unfinished attempt`, { runId: id });
+    }
+  }
+  const lease: LeaseRecord | undefined = r.bool("lease")
+    ? {
+        owner: r.string("lease.owner"),
+        expiresAt: r.uint("lease.expiresAt"),
+        attemptId: r.ulid("lease.attemptId") as AttemptId,
+        acquiredAt: r.uint("lease.acquiredAt"),
+        updatedAt: r.uint("lease.updatedAt"),
+      }
+    : undefined;
+  return new RunRecord(id, taskId, state, currentAttemptId, attemptCount, createdAt, scheduledAt, effectivePriority, lastStateChangeAt, history, attempts, lease);
 }
