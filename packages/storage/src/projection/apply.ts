@@ -6,7 +6,7 @@
 import { AttemptOutcome, isTerminalState } from "@actionqueue/core";
 import type { AppliedMutation, MutationCommand, RunId, RunState } from "@actionqueue/core";
 import type { ProjectionState } from "./state.js";
-import { RunRecord } from "./records.js";
+import { RunRecord, TaskEntry } from "./records.js";
 import { budgetKey, grantKey, roleKey } from "./records.js";
 
 // States in which a lease is meaningless: entering them drops it (the Rust
@@ -25,11 +25,11 @@ function runRecord(state: ProjectionState, runId: RunId): RunRecord {
  * the transition table and the active attempt, so the fields change directly.
  */
 function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: number): void {
-  state.runsByState.get(record.state)!.delete(record.id);
+  state.unindexRun(record.id, record.state);
   record.state = to;
   if (to !== "running") record.currentAttemptId = undefined;
   record.lastStateChangeAt = at;
-  state.runsByState.get(to)!.add(record.id);
+  state.indexRun(record.id, to);
   record.recordChange(to, at);
   if (isLeaseFree(to)) {
     record.lease = undefined;
@@ -47,14 +47,14 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
   switch (c.kind) {
     case "taskCreate":
       state.touchTask(c.taskSpec.id);
-      state.tasks.set(c.taskSpec.id, { spec: c.taskSpec, createdAt: at });
+      state.tasks.set(c.taskSpec.id, new TaskEntry(c.taskSpec, at, undefined, undefined));
       return { kind: "taskCreate", taskId: c.taskSpec.id };
     case "runCreate": {
       // The record copies the fields: the caller's instance cannot change durable state.
       const run = c.run;
       state.touchRun(run.id);
       state.runs.set(run.id, RunRecord.created(run));
-      state.runsByState.get(run.state)!.add(run.id);
+      state.indexRun(run.id, run.state);
       state.addRunOfTask(run.taskId, run.id);
       return { kind: "runCreate", runId: run.id, taskId: run.taskId };
     }

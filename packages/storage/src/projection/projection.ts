@@ -1,8 +1,9 @@
 /**
  * The projection: the in-memory state the WAL describes, with the read API
- * the engine and the surfaces use. Lookups by id are O(1); per-task and
- * per-state run lists are maintained incrementally, so "runs of a task" and
- * "counts by state" never scan every run.
+ * the engine and the surfaces use. Lookups by id are O(1); per-task run
+ * lists, the sets of live (non-terminal) runs per state and the counts of
+ * terminal ones are maintained incrementally, so "runs of a task", "ready
+ * runs" and "counts by state" never scan every run.
  *
  * Only replay and the storage mutation authority change it, always through
  * validate.ts then apply.ts, and every apply is all-or-nothing.
@@ -148,15 +149,15 @@ export class Projection {
     return this.#s.runIdsOfTask(taskId).sort();
   }
 
-  /** Ids of the runs currently in `state`, sorted. */
+  /** Ids of the runs currently in `state`, sorted. Live states are indexed; a terminal state scans every run (O(runs)). */
   runsInState(state: RunState): RunId[] {
-    return [...this.#s.runsByState.get(state)!].sort();
+    return this.#s.runIdsInState(state).sort();
   }
 
   /** Number of runs in each state. O(number of states). */
   countsByState(): Record<RunState, number> {
     const counts = {} as Record<RunState, number>;
-    for (const state of RUN_STATES) counts[state] = this.#s.runsByState.get(state)!.size;
+    for (const state of RUN_STATES) counts[state] = this.#s.countInState(state);
     return counts;
   }
 

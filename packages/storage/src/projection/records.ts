@@ -26,7 +26,32 @@ import { RUN_STATES, RunInstance } from "@actionqueue/core";
 export interface TaskRecord {
   readonly spec: TaskSpec;
   readonly createdAt: number;
-  canceledAt?: number;
+  readonly canceledAt?: number | undefined;
+}
+
+/**
+ * The projection's task record. It also lists the task's runs, which saves
+ * a separate map entry per task: the id itself while the task has one run
+ * (most tasks), an array once it has more.
+ */
+export class TaskEntry implements TaskRecord {
+  readonly spec: TaskSpec;
+  readonly createdAt: number;
+  canceledAt: number | undefined;
+  runs: RunId | RunId[] | undefined;
+
+  constructor(spec: TaskSpec, createdAt: number, canceledAt: number | undefined, runs: RunId | RunId[] | undefined) {
+    this.spec = spec;
+    this.createdAt = createdAt;
+    this.canceledAt = canceledAt;
+    this.runs = runs;
+  }
+
+  /** A copy for the undo journal (the run list is copied too). */
+  copy(): TaskEntry {
+    const runs = this.runs;
+    return new TaskEntry(this.spec, this.createdAt, this.canceledAt, typeof runs === "object" ? runs.slice() : runs);
+  }
 }
 
 /** One entry of a run's state history; the first is `{ from: null, to: 'scheduled' }`. */

@@ -5,7 +5,7 @@
  * before the batch. Outside a journal, changes cost nothing extra.
  */
 import type { RunId, RunState, TaskId } from "@actionqueue/core";
-import { RUN_STATES } from "@actionqueue/core";
+import { RUN_STATES, isTerminalState } from "@actionqueue/core";
 import type {
   ActorRecord,
   BudgetRecord,
@@ -14,7 +14,7 @@ import type {
   RoleRecord,
   RunRecord,
   SubscriptionRecord,
-  TaskRecord,
+  TaskEntry,
   TenantRecord,
 } from "./records.js";
 import type { LedgerEntry } from "@actionqueue/core";
@@ -24,11 +24,41 @@ type Undo = () => void;
 /** Internal state of a projection (not exported from the package). */
 export class ProjectionState {
   latestSequence = 0;
-  readonly tasks = new Map<TaskId, TaskRecord>();
+  readonly tasks = new Map<TaskId, TaskEntry>();
   readonly runs = new Map<RunId, RunRecord>();
-  /** A task's runs: the id itself while it has one (most tasks), an array once it has more. */
-  readonly runsByTask = new Map<TaskId, RunId | RunId[]>();
-  readonly runsByState = new Map<RunState, Set<RunId>>(RUN_STATES.map((s) => [s, new Set<RunId>()]));
+  // Live runs by state. Terminal runs (usually nearly all of them) are only
+  // counted: indexing them cost a set entry per run for as long as the
+  // process lives, and two set operations on every run's last transition.
+  readonly #live = new Map<RunState, Set<RunId>>(RUN_STATES.filter((s) => !isTerminalState(s)).map((s) => [s, new Set<RunId>()]));
+  readonly #terminalCounts = new Map<RunState, number>(RUN_STATES.filter(isTerminalState).map((s) => [s, 0]));
+
+  /** Adds run `id` to the index of `state`. */
+  indexRun(id: RunId, state: RunState): void {
+    const live = this.#live.get(state);
+    if (live !== undefined) live.add(id);
+    else this.#terminalCounts.set(state, this.#terminalCounts.get(state)! + 1);
+  }
+
+  /** Removes run `id` from the index of `state`. */
+  unindexRun(id: RunId, state: RunState): void {
+    const live = this.#live.get(state);
+    if (live !== undefined) live.delete(id);
+    else this.#terminalCounts.set(state, this.#terminalCounts.get(state)! - 1);
+  }
+
+  /** Number of runs in `state`. */
+  countInState(state: RunState): number {
+    return this.#live.get(state)?.size ?? this.#terminalCounts.get(state)!;
+  }
+
+  /** Ids of the runs in `state`, unordered (terminal states scan every run). */
+  runIdsInState(state: RunState): RunId[] {
+    const live = this.#live.get(state);
+    if (live !== undefined) return [...live];
+    const out: RunId[] = [];
+    for (const record of this.runs.values()) if (record.state === state) out.push(record.id);
+    return out;
+  }
   engine: EngineRecord = { paused: false };
   readonly dependencies = new Map<TaskId, Set<TaskId>>();
   readonly budgets = new Map<string, BudgetRecord>();
@@ -45,31 +75,33 @@ export class ProjectionState {
   // hot path (a run's batch of commands) never builds a token string.
   #touchedRuns: Set<RunId> | undefined;
 
-  /** Records that `runId` is one of `taskId`'s runs. */
+  /** Records that `runId` is one of `taskId`'s runs (the task exists: validation checked). */
   addRunOfTask(taskId: TaskId, runId: RunId): void {
-    const runs = this.runsByTask.get(taskId);
-    if (runs === undefined) this.runsByTask.set(taskId, runId);
-    else if (typeof runs === "string") this.runsByTask.set(taskId, [runs, runId]);
+    const task = this.tasks.get(taskId)!;
+    const runs = task.runs;
+    if (runs === undefined) task.runs = runId;
+    else if (typeof runs === "string") task.runs = [runs, runId];
     else runs.push(runId);
   }
 
   /** The ids of a task's runs, in the order they were added (a fresh array). */
   runIdsOfTask(taskId: TaskId): RunId[] {
-    const runs = this.runsByTask.get(taskId);
+    const runs = this.tasks.get(taskId)?.runs;
     if (runs === undefined) return [];
     return typeof runs === "string" ? [runs] : runs.slice();
   }
 
   #removeRunOfTask(taskId: TaskId, runId: RunId): void {
-    const runs = this.runsByTask.get(taskId);
-    if (runs === undefined) return;
+    const task = this.tasks.get(taskId);
+    const runs = task?.runs;
+    if (task === undefined || runs === undefined) return;
     if (typeof runs === "string") {
-      if (runs === runId) this.runsByTask.delete(taskId);
+      if (runs === runId) task.runs = undefined;
       return;
     }
     const at = runs.lastIndexOf(runId);
     if (at >= 0) runs.splice(at, 1);
-    if (runs.length === 0) this.runsByTask.delete(taskId);
+    if (runs.length === 0) task.runs = undefined;
   }
 
   /** Starts recording undo information. */
@@ -113,7 +145,7 @@ export class ProjectionState {
   touchTask(id: TaskId): void {
     if (this.#journal === undefined || !this.#first(`task:${id}`)) return;
     const prev = this.tasks.get(id);
-    const copy = prev === undefined ? undefined : { ...prev };
+    const copy = prev?.copy();
     this.#journal.push(() => (copy === undefined ? this.tasks.delete(id) : this.tasks.set(id, copy)));
   }
 
@@ -130,7 +162,7 @@ export class ProjectionState {
         const record = this.runs.get(id);
         if (record === undefined) return;
         this.runs.delete(id);
-        this.runsByState.get(record.state)!.delete(id);
+        this.unindexRun(id, record.state);
         this.#removeRunOfTask(record.taskId, id);
       });
       return;
@@ -138,9 +170,9 @@ export class ProjectionState {
     const copy = prev.copy();
     journal.push(() => {
       const current = this.runs.get(id);
-      if (current !== undefined) this.runsByState.get(current.state)!.delete(id);
+      if (current !== undefined) this.unindexRun(id, current.state);
       this.runs.set(id, copy);
-      this.runsByState.get(copy.state)!.add(id);
+      this.indexRun(id, copy.state);
     });
   }
 

@@ -32,7 +32,7 @@ import {
 } from "../codec/domain-codec.js";
 import { Projection, projectionState } from "../projection/projection.js";
 import type { AttemptRecord, LeaseRecord } from "../projection/records.js";
-import { RunRecord, stateCode } from "../projection/records.js";
+import { RunRecord, TaskEntry, stateCode } from "../projection/records.js";
 import { budgetKey, grantKey, roleKey } from "../projection/records.js";
 
 /** Bytes of the snapshot header. */
@@ -164,7 +164,7 @@ export function decodeSnapshot(bytes: Buffer): { projection: Projection; sequenc
       const created = r.uint("task.createdAt");
       const canceledAt = r.optional("task.canceledAt", () => r.uint("task.canceledAt"));
       if (s.tasks.has(spec.id)) throw corrupt(`snapshot lists task ${spec.id} twice`);
-      s.tasks.set(spec.id, canceledAt === undefined ? { spec, createdAt: created } : { spec, createdAt: created, canceledAt });
+      s.tasks.set(spec.id, new TaskEntry(spec, created, canceledAt, undefined));
     }
     const runCount = r.uint("runs");
     for (let i = 0; i < runCount; i++) {
@@ -172,7 +172,7 @@ export function decodeSnapshot(bytes: Buffer): { projection: Projection; sequenc
       if (s.runs.has(record.id)) throw corrupt(`snapshot lists run ${record.id} twice`, { runId: record.id });
       if (!s.tasks.has(record.taskId)) throw corrupt(`snapshot run ${record.id} references unknown task ${record.taskId}`, { runId: record.id });
       s.runs.set(record.id, record);
-      s.runsByState.get(record.state)!.add(record.id);
+      s.indexRun(record.id, record.state);
       s.addRunOfTask(record.taskId, record.id);
     }
     const paused = r.bool("engine.paused");
