@@ -32,8 +32,27 @@ export class ProjectionState {
   readonly #live = new Map<RunState, Set<RunId>>(RUN_STATES.filter((s) => !isTerminalState(s)).map((s) => [s, new Set<RunId>()]));
   readonly #terminalCounts = new Map<RunState, number>(RUN_STATES.filter(isTerminalState).map((s) => [s, 0]));
 
+  // While false (bulk loading: snapshot decode, WAL replay), the state index
+  // is not maintained; rebuildIndexes() makes it whole again in one pass,
+  // which is cheaper than a set delete and add on every replayed transition.
+  #indexing = true;
+
+  /** Stops maintaining the state index until {@link rebuildIndexes}. */
+  suspendIndexes(): void {
+    this.#indexing = false;
+  }
+
+  /** Rebuilds the state index from the run records and maintains it again from now on. */
+  rebuildIndexes(): void {
+    for (const set of this.#live.values()) set.clear();
+    for (const state of this.#terminalCounts.keys()) this.#terminalCounts.set(state, 0);
+    this.#indexing = true;
+    for (const record of this.runs.values()) this.indexRun(record.id, record.state);
+  }
+
   /** Adds run `id` to the index of `state`. */
   indexRun(id: RunId, state: RunState): void {
+    if (!this.#indexing) return;
     const live = this.#live.get(state);
     if (live !== undefined) live.add(id);
     else this.#terminalCounts.set(state, this.#terminalCounts.get(state)! + 1);
@@ -41,6 +60,7 @@ export class ProjectionState {
 
   /** Removes run `id` from the index of `state`. */
   unindexRun(id: RunId, state: RunState): void {
+    if (!this.#indexing) return;
     const live = this.#live.get(state);
     if (live !== undefined) live.delete(id);
     else this.#terminalCounts.set(state, this.#terminalCounts.get(state)! - 1);

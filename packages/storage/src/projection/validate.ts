@@ -65,16 +65,20 @@ function checkOwner(owner: unknown): void {
   if (typeof owner !== "string" || owner.length === 0) invalid("EMPTY_LEASE_OWNER", "owner", owner, "a non-empty lease owner");
 }
 
+// Both look the id up first: a key found in the map was validated when it
+// was inserted, so only a miss needs the format check (INVALID_ID rather
+// than NOT_FOUND for a malformed id).
 function requireTask(state: ProjectionState, taskId: TaskId, field = "taskId"): void {
+  if (state.tasks.has(taskId)) return;
   checkId("TaskId", taskId);
-  if (!state.tasks.has(taskId)) reject("NOT_FOUND", `unknown task ${taskId} (${field})`, { field, taskId });
+  reject("NOT_FOUND", `unknown task ${taskId} (${field})`, { field, taskId });
 }
 
 function requireRun(state: ProjectionState, runId: RunId): RunRecord {
-  checkId("RunId", runId);
   const record = state.runs.get(runId);
-  if (record === undefined) reject("NOT_FOUND", `unknown run ${runId}`, { field: "runId", runId });
-  return record;
+  if (record !== undefined) return record;
+  checkId("RunId", runId);
+  return reject("NOT_FOUND", `unknown run ${runId}`, { field: "runId", runId });
 }
 
 function requireRunState(record: RunRecord, allowed: readonly RunState[], what: string): void {

@@ -26,7 +26,7 @@ import { scanWal } from "../wal/reader.js";
 import type { WalRepairMode } from "../wal/repair.js";
 import type { ReconciledRun } from "./reconcile.js";
 import { reconcileInFlightRuns } from "./reconcile.js";
-import { replayInto } from "./replay.js";
+import { finishReplay, replayInto } from "./replay.js";
 
 /** Options of {@link openStorage}. */
 export interface OpenStorageOptions {
@@ -125,6 +125,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       skipCoveredSegments: loaded !== undefined,
       onRecord: replayInto(projection, counter),
     });
+    finishReplay(projection);
     if (scan.lastSequence > 0 && scan.lastSequence < snapshotSequence) {
       await writer.close();
       throw new StorageError(
@@ -229,6 +230,7 @@ export function openStorageReadOnly(options: { readonly dataDir: string }): Read
   const projection = loaded?.projection ?? new Projection();
   const counter = { replayed: 0 };
   const scan = scanWal(walDir, { fromSequence: (loaded?.sequence ?? 0) + 1, onRecord: replayInto(projection, counter) });
+  finishReplay(projection);
   return {
     projection,
     findings: scan.findings,

@@ -7,12 +7,17 @@
 import { StorageError } from "@actionqueue/core";
 import { decodeEvent } from "../codec/event-codec.js";
 import type { Projection } from "../projection/projection.js";
-import { applyDecoded } from "../projection/projection.js";
+import { applyDecoded, projectionState } from "../projection/projection.js";
 import type { WalRecord } from "../wal/reader.js";
 import { SegmentRecord } from "../wal/reader.js";
 
-/** Returns an `onRecord` callback that replays into `projection`, counting records. */
+/**
+ * Returns an `onRecord` callback that replays into `projection`, counting
+ * records. The projection's state index is suspended while records stream
+ * in: call {@link finishReplay} once the scan is over.
+ */
 export function replayInto(projection: Projection, counter: { replayed: number }): (record: WalRecord) => void {
+  projectionState(projection).suspendIndexes();
   return (record) => {
     const command =
       record instanceof SegmentRecord ? decodeEvent(record.bytes, record.sequence, record.start, record.end) : decodeEvent(record.payload, record.sequence);
@@ -35,4 +40,9 @@ export function replayInto(projection: Projection, counter: { replayed: number }
     }
     counter.replayed++;
   };
+}
+
+/** Ends a replay started with {@link replayInto}: rebuilds the projection's state index. */
+export function finishReplay(projection: Projection): void {
+  projectionState(projection).rebuildIndexes();
 }
