@@ -13,7 +13,9 @@ import {
   RUN_STATES,
   RunInstance,
   SAFETY_LEVELS,
+  U32_MAX,
   ActionQueueError,
+  isNilId,
   parseDepartmentId,
   validateTaskSpec,
 } from "@actionqueue/core";
@@ -174,30 +176,31 @@ export function writeRun(w: BinaryWriter, run: RunInstance): void {
   w.uint(run.lastStateChangeAt, "run.lastStateChangeAt");
 }
 
-/** Decodes a run through `RunInstance.restore` (all invariants checked). */
+/**
+ * Decodes a run, checking every invariant `RunInstance.restore` checks. The
+ * decoder built both ids from 16 bytes, so they are canonical ULIDs already:
+ * only the nil id is left to refuse, which spares replay a full id parse per
+ * created run.
+ */
 export function readRun(r: BinaryReader): RunInstance {
   const id = r.ulid("run.id") as RunId;
   const taskId = r.ulid("run.taskId") as TaskId;
   const state = r.choice(RUN_STATES, "run.state");
-  const currentAttemptId = r.optional("run.currentAttemptId", () => r.ulid("run.currentAttemptId") as AttemptId);
+  const currentAttemptId = r.bool("run.currentAttemptId") ? (r.ulid("run.currentAttemptId") as AttemptId) : undefined;
   const attemptCount = r.uint("run.attemptCount");
   const createdAt = r.uint("run.createdAt");
   const scheduledAt = r.uint("run.scheduledAt");
   const effectivePriority = r.int("run.effectivePriority");
   const lastStateChangeAt = r.uint("run.lastStateChangeAt");
-  return validated("run", () =>
-    RunInstance.restore({
-      id,
-      taskId,
-      state,
-      ...(currentAttemptId === undefined ? {} : { currentAttemptId }),
-      attemptCount,
-      createdAt,
-      scheduledAt,
-      effectivePriority,
-      lastStateChangeAt,
-    }),
-  );
+  if (isNilId(id) || isNilId(taskId)) throw decodeError(`cannot decode run ${id}: the nil id is not a run or task id`, { field: "run.id" });
+  if (currentAttemptId !== undefined && state !== "running") {
+    throw decodeError(`cannot decode run ${id}: an active attempt (${currentAttemptId}) is only possible while running, not ${state}`, { field: "run.currentAttemptId" });
+  }
+  if (attemptCount > U32_MAX) throw decodeError(`cannot decode run ${id}: attemptCount ${attemptCount} is out of range`, { field: "run.attemptCount" });
+  if (effectivePriority < -2_147_483_648 || effectivePriority > 2_147_483_647) {
+    throw decodeError(`cannot decode run ${id}: effectivePriority ${effectivePriority} is not a 32-bit integer`, { field: "run.effectivePriority" });
+  }
+  return RunInstance.fromValidatedFields(id, taskId, state, currentAttemptId, attemptCount, createdAt, scheduledAt, effectivePriority, lastStateChangeAt);
 }
 
 /** Encodes an attempt outcome. */
