@@ -173,4 +173,59 @@ describe("projection (replay reducer)", () => {
     p.getRun(R(1))!.transitionTo("ready");
     expect(p.runState(R(1))).toBe("scheduled");
   });
+
+  it("indexes live runs by state, counts terminal ones, and lists both", () => {
+    const { p, task, run, move } = setup();
+    task(1);
+    for (let n = 1; n <= 4; n++) run(n);
+    move(1, "scheduled", "canceled");
+    move(2, "scheduled", "ready");
+    move(3, "scheduled", "canceled");
+    expect(p.countsByState()).toMatchObject({ scheduled: 1, ready: 1, canceled: 2, completed: 0 });
+    expect(p.runsInState("canceled")).toEqual([R(1), R(3)]);
+    expect(p.runsInState("ready")).toEqual([R(2)]);
+    expect(p.runsOfTask(T(1))).toEqual([R(1), R(2), R(3), R(4)]);
+  });
+
+  it("packs history but hands out full, detached entries (times before creation included)", () => {
+    const { p, task, run, move } = setup();
+    task(1);
+    run(1);
+    move(1, "scheduled", "ready", 1500);
+    move(1, "ready", "canceled", 900);
+    expect(p.runHistory(R(1))).toEqual([
+      { from: null, to: "scheduled", at: 1000 },
+      { from: "scheduled", to: "ready", at: 1500 },
+      { from: "ready", to: "canceled", at: 900 },
+    ]);
+    // A reader's copy is detached from the record.
+    (p.runHistory(R(1)) as unknown as unknown[]).length = 0;
+    expect(p.runHistory(R(1))).toHaveLength(3);
+  });
+
+  it("rolls back a refused batch completely: run records, per-task lists, state counts and attempts", () => {
+    const { p, task, run, move } = setup();
+    task(1);
+    run(1);
+    move(1, "scheduled", "ready");
+    const before = { counts: p.countsByState(), runs: p.runsOfTask(T(1)), history: p.runHistory(R(1)), latest: p.latestSequence };
+    const first = p.latestSequence + 1;
+    const batch: UnsequencedCommand[] = [
+      { kind: "runCreate", timestamp: 1000, run: RunInstance.newScheduled({ id: R(2), taskId: T(1), scheduledAt: 1000, createdAt: 1000 }) },
+      { kind: "runStateTransition", timestamp: 1000, runId: R(1), previousState: "ready", newState: "leased" },
+      { kind: "runStateTransition", timestamp: 1000, runId: R(1), previousState: "leased", newState: "running" },
+      { kind: "attemptStart", timestamp: 1000, runId: R(1), attemptId: A(1) },
+      { kind: "taskCancel", timestamp: 1000, taskId: T(1) },
+      // Refused: the attempt is still active.
+      { kind: "runStateTransition", timestamp: 1000, runId: R(1), previousState: "running", newState: "completed" },
+    ];
+    expect(() => p.applyBatch(batch.map((c, i) => ({ ...c, sequence: first + i })), true)).toThrow(/attempt/);
+    expect(p.countsByState()).toEqual(before.counts);
+    expect(p.runsOfTask(T(1))).toEqual(before.runs);
+    expect(p.runHistory(R(1))).toEqual(before.history);
+    expect(p.attempts(R(1))).toEqual([]);
+    expect(p.getRun(R(2))).toBeUndefined();
+    expect(p.isTaskCanceled(T(1))).toBe(false);
+    expect(p.latestSequence).toBe(before.latest);
+  });
 });
