@@ -37,6 +37,7 @@ export type { Clock, ClockTimer, ManualClockOptions } from "./time/clock.js";
 
 export {
   U32_MAX,
+  ONCE_POLICY,
   oncePolicy,
   repeatPolicy,
   cronPolicy,
@@ -57,6 +58,8 @@ export type { TaskConstraints, TaskConstraintsInput, SafetyLevel, ConcurrencyKey
 export {
   TASK_NAME_MAX_LENGTH,
   DEFAULT_TASK_METADATA,
+  EMPTY_PAYLOAD_BYTES,
+  EMPTY_TASK_PAYLOAD,
   JSON_CONTENT_TYPE,
   createTaskSpec,
   validateTaskSpec,

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { encodeTime } from "ulid";
+import type { Clock } from "../time/clock.js";
 import { ManualClock } from "../time/clock.js";
 import { DEPARTMENT_ID_MAX_BYTES, parseDepartmentId } from "./department-id.js";
 import {
@@ -87,6 +89,29 @@ describe("ids", () => {
     const d = f.taskId();
     expect([a, b, c, d]).toEqual([a, b, c, d].slice().sort());
     expect(new Set([a, b, c, d]).size).toBe(4);
+  });
+
+  it("the time part is the minting millisecond, or the last one when the clock steps back", () => {
+    const clock = new ManualClock({ startMs: 1_700_000_000_000 });
+    const f = createIdFactory(clock);
+    const a = f.runId();
+    const b = f.runId();
+    expect(a.slice(0, 10)).toBe(encodeTime(1_700_000_000_000));
+    expect(b.slice(0, 10)).toBe(a.slice(0, 10));
+    clock.advance(1);
+    expect(f.runId().slice(0, 10)).toBe(encodeTime(1_700_000_000_001));
+    clock.set(1_600_000_000_000);
+    expect(f.runId().slice(0, 10)).toBe(encodeTime(1_700_000_000_001));
+  });
+
+  it("borrows the next millisecond once the random part is exhausted", () => {
+    const clock: Clock = { now: () => 5_000, random: () => 0.999_999, setTimeout: () => ({ cancel: () => undefined }) };
+    const f = createIdFactory(clock);
+    const a = f.taskId();
+    expect(a).toBe(encodeTime(5_000) + "Z".repeat(16));
+    const b = f.taskId();
+    expect(b).toBe(encodeTime(5_001) + "Z".repeat(16));
+    expect(f.taskId().slice(0, 10)).toBe(encodeTime(5_002));
   });
 
   it("is deterministic under a manual clock, including at epoch 0", () => {

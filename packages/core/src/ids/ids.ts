@@ -128,6 +128,8 @@ export function createIdFactory(clock: Clock): IdFactory {
   // Our own monotonic sequence rather than ulid's monotonicFactory, which
   // silently swaps a clock reading of 0 for Date.now() (breaking determinism).
   let lastTime = -1;
+  // encodeTime(lastTime), kept so ids minted within one millisecond do not re-encode it.
+  let lastTimeText = "";
   let lastRandom = "";
   const mint = <T extends string>(): T => {
     const now = clock.now();
@@ -138,15 +140,17 @@ export function createIdFactory(clock: Clock): IdFactory {
     }
     if (now > lastTime) {
       lastTime = now;
+      lastTimeText = encodeTime(lastTime);
       lastRandom = randomPart(clock);
     } else if (lastRandom === MAX_RANDOM) {
       // 2^80 ids in one millisecond: borrow the next millisecond rather than wrap.
       lastTime += 1;
+      lastTimeText = encodeTime(lastTime);
       lastRandom = randomPart(clock);
     } else {
       lastRandom = incrementBase32(lastRandom);
     }
-    return (encodeTime(lastTime) + lastRandom) as T;
+    return (lastTimeText + lastRandom) as T;
   };
   return {
     taskId: () => mint<TaskId>(),

@@ -15,6 +15,25 @@ describe("AttemptOutcome factories", () => {
     expect(AttemptOutcome.suspendedWithOutput(bytes)).toEqual({ result: "suspended", output: bytes });
   });
 
+  it("share one frozen instance per kind when there is no error and no output", () => {
+    const success = AttemptOutcome.success();
+    expect(Object.isFrozen(success)).toBe(true);
+    expect(AttemptOutcome.success()).toBe(success);
+    expect(AttemptOutcome.successWithOutput(new Uint8Array())).toBe(success);
+    expect(AttemptOutcome.fromParts("success")).toBe(success);
+    expect(AttemptOutcome.fromParts("success", undefined, new Uint8Array())).toBe(success);
+    const suspended = AttemptOutcome.suspended();
+    expect(Object.isFrozen(suspended)).toBe(true);
+    expect(AttemptOutcome.suspendedWithOutput(new Uint8Array())).toBe(suspended);
+    expect(AttemptOutcome.fromParts("suspended")).toBe(suspended);
+    expect(suspended).not.toBe(success);
+    // With output, or with an error, each outcome is its own object.
+    expect(AttemptOutcome.successWithOutput(bytes)).not.toBe(AttemptOutcome.successWithOutput(bytes));
+    expect(AttemptOutcome.fromParts("success", undefined, bytes)).toEqual({ result: "success", output: bytes });
+    expect(AttemptOutcome.failure("x")).not.toBe(AttemptOutcome.failure("x"));
+    expect(AttemptOutcome.fromParts("failure", "x")).toEqual({ result: "failure", error: "x" });
+  });
+
   it("normalise empty output to none", () => {
     expect(AttemptOutcome.successWithOutput(new Uint8Array())).toEqual({ result: "success" });
     expect(AttemptOutcome.suspendedWithOutput(new Uint8Array())).toEqual({ result: "suspended" });

@@ -32,15 +32,23 @@ function requireMessage(kind: "failure" | "timeout", message: unknown): string {
   return message;
 }
 
-/** Factories for every outcome; empty output is normalised to none. */
+// Outcomes without error or output carry nothing but their kind: one frozen
+// instance of each is shared by every attempt (one fewer object per attempt).
+const SUCCESS: AttemptOutcome = Object.freeze({ result: "success" });
+const SUSPENDED: AttemptOutcome = Object.freeze({ result: "suspended" });
+
+/**
+ * Factories for every outcome; empty output is normalised to none. Outcomes
+ * without error or output are shared frozen instances.
+ */
 export const AttemptOutcome = {
   /** A success without output. */
   success(): AttemptOutcome {
-    return { result: "success" };
+    return SUCCESS;
   },
   /** A success with handler output (empty output means none). */
   successWithOutput(output: Uint8Array): AttemptOutcome {
-    return output.length === 0 ? { result: "success" } : { result: "success", output };
+    return output.length === 0 ? SUCCESS : { result: "success", output };
   },
   /** A retryable failure; `EMPTY_FAILURE_MESSAGE` for an empty message. */
   failure(message: string): AttemptOutcome {
@@ -52,11 +60,11 @@ export const AttemptOutcome = {
   },
   /** A preempted attempt (does not count toward `maxAttempts`). */
   suspended(): AttemptOutcome {
-    return { result: "suspended" };
+    return SUSPENDED;
   },
   /** A preempted attempt with partial state for resumption (empty output means none). */
   suspendedWithOutput(output: Uint8Array): AttemptOutcome {
-    return output.length === 0 ? { result: "suspended" } : { result: "suspended", output };
+    return output.length === 0 ? SUSPENDED : { result: "suspended", output };
   },
   /**
    * Rebuilds an outcome from persisted parts (the replay path), checking, in
@@ -94,7 +102,8 @@ export const AttemptOutcome = {
       }
       return { result, error: requireMessage(result, error) };
     }
-    return hasOutput ? { result, output } : { result };
+    if (hasOutput) return { result, output };
+    return result === "success" ? SUCCESS : SUSPENDED;
   },
 } as const;
 

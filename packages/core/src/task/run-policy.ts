@@ -50,6 +50,12 @@ function isPositiveInt(value: unknown, max = Number.MAX_SAFE_INTEGER): value is 
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 1 && value <= max;
 }
 
+/**
+ * The run policy `once`, frozen and shared: task specs built by
+ * `createTaskSpec` (and the storage decoder) use it for every plain `{ kind: "once" }`.
+ */
+export const ONCE_POLICY: OncePolicy = Object.freeze({ kind: "once" });
+
 /** The run policy `once`. */
 export function oncePolicy(): OncePolicy {
   return { kind: "once" };

@@ -34,7 +34,11 @@ export interface TaskConstraints {
 /** What a caller may pass: every field optional, defaults filled in. */
 export type TaskConstraintsInput = Partial<TaskConstraints>;
 
-/** The defaults: one attempt, no timeout, no key, `holdDuringRetry`, `pure`. */
+/**
+ * The defaults: one attempt, no timeout, no key, `holdDuringRetry`, `pure`.
+ * Frozen and shared: {@link createTaskConstraints} returns this very object
+ * for input that asks for nothing but the defaults.
+ */
 export const DEFAULT_TASK_CONSTRAINTS: TaskConstraints = Object.freeze({
   maxAttempts: 1,
   concurrencyKeyHoldPolicy: "holdDuringRetry",
@@ -47,12 +51,23 @@ export const DEFAULT_TASK_CONSTRAINTS: TaskConstraints = Object.freeze({
  * level, requiredCapabilities; the error names the field and the value.
  */
 export function createTaskConstraints(input: TaskConstraintsInput = {}): TaskConstraints {
+  const maxAttempts = input.maxAttempts ?? 1;
+  const concurrencyKeyHoldPolicy = input.concurrencyKeyHoldPolicy ?? "holdDuringRetry";
+  const safetyLevel = input.safetyLevel ?? "pure";
+  // Input that spells out nothing but the defaults shares the frozen defaults
+  // (they are valid, so validation has nothing to say): no allocation per task.
+  if (
+    maxAttempts === 1 &&
+    concurrencyKeyHoldPolicy === "holdDuringRetry" &&
+    safetyLevel === "pure" &&
+    input.timeoutMs === undefined &&
+    input.concurrencyKey === undefined &&
+    input.requiredCapabilities === undefined
+  ) {
+    return DEFAULT_TASK_CONSTRAINTS;
+  }
   // Assignment, not conditional spreads: those are slow on Node 20 and this runs per submission.
-  const c: { -readonly [K in keyof TaskConstraints]: TaskConstraints[K] } = {
-    maxAttempts: input.maxAttempts ?? 1,
-    concurrencyKeyHoldPolicy: input.concurrencyKeyHoldPolicy ?? "holdDuringRetry",
-    safetyLevel: input.safetyLevel ?? "pure",
-  };
+  const c: { -readonly [K in keyof TaskConstraints]: TaskConstraints[K] } = { maxAttempts, concurrencyKeyHoldPolicy, safetyLevel };
   if (input.timeoutMs !== undefined) c.timeoutMs = input.timeoutMs;
   if (input.concurrencyKey !== undefined) c.concurrencyKey = input.concurrencyKey;
   if (input.requiredCapabilities !== undefined) c.requiredCapabilities = [...input.requiredCapabilities];

@@ -2,10 +2,21 @@ import { describe, expect, it } from "vitest";
 import { expectCode, taskId, tenantId } from "../../test/support.js";
 import { NIL_ID } from "../ids/ids.js";
 import type { TaskId } from "../ids/ids.js";
-import { oncePolicy, repeatPolicy } from "./run-policy.js";
+import { ONCE_POLICY, oncePolicy, repeatPolicy } from "./run-policy.js";
 import { DEFAULT_TASK_CONSTRAINTS, createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
+import type { RunPolicy } from "./run-policy.js";
 import type { TaskSpec } from "./task-spec.js";
-import { createTaskSpec, jsonPayload, payloadJson, validateTaskSpec, withConstraints, withRunPolicy } from "./task-spec.js";
+import {
+  DEFAULT_TASK_METADATA,
+  EMPTY_PAYLOAD_BYTES,
+  EMPTY_TASK_PAYLOAD,
+  createTaskSpec,
+  jsonPayload,
+  payloadJson,
+  validateTaskSpec,
+  withConstraints,
+  withRunPolicy,
+} from "./task-spec.js";
 
 const nilSpec = (): TaskSpec => ({
   id: NIL_ID as TaskId,
@@ -86,7 +97,112 @@ describe("TaskSpec", () => {
   });
 });
 
+describe("TaskSpec shared defaults", () => {
+  it("specs without payload, constraints or metadata share one frozen payload, policy, constraints and metadata", () => {
+    const a = createTaskSpec({ id: taskId(), runPolicy: { kind: "once" } });
+    const b = createTaskSpec({ id: taskId(), runPolicy: oncePolicy() });
+    expect(a.payload).toBe(EMPTY_TASK_PAYLOAD);
+    expect(b.payload).toBe(a.payload);
+    expect(a.payload.bytes).toBe(EMPTY_PAYLOAD_BYTES);
+    expect(a.runPolicy).toBe(ONCE_POLICY);
+    expect(b.runPolicy).toBe(ONCE_POLICY);
+    expect(a.constraints).toBe(DEFAULT_TASK_CONSTRAINTS);
+    expect(b.constraints).toBe(a.constraints);
+    expect(a.metadata).toBe(DEFAULT_TASK_METADATA);
+    expect(b.metadata).toBe(a.metadata);
+    // Same values as ever.
+    expect(a).toEqual({
+      id: a.id,
+      payload: { bytes: new Uint8Array(0) },
+      runPolicy: { kind: "once" },
+      constraints: { maxAttempts: 1, concurrencyKeyHoldPolicy: "holdDuringRetry", safetyLevel: "pure" },
+      metadata: { tags: [], priority: 0 },
+    });
+  });
+
+  it("every shared object is frozen, down to the tags and the empty bytes", () => {
+    for (const shared of [EMPTY_TASK_PAYLOAD, EMPTY_PAYLOAD_BYTES, ONCE_POLICY, DEFAULT_TASK_CONSTRAINTS, DEFAULT_TASK_METADATA, DEFAULT_TASK_METADATA.tags]) {
+      expect(Object.isFrozen(shared)).toBe(true);
+    }
+    expect(EMPTY_PAYLOAD_BYTES.length).toBe(0);
+    expect(() => {
+      (DEFAULT_TASK_METADATA.tags as string[]).push("x");
+    }).toThrow(TypeError);
+  });
+
+  it("input that spells out only the defaults shares them too", () => {
+    const spec = createTaskSpec({
+      id: taskId(),
+      runPolicy: oncePolicy(),
+      constraints: { maxAttempts: 1, concurrencyKeyHoldPolicy: "holdDuringRetry", safetyLevel: "pure" },
+      metadata: { tags: [], priority: 0 },
+    });
+    expect(spec.constraints).toBe(DEFAULT_TASK_CONSTRAINTS);
+    expect(spec.metadata).toBe(DEFAULT_TASK_METADATA);
+    expect(createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), constraints: {}, metadata: {} }).metadata).toBe(DEFAULT_TASK_METADATA);
+  });
+
+  it("keeps a caller's payload bytes as given, even when empty", () => {
+    const bytes = new Uint8Array([1, 2]);
+    const empty = new Uint8Array(0);
+    expect(createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), payload: bytes }).payload.bytes).toBe(bytes);
+    const spec = createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), payload: empty });
+    expect(spec.payload.bytes).toBe(empty);
+    expect(spec.payload).not.toBe(EMPTY_TASK_PAYLOAD);
+    expect(Object.isFrozen(empty)).toBe(false);
+  });
+
+  it("a content type without payload gets its own payload object over the shared empty bytes", () => {
+    const spec = createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), contentType: "text/plain" });
+    expect(spec.payload).toEqual({ bytes: new Uint8Array(0), contentType: "text/plain" });
+    expect(spec.payload).not.toBe(EMPTY_TASK_PAYLOAD);
+    expect(spec.payload.bytes).toBe(EMPTY_PAYLOAD_BYTES);
+  });
+
+  it("anything but the defaults gets fresh objects, with tags copied", () => {
+    const tags = ["a"];
+    const spec = createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), constraints: { maxAttempts: 2 }, metadata: { tags } });
+    expect(spec.constraints).not.toBe(DEFAULT_TASK_CONSTRAINTS);
+    expect(spec.constraints).toEqual({ maxAttempts: 2, concurrencyKeyHoldPolicy: "holdDuringRetry", safetyLevel: "pure" });
+    expect(spec.metadata).toEqual({ tags: ["a"], priority: 0 });
+    expect(spec.metadata.tags).not.toBe(tags);
+    expect(Object.isFrozen(spec.constraints)).toBe(false);
+    // -0 is not 0: kept as given rather than folded into the default.
+    expect(Object.is(createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), metadata: { priority: -0 } }).metadata.priority, -0)).toBe(true);
+  });
+
+  it("a once policy carrying other keys is kept as given", () => {
+    const policy = { kind: "once", note: "x" } as unknown as RunPolicy;
+    expect(createTaskSpec({ id: taskId(), runPolicy: policy }).runPolicy).toBe(policy);
+    const repeat = repeatPolicy(2, 1000);
+    expect(createTaskSpec({ id: taskId(), runPolicy: repeat }).runPolicy).toBe(repeat);
+  });
+
+  it("reports the same errors as before, in the same order", () => {
+    const id = taskId();
+    // Metadata is read before constraints: a tags value that cannot be copied still fails first.
+    expect(() =>
+      createTaskSpec({ id, runPolicy: oncePolicy(), constraints: { maxAttempts: 0 }, metadata: { tags: 5 as unknown as string[] } }),
+    ).toThrow(TypeError);
+    expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), constraints: { maxAttempts: 0 }, metadata: { priority: 0.5 } }), "INVALID_MAX_ATTEMPTS");
+    expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), metadata: { priority: 0.5 } }), "INVALID_PRIORITY");
+    expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), metadata: { tags: [], description: 3 as unknown as string } }), "INVALID_DESCRIPTION");
+    expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), contentType: 3 as unknown as string }), "INVALID_CONTENT_TYPE");
+    expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), payload: "x" as unknown as Uint8Array }), "INVALID_PAYLOAD");
+    expectCode(() => createTaskSpec({ id, runPolicy: null as unknown as RunPolicy }), "INVALID_RUN_POLICY");
+  });
+});
+
 describe("TaskConstraints", () => {
+  it("no input, or only the defaults, returns the shared frozen defaults", () => {
+    expect(createTaskConstraints()).toBe(DEFAULT_TASK_CONSTRAINTS);
+    expect(createTaskConstraints({})).toBe(DEFAULT_TASK_CONSTRAINTS);
+    expect(createTaskConstraints({ maxAttempts: 1, safetyLevel: "pure", concurrencyKeyHoldPolicy: "holdDuringRetry" })).toBe(DEFAULT_TASK_CONSTRAINTS);
+    expect(Object.isFrozen(DEFAULT_TASK_CONSTRAINTS)).toBe(true);
+    expect(createTaskConstraints({ safetyLevel: "idempotent" })).not.toBe(DEFAULT_TASK_CONSTRAINTS);
+    expect(createTaskConstraints({ timeoutMs: 5 })).toEqual({ ...DEFAULT_TASK_CONSTRAINTS, timeoutMs: 5 });
+  });
+
   it("maxAttempts 0 → INVALID_MAX_ATTEMPTS naming the value; the input is untouched", () => {
     const error = expectCode(() => createTaskConstraints({ maxAttempts: 0, timeoutMs: 10 }), "INVALID_MAX_ATTEMPTS");
     expect(error.details).toMatchObject({ field: "constraints.maxAttempts", value: 0 });

@@ -7,7 +7,7 @@ import { ValidationError, describeValue } from "../errors/action-queue-error.js"
 import type { TaskId, TenantId } from "../ids/ids.js";
 import { isNilId, parseTaskId, parseTenantId } from "../ids/ids.js";
 import type { RunPolicy } from "./run-policy.js";
-import { validateRunPolicy } from "./run-policy.js";
+import { ONCE_POLICY, validateRunPolicy } from "./run-policy.js";
 import type { TaskConstraints, TaskConstraintsInput } from "./task-constraints.js";
 import { DEFAULT_TASK_CONSTRAINTS, createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
 
@@ -56,8 +56,20 @@ export const TASK_NAME_MAX_LENGTH = 256;
 const I32_MIN = -2_147_483_648;
 const I32_MAX = 2_147_483_647;
 
-/** Default metadata: no tags, priority 0, no description. */
+/**
+ * Default metadata: no tags, priority 0, no description. Frozen and shared:
+ * {@link createTaskSpec} uses this very object when the input asks for nothing else.
+ */
 export const DEFAULT_TASK_METADATA: TaskMetadata = Object.freeze({ tags: Object.freeze<string[]>([]), priority: 0 });
+
+/**
+ * The zero-length payload bytes shared by every task submitted without a
+ * payload (frozen; being empty, it has no bytes to change).
+ */
+export const EMPTY_PAYLOAD_BYTES: Uint8Array = Object.freeze(new Uint8Array(0));
+
+/** The payload of a task with neither payload nor content type: frozen, shared. */
+export const EMPTY_TASK_PAYLOAD: TaskPayload = Object.freeze({ bytes: EMPTY_PAYLOAD_BYTES });
 
 /** The content type of JSON payloads. */
 export const JSON_CONTENT_TYPE = "application/json";
@@ -65,18 +77,23 @@ export const JSON_CONTENT_TYPE = "application/json";
 /** Builds and validates a task spec; throws a `ValidationError` naming the first bad field. */
 export function createTaskSpec(input: TaskSpecInput): TaskSpec {
   // Built by assignment rather than conditional spreads, which are slow on
-  // Node 20 (this runs for every submitted task).
-  const payload: Mutable<TaskPayload> = { bytes: input.payload ?? new Uint8Array(0) };
-  if (input.contentType !== undefined) payload.contentType = input.contentType;
-  const metadata: Mutable<TaskMetadata> = {
-    tags: input.metadata?.tags === undefined ? [] : [...input.metadata.tags],
-    priority: input.metadata?.priority ?? 0,
-  };
-  if (input.metadata?.description !== undefined) metadata.description = input.metadata.description;
+  // Node 20 (this runs for every submitted task). Parts that equal the
+  // defaults are the shared frozen defaults, so a plain task allocates little
+  // more than the spec itself; a caller's payload bytes are kept as given.
+  let payload: TaskPayload;
+  if (input.payload === undefined && input.contentType === undefined) {
+    payload = EMPTY_TASK_PAYLOAD;
+  } else {
+    const p: Mutable<TaskPayload> = { bytes: input.payload ?? EMPTY_PAYLOAD_BYTES };
+    if (input.contentType !== undefined) p.contentType = input.contentType;
+    payload = p;
+  }
+  // Metadata before constraints, the order in which their errors have always surfaced.
+  const metadata = createTaskMetadata(input.metadata);
   const spec: Mutable<TaskSpec> = {
     id: input.id,
     payload,
-    runPolicy: input.runPolicy,
+    runPolicy: isPlainOncePolicy(input.runPolicy) ? ONCE_POLICY : input.runPolicy,
     constraints: createTaskConstraints(input.constraints),
     metadata,
   };
@@ -88,6 +105,28 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Exactly `{ kind: "once" }` (no other own keys), which {@link ONCE_POLICY} can stand for. */
+function isPlainOncePolicy(policy: RunPolicy): boolean {
+  return typeof policy === "object" && policy !== null && policy.kind === "once" && Object.keys(policy).length === 1;
+}
+
+/** Metadata from partial input (tags copied); the shared {@link DEFAULT_TASK_METADATA} when it asks for nothing else. */
+function createTaskMetadata(input: Partial<TaskMetadata> | undefined): TaskMetadata {
+  if (input === undefined || input === null) return DEFAULT_TASK_METADATA;
+  const tags = input.tags;
+  const priority = input.priority;
+  if (
+    (tags === undefined || (Array.isArray(tags) && tags.length === 0)) &&
+    (priority === undefined || Object.is(priority, 0)) &&
+    input.description === undefined
+  ) {
+    return DEFAULT_TASK_METADATA;
+  }
+  const metadata: Mutable<TaskMetadata> = { tags: tags === undefined ? [] : [...tags], priority: priority ?? 0 };
+  if (input.description !== undefined) metadata.description = input.description;
+  return metadata;
+}
 
 /** Validates task metadata; throws `INVALID_TAGS`, `INVALID_PRIORITY` or `INVALID_DESCRIPTION`. */
 export function validateTaskMetadata(m: TaskMetadata): void {

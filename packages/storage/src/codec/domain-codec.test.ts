@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import {
+  AttemptOutcome,
+  DEFAULT_TASK_CONSTRAINTS,
+  DEFAULT_TASK_METADATA,
+  EMPTY_PAYLOAD_BYTES,
+  EMPTY_TASK_PAYLOAD,
+  ManualClock,
+  ONCE_POLICY,
+  createIdFactory,
+  createTaskSpec,
+  cronPolicy,
+} from "@actionqueue/core";
+import type { AttemptOutcome as Outcome, TaskSpec, TaskSpecInput } from "@actionqueue/core";
+import { BinaryReader, BinaryWriter } from "./binary.js";
+import { readOutcome, readTaskSpec, writeOutcome, writeTaskSpec } from "./domain-codec.js";
+
+const ids = createIdFactory(new ManualClock({ startMs: Date.UTC(2024, 0, 1) }));
+
+function roundTrip(spec: TaskSpec): TaskSpec {
+  const w = new BinaryWriter();
+  writeTaskSpec(w, spec);
+  const r = new BinaryReader(w.toBytes());
+  const decoded = readTaskSpec(r);
+  expect(r.remaining).toBe(0);
+  return decoded;
+}
+
+function roundTripOutcome(outcome: Outcome): Outcome {
+  const w = new BinaryWriter();
+  writeOutcome(w, outcome);
+  return readOutcome(new BinaryReader(w.toBytes()));
+}
+
+const spec = (input: Omit<TaskSpecInput, "id">): TaskSpec => createTaskSpec({ id: ids.taskId(), ...input });
+
+describe("domain codec: task specs", () => {
+  it("a decoded plain task shares core's frozen defaults, as a submitted one does", () => {
+    const decoded = roundTrip(spec({ runPolicy: { kind: "once" } }));
+    expect(decoded.payload).toBe(EMPTY_TASK_PAYLOAD);
+    expect(decoded.runPolicy).toBe(ONCE_POLICY);
+    expect(decoded.constraints).toBe(DEFAULT_TASK_CONSTRAINTS);
+    expect(decoded.metadata).toBe(DEFAULT_TASK_METADATA);
+    const again = roundTrip(spec({ runPolicy: { kind: "once" } }));
+    expect(again.constraints).toBe(decoded.constraints);
+    expect(again.metadata).toBe(decoded.metadata);
+  });
+
+  it("decodes every non-default field into fresh objects, equal to the original", () => {
+    const parent = ids.taskId();
+    const original = spec({
+      name: "email",
+      payload: new Uint8Array([1, 2, 3]),
+      contentType: "text/plain",
+      runPolicy: cronPolicy("*/5 * * * *", { maxOccurrences: 3, misfire: { kind: "catchUp", maxRuns: 2 } }),
+      constraints: { maxAttempts: 3, timeoutMs: 500, concurrencyKey: "k", concurrencyKeyHoldPolicy: "releaseOnRetry", safetyLevel: "idempotent", requiredCapabilities: ["gpu"] },
+      metadata: { tags: ["a", "b"], priority: -4, description: "d" },
+      parentTaskId: parent,
+      tenantId: ids.tenantId(),
+    });
+    const decoded = roundTrip(original);
+    expect(decoded).toEqual(original);
+    expect(Object.keys(decoded)).toEqual(Object.keys(original));
+    expect(Object.keys(decoded.constraints)).toEqual(Object.keys(original.constraints));
+    expect(Object.keys(decoded.runPolicy)).toEqual(["kind", "expression", "maxOccurrences", "misfire"]);
+    expect(decoded.payload.bytes).not.toBe(EMPTY_PAYLOAD_BYTES);
+    expect(Object.isFrozen(decoded.constraints)).toBe(false);
+    expect(Object.isFrozen(decoded.metadata)).toBe(false);
+  });
+
+  it("shares each part on its own: defaults beside non-defaults", () => {
+    const decoded = roundTrip(spec({ runPolicy: { kind: "once" }, contentType: "text/plain", constraints: { maxAttempts: 2 } }));
+    expect(decoded.payload).toEqual({ bytes: new Uint8Array(0), contentType: "text/plain" });
+    expect(decoded.payload.bytes).toBe(EMPTY_PAYLOAD_BYTES);
+    expect(decoded.constraints).toEqual({ ...DEFAULT_TASK_CONSTRAINTS, maxAttempts: 2 });
+    expect(decoded.metadata).toBe(DEFAULT_TASK_METADATA);
+    expect(decoded.runPolicy).toBe(ONCE_POLICY);
+    const named = roundTrip(spec({ name: "n", runPolicy: cronPolicy("0 * * * *"), metadata: { priority: 1 } }));
+    expect(named.runPolicy).toEqual({ kind: "cron", expression: "0 * * * *" });
+    expect(named.metadata).toEqual({ tags: [], priority: 1 });
+    expect(named.constraints).toBe(DEFAULT_TASK_CONSTRAINTS);
+  });
+});
+
+describe("domain codec: outcomes", () => {
+  it("decodes outcomes without error or output to core's shared instances", () => {
+    expect(roundTripOutcome(AttemptOutcome.success())).toBe(AttemptOutcome.success());
+    expect(roundTripOutcome(AttemptOutcome.suspended())).toBe(AttemptOutcome.suspended());
+    const withOutput = roundTripOutcome(AttemptOutcome.successWithOutput(new Uint8Array([7])));
+    expect(withOutput).toEqual({ result: "success", output: new Uint8Array([7]) });
+    expect(roundTripOutcome(AttemptOutcome.failure("boom"))).toEqual({ result: "failure", error: "boom" });
+  });
+});
