@@ -200,6 +200,57 @@ describe("openStorage", () => {
     await fallback.close();
   });
 
+  it("builds snapshots in a worker thread from the durable files, byte for byte what the live state at that sequence encodes to", async () => {
+    const store = await open();
+    const task = c.taskCreate();
+    await submit(store.authority, task);
+    for (let i = 0; i < 300; i++) await submit(store.authority, c.runCreate(task.taskSpec.id), "deferred");
+    const run = c.runCreate(task.taskSpec.id);
+    await submit(store.authority, run);
+    await startRun(store.authority, c, run.run.id);
+    const expected = encodeSnapshot(store.projection as Projection, c.clock.now());
+    const sequence = store.projection.latestSequence;
+    const pending = store.writeSnapshot();
+    // Let the build start, then keep writing while the worker reads the files.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 50; i++) await submit(store.authority, c.runCreate(task.taskSpec.id), "deferred");
+    const info = await pending;
+    expect(info).toMatchObject({ sequence, encodedIn: "worker" });
+    expect(readFileSync(info.file).equals(expected)).toBe(true);
+    await store.close();
+  });
+
+  it("encodes on the calling thread when asked to, with the same bytes", async () => {
+    const store = await open({ snapshotInWorker: false });
+    const task = c.taskCreate();
+    await submit(store.authority, task);
+    for (let i = 0; i < 20; i++) await submit(store.authority, c.runCreate(task.taskSpec.id), "deferred");
+    const expected = encodeSnapshot(store.projection as Projection, c.clock.now());
+    const info = await store.writeSnapshot();
+    expect(info.encodedIn).toBe("caller");
+    expect(readFileSync(info.file).equals(expected)).toBe(true);
+    await store.close();
+  });
+
+  it("close abandons a snapshot still building and leaves the directory recoverable", async () => {
+    const store = await open();
+    const task = c.taskCreate();
+    await submit(store.authority, task);
+    for (let i = 0; i < 200; i++) await submit(store.authority, c.runCreate(task.taskSpec.id), "deferred");
+    const state = snapshotBytes(store.projection);
+    const pending = store.writeSnapshot();
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.close();
+    // Either it finished first or it was abandoned with CLOSED; never anything else.
+    await pending.then(
+      (info) => expect(info.encodedIn).toBe("worker"),
+      (error: unknown) => expect(ActionQueueError.is(error) && error.code).toBe("CLOSED"),
+    );
+    const again = await open();
+    expect(snapshotBytes(again.projection).equals(state)).toBe(true);
+    await again.close();
+  });
+
   it("compaction keeps disk use bounded under a steady workload", async () => {
     const store = await open({ segmentBytes: 4096, snapshotEvery: 200 });
     const task = c.taskCreate();

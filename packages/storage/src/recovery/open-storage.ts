@@ -27,6 +27,7 @@ import type { WalRepairMode } from "../wal/repair.js";
 import type { ReconciledRun } from "./reconcile.js";
 import { reconcileInFlightRuns } from "./reconcile.js";
 import { finishReplay, replayInto } from "./replay.js";
+import { buildSnapshotInWorker, snapshotWorkerUrl } from "../snapshot/snapshot-builder.js";
 
 /** Options of {@link openStorage}. */
 export interface OpenStorageOptions {
@@ -46,6 +47,12 @@ export interface OpenStorageOptions {
   readonly clock?: Clock;
   /** Reconcile Leased/Running runs at start-up (default true). */
   readonly reconcile?: boolean;
+  /**
+   * Build snapshots in a worker thread from the durable files (default true),
+   * so the event loop never stalls on encoding. `false` encodes on the
+   * calling thread, as does a build whose worker script cannot be found.
+   */
+  readonly snapshotInWorker?: boolean;
 }
 
 /** What recovery did. */
@@ -73,6 +80,8 @@ export interface SnapshotInfo {
   readonly bytes: number;
   /** WAL segments deleted because the kept snapshots cover them. */
   readonly removedSegments: readonly string[];
+  /** Where the snapshot was encoded: a worker thread, or the caller's thread. */
+  readonly encodedIn: "worker" | "caller";
 }
 
 /** An open, locked data directory. */
@@ -138,14 +147,21 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     const every = options.snapshotEvery ?? 0;
     // Assigned below; the authority only calls it after open has finished wiring.
     let writeSnapshot: () => Promise<SnapshotInfo> = () => Promise.reject(new StorageError("CLOSED", "storage is still opening"));
+    // At most one automatic snapshot at a time: a build in a worker does not
+    // slow the writer down, so without this a fast workload could queue them
+    // faster than they finish.
+    let automaticPending = false;
     const onAccepted =
       every > 0
         ? (count: number): void => {
             sinceSnapshot += count;
-            if (sinceSnapshot >= every) {
+            if (sinceSnapshot >= every && !automaticPending) {
               sinceSnapshot = 0;
+              automaticPending = true;
               // In the background: a failed snapshot is not fatal, the WAL still has everything.
-              writeSnapshot().catch(() => undefined);
+              writeSnapshot()
+                .catch(() => undefined)
+                .finally(() => (automaticPending = false));
             }
           }
         : undefined;
@@ -168,15 +184,26 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     };
 
     let snapshotChain: Promise<unknown> = Promise.resolve();
+    const workerUrl = options.snapshotInWorker === false ? undefined : snapshotWorkerUrl();
+    const closing = new AbortController();
     writeSnapshot = (): Promise<SnapshotInfo> => {
       const next = snapshotChain.then(async () => {
         const sequence = projection.latestSequence;
-        const bytes = encodeSnapshot(projection, clock.now());
-        // A snapshot must never get ahead of the durable WAL.
-        await writer.sync();
+        const createdAt = clock.now();
+        let bytes: Buffer;
+        if (workerUrl !== undefined) {
+          // The worker reads the files: everything up to `sequence` must be durable first.
+          await writer.sync();
+          bytes = await buildSnapshotInWorker(workerUrl, { snapshotDir, walDir, sequence, createdAt }, closing.signal);
+        } else {
+          bytes = encodeSnapshot(projection, createdAt);
+          // A snapshot must never get ahead of the durable WAL.
+          await writer.sync();
+        }
         const { file, compactableUpTo } = await writeSnapshotFile(snapshotDir, sequence, bytes);
         const removedSegments = await compactWal(walDir, compactableUpTo);
-        return { file, sequence, bytes: bytes.length, removedSegments };
+        const info: SnapshotInfo = { file, sequence, bytes: bytes.length, removedSegments, encodedIn: workerUrl === undefined ? "caller" : "worker" };
+        return info;
       });
       snapshotChain = next.catch(() => undefined);
       return next;
@@ -192,6 +219,8 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       close: () => {
         closed ??= (async () => {
           authority.markClosed();
+          // A snapshot still building is abandoned: the WAL has everything it would hold.
+          closing.abort();
           await snapshotChain;
           await writer.close();
           lock.release();
