@@ -114,6 +114,16 @@ describe("ids", () => {
     expect(f.taskId().slice(0, 10)).toBe(encodeTime(5_002));
   });
 
+  it("carries a Z in the random part into the digit above, within one millisecond", () => {
+    // The 16 draws of the random part: fifteen 0s, then one Z.
+    let draw = 0;
+    const clock: Clock = { now: () => 5_000, random: () => (draw++ % 16 === 15 ? 0.999_999 : 0), setTimeout: () => ({ cancel: () => undefined }) };
+    const f = createIdFactory(clock);
+    expect(f.runId()).toBe(encodeTime(5_000) + "0".repeat(15) + "Z");
+    expect(f.runId()).toBe(encodeTime(5_000) + "0".repeat(14) + "10");
+    expect(f.runId()).toBe(encodeTime(5_000) + "0".repeat(14) + "11");
+  });
+
   it("is deterministic under a manual clock, including at epoch 0", () => {
     const one = createIdFactory(new ManualClock({ startMs: 0 }));
     const two = createIdFactory(new ManualClock({ startMs: 0 }));

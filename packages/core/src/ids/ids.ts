@@ -3,7 +3,7 @@
  * driven by the injected clock, so ids sort in creation order even when many are
  * minted in one millisecond, and RunId is a meaningful final tie-break.
  */
-import { MIN_ULID, TIME_MAX, encodeTime, incrementBase32, isValid } from "ulid";
+import { MIN_ULID, TIME_MAX, isValid } from "ulid";
 import type { Clock } from "../time/clock.js";
 import { ValidationError, describeValue } from "../errors/action-queue-error.js";
 
@@ -39,7 +39,7 @@ export function isNilId(id: string): boolean {
 const CANONICAL = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 
 // Crockford base32 membership by char code: a table lookup beats the regex on
-// the hot path (ids minted by concatenation are cons strings the regex would flatten).
+// the hot path.
 const CROCKFORD_CODES = new Uint8Array(128);
 for (const ch of "0123456789ABCDEFGHJKMNPQRSTVWXYZ") CROCKFORD_CODES[ch.charCodeAt(0)] = 1;
 
@@ -91,14 +91,10 @@ export const parseSubscriptionId = (value: unknown): SubscriptionId =>
   parseAs<SubscriptionId>("SubscriptionId", value);
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const DIGIT_CODES = Array.from(CROCKFORD, (ch) => ch.charCodeAt(0));
+const TIME_LENGTH = 10;
 const RANDOM_LENGTH = 16;
-const MAX_RANDOM = "Z".repeat(RANDOM_LENGTH);
-
-function randomPart(clock: Clock): string {
-  let out = "";
-  for (let i = 0; i < RANDOM_LENGTH; i++) out += CROCKFORD.charAt(Math.min(31, Math.max(0, Math.floor(clock.random() * 32))));
-  return out;
-}
+const ID_LENGTH = TIME_LENGTH + RANDOM_LENGTH;
 
 /** Mints every kind of id from one monotonic ULID sequence. */
 export interface IdFactory {
@@ -128,9 +124,42 @@ export function createIdFactory(clock: Clock): IdFactory {
   // Our own monotonic sequence rather than ulid's monotonicFactory, which
   // silently swaps a clock reading of 0 for Date.now() (breaking determinism).
   let lastTime = -1;
-  // encodeTime(lastTime), kept so ids minted within one millisecond do not re-encode it.
-  let lastTimeText = "";
-  let lastRandom = "";
+  // The id being built, as character codes: time part (re-encoded only when
+  // the millisecond changes), then the random part, incremented in place for
+  // ids within one millisecond. One String.fromCharCode call turns it into a
+  // flat string: concatenating parts made a rope that every Map lookup had
+  // to flatten first.
+  const codes = new Array<number>(ID_LENGTH).fill(48);
+  const digits = new Uint8Array(RANDOM_LENGTH);
+  const freshRandom = (): void => {
+    for (let i = 0; i < RANDOM_LENGTH; i++) {
+      const digit = Math.min(31, Math.max(0, Math.floor(clock.random() * 32)));
+      digits[i] = digit;
+      codes[TIME_LENGTH + i] = DIGIT_CODES[digit]!;
+    }
+  };
+  const setTime = (time: number): void => {
+    lastTime = time;
+    let rest = time;
+    for (let i = TIME_LENGTH - 1; i >= 0; i--) {
+      codes[i] = DIGIT_CODES[rest % 32]!;
+      rest = Math.floor(rest / 32);
+    }
+  };
+  /** Adds one to the random part; false when it was all Z (2^80 ids in one millisecond). */
+  const increment = (): boolean => {
+    for (let i = RANDOM_LENGTH - 1; i >= 0; i--) {
+      if (digits[i] !== 31) {
+        digits[i]! += 1;
+        codes[TIME_LENGTH + i] = DIGIT_CODES[digits[i]!]!;
+        return true;
+      }
+      // Z carries: it becomes 0 and the next digit up is incremented.
+      digits[i] = 0;
+      codes[TIME_LENGTH + i] = DIGIT_CODES[0]!;
+    }
+    return false;
+  };
   const mint = <T extends string>(): T => {
     const now = clock.now();
     if (!Number.isSafeInteger(now) || now < 0 || now > TIME_MAX) {
@@ -139,18 +168,15 @@ export function createIdFactory(clock: Clock): IdFactory {
       });
     }
     if (now > lastTime) {
-      lastTime = now;
-      lastTimeText = encodeTime(lastTime);
-      lastRandom = randomPart(clock);
-    } else if (lastRandom === MAX_RANDOM) {
-      // 2^80 ids in one millisecond: borrow the next millisecond rather than wrap.
-      lastTime += 1;
-      lastTimeText = encodeTime(lastTime);
-      lastRandom = randomPart(clock);
-    } else {
-      lastRandom = incrementBase32(lastRandom);
+      setTime(now);
+      freshRandom();
+    } else if (!increment()) {
+      // Borrow the next millisecond rather than wrap; the random part was all
+      // Z, so the carry reset it to all 0 and a fresh one is drawn.
+      setTime(lastTime + 1);
+      freshRandom();
     }
-    return (lastTimeText + lastRandom) as T;
+    return String.fromCharCode.apply(null, codes) as T;
   };
   return {
     taskId: () => mint<TaskId>(),
