@@ -53,10 +53,8 @@ import type {
   TaskView,
 } from "./types.js";
 
-function encodePayload(input: SubmitInput): { bytes: Uint8Array | undefined; contentType: string | undefined } {
-  const p = input.payload;
-  if (p === undefined) return { bytes: undefined, contentType: input.contentType };
-  if (p instanceof Uint8Array) return { bytes: p, contentType: input.contentType };
+/** A non-bytes payload as JSON bytes (bytes and absent payloads are taken as they are by the caller). */
+function encodeJsonPayload(p: unknown): Uint8Array {
   let text: string | undefined;
   try {
     text = JSON.stringify(p);
@@ -66,8 +64,10 @@ function encodePayload(input: SubmitInput): { bytes: Uint8Array | undefined; con
   if (text === undefined) {
     throw new ValidationError("INVALID_PAYLOAD", `payload of type ${typeof p} cannot be stored: give bytes or a JSON value`, { details: { field: "payload" } });
   }
-  return { bytes: new TextEncoder().encode(text), contentType: input.contentType ?? JSON_CONTENT_TYPE };
+  return textEncoder.encode(text);
 }
+
+const textEncoder = new TextEncoder();
 
 function sameSpec(a: TaskSpec, b: TaskSpec): boolean {
   return JSON.stringify(taskSpecToJson(a)) === JSON.stringify(taskSpecToJson(b));
@@ -259,7 +259,14 @@ export class ActionQueue {
     if (typeof input !== "object" || input === null) {
       throw new ValidationError("INVALID_FIELD", "submit needs an object with at least runPolicy", { details: {} });
     }
-    const { bytes, contentType } = encodePayload(input);
+    const payload = input.payload;
+    let bytes: Uint8Array | undefined;
+    let contentType = input.contentType;
+    if (payload === undefined || payload instanceof Uint8Array) bytes = payload;
+    else {
+      bytes = encodeJsonPayload(payload);
+      contentType ??= JSON_CONTENT_TYPE;
+    }
     const taskId = input.taskId === undefined ? this.#ids.taskId() : parseTaskId(input.taskId);
     // Assignment rather than conditional spreads: those are slow on Node 20, and this runs per submission.
     const specInput: { -readonly [K in keyof TaskSpecInput]: TaskSpecInput[K] } = { id: taskId, runPolicy: input.runPolicy };
@@ -297,24 +304,36 @@ export class ActionQueue {
     }
     const s = this.#authority.latestSequence();
     const commands: MutationCommand[] = [{ kind: "taskCreate", sequence: s + 1, timestamp: now, taskSpec: spec }];
-    runs.forEach((run, k) => commands.push({ kind: "runCreate", sequence: s + 2 + k, timestamp: now, run }));
+    const runIds: RunId[] = [];
+    for (let k = 0; k < runs.length; k++) {
+      const run = runs[k]!;
+      commands.push({ kind: "runCreate", sequence: s + 2 + k, timestamp: now, run });
+      runIds.push(run.id);
+    }
     const durable = this.#authority.submitBatch(commands, "immediate");
-    // The authority applies synchronously; a refused batch left nothing behind,
-    // and the scheduler must not learn of runs that do not exist.
-    if (this.#projection.getTask(taskId) === undefined) {
+    // The authority applies synchronously and all-or-nothing; a refused batch
+    // left nothing behind (the sequence did not move), and the scheduler must
+    // not learn of runs that do not exist.
+    if (this.#authority.latestSequence() !== s + commands.length) {
       await durable;
       throw new StorageError("COMMAND_REJECTED", `task ${taskId} was refused by storage`, { details: { taskId } });
     }
     this.#scheduler.setTask(spec);
-    for (const run of runs) this.#scheduler.onRunChanged(run);
+    for (let k = 0; k < runs.length; k++) this.#scheduler.onRunChanged(runs[k]!);
+    // A started loop wakes now, not after the fsync: a handler starts only once
+    // its lease-and-start batch is durable, and the WAL makes records durable
+    // in order, so that batch can never be durable before this task is. The
+    // run may thus share this batch's group commit instead of waiting for the next.
+    if (this.#loop.dispatching) this.#loop.schedule();
     this.#pendingSubmits.set(taskId, durable);
+    this.#loop.beginWrite();
     try {
-      await this.#loop.track(durable);
+      await durable;
     } finally {
       this.#pendingSubmits.delete(taskId);
+      this.#loop.endWrite();
     }
-    const runIds = runs.map((r) => r.id);
-    this.#emitter.emit("task:submitted", { taskId, runIds, at: now });
+    if (this.#emitter.has("task:submitted")) this.#emitter.emit("task:submitted", { taskId, runIds, at: now });
     this.#loop.schedule();
     return { taskId, runIds, existing: false, latestSequence: this.#authority.latestSequence() };
   }
