@@ -75,7 +75,7 @@ export interface DispatchLoopDeps {
   readonly emitter: TypedEmitter;
   /** Called when a write fails: the queue stops (fail-stop). */
   readonly onFatal: (error: unknown) => void;
-  /** Called after a run of `taskId` reached a terminal state (cron top-up). */
+  /** Called after a run of a cron task `taskId` reached a terminal state (cron top-up). */
   readonly onRunTerminal: (taskId: TaskId) => void;
 }
 
@@ -354,8 +354,8 @@ export class DispatchLoop {
     entry.started = true;
     const spec = entry.spec;
     const attemptNumber = entry.attemptNumber;
-    const now = this.#clock.now();
     if (this.#d.emitter.has("attempt:started")) {
+      const now = this.#clock.now();
       this.#d.emitter.emit("attempt:started", {
         runId: entry.runId,
         taskId: entry.taskId,
@@ -368,7 +368,7 @@ export class DispatchLoop {
     const handler = this.#handlerFor(spec);
     if (handler === undefined) {
       const error = `${NO_HANDLER_PREFIX} ${spec.name === undefined ? "without a name" : JSON.stringify(spec.name)}: register it in handlers or give a default handler`;
-      this.#finish(entry, { kind: "terminalFailure", error }, now);
+      this.#finish(entry, { kind: "terminalFailure", error }, this.#clock.now());
       return;
     }
     const request: Mutable<AttemptRequest> = {
@@ -509,7 +509,8 @@ export class DispatchLoop {
       }
     } else if (next === "retryWait") emitter.emit("run:retrying", { runId, taskId: entry.taskId, retryAt: due ?? now, at: now });
     else emitter.emit("run:suspended", { runId, taskId: entry.taskId, at: now });
-    if (next === "completed" || next === "failed") this.#d.onRunTerminal(entry.taskId);
+    // Only cron tasks top up (the spec's policy never changes), so once and repeat runs skip the task lookup.
+    if ((next === "completed" || next === "failed") && entry.spec.runPolicy.kind === "cron") this.#d.onRunTerminal(entry.taskId);
   }
 
   #armWakeTimer(): void {
