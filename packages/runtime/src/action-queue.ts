@@ -88,6 +88,8 @@ export class ActionQueue {
   #closed: Promise<void> | undefined;
   /** Task batches written but not yet durable, so an idempotent re-submission is not acknowledged before them. */
   readonly #pendingSubmits = new Map<TaskId, Promise<unknown>>();
+  /** The latest accepted submission batch while it is not yet durable (the WAL makes batches durable in order). */
+  #submissionsDurable: Promise<unknown> | undefined;
   /** Events about what recovery found, held until the first `start()` so listeners attached after `open()` hear them. */
   #recoveryEvents: (() => void)[] = [];
 
@@ -123,6 +125,7 @@ export class ActionQueue {
       runner: new AttemptRunner({ clock: options.clock }),
       emitter: this.#emitter,
       onFatal: (error) => this.#onFatal(error),
+      submissionsDurable: () => this.#submissionsDurable,
       onRunTerminal: (taskId) => this.#topUpCron(taskId),
     });
     const at = options.clock.now();
@@ -320,17 +323,20 @@ export class ActionQueue {
     }
     this.#scheduler.setTask(spec);
     for (let k = 0; k < runs.length; k++) this.#scheduler.onRunChanged(runs[k]!);
-    // A started loop wakes now, not after the fsync: a handler starts only once
-    // its lease-and-start batch is durable, and the WAL makes records durable
-    // in order, so that batch can never be durable before this task is. The
-    // run may thus share this batch's group commit instead of waiting for the next.
-    if (this.#loop.dispatching) this.#loop.schedule();
+    // A started loop wakes now (before the WAL's next group commit starts), not
+    // after the fsync: a handler starts only once its lease-and-start batch is
+    // durable, and the WAL makes records durable in order, so that batch can
+    // never be durable before this task is. The run thus shares this batch's
+    // group commit instead of waiting for it and then one more.
+    if (this.#loop.dispatching) this.#loop.scheduleSoon();
     this.#pendingSubmits.set(taskId, durable);
+    this.#submissionsDurable = durable;
     this.#loop.beginWrite();
     try {
       await durable;
     } finally {
       this.#pendingSubmits.delete(taskId);
+      if (this.#submissionsDurable === durable) this.#submissionsDurable = undefined;
       this.#loop.endWrite();
     }
     if (this.#emitter.has("task:submitted")) this.#emitter.emit("task:submitted", { taskId, runIds, at: now });

@@ -75,6 +75,13 @@ export interface DispatchLoopDeps {
   readonly emitter: TypedEmitter;
   /** Called when a write fails: the queue stops (fail-stop). */
   readonly onFatal: (error: unknown) => void;
+  /**
+   * The durability of the latest submission still being made durable, if
+   * any: `run:ready` waits for it, so a task's runs are never reported ready
+   * before `task:submitted` (the loop may promote a run in the group commit
+   * that writes its task).
+   */
+  readonly submissionsDurable: () => Promise<unknown> | undefined;
   /** Called after a run of a cron task `taskId` reached a terminal state (cron top-up). */
   readonly onRunTerminal: (taskId: TaskId) => void;
 }
@@ -129,11 +136,25 @@ export class DispatchLoop {
   schedule(): void {
     if (this.#pumpQueued) return;
     this.#pumpQueued = true;
-    setImmediate(() => {
-      this.#pumpQueued = false;
-      this.#pump();
-    });
+    setImmediate(this.#queuedPump);
   }
+
+  /**
+   * Queues one pass of the loop to run before the WAL's next group commit
+   * starts (a microtask, coalesced with {@link schedule}): runs that became
+   * ready in this turn are leased in the same commit as the write that made
+   * them, instead of waiting for that commit's fsync plus one more.
+   */
+  scheduleSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(this.#queuedPump);
+  }
+
+  readonly #queuedPump = (): void => {
+    this.#pumpQueued = false;
+    this.#pump();
+  };
 
   /** The run holding `key` right now, if any. */
   keyHolder(key: string): RunId | undefined {
@@ -274,20 +295,26 @@ export class DispatchLoop {
     due.length = 0;
     if (last === undefined) return;
     const emitter = this.#d.emitter;
+    // WAL order: the latest submission durable means every earlier one is (its
+    // own outcome is the submitter's business). The events go out in the
+    // reaction to whichever of the two settles last, adding no ticks, so they
+    // still precede the `attempt:started` of a run leased in the same commit.
+    const submissions = this.#d.submissionsDurable();
+    let waiting = submissions === undefined ? 1 : 2;
+    const settled = (): void => {
+      if (--waiting !== 0) return;
+      if (emitter.has("run:ready")) {
+        for (let i = 0; i < runIds.length; i++) emitter.emit("run:ready", { runId: runIds[i]!, taskId: taskIds[i]!, at: now });
+      }
+      this.endWrite();
+    };
     // Events are delivered inside the counted write, so `whenIdle` never resolves before them.
     this.beginWrite();
-    last.then(
-      () => {
-        if (emitter.has("run:ready")) {
-          for (let i = 0; i < runIds.length; i++) emitter.emit("run:ready", { runId: runIds[i]!, taskId: taskIds[i]!, at: now });
-        }
-        this.endWrite();
-      },
-      (error: unknown) => {
-        this.#d.onFatal(error);
-        this.endWrite();
-      },
-    );
+    last.then(settled, (error: unknown) => {
+      this.#d.onFatal(error);
+      this.endWrite();
+    });
+    submissions?.then(settled, settled);
   }
 
   #dispatchReady(): void {
