@@ -257,7 +257,29 @@ export class ActionQueue {
    * existing task is returned (`existing: true`); with a different spec it is
    * a `TASK_SPEC_MISMATCH` error.
    */
-  async submit(input: SubmitInput): Promise<SubmitResult> {
+  submit(input: SubmitInput): Promise<SubmitResult> {
+    // Not an async function (its machinery showed up per submission); every failure still arrives as a rejection.
+    try {
+      return this.#submit(input);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  async #existingTask(taskId: TaskId): Promise<SubmitResult> {
+    const pending = this.#pendingSubmits.get(taskId);
+    if (pending !== undefined) await pending;
+    return { taskId, runIds: this.#projection.runsOfTask(taskId), existing: true, latestSequence: this.#authority.latestSequence() };
+  }
+
+  #submitSettled(taskId: TaskId, durable: Promise<unknown>): void {
+    this.#pendingSubmits.delete(taskId);
+    if (this.#submissionsDurable === durable) this.#submissionsDurable = undefined;
+    this.#loop.endWrite();
+  }
+
+  /** The body of {@link submit}: validation errors throw synchronously, everything after the write settles through the returned promise. */
+  #submit(input: SubmitInput): Promise<SubmitResult> {
     this.#assertOpen();
     if (typeof input !== "object" || input === null) {
       throw new ValidationError("INVALID_FIELD", "submit needs an object with at least runPolicy", { details: {} });
@@ -286,9 +308,7 @@ export class ActionQueue {
           details: { taskId },
         });
       }
-      const pending = this.#pendingSubmits.get(taskId);
-      if (pending !== undefined) await pending;
-      return { taskId, runIds: this.#projection.runsOfTask(taskId), existing: true, latestSequence: this.#authority.latestSequence() };
+      return this.#existingTask(taskId);
     }
     const now = this.#options.clock.now();
     let runs: readonly RunInstance[];
@@ -318,8 +338,9 @@ export class ActionQueue {
     // left nothing behind (the sequence did not move), and the scheduler must
     // not learn of runs that do not exist.
     if (this.#authority.latestSequence() !== s + commands.length) {
-      await durable;
-      throw new StorageError("COMMAND_REJECTED", `task ${taskId} was refused by storage`, { details: { taskId } });
+      return durable.then(() => {
+        throw new StorageError("COMMAND_REJECTED", `task ${taskId} was refused by storage`, { details: { taskId } });
+      });
     }
     this.#scheduler.setTask(spec);
     for (let k = 0; k < runs.length; k++) this.#scheduler.onRunChanged(runs[k]!);
@@ -332,16 +353,18 @@ export class ActionQueue {
     this.#pendingSubmits.set(taskId, durable);
     this.#submissionsDurable = durable;
     this.#loop.beginWrite();
-    try {
-      await durable;
-    } finally {
-      this.#pendingSubmits.delete(taskId);
-      if (this.#submissionsDurable === durable) this.#submissionsDurable = undefined;
-      this.#loop.endWrite();
-    }
-    if (this.#emitter.has("task:submitted")) this.#emitter.emit("task:submitted", { taskId, runIds, at: now });
-    this.#loop.schedule();
-    return { taskId, runIds, existing: false, latestSequence: this.#authority.latestSequence() };
+    return durable.then(
+      (): SubmitResult => {
+        this.#submitSettled(taskId, durable);
+        if (this.#emitter.has("task:submitted")) this.#emitter.emit("task:submitted", { taskId, runIds, at: now });
+        this.#loop.schedule();
+        return { taskId, runIds, existing: false, latestSequence: this.#authority.latestSequence() };
+      },
+      (error: unknown) => {
+        this.#submitSettled(taskId, durable);
+        throw error;
+      },
+    );
   }
 
   /** Starts dispatching; runs until `close()`. */
