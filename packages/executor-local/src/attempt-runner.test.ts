@@ -294,4 +294,98 @@ describe("attempt runner", () => {
     expect(warnings).not.toContain("MaxListenersExceededWarning");
     expect(clock.pendingTimers).toBe(0);
   });
+
+  describe("start (callback and abort handle)", () => {
+    it("reports a plain return value once, synchronously, with the same result as run", () => {
+      const runner = new AttemptRunner({ clock: new ManualClock() });
+      const req = request();
+      const results: unknown[] = [];
+      runner.start(() => "ok", req, (r) => results.push(r));
+      expect(results).toHaveLength(1);
+      expect(results[0]).toMatchObject({ runId: req.runId, attemptId: req.attemptId, timeout: "notConfigured", canceled: undefined, response: { kind: "success" } });
+    });
+
+    it("reports an async result and a throw as a failure", async () => {
+      const runner = new AttemptRunner({ clock: new ManualClock() });
+      const got: string[] = [];
+      runner.start(async () => success(), request(), (r) => got.push(r.response.kind));
+      runner.start(async () => {
+        throw new TerminalError("bad");
+      }, request(), (r) => got.push(r.response.kind));
+      runner.start(() => {
+        throw new Error("sync");
+      }, request(), (r) => got.push(r.response.kind));
+      expect(got).toEqual(["retryableFailure"]);
+      await flush();
+      expect(got.sort()).toEqual(["retryableFailure", "success", "terminalFailure"]);
+    });
+
+    it("abort resolves at once as canceled, aborts ctx.signal, discards the late result and reports it", async () => {
+      const clock = new ManualClock();
+      const late: LateSettlement[] = [];
+      const runner = new AttemptRunner({ clock, onLateSettle: (s) => late.push(s) });
+      let finishHandler!: () => void;
+      let signal: AbortSignal | undefined;
+      const results: { canceled: unknown; kind: string }[] = [];
+      const handle = runner.start(
+        (ctx) =>
+          new Promise<void>((resolve) => {
+            signal = ctx.signal;
+            finishHandler = resolve;
+          }),
+        request({ timeoutMs: 1_000 }),
+        (r) => results.push({ canceled: r.canceled, kind: r.response.kind }),
+      );
+      expect(clock.pendingTimers).toBe(1);
+      handle.abort("cancel");
+      expect(results).toEqual([{ canceled: "cancel", kind: "retryableFailure" }]);
+      expect(signal?.aborted).toBe(true);
+      expect(signal?.reason).toBe("cancel");
+      expect(clock.pendingTimers).toBe(0);
+      handle.abort("shutdown"); // no-op once resolved
+      finishHandler();
+      await flush();
+      expect(results).toHaveLength(1);
+      expect(late).toHaveLength(1);
+      expect(late[0]?.reason).toBe("cancel");
+    });
+
+    it("a signal read after the abort is already aborted; no controller exists unless the handler reads it", async () => {
+      const runner = new AttemptRunner({ clock: new ManualClock() });
+      let ctxRef: HandlerContext | undefined;
+      const handle = runner.start(
+        (ctx) => {
+          ctxRef = ctx;
+          return new Promise(() => undefined);
+        },
+        request(),
+        () => undefined,
+      );
+      handle.abort("shutdown");
+      expect(ctxRef?.signal.aborted).toBe(true);
+      expect(ctxRef?.signal.reason).toBe("shutdown");
+    });
+
+    it("times out on the deadline like run", () => {
+      const clock = new ManualClock();
+      const runner = new AttemptRunner({ clock });
+      const results: string[] = [];
+      runner.start(() => new Promise(() => undefined), request({ timeoutMs: 50 }), (r) => results.push(`${r.response.kind}:${r.timeout}`));
+      clock.advance(50);
+      expect(results).toEqual(["timeout:timedOut"]);
+    });
+
+    it("a pre-aborted request signal never calls the handler", () => {
+      const runner = new AttemptRunner({ clock: new ManualClock() });
+      const c = new AbortController();
+      c.abort("shutdown");
+      let called = false;
+      const results: unknown[] = [];
+      runner.start(() => {
+        called = true;
+      }, request({ signal: c.signal }), (r) => results.push(r.canceled));
+      expect(called).toBe(false);
+      expect(results).toEqual(["shutdown"]);
+    });
+  });
 });

@@ -4,7 +4,9 @@
  * the injected clock) the context's signal aborts and the attempt resolves as
  * a timeout at that moment, whether or not the handler ever settles; its late
  * result is discarded. The common case (no timeout, no external signal) takes
- * a fast path with no timer, no extra promise and no AbortController.
+ * a fast path with no timer, no extra promise and no AbortController; hot
+ * callers use {@link AttemptRunner.start}, which reports through a callback
+ * and aborts through a handle instead of an `AbortSignal` per attempt.
  */
 import { setMaxListeners } from "node:events";
 import { systemClock } from "@actionqueue/core";
@@ -96,6 +98,19 @@ function settleResponse(request: AttemptRequest, response: ExecutorResponse, ela
   return result(request, response, elapsedMs, timeout, undefined);
 }
 
+/** A started attempt (see {@link AttemptRunner.start}). */
+export interface AttemptHandle {
+  /**
+   * Aborts the attempt: `ctx.signal` aborts with `reason` and the attempt
+   * resolves at once as canceled (a later handler result is discarded). A
+   * no-op once the attempt resolved.
+   */
+  abort(reason: Exclude<AttemptAbortReason, "timeout">): void;
+}
+
+/** Receives the result of an attempt started with {@link AttemptRunner.start}; called exactly once. */
+export type AttemptResultCallback = (result: AttemptResult) => void;
+
 /** Runs handler attempts with timeout enforcement and cancellation. Reusable and stateless between attempts. */
 export class AttemptRunner {
   /** Time and timers used for deadlines and elapsed time. */
@@ -119,13 +134,22 @@ export class AttemptRunner {
   run<TPayload>(handler: Handler<TPayload>, request: AttemptRequest): Promise<AttemptResult> {
     const ctx = new AttemptContext<TPayload>(request);
     if (request.timeoutMs === undefined && request.signal === undefined) return this.#runPlain(handler, ctx, request);
-    const startedAt = this.clock.now();
-    if (request.signal?.aborted === true) {
-      const reason = cancelReasonOf(request.signal);
-      ctx.abort(reason);
-      return Promise.resolve(result(request, canceledResponse(reason), 0, classifyTimeout(request.timeoutMs, 0), reason));
-    }
-    return new PendingAttempt(this, handler as Handler<unknown>, ctx, request, startedAt).promise;
+    return new Promise<AttemptResult>((resolve) => {
+      new PendingAttempt(this, handler as Handler<unknown>, ctx, request, resolve);
+    });
+  }
+
+  /**
+   * Like {@link run}, for hot paths: calls `handler` once for `request` and
+   * hands the result to `onResult` instead of a promise: exactly once, and
+   * from inside this call when the handler returns a plain value or throws
+   * (or `request.signal` is already aborted), later otherwise. The returned handle aborts the attempt, which is how a
+   * caller cancels it without an `AbortSignal` per attempt: no
+   * `AbortController` exists unless the handler reads `ctx.signal`.
+   * `request.signal` and `request.timeoutMs` work as in {@link run}.
+   */
+  start<TPayload>(handler: Handler<TPayload>, request: AttemptRequest, onResult: AttemptResultCallback): AttemptHandle {
+    return new PendingAttempt(this, handler as Handler<unknown>, new AttemptContext<TPayload>(request), request, onResult);
   }
 
   async #runPlain<TPayload>(handler: Handler<TPayload>, ctx: AttemptContext<TPayload>, request: AttemptRequest): Promise<AttemptResult> {
@@ -148,70 +172,83 @@ function canceledResponse(reason: AttemptAbortReason): ExecutorResponse {
   return { kind: "retryableFailure", error: `attempt canceled (${reason})` };
 }
 
-/** One attempt racing its deadline and its external signal. */
-class PendingAttempt {
-  readonly promise: Promise<AttemptResult>;
+/**
+ * One attempt racing its deadline and its aborts (the handle's `abort` and
+ * the request's external signal). Listeners and timers are created only for
+ * what the request configures; the common attempt allocates no closures but
+ * the two it hands to the handler's promise.
+ */
+class PendingAttempt implements AttemptHandle {
   readonly #runner: AttemptRunner;
   readonly #ctx: AttemptContext<unknown>;
   readonly #request: AttemptRequest;
   readonly #startedAt: number;
-  #resolve!: (value: AttemptResult) => void;
+  readonly #onResult: AttemptResultCallback;
   #settled = false;
   #timer: ClockTimer | undefined;
+  #signalListener: (() => void) | undefined;
   #abortedAt = 0;
 
-  constructor(runner: AttemptRunner, handler: Handler<unknown>, ctx: AttemptContext<unknown>, request: AttemptRequest, startedAt: number) {
+  constructor(runner: AttemptRunner, handler: Handler<unknown>, ctx: AttemptContext<unknown>, request: AttemptRequest, onResult: AttemptResultCallback) {
     this.#runner = runner;
     this.#ctx = ctx;
     this.#request = request;
+    this.#onResult = onResult;
+    const startedAt = runner.clock.now();
     this.#startedAt = startedAt;
-    this.promise = new Promise<AttemptResult>((resolve) => {
-      this.#resolve = resolve;
-    });
-    if (request.timeoutMs !== undefined) this.#timer = runner.clock.setTimeout(this.#onDeadline, request.timeoutMs);
-    if (request.signal !== undefined) listenOnce(request.signal, this.#onExternalAbort);
+    const signal = request.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        // Aborted before it began: the handler is never called.
+        const reason = cancelReasonOf(signal);
+        this.#settled = true;
+        ctx.abort(reason);
+        onResult(result(request, canceledResponse(reason), 0, classifyTimeout(request.timeoutMs, 0), reason));
+        return;
+      }
+      this.#signalListener = () => this.abort(cancelReasonOf(signal));
+      listenOnce(signal, this.#signalListener);
+    }
+    if (request.timeoutMs !== undefined) this.#timer = runner.clock.setTimeout(() => this.#onDeadline(), request.timeoutMs);
     let value: unknown;
     try {
       value = handler(ctx);
     } catch (error) {
-      this.#onRejected(error);
+      this.#settle(errorToResponse(error));
       return;
     }
-    if (isThenable(value)) Promise.resolve(value).then(this.#onFulfilled, this.#onRejected);
-    else this.#onFulfilled(value);
+    if (isThenable(value)) {
+      // Promise.resolve adopts a foreign thenable safely (at most one callback, never synchronously); a native promise passes through.
+      Promise.resolve(value).then(
+        (v) => this.#settle(toExecutorResponse(v)),
+        (e: unknown) => this.#settle(errorToResponse(e)),
+      );
+    } else this.#settle(toExecutorResponse(value));
+  }
+
+  abort(reason: Exclude<AttemptAbortReason, "timeout">): void {
+    if (this.#settled) return;
+    const req = this.#request;
+    this.#abortedAt = this.#runner.clock.now();
+    this.#ctx.abort(reason);
+    const elapsed = this.#abortedAt - this.#startedAt;
+    this.#finish(result(req, canceledResponse(reason), elapsed, classifyTimeout(req.timeoutMs, elapsed), reason));
   }
 
   #finish(value: AttemptResult): void {
     this.#settled = true;
-    this.#timer?.cancel();
-    this.#request.signal?.removeEventListener("abort", this.#onExternalAbort);
-    this.#resolve(value);
+    if (this.#timer !== undefined) this.#timer.cancel();
+    if (this.#signalListener !== undefined) this.#request.signal!.removeEventListener("abort", this.#signalListener);
+    this.#onResult(value);
   }
 
-  readonly #onDeadline = (): void => {
+  #onDeadline(): void {
     if (this.#settled) return;
     const req = this.#request;
     this.#abortedAt = this.#runner.clock.now();
     this.#ctx.abort("timeout");
     this.#finish(result(req, { kind: "timeout", timeoutMs: req.timeoutMs! }, this.#abortedAt - this.#startedAt, "timedOut", undefined));
-  };
-
-  readonly #onExternalAbort = (): void => {
-    if (this.#settled) return;
-    const reason = cancelReasonOf(this.#request.signal!);
-    this.#abortedAt = this.#runner.clock.now();
-    this.#ctx.abort(reason);
-    const elapsed = this.#abortedAt - this.#startedAt;
-    this.#finish(result(this.#request, canceledResponse(reason), elapsed, classifyTimeout(this.#request.timeoutMs, elapsed), reason));
-  };
-
-  readonly #onFulfilled = (value: unknown): void => {
-    this.#settle(toExecutorResponse(value));
-  };
-
-  readonly #onRejected = (error: unknown): void => {
-    this.#settle(errorToResponse(error));
-  };
+  }
 
   #settle(response: ExecutorResponse): void {
     const now = this.#runner.clock.now();

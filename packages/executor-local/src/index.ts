@@ -28,7 +28,7 @@ export type { Handler, HandlerContext, HandlerOutput, MarkedOutput, AttemptMetad
 export { AttemptContext } from "./attempt-context.js";
 export type { AttemptRequest } from "./attempt-context.js";
 export { AttemptRunner, runAttempt } from "./attempt-runner.js";
-export type { AttemptResult, AttemptRunnerOptions, LateSettlement } from "./attempt-runner.js";
+export type { AttemptHandle, AttemptResult, AttemptResultCallback, AttemptRunnerOptions, LateSettlement } from "./attempt-runner.js";
 export { DEFAULT_MAX_CANCELLATION_POLL_LATENCY_MS, classifyTimeout, classifyCooperation, timeoutMessage } from "./timeout.js";
 export type { TimeoutClassification, CancellationCooperation } from "./timeout.js";
 export { decideRetry, canRetry } from "./retry.js";

@@ -53,10 +53,8 @@ import type {
   TaskView,
 } from "./types.js";
 
-function encodePayload(input: SubmitInput): { bytes: Uint8Array | undefined; contentType: string | undefined } {
-  const p = input.payload;
-  if (p === undefined) return { bytes: undefined, contentType: input.contentType };
-  if (p instanceof Uint8Array) return { bytes: p, contentType: input.contentType };
+/** A non-bytes payload as JSON bytes (bytes and absent payloads are taken as they are by the caller). */
+function encodeJsonPayload(p: unknown): Uint8Array {
   let text: string | undefined;
   try {
     text = JSON.stringify(p);
@@ -66,8 +64,10 @@ function encodePayload(input: SubmitInput): { bytes: Uint8Array | undefined; con
   if (text === undefined) {
     throw new ValidationError("INVALID_PAYLOAD", `payload of type ${typeof p} cannot be stored: give bytes or a JSON value`, { details: { field: "payload" } });
   }
-  return { bytes: new TextEncoder().encode(text), contentType: input.contentType ?? JSON_CONTENT_TYPE };
+  return textEncoder.encode(text);
 }
+
+const textEncoder = new TextEncoder();
 
 function sameSpec(a: TaskSpec, b: TaskSpec): boolean {
   return JSON.stringify(taskSpecToJson(a)) === JSON.stringify(taskSpecToJson(b));
@@ -88,6 +88,8 @@ export class ActionQueue {
   #closed: Promise<void> | undefined;
   /** Task batches written but not yet durable, so an idempotent re-submission is not acknowledged before them. */
   readonly #pendingSubmits = new Map<TaskId, Promise<unknown>>();
+  /** The latest accepted submission batch while it is not yet durable (the WAL makes batches durable in order). */
+  #submissionsDurable: Promise<unknown> | undefined;
   /** Events about what recovery found, held until the first `start()` so listeners attached after `open()` hear them. */
   #recoveryEvents: (() => void)[] = [];
 
@@ -123,6 +125,7 @@ export class ActionQueue {
       runner: new AttemptRunner({ clock: options.clock }),
       emitter: this.#emitter,
       onFatal: (error) => this.#onFatal(error),
+      submissionsDurable: () => this.#submissionsDurable,
       onRunTerminal: (taskId) => this.#topUpCron(taskId),
     });
     const at = options.clock.now();
@@ -254,12 +257,41 @@ export class ActionQueue {
    * existing task is returned (`existing: true`); with a different spec it is
    * a `TASK_SPEC_MISMATCH` error.
    */
-  async submit(input: SubmitInput): Promise<SubmitResult> {
+  submit(input: SubmitInput): Promise<SubmitResult> {
+    // Not an async function (its machinery showed up per submission); every failure still arrives as a rejection.
+    try {
+      return this.#submit(input);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  async #existingTask(taskId: TaskId): Promise<SubmitResult> {
+    const pending = this.#pendingSubmits.get(taskId);
+    if (pending !== undefined) await pending;
+    return { taskId, runIds: this.#projection.runsOfTask(taskId), existing: true, latestSequence: this.#authority.latestSequence() };
+  }
+
+  #submitSettled(taskId: TaskId, durable: Promise<unknown>): void {
+    this.#pendingSubmits.delete(taskId);
+    if (this.#submissionsDurable === durable) this.#submissionsDurable = undefined;
+    this.#loop.endWrite();
+  }
+
+  /** The body of {@link submit}: validation errors throw synchronously, everything after the write settles through the returned promise. */
+  #submit(input: SubmitInput): Promise<SubmitResult> {
     this.#assertOpen();
     if (typeof input !== "object" || input === null) {
       throw new ValidationError("INVALID_FIELD", "submit needs an object with at least runPolicy", { details: {} });
     }
-    const { bytes, contentType } = encodePayload(input);
+    const payload = input.payload;
+    let bytes: Uint8Array | undefined;
+    let contentType = input.contentType;
+    if (payload === undefined || payload instanceof Uint8Array) bytes = payload;
+    else {
+      bytes = encodeJsonPayload(payload);
+      contentType ??= JSON_CONTENT_TYPE;
+    }
     const taskId = input.taskId === undefined ? this.#ids.taskId() : parseTaskId(input.taskId);
     // Assignment rather than conditional spreads: those are slow on Node 20, and this runs per submission.
     const specInput: { -readonly [K in keyof TaskSpecInput]: TaskSpecInput[K] } = { id: taskId, runPolicy: input.runPolicy };
@@ -276,9 +308,7 @@ export class ActionQueue {
           details: { taskId },
         });
       }
-      const pending = this.#pendingSubmits.get(taskId);
-      if (pending !== undefined) await pending;
-      return { taskId, runIds: this.#projection.runsOfTask(taskId), existing: true, latestSequence: this.#authority.latestSequence() };
+      return this.#existingTask(taskId);
     }
     const now = this.#options.clock.now();
     let runs: readonly RunInstance[];
@@ -297,26 +327,44 @@ export class ActionQueue {
     }
     const s = this.#authority.latestSequence();
     const commands: MutationCommand[] = [{ kind: "taskCreate", sequence: s + 1, timestamp: now, taskSpec: spec }];
-    runs.forEach((run, k) => commands.push({ kind: "runCreate", sequence: s + 2 + k, timestamp: now, run }));
+    const runIds: RunId[] = [];
+    for (let k = 0; k < runs.length; k++) {
+      const run = runs[k]!;
+      commands.push({ kind: "runCreate", sequence: s + 2 + k, timestamp: now, run });
+      runIds.push(run.id);
+    }
     const durable = this.#authority.submitBatch(commands, "immediate");
-    // The authority applies synchronously; a refused batch left nothing behind,
-    // and the scheduler must not learn of runs that do not exist.
-    if (this.#projection.getTask(taskId) === undefined) {
-      await durable;
-      throw new StorageError("COMMAND_REJECTED", `task ${taskId} was refused by storage`, { details: { taskId } });
+    // The authority applies synchronously and all-or-nothing; a refused batch
+    // left nothing behind (the sequence did not move), and the scheduler must
+    // not learn of runs that do not exist.
+    if (this.#authority.latestSequence() !== s + commands.length) {
+      return durable.then(() => {
+        throw new StorageError("COMMAND_REJECTED", `task ${taskId} was refused by storage`, { details: { taskId } });
+      });
     }
     this.#scheduler.setTask(spec);
-    for (const run of runs) this.#scheduler.onRunChanged(run);
+    for (let k = 0; k < runs.length; k++) this.#scheduler.onRunChanged(runs[k]!);
+    // A started loop wakes now (before the WAL's next group commit starts), not
+    // after the fsync: a handler starts only once its lease-and-start batch is
+    // durable, and the WAL makes records durable in order, so that batch can
+    // never be durable before this task is. The run thus shares this batch's
+    // group commit instead of waiting for it and then one more.
+    if (this.#loop.dispatching) this.#loop.scheduleSoon();
     this.#pendingSubmits.set(taskId, durable);
-    try {
-      await this.#loop.track(durable);
-    } finally {
-      this.#pendingSubmits.delete(taskId);
-    }
-    const runIds = runs.map((r) => r.id);
-    this.#emitter.emit("task:submitted", { taskId, runIds, at: now });
-    this.#loop.schedule();
-    return { taskId, runIds, existing: false, latestSequence: this.#authority.latestSequence() };
+    this.#submissionsDurable = durable;
+    this.#loop.beginWrite();
+    return durable.then(
+      (): SubmitResult => {
+        this.#submitSettled(taskId, durable);
+        if (this.#emitter.has("task:submitted")) this.#emitter.emit("task:submitted", { taskId, runIds, at: now });
+        this.#loop.schedule();
+        return { taskId, runIds, existing: false, latestSequence: this.#authority.latestSequence() };
+      },
+      (error: unknown) => {
+        this.#submitSettled(taskId, durable);
+        throw error;
+      },
+    );
   }
 
   /** Starts dispatching; runs until `close()`. */

@@ -14,14 +14,13 @@ import type {
   MutationAuthority,
   MutationCommand,
   RunId,
-  RunInstance,
   RunState,
   TaskId,
   TaskSpec,
 } from "@actionqueue/core";
 import type { Scheduler, SchedulerRun } from "@actionqueue/engine";
-import { buildAttemptFinishCommand, submitAttemptFinishViaAuthority } from "@actionqueue/engine";
-import type { AttemptResult, AttemptRunner, ExecutorResponse, Handler } from "@actionqueue/executor-local";
+import { AttemptFinishSubmissionError, buildAttemptFinishCommand } from "@actionqueue/engine";
+import type { AttemptHandle, AttemptRequest, AttemptResult, AttemptRunner, ExecutorResponse, Handler } from "@actionqueue/executor-local";
 import { decideRetry } from "@actionqueue/executor-local";
 import type { ProjectionView } from "@actionqueue/storage";
 import type { ActionQueueEvents } from "./events/event-map.js";
@@ -30,16 +29,38 @@ import type { TypedEmitter } from "./events/typed-emitter.js";
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 import type { ResolvedOptions } from "./options.js";
 
-/** One attempt in flight. */
-interface InFlight {
+/**
+ * One attempt in flight. No AbortController per attempt: the runner's handle
+ * aborts the handler (its context creates a signal only if the handler reads
+ * it); before the start is durable there is no handler to abort yet.
+ */
+class InFlight {
   readonly runId: RunId;
   readonly taskId: TaskId;
   readonly attemptId: AttemptId;
-  readonly controller: AbortController;
+  readonly spec: TaskSpec;
+  /** Counted attempt number (suspended attempts excluded). */
+  readonly attemptNumber: number;
+  readonly scheduledAt: number;
   readonly startedAt: number;
   leaseExpiresAt: number;
   /** Set once the start batch is durable and the handler was called. */
-  started: boolean;
+  started = false;
+  /** Aborts the handler once it started. */
+  handle: AttemptHandle | undefined = undefined;
+  /** A shutdown requested before the start was durable: the attempt begins aborted. */
+  abortedBeforeStart: "shutdown" | undefined = undefined;
+
+  constructor(runId: RunId, taskId: TaskId, attemptId: AttemptId, spec: TaskSpec, attemptNumber: number, scheduledAt: number, now: number, leaseExpiresAt: number) {
+    this.runId = runId;
+    this.taskId = taskId;
+    this.attemptId = attemptId;
+    this.spec = spec;
+    this.attemptNumber = attemptNumber;
+    this.scheduledAt = scheduledAt;
+    this.startedAt = now;
+    this.leaseExpiresAt = leaseExpiresAt;
+  }
 }
 
 /** What the loop needs from its owner. */
@@ -54,7 +75,14 @@ export interface DispatchLoopDeps {
   readonly emitter: TypedEmitter;
   /** Called when a write fails: the queue stops (fail-stop). */
   readonly onFatal: (error: unknown) => void;
-  /** Called after a run of `taskId` reached a terminal state (cron top-up). */
+  /**
+   * The durability of the latest submission still being made durable, if
+   * any: `run:ready` waits for it, so a task's runs are never reported ready
+   * before `task:submitted` (the loop may promote a run in the group commit
+   * that writes its task).
+   */
+  readonly submissionsDurable: () => Promise<unknown> | undefined;
+  /** Called after a run of a cron task `taskId` reached a terminal state (cron top-up). */
   readonly onRunTerminal: (taskId: TaskId) => void;
 }
 
@@ -108,11 +136,25 @@ export class DispatchLoop {
   schedule(): void {
     if (this.#pumpQueued) return;
     this.#pumpQueued = true;
-    setImmediate(() => {
-      this.#pumpQueued = false;
-      this.#pump();
-    });
+    setImmediate(this.#queuedPump);
   }
+
+  /**
+   * Queues one pass of the loop to run before the WAL's next group commit
+   * starts (a microtask, coalesced with {@link schedule}): runs that became
+   * ready in this turn are leased in the same commit as the write that made
+   * them, instead of waiting for that commit's fsync plus one more.
+   */
+  scheduleSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(this.#queuedPump);
+  }
+
+  readonly #queuedPump = (): void => {
+    this.#pumpQueued = false;
+    this.#pump();
+  };
 
   /** The run holding `key` right now, if any. */
   keyHolder(key: string): RunId | undefined {
@@ -131,24 +173,37 @@ export class DispatchLoop {
     const entry = this.#inFlight.get(runId);
     if (!entry) return false;
     this.#inFlight.delete(runId);
-    entry.controller.abort(reason);
+    entry.handle?.abort(reason);
     this.#checkIdle();
     return true;
   }
 
   /** Aborts every in-flight handler with `shutdown`; each records a failed attempt and goes through the retry table. */
   abortAll(): void {
-    for (const entry of this.#inFlight.values()) entry.controller.abort("shutdown");
+    for (const entry of this.#inFlight.values()) {
+      if (entry.handle !== undefined) entry.handle.abort("shutdown");
+      else entry.abortedBeforeStart ??= "shutdown";
+    }
   }
 
   /** Tracks a write so `whenIdle` and `close` wait for it. */
   track<T>(promise: Promise<T>): Promise<T> {
     this.#pendingWrites += 1;
-    return promise.finally(() => {
-      this.#pendingWrites -= 1;
-      this.#checkIdle();
-    });
+    return promise.finally(this.#writeSettled);
   }
+
+  /** Counts a write the caller settles itself with {@link endWrite} (no promise of its own). */
+  beginWrite(): void {
+    this.#pendingWrites += 1;
+  }
+
+  /** Ends a write counted by {@link beginWrite}. */
+  endWrite(): void {
+    this.#pendingWrites -= 1;
+    this.#checkIdle();
+  }
+
+  readonly #writeSettled = (): void => this.endWrite();
 
   /**
    * Resolves when nothing is runnable now and nothing is due within the idle
@@ -213,14 +268,17 @@ export class DispatchLoop {
 
   #promoteDue(): void {
     const now = this.#clock.now();
-    const { authority, scheduler } = this.#d;
+    const { authority, scheduler, projection } = this.#d;
     const due = scheduler.promoteDue(now, Number.POSITIVE_INFINITY, this.#claims);
     if (due.length === 0) return;
-    const promoted: { runId: RunId; taskId: TaskId }[] = [];
+    // Parallel arrays rather than an object per promoted run.
+    const runIds: RunId[] = [];
+    const taskIds: TaskId[] = [];
     let last: Promise<unknown> | undefined;
-    for (const claim of due) {
+    for (let i = 0; i < due.length; i++) {
+      const claim = due[i]!;
       const runId = claim.id;
-      const state = this.#d.projection.runState(runId);
+      const state = projection.runState(runId);
       if (state !== "scheduled" && state !== "retryWait") {
         scheduler.releaseClaim(runId);
         continue;
@@ -230,19 +288,33 @@ export class DispatchLoop {
         { kind: "runStateTransition", sequence: authority.latestSequence() + 1, timestamp: now, runId, previousState: state, newState: "ready" },
         "deferred",
       );
+      runIds.push(runId);
+      taskIds.push(claim.taskId);
       scheduler.onTransition(runId, "ready", now);
-      promoted.push({ runId, taskId: claim.taskId });
     }
     due.length = 0;
     if (last === undefined) return;
     const emitter = this.#d.emitter;
-    // Events are delivered inside the tracked write, so `whenIdle` never resolves before them.
-    void this.track(
-      last.then(() => {
-        if (!emitter.has("run:ready")) return;
-        for (const p of promoted) emitter.emit("run:ready", { runId: p.runId, taskId: p.taskId, at: now });
-      }),
-    ).catch(this.#d.onFatal);
+    // WAL order: the latest submission durable means every earlier one is (its
+    // own outcome is the submitter's business). The events go out in the
+    // reaction to whichever of the two settles last, adding no ticks, so they
+    // still precede the `attempt:started` of a run leased in the same commit.
+    const submissions = this.#d.submissionsDurable();
+    let waiting = submissions === undefined ? 1 : 2;
+    const settled = (): void => {
+      if (--waiting !== 0) return;
+      if (emitter.has("run:ready")) {
+        for (let i = 0; i < runIds.length; i++) emitter.emit("run:ready", { runId: runIds[i]!, taskId: taskIds[i]!, at: now });
+      }
+      this.endWrite();
+    };
+    // Events are delivered inside the counted write, so `whenIdle` never resolves before them.
+    this.beginWrite();
+    last.then(settled, (error: unknown) => {
+      this.#d.onFatal(error);
+      this.endWrite();
+    });
+    submissions?.then(settled, settled);
   }
 
   #dispatchReady(): void {
@@ -250,47 +322,51 @@ export class DispatchLoop {
     const slots = options.concurrency - this.#inFlight.size;
     if (slots <= 0) return;
     const selected = scheduler.selectNext(slots, this.#claims);
-    for (const claim of selected) {
-      const run = projection.getRun(claim.id);
-      const task = run ? projection.getTask(run.taskId) : undefined;
-      if (!run || run.state !== "ready" || !task) {
+    for (let i = 0; i < selected.length; i++) {
+      const claim = selected[i]!;
+      // State and task straight from the projection: no copy of the run.
+      const task = projection.runState(claim.id) === "ready" ? projection.getTask(claim.taskId) : undefined;
+      if (task === undefined) {
         scheduler.releaseClaim(claim.id);
         continue;
       }
-      this.#dispatch(run, task.spec);
+      this.#dispatch(claim, task.spec);
     }
     selected.length = 0;
   }
 
-  #dispatch(run: RunInstance, spec: TaskSpec): void {
-    const { authority, options, ids, scheduler } = this.#d;
+  #dispatch(claim: SchedulerRun, spec: TaskSpec): void {
+    const { authority, options, ids, scheduler, projection } = this.#d;
     const now = this.#clock.now();
     const attemptId = ids.attemptId();
     const s = authority.latestSequence();
     const leaseExpiresAt = now + options.leaseTimeoutMs;
-    const runId = run.id;
+    const runId = claim.id;
     const batch: MutationCommand[] = [
       { kind: "runStateTransition", sequence: s + 1, timestamp: now, runId, previousState: "ready", newState: "leased" },
       { kind: "leaseAcquire", sequence: s + 2, timestamp: now, runId, owner: options.owner, expiresAt: leaseExpiresAt, attemptId },
       { kind: "runStateTransition", sequence: s + 3, timestamp: now, runId, previousState: "leased", newState: "running" },
       { kind: "attemptStart", sequence: s + 4, timestamp: now, runId, attemptId },
     ];
-    const entry: InFlight = {
-      runId,
-      taskId: run.taskId,
-      attemptId,
-      controller: new AbortController(),
-      startedAt: now,
-      leaseExpiresAt,
-      started: false,
-    };
     const durable = authority.submitBatch(batch, "immediate");
-    scheduler.onTransition(runId, "running", now, run.attemptCount + 1);
+    // The authority applied the batch synchronously: the new attempt is the last one listed.
+    const attempts = projection.attempts(runId);
+    let attemptNumber = 0;
+    for (let i = 0; i < attempts.length; i++) if (attempts[i]!.outcome?.result !== "suspended") attemptNumber += 1;
+    const entry = new InFlight(runId, claim.taskId, attemptId, spec, attemptNumber, claim.scheduledAt, now, leaseExpiresAt);
+    scheduler.onTransition(runId, "running", now, attempts.length);
     this.#inFlight.set(runId, entry);
     this.#armHeartbeat();
-    void this.track(durable).then(
-      () => this.#startAttempt(entry, run, spec),
-      (error: unknown) => this.#d.onFatal(error),
+    this.beginWrite();
+    durable.then(
+      () => {
+        this.endWrite();
+        this.#startAttempt(entry);
+      },
+      (error: unknown) => {
+        this.endWrite();
+        this.#d.onFatal(error);
+      },
     );
   }
 
@@ -300,57 +376,74 @@ export class DispatchLoop {
     return handler;
   }
 
-  #startAttempt(entry: InFlight, run: RunInstance, spec: TaskSpec): void {
+  #startAttempt(entry: InFlight): void {
     if (this.#inFlight.get(entry.runId) !== entry) return; // canceled before the start was durable
     entry.started = true;
-    const attemptNumber = countedAttemptsOf(this.#d.projection, entry.runId);
-    const now = this.#clock.now();
+    const spec = entry.spec;
+    const attemptNumber = entry.attemptNumber;
     if (this.#d.emitter.has("attempt:started")) {
+      const now = this.#clock.now();
       this.#d.emitter.emit("attempt:started", {
         runId: entry.runId,
         taskId: entry.taskId,
         attemptId: entry.attemptId,
         attemptNumber,
         at: now,
-        lagMs: Math.max(0, now - run.scheduledAt),
+        lagMs: Math.max(0, now - entry.scheduledAt),
       });
     }
     const handler = this.#handlerFor(spec);
     if (handler === undefined) {
       const error = `${NO_HANDLER_PREFIX} ${spec.name === undefined ? "without a name" : JSON.stringify(spec.name)}: register it in handlers or give a default handler`;
-      this.#finish(entry, attemptNumber, { kind: "terminalFailure", error }, spec, now);
+      this.#finish(entry, { kind: "terminalFailure", error }, this.#clock.now());
       return;
     }
-    void this.#d.runner
-      .run(handler, {
-        runId: entry.runId,
-        attemptId: entry.attemptId,
-        taskId: entry.taskId,
-        payload: spec.payload.bytes,
-        contentType: spec.payload.contentType,
-        attemptNumber,
-        maxAttempts: spec.constraints.maxAttempts,
-        timeoutMs: spec.constraints.timeoutMs,
-        safetyLevel: spec.constraints.safetyLevel,
-        signal: entry.controller.signal,
-      })
-      .then(
-        (result: AttemptResult) => this.#finish(entry, attemptNumber, result.response, spec, entry.startedAt),
-        (error: unknown) => this.#d.onFatal(error),
-      );
+    const request: Mutable<AttemptRequest> = {
+      runId: entry.runId,
+      attemptId: entry.attemptId,
+      taskId: entry.taskId,
+      payload: spec.payload.bytes,
+      contentType: spec.payload.contentType,
+      attemptNumber,
+      maxAttempts: spec.constraints.maxAttempts,
+      timeoutMs: spec.constraints.timeoutMs,
+      safetyLevel: spec.constraints.safetyLevel,
+    };
+    if (entry.abortedBeforeStart !== undefined) {
+      // Rare (shutdown between dispatch and durability): the runner resolves a pre-aborted attempt as canceled without calling the handler.
+      const controller = new AbortController();
+      controller.abort(entry.abortedBeforeStart);
+      request.signal = controller.signal;
+    }
+    // The runner may report synchronously (a handler returning a plain value); #onResult copes with the handle not being stored yet.
+    const handle = this.#d.runner.start(handler, request, this.#onResult);
+    if (this.#inFlight.get(entry.runId) === entry) entry.handle = handle;
   }
 
-  #finish(entry: InFlight, attemptNumber: number, response: ExecutorResponse, spec: TaskSpec, startedAt: number): void {
+  /** The runner's one result callback for every attempt (no closure per attempt). */
+  readonly #onResult = (result: AttemptResult): void => {
+    const entry = this.#inFlight.get(result.runId);
+    // Fencing: a canceled run or a stale attempt leaves no trace.
+    if (entry === undefined || entry.attemptId !== result.attemptId) return;
+    try {
+      this.#finish(entry, result.response, entry.startedAt);
+    } catch (error) {
+      this.#d.onFatal(error);
+    }
+  };
+
+  #finish(entry: InFlight, response: ExecutorResponse, startedAt: number): void {
     // Fencing: a canceled run or a stale attempt leaves no trace.
     if (this.#inFlight.get(entry.runId) !== entry) return;
     this.#inFlight.delete(entry.runId);
+    entry.handle = undefined;
     const { projection } = this.#d;
     if (projection.runState(entry.runId) !== "running" || projection.activeAttemptId(entry.runId) !== entry.attemptId) {
       this.#checkIdle();
       return;
     }
     try {
-      this.#recordFinish(entry, attemptNumber, response, spec, startedAt);
+      this.#recordFinish(entry, response, startedAt);
     } catch (error) {
       this.#d.onFatal(error);
       return;
@@ -361,10 +454,12 @@ export class DispatchLoop {
     this.#pump();
   }
 
-  #recordFinish(entry: InFlight, attemptNumber: number, response: ExecutorResponse, spec: TaskSpec, startedAt: number): void {
+  #recordFinish(entry: InFlight, response: ExecutorResponse, startedAt: number): void {
     const { authority, scheduler } = this.#d;
     const now = this.#clock.now();
     const runId = entry.runId;
+    const spec = entry.spec;
+    const attemptNumber = entry.attemptNumber;
     // The scheduler computes the backoff "due at"; the decision only picks the next state.
     const decision = decideRetry({
       outcome: response.kind,
@@ -377,49 +472,72 @@ export class DispatchLoop {
       next === "suspended"
         ? { kind: "runSuspend", sequence: finishCommand.sequence + 1, timestamp: now, runId }
         : { kind: "runStateTransition", sequence: finishCommand.sequence + 1, timestamp: now, runId, previousState: "running", newState: next };
-    // The finish goes through the engine's seam, but travels with the run's
-    // next state in one atomic batch: a crash can never leave a finished
-    // attempt on a run that is still "running" (which recovery would retry).
-    const finishedWithTransition: MutationAuthority = {
-      submitCommand: (command, durability) => authority.submitBatch([command, followUp], durability).then((outcomes) => outcomes[0]!),
-      submitBatch: (commands, durability) => authority.submitBatch(commands, durability),
-      latestSequence: () => authority.latestSequence(),
-    };
-    const finished = submitAttemptFinishViaAuthority(finishCommand, "immediate", finishedWithTransition);
+    // The finish travels with the run's next state in one atomic batch: a
+    // crash can never leave a finished attempt on a run that is still
+    // "running" (which recovery would retry). A refusal or I/O failure is
+    // reported as the engine's AttemptFinishSubmissionError.
+    const finished = authority.submitBatch([finishCommand, followUp], "immediate");
     // Re-indexes the run and applies the key hold rule (terminal and, under releaseOnRetry, retryWait/suspended free the key).
     // Terminal runs leave the scheduler (forget releases their key): it only indexes live work.
     if (next === "completed" || next === "failed") scheduler.forget(runId);
     else scheduler.onTransition(runId, next, now);
     const due = next === "retryWait" ? scheduler.retryDueAt(runId) : undefined;
     const outcome = finishCommand.outcome;
-    // Events (and the cron top-up) run inside the tracked write, so `whenIdle` never resolves before them.
-    void this.track(finished.then(() => {
-      const emitter = this.#d.emitter;
-      // Payloads are built only for events someone listens to (the hot path usually has none).
-      if (emitter.has("attempt:finished")) {
-        const finishedEvent: Mutable<ActionQueueEvents["attempt:finished"]> = {
-          runId,
-          taskId: entry.taskId,
-          attemptId: entry.attemptId,
-          result: outcome.result,
-          durationMs: Math.max(0, now - startedAt),
-          at: now,
-        };
-        if (outcome.error !== undefined) finishedEvent.error = outcome.error;
-        emitter.emit("attempt:finished", finishedEvent);
-      }
-      if (next === "completed") {
-        if (emitter.has("run:completed")) emitter.emit("run:completed", { runId, taskId: entry.taskId, at: now });
-      } else if (next === "failed") {
-        if (emitter.has("run:failed")) {
-          const failedEvent: Mutable<ActionQueueEvents["run:failed"]> = { runId, taskId: entry.taskId, at: now };
-          if (outcome.error !== undefined) failedEvent.error = outcome.error;
-          emitter.emit("run:failed", failedEvent);
+    // Events (and the cron top-up) run inside the counted write, so `whenIdle` never resolves before them.
+    this.beginWrite();
+    finished.then(
+      () => {
+        try {
+          this.#afterFinish(entry, next, outcome.result, outcome.error, now, startedAt, due);
+        } catch (error) {
+          this.#d.onFatal(error);
         }
-      } else if (next === "retryWait") emitter.emit("run:retrying", { runId, taskId: entry.taskId, retryAt: due ?? now, at: now });
-      else emitter.emit("run:suspended", { runId, taskId: entry.taskId, at: now });
-      if (next === "completed" || next === "failed") this.#d.onRunTerminal(entry.taskId);
-    })).catch(this.#d.onFatal);
+        this.endWrite();
+      },
+      (cause: unknown) => {
+        this.#d.onFatal(new AttemptFinishSubmissionError(runId, cause));
+        this.endWrite();
+      },
+    );
+  }
+
+  /** Events (and the cron top-up) once a finish is durable. */
+  #afterFinish(
+    entry: InFlight,
+    next: RunState,
+    result: ActionQueueEvents["attempt:finished"]["result"],
+    error: string | undefined,
+    now: number,
+    startedAt: number,
+    due: number | undefined,
+  ): void {
+    const runId = entry.runId;
+    const emitter = this.#d.emitter;
+    // Payloads are built only for events someone listens to (the hot path usually has none).
+    if (emitter.has("attempt:finished")) {
+      const finishedEvent: Mutable<ActionQueueEvents["attempt:finished"]> = {
+        runId,
+        taskId: entry.taskId,
+        attemptId: entry.attemptId,
+        result,
+        durationMs: Math.max(0, now - startedAt),
+        at: now,
+      };
+      if (error !== undefined) finishedEvent.error = error;
+      emitter.emit("attempt:finished", finishedEvent);
+    }
+    if (next === "completed") {
+      if (emitter.has("run:completed")) emitter.emit("run:completed", { runId, taskId: entry.taskId, at: now });
+    } else if (next === "failed") {
+      if (emitter.has("run:failed")) {
+        const failedEvent: Mutable<ActionQueueEvents["run:failed"]> = { runId, taskId: entry.taskId, at: now };
+        if (error !== undefined) failedEvent.error = error;
+        emitter.emit("run:failed", failedEvent);
+      }
+    } else if (next === "retryWait") emitter.emit("run:retrying", { runId, taskId: entry.taskId, retryAt: due ?? now, at: now });
+    else emitter.emit("run:suspended", { runId, taskId: entry.taskId, at: now });
+    // Only cron tasks top up (the spec's policy never changes), so once and repeat runs skip the task lookup.
+    if ((next === "completed" || next === "failed") && entry.spec.runPolicy.kind === "cron") this.#d.onRunTerminal(entry.taskId);
   }
 
   #armWakeTimer(): void {

@@ -116,6 +116,7 @@ export type SchedulerCounts = Readonly<Record<RunState, number>>;
 /** Runs due for promotion, selection and key holds, kept in step with durable state. */
 export class Scheduler {
   readonly #entries = new Map<RunId, Entry>();
+  /** Constraints of tasks that have a concurrency key (a task without one needs no entry: most tasks). */
   readonly #tasks = new Map<TaskId, SchedulerTaskInput["constraints"]>();
   readonly #scheduled = new IndexedHeap<Entry>(byDue);
   readonly #retry = new IndexedHeap<Entry>(byDue);
@@ -154,7 +155,8 @@ export class Scheduler {
 
   /** Registers (or updates) a task's key constraints. Call before its runs are reported. */
   setTask(task: SchedulerTaskInput): void {
-    this.#tasks.set(task.id, task.constraints);
+    if (task.constraints.concurrencyKey !== undefined) this.#tasks.set(task.id, task.constraints);
+    else if (this.#tasks.size > 0) this.#tasks.delete(task.id);
   }
 
   /** Pauses or resumes selection (engine pause); promotion is unaffected. */
@@ -363,6 +365,7 @@ export class Scheduler {
   }
 
   #syncKey(e: Entry): void {
+    if (!e.holdsKey && e.concurrencyKey === undefined && this.#tasks.size === 0) return; // no keyed task at all: nothing to hold or release
     const task = this.#tasks.get(e.taskId);
     const key = task?.concurrencyKey;
     if (e.holdsKey && e.concurrencyKey !== key) this.#releaseKey(e);

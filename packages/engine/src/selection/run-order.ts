@@ -22,9 +22,12 @@ export function compareForSelection(a: OrderedRun, b: OrderedRun): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-/** True when `a` is selected before `b`. */
+/** True when `a` is selected before `b` (the same order as {@link compareForSelection}, without the sign; the ready heap's hot comparison). */
 export function selectedBefore(a: OrderedRun, b: OrderedRun): boolean {
-  return compareForSelection(a, b) < 0;
+  if (a.effectivePriority !== b.effectivePriority) return a.effectivePriority > b.effectivePriority;
+  if (a.scheduledAt !== b.scheduledAt) return a.scheduledAt < b.scheduledAt;
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt;
+  return a.id < b.id;
 }
 
 /**

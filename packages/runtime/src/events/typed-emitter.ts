@@ -4,18 +4,19 @@
  */
 import type { ActionQueueEventName, ActionQueueEvents, ActionQueueListener } from "./event-map.js";
 
-/** Subscribe/unsubscribe surface of the queue's events. */
+/**
+ * Subscribe/unsubscribe surface of the queue's events. Listener lists are
+ * copy-on-write: `on`/`off` (rare) publish a new array, so `emit` (hot) walks
+ * the current one without copying it, and a listener added or removed during
+ * an emit does not change who that emit reaches.
+ */
 export class TypedEmitter {
-  readonly #listeners = new Map<ActionQueueEventName, Set<(event: never) => void>>();
+  readonly #listeners = new Map<ActionQueueEventName, readonly ((event: never) => void)[]>();
 
-  /** Adds a listener; returns a function that removes it. */
+  /** Adds a listener (once: adding the same function again changes nothing); returns a function that removes it. */
   on<TName extends ActionQueueEventName>(name: TName, listener: ActionQueueListener<TName>): () => void {
-    let set = this.#listeners.get(name);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(name, set);
-    }
-    set.add(listener);
+    const list = this.#listeners.get(name) ?? [];
+    if (!list.includes(listener)) this.#listeners.set(name, [...list, listener]);
     return () => this.off(name, listener);
   }
 
@@ -30,21 +31,25 @@ export class TypedEmitter {
 
   /** Removes a listener. */
   off<TName extends ActionQueueEventName>(name: TName, listener: ActionQueueListener<TName>): void {
-    this.#listeners.get(name)?.delete(listener);
+    const list = this.#listeners.get(name);
+    if (list === undefined || !list.includes(listener)) return;
+    const rest = list.filter((l) => l !== listener);
+    if (rest.length === 0) this.#listeners.delete(name);
+    else this.#listeners.set(name, rest);
   }
 
   /** True when anyone listens to `name` (lets hot paths skip building payloads). */
   has(name: ActionQueueEventName): boolean {
-    return (this.#listeners.get(name)?.size ?? 0) > 0;
+    return this.#listeners.has(name);
   }
 
   /** Delivers an event synchronously to every listener. */
   emit<TName extends ActionQueueEventName>(name: TName, event: ActionQueueEvents[TName]): void {
-    const set = this.#listeners.get(name);
-    if (!set || set.size === 0) return;
-    for (const listener of [...set]) {
+    const list = this.#listeners.get(name);
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) {
       try {
-        (listener as ActionQueueListener<TName>)(event);
+        (list[i] as ActionQueueListener<TName>)(event);
       } catch (error) {
         if (name !== "error") this.emit("error", { error });
       }
