@@ -71,7 +71,7 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
     concurrency: integerIn("concurrency", options.concurrency ?? 16, 1, 10_000),
     clock: options.clock ?? systemClock,
     backoff,
-    snapshotEvery: integerIn("snapshotEvery", options.snapshotEvery ?? 100_000, 0, Number.MAX_SAFE_INTEGER),
+    snapshotEvery: integerIn("snapshotEvery", options.snapshotEvery ?? 500_000, 0, Number.MAX_SAFE_INTEGER),
     leaseTimeoutMs,
     owner,
     idleHorizonMs: integerIn("idleHorizonMs", options.idleHorizonMs ?? 10_000, 0, 86_400_000),

@@ -34,7 +34,13 @@ export interface ActionQueueOptions {
   readonly clock?: Clock;
   /** Retry backoff (default: fixed 5 s). */
   readonly backoff?: BackoffStrategy;
-  /** Write a snapshot after this many WAL events (default 100 000; 0 disables). */
+  /**
+   * Write a snapshot after this many WAL events (default 500 000; 0 disables).
+   * Snapshots are built in a worker thread from the durable files, so the
+   * dispatch loop does not wait for them; the cost is CPU on another core,
+   * proportional to the number of stored runs. Recovery replays at most about
+   * this many events beyond the newest snapshot (about 1 M events/s).
+   */
   readonly snapshotEvery?: number;
   /** Lease length for in-process attempts, ms (default 30 000; heartbeats every third of it). */
   readonly leaseTimeoutMs?: number;

@@ -27,7 +27,7 @@ import type { WalRepairMode } from "../wal/repair.js";
 import type { ReconciledRun } from "./reconcile.js";
 import { reconcileInFlightRuns } from "./reconcile.js";
 import { finishReplay, replayInto } from "./replay.js";
-import { buildSnapshotInWorker, snapshotWorkerUrl } from "../snapshot/snapshot-builder.js";
+import { SnapshotWorker, snapshotWorkerUrl } from "../snapshot/snapshot-builder.js";
 
 /** Options of {@link openStorage}. */
 export interface OpenStorageOptions {
@@ -185,16 +185,16 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
 
     let snapshotChain: Promise<unknown> = Promise.resolve();
     const workerUrl = options.snapshotInWorker === false ? undefined : snapshotWorkerUrl();
-    const closing = new AbortController();
+    const snapshotWorker = workerUrl === undefined ? undefined : new SnapshotWorker(workerUrl);
     writeSnapshot = (): Promise<SnapshotInfo> => {
       const next = snapshotChain.then(async () => {
         const sequence = projection.latestSequence;
         const createdAt = clock.now();
         let bytes: Buffer;
-        if (workerUrl !== undefined) {
+        if (snapshotWorker !== undefined) {
           // The worker reads the files: everything up to `sequence` must be durable first.
           await writer.sync();
-          bytes = await buildSnapshotInWorker(workerUrl, { snapshotDir, walDir, sequence, createdAt }, closing.signal);
+          bytes = await snapshotWorker.build({ snapshotDir, walDir, sequence, createdAt });
         } else {
           bytes = encodeSnapshot(projection, createdAt);
           // A snapshot must never get ahead of the durable WAL.
@@ -202,7 +202,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
         }
         const { file, compactableUpTo } = await writeSnapshotFile(snapshotDir, sequence, bytes);
         const removedSegments = await compactWal(walDir, compactableUpTo);
-        const info: SnapshotInfo = { file, sequence, bytes: bytes.length, removedSegments, encodedIn: workerUrl === undefined ? "caller" : "worker" };
+        const info: SnapshotInfo = { file, sequence, bytes: bytes.length, removedSegments, encodedIn: snapshotWorker === undefined ? "caller" : "worker" };
         return info;
       });
       snapshotChain = next.catch(() => undefined);
@@ -220,7 +220,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
         closed ??= (async () => {
           authority.markClosed();
           // A snapshot still building is abandoned: the WAL has everything it would hold.
-          closing.abort();
+          await snapshotWorker?.close();
           await snapshotChain;
           await writer.close();
           lock.release();

@@ -70,39 +70,103 @@ export function snapshotWorkerUrl(): URL | undefined {
   return undefined;
 }
 
-/** The reply of the worker script. */
-export type SnapshotWorkerReply = { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly message: string; readonly code: string | undefined };
+/** A build request to the worker script. */
+export interface SnapshotWorkerRequest {
+  readonly id: number;
+  readonly job: SnapshotJob;
+}
+
+/** The worker script's reply to request `id`. */
+export type SnapshotWorkerReply =
+  | { readonly id: number; readonly ok: true; readonly bytes: Uint8Array }
+  | { readonly id: number; readonly ok: false; readonly message: string; readonly code: string | undefined };
+
+interface PendingBuild {
+  readonly resolve: (bytes: Buffer) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** How long an idle worker is kept for the next build before it is ended (its heap still holds the last build's garbage). */
+const IDLE_MS = 5_000;
 
 /**
- * Runs {@link buildSnapshotFromFiles} in a worker thread (one per build, gone
- * when done). Aborting `signal` terminates the worker and rejects.
+ * Builds snapshots in one worker thread, started on first use and kept for
+ * the next build (starting a thread and loading the modules costs more than
+ * a small build), then ended after {@link IDLE_MS} without work. While a
+ * build runs, the worker keeps the process alive; idle, it does not.
  */
-export function buildSnapshotInWorker(url: URL, job: SnapshotJob, signal?: AbortSignal): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    let settled = false;
-    const worker = new Worker(url, { workerData: job });
-    const abort = (): void => {
-      if (settled) return;
-      settled = true;
-      reject(new StorageError("CLOSED", "snapshot build abandoned: the storage is closing"));
-      void worker.terminate();
-    };
-    if (signal?.aborted === true) abort();
-    signal?.addEventListener("abort", abort, { once: true });
-    worker.once("exit", () => signal?.removeEventListener("abort", abort));
-    worker.once("message", (reply: SnapshotWorkerReply) => {
-      if (settled) return;
-      settled = true;
-      if (reply.ok) resolve(Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength));
-      else reject(new StorageError(reply.code === "WAL_CORRUPT" ? "WAL_CORRUPT" : "STORAGE_IO", `snapshot worker failed: ${reply.message}`, { details: { code: reply.code } }));
+export class SnapshotWorker {
+  readonly #url: URL;
+  #worker: Worker | undefined;
+  readonly #pending = new Map<number, PendingBuild>();
+  #nextId = 1;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(url: URL) {
+    this.#url = url;
+  }
+
+  /** Builds the snapshot `job` describes. Rejects with `CLOSED` once {@link close} was called. */
+  build(job: SnapshotJob): Promise<Buffer> {
+    if (this.#closed) return Promise.reject(new StorageError("CLOSED", "snapshot build abandoned: the storage is closing"));
+    const worker = this.#start();
+    clearTimeout(this.#idleTimer);
+    worker.ref();
+    const id = this.#nextId++;
+    return new Promise<Buffer>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      const request: SnapshotWorkerRequest = { id, job };
+      worker.postMessage(request);
     });
-    worker.once("error", (error) => {
-      if (settled) return;
-      settled = true;
-      reject(new StorageError("STORAGE_IO", `snapshot worker failed: ${error.message}`, { cause: error }));
+  }
+
+  /** Ends the worker; builds in flight reject with `CLOSED`. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#idleTimer);
+    this.#failAll(new StorageError("CLOSED", "snapshot build abandoned: the storage is closing"));
+    const worker = this.#worker;
+    this.#worker = undefined;
+    await worker?.terminate();
+  }
+
+  #start(): Worker {
+    if (this.#worker !== undefined) return this.#worker;
+    const worker = new Worker(this.#url);
+    worker.on("message", (reply: SnapshotWorkerReply) => {
+      const pending = this.#pending.get(reply.id);
+      if (pending === undefined) return;
+      this.#pending.delete(reply.id);
+      if (reply.ok) pending.resolve(Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength));
+      else pending.reject(new StorageError(reply.code === "WAL_CORRUPT" ? "WAL_CORRUPT" : "STORAGE_IO", `snapshot worker failed: ${reply.message}`, { details: { code: reply.code } }));
+      if (this.#pending.size === 0) this.#idle(worker);
     });
-    worker.once("exit", (code) => {
-      if (!settled) reject(new StorageError("STORAGE_IO", `snapshot worker exited with code ${code} before replying`, { details: { code } }));
+    worker.on("error", (error) => {
+      this.#failAll(new StorageError("STORAGE_IO", `snapshot worker failed: ${error.message}`, { cause: error }));
     });
-  });
+    worker.on("exit", (code) => {
+      if (this.#worker === worker) this.#worker = undefined;
+      this.#failAll(new StorageError("STORAGE_IO", `snapshot worker exited with code ${code} before replying`, { details: { code } }));
+    });
+    this.#worker = worker;
+    return worker;
+  }
+
+  #idle(worker: Worker): void {
+    worker.unref();
+    this.#idleTimer = setTimeout(() => {
+      if (this.#worker === worker && this.#pending.size === 0) {
+        this.#worker = undefined;
+        void worker.terminate();
+      }
+    }, IDLE_MS);
+    this.#idleTimer.unref();
+  }
+
+  #failAll(error: StorageError): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(error);
+  }
 }
