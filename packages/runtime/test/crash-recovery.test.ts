@@ -21,7 +21,8 @@ describe("crash recovery", () => {
       onceTasks: 400,
       repeatTasks: 12,
       repeatCount: 5,
-      killAfterMs: [20, 200],
+      // Long enough that some runs get past a snapshot, which a worker thread builds.
+      killAfterMs: [20, 300],
       seed: 20_250_601,
     });
     expect(result.violations).toEqual([]);

@@ -186,6 +186,8 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     let snapshotChain: Promise<unknown> = Promise.resolve();
     const workerUrl = options.snapshotInWorker === false ? undefined : snapshotWorkerUrl();
     const snapshotWorker = workerUrl === undefined ? undefined : new SnapshotWorker(workerUrl);
+    // Automatic snapshots will come: have the worker loaded by then.
+    if (every > 0) snapshotWorker?.warmUp();
     writeSnapshot = (): Promise<SnapshotInfo> => {
       const next = snapshotChain.then(async () => {
         const sequence = projection.latestSequence;

@@ -121,6 +121,15 @@ export class SnapshotWorker {
     });
   }
 
+  /**
+   * Starts the worker ahead of the first build, so loading it overlaps with
+   * other work instead of delaying that build. It does not keep the process alive.
+   */
+  warmUp(): void {
+    if (this.#closed || this.#worker !== undefined) return;
+    this.#start().unref();
+  }
+
   /** Ends the worker; builds in flight reject with `CLOSED`. */
   async close(): Promise<void> {
     this.#closed = true;
