@@ -9,7 +9,8 @@
  */
 import { SequenceConflictError, StorageError, ValidationError } from "@actionqueue/core";
 import type { DurabilityPolicy, MutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
-import { encodeEvent, encodeEventTransient } from "../codec/event-codec.js";
+import { BinaryWriter } from "../codec/binary.js";
+import { encodeEventTransient, writeEvent } from "../codec/event-codec.js";
 import { applyEvent } from "../projection/apply.js";
 import type { Projection } from "../projection/projection.js";
 import { projectionState } from "../projection/projection.js";
@@ -24,7 +25,7 @@ export interface EventSink {
    * `payload` before returning: the authority reuses that buffer.
    */
   append(sequence: number, payload: Uint8Array, durability: DurabilityPolicy): Promise<void>;
-  /** Queues several records as one atomic unit. */
+  /** Queues several records as one atomic unit. Must copy the payloads before returning, as `append` does. */
   appendBatch(records: readonly { sequence: number; payload: Uint8Array }[], durability: DurabilityPolicy): Promise<void>;
   /** Set once the sink failed; nothing more may be appended. */
   readonly poisonedBy: Error | undefined;
@@ -98,7 +99,7 @@ export class StorageMutationAuthority implements MutationAuthority {
     try {
       validateEvent(state, command);
       payload = encodeEventTransient(command);
-      checkRecordSize(command, payload);
+      checkRecordSize(command, payload.length);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -125,7 +126,11 @@ export class StorageMutationAuthority implements MutationAuthority {
     if (unusable !== undefined) return Promise.reject(unusable);
     if (commands.length === 0) return Promise.resolve([]);
     const state = this.#state;
-    const records: { sequence: number; payload: Uint8Array }[] = [];
+    // Every payload is encoded into one shared scratch buffer (the sink
+    // copies before returning), rather than two fresh buffers per command.
+    const scratch = batchScratch;
+    scratch.reset();
+    const ends: number[] = [];
     const outcomes: MutationOutcome[] = [];
     state.beginJournal();
     try {
@@ -133,9 +138,10 @@ export class StorageMutationAuthority implements MutationAuthority {
         const expected = state.latestSequence + 1;
         if (command.sequence !== expected) throw new SequenceConflictError(expected, command.sequence);
         validateEvent(state, command);
-        const payload = encodeEvent(command);
-        checkRecordSize(command, payload);
-        records.push({ sequence: command.sequence, payload });
+        const start = scratch.length;
+        writeEvent(scratch, command);
+        checkRecordSize(command, scratch.length - start);
+        ends.push(scratch.length);
         outcomes.push({ sequence: command.sequence, applied: applyEvent(state, command) });
       }
     } catch (error) {
@@ -143,6 +149,11 @@ export class StorageMutationAuthority implements MutationAuthority {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     state.commitJournal();
+    const bytes = scratch.view();
+    const records: { sequence: number; payload: Uint8Array }[] = new Array<{ sequence: number; payload: Uint8Array }>(commands.length);
+    for (let i = 0; i < commands.length; i++) records[i] = { sequence: commands[i]!.sequence, payload: bytes.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]) };
+    // One huge batch must not pin its buffer for the life of the process.
+    if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
     this.#onAccepted?.(commands.length);
     return this.#sink.appendBatch(records, durability).then(
       () => outcomes,
@@ -158,12 +169,16 @@ export class StorageMutationAuthority implements MutationAuthority {
  * an oversized payload is bad input, not a storage failure, and must never
  * poison the authority.
  */
-function checkRecordSize(command: MutationCommand, payload: Uint8Array): void {
-  if (payload.length > MAX_PAYLOAD_BYTES) {
+function checkRecordSize(command: MutationCommand, bytes: number): void {
+  if (bytes > MAX_PAYLOAD_BYTES) {
     throw new ValidationError(
       "INVALID_PAYLOAD",
-      `${command.kind} command ${command.sequence} encodes to ${payload.length} bytes; a WAL record holds at most ${MAX_PAYLOAD_BYTES} bytes (use a smaller payload)`,
-      { details: { field: "payload", bytes: payload.length, max: MAX_PAYLOAD_BYTES } },
+      `${command.kind} command ${command.sequence} encodes to ${bytes} bytes; a WAL record holds at most ${MAX_PAYLOAD_BYTES} bytes (use a smaller payload)`,
+      { details: { field: "payload", bytes, max: MAX_PAYLOAD_BYTES } },
     );
   }
 }
+
+/** The scratch buffer batches are encoded into (used synchronously, so one is enough). */
+let batchScratch = new BinaryWriter(1 << 16);
+const SCRATCH_KEPT_BYTES = 1 << 20;

@@ -56,6 +56,11 @@ export class BinaryWriter {
     this.#buffer = grown;
   }
 
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#length;
+  }
+
   /** Forgets everything written, keeping the buffer (for a reused scratch writer). */
   reset(): void {
     this.#length = 0;
@@ -106,6 +111,25 @@ export class BinaryWriter {
   }
 
   string(value: string): void {
+    // Short ASCII (lease owners, content types, names) is copied by hand:
+    // cheaper than measuring and encoding it natively.
+    const n = value.length;
+    if (n < 128) {
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (value.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.#ensure(n + 1);
+        const b = this.#buffer;
+        b[this.#length++] = n;
+        for (let i = 0; i < n; i++) b[this.#length++] = value.charCodeAt(i);
+        return;
+      }
+    }
     const length = Buffer.byteLength(value, "utf8");
     this.uint(length, "length");
     this.#ensure(length);

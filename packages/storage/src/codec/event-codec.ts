@@ -86,7 +86,11 @@ export function encodeEventTransient(command: MutationCommand): Buffer {
   return scratch.view();
 }
 
-function writeEvent(w: BinaryWriter, c: MutationCommand): void {
+/**
+ * Appends a command's event payload to `w` (several events can share one
+ * writer; the caller keeps the offsets).
+ */
+export function writeEvent(w: BinaryWriter, c: MutationCommand): void {
   const tag = TAG_OF.get(c.kind);
   if (tag === undefined) throw decodeError(`cannot encode a command of unknown kind ${String((c as { kind: unknown }).kind)}`, { field: "kind" });
   w.uint(tag, "tag");
