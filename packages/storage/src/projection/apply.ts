@@ -41,7 +41,6 @@ function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: nu
 
 /** Applies a validated event and sets `latestSequence`; returns what changed. */
 export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedMutation {
-  state.touchSequence();
   state.latestSequence = c.sequence;
   const at = c.timestamp;
   switch (c.kind) {

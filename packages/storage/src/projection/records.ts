@@ -145,8 +145,8 @@ export class RunRecord {
     this.lease = lease;
   }
 
-  /** The record of a newly created run (Scheduled, no attempts). */
-  static created(run: RunInstance): RunRecord {
+  /** The record of a run with the given history, attempts and lease. */
+  static of(run: RunInstance, history: number[], attempts: readonly AttemptRecord[], lease: LeaseRecord | undefined): RunRecord {
     return new RunRecord(
       run.id,
       run.taskId,
@@ -157,10 +157,15 @@ export class RunRecord {
       run.scheduledAt,
       run.effectivePriority,
       run.lastStateChangeAt,
-      [],
-      NO_ATTEMPTS,
-      undefined,
+      history,
+      attempts,
+      lease,
     );
+  }
+
+  /** The record of a newly created run (Scheduled, no attempts). */
+  static created(run: RunInstance): RunRecord {
+    return RunRecord.of(run, [], NO_ATTEMPTS, undefined);
   }
 
   /** A detached RunInstance with this record's fields. */

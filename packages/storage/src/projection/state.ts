@@ -21,6 +21,34 @@ import type { LedgerEntry } from "@actionqueue/core";
 
 type Undo = () => void;
 
+/**
+ * The ids an open journal has saved. Most batches touch one or two, where a
+ * short array is cheaper than a set; a large batch (thousands of runs
+ * created at once) moves to a set so the check stays O(1).
+ */
+class TouchedIds<TId extends string> {
+  #small: TId[] = [];
+  #large: Set<TId> | undefined;
+
+  /** Adds `id`; false if it was already there. */
+  add(id: TId): boolean {
+    if (this.#large !== undefined) {
+      if (this.#large.has(id)) return false;
+      this.#large.add(id);
+      return true;
+    }
+    if (this.#small.includes(id)) return false;
+    this.#small.push(id);
+    if (this.#small.length > 16) this.#large = new Set(this.#small);
+    return true;
+  }
+
+  clear(): void {
+    this.#small.length = 0;
+    this.#large = undefined;
+  }
+}
+
 /** Internal state of a projection (not exported from the package). */
 export class ProjectionState {
   latestSequence = 0;
@@ -91,9 +119,13 @@ export class ProjectionState {
 
   #journal: Undo[] | undefined;
   #touched: Set<string> | undefined;
-  // Runs saved by the open journal: kept apart from the other tokens so the
-  // hot path (a run's batch of commands) never builds a token string.
-  #touchedRuns: Set<RunId> | undefined;
+  // The sequence when the journal opened: restored on rollback without a closure.
+  #savedSequence = 0;
+  // Runs and tasks saved by the open journal. A batch touches one or two of
+  // each, so a short array beats a set, and no token string is built on the
+  // hot path (a run's batch of commands).
+  #touchedRuns = new TouchedIds<RunId>();
+  #touchedTasks = new TouchedIds<TaskId>();
 
   /** Records that `runId` is one of `taskId`'s runs (the task exists: validation checked). */
   addRunOfTask(taskId: TaskId, runId: RunId): void {
@@ -128,21 +160,26 @@ export class ProjectionState {
   beginJournal(): void {
     this.#journal = [];
     this.#touched = undefined;
-    this.#touchedRuns = undefined;
+    this.#savedSequence = this.latestSequence;
+    this.#touchedRuns.clear();
+    this.#touchedTasks.clear();
   }
 
   /** Drops the journal, keeping every change. */
   commitJournal(): void {
     this.#journal = undefined;
     this.#touched = undefined;
-    this.#touchedRuns = undefined;
+    this.#touchedRuns.clear();
+    this.#touchedTasks.clear();
   }
 
   /** Undoes every change since {@link beginJournal}, newest first. */
   rollbackJournal(): void {
     const journal = this.#journal ?? [];
+    const sequence = this.#savedSequence;
     this.commitJournal();
     for (let i = journal.length - 1; i >= 0; i--) journal[i]!();
+    this.latestSequence = sequence;
   }
 
   #first(token: string): boolean {
@@ -154,28 +191,20 @@ export class ProjectionState {
     return true;
   }
 
-  /** Call before changing `latestSequence`. */
-  touchSequence(): void {
-    if (this.#journal === undefined || !this.#first("sequence")) return;
-    const prev = this.latestSequence;
-    this.#journal.push(() => (this.latestSequence = prev));
-  }
-
   /** Call before changing (or creating) task `id`. */
   touchTask(id: TaskId): void {
-    if (this.#journal === undefined || !this.#first(`task:${id}`)) return;
+    const journal = this.#journal;
+    if (journal === undefined || !this.#touchedTasks.add(id)) return;
     const prev = this.tasks.get(id);
     const copy = prev?.copy();
-    this.#journal.push(() => (copy === undefined ? this.tasks.delete(id) : this.tasks.set(id, copy)));
+    journal.push(() => (copy === undefined ? this.tasks.delete(id) : this.tasks.set(id, copy)));
   }
 
   /** Call before changing (or creating) run `id`: saves the run record (history, attempts, lease) and its index entries. */
   touchRun(id: RunId): void {
     const journal = this.#journal;
     if (journal === undefined) return;
-    const touched = (this.#touchedRuns ??= new Set());
-    if (touched.has(id)) return;
-    touched.add(id);
+    if (!this.#touchedRuns.add(id)) return;
     const prev = this.runs.get(id);
     if (prev === undefined) {
       journal.push(() => {

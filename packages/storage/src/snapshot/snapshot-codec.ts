@@ -9,14 +9,15 @@
  * WAL sequence u64, payload length u32, CRC-32 over bytes 0..28 and payload.
  */
 import { crc32 } from "node:zlib";
-import { BUDGET_DIMENSIONS, RUN_STATES, StorageError, U32_MAX, isNilId, isValidTransition } from "@actionqueue/core";
-import type { ActorId, AttemptId, RunId, SubscriptionId, TaskId, TenantId } from "@actionqueue/core";
+import { BUDGET_DIMENSIONS, RUN_STATES, StorageError, isValidTransition } from "@actionqueue/core";
+import type { ActorId, AttemptId, SubscriptionId, TaskId, TenantId } from "@actionqueue/core";
 import { BinaryReader, BinaryWriter } from "../codec/binary.js";
 import {
   readActor,
   readFilter,
   readLedgerEntry,
   readOutcome,
+  readRun,
   readPermission,
   readRole,
   readTaskSpec,
@@ -289,8 +290,6 @@ function writeRunRecord(w: BinaryWriter, r: RunRecord): void {
   });
 }
 
-const I32_MIN = -2_147_483_648;
-const I32_MAX = 2_147_483_647;
 const SCHEDULED_CODE = stateCode("scheduled");
 const STATE_COUNT = RUN_STATES.length;
 // VALID_STEP[from * STATE_COUNT + to] is 1 for a legal transition.
@@ -308,21 +307,9 @@ for (let from = 0; from < STATE_COUNT; from++) {
  * this runs once per run on every start-up from a snapshot.
  */
 function readRunRecord(r: BinaryReader): RunRecord {
-  const id = r.ulid("run.id") as RunId;
-  const taskId = r.ulid("run.taskId") as TaskId;
-  const stateIndex = r.u8("run.state");
-  const state = RUN_STATES[stateIndex];
-  if (state === undefined) throw corrupt(`snapshot run ${id}: unknown state ${stateIndex}`, { runId: id });
-  const currentAttemptId = r.bool("run.currentAttemptId") ? (r.ulid("run.currentAttemptId") as AttemptId) : undefined;
-  const attemptCount = r.uint("run.attemptCount");
-  const createdAt = r.uint("run.createdAt");
-  const scheduledAt = r.uint("run.scheduledAt");
-  const effectivePriority = r.int("run.effectivePriority");
-  const lastStateChangeAt = r.uint("run.lastStateChangeAt");
-  if (isNilId(id) || isNilId(taskId)) throw corrupt(`snapshot run ${id}: the nil id is not a run or task id`, { runId: id });
-  if (currentAttemptId !== undefined && state !== "running") throw corrupt(`snapshot run ${id}: an active attempt while ${state}`, { runId: id });
-  if (attemptCount > U32_MAX) throw corrupt(`snapshot run ${id}: attemptCount ${attemptCount} is out of range`, { runId: id });
-  if (effectivePriority < I32_MIN || effectivePriority > I32_MAX) throw corrupt(`snapshot run ${id}: priority ${effectivePriority} is out of range`, { runId: id });
+  // The run's own fields, with their invariants, decode as in an event.
+  const run = readRun(r);
+  const { id, createdAt, state, currentAttemptId, attemptCount } = run;
 
   const entries = r.uint("history");
   if (entries === 0 || entries > r.remaining) throw corrupt(`snapshot run ${id}: history does not start with → scheduled`, { runId: id });
@@ -370,5 +357,5 @@ function readRunRecord(r: BinaryReader): RunRecord {
         updatedAt: r.uint("lease.updatedAt"),
       }
     : undefined;
-  return new RunRecord(id, taskId, state, currentAttemptId, attemptCount, createdAt, scheduledAt, effectivePriority, lastStateChangeAt, history, attempts, lease);
+  return RunRecord.of(run, history, attempts, lease);
 }
