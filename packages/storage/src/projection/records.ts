@@ -79,6 +79,8 @@ export interface LeaseRecord {
 }
 
 const NO_ATTEMPTS: readonly AttemptRecord[] = Object.freeze([]);
+// Typed mutable, but never changed: recordChange replaces it instead.
+const NO_CHANGES = Object.freeze([]) as unknown as number[];
 
 /** The numeric code of each state in packed histories: its index in RUN_STATES. */
 const STATE_CODE: ReadonlyMap<RunState, number> = new Map(RUN_STATES.map((s, i) => [s, i]));
@@ -165,7 +167,7 @@ export class RunRecord {
 
   /** The record of a newly created run (Scheduled, no attempts). */
   static created(run: RunInstance): RunRecord {
-    return RunRecord.of(run, [], NO_ATTEMPTS, undefined);
+    return RunRecord.of(run, NO_CHANGES, NO_ATTEMPTS, undefined);
   }
 
   /** A detached RunInstance with this record's fields. */
@@ -203,7 +205,10 @@ export class RunRecord {
 
   /** Appends a state change to the packed history. */
   recordChange(to: RunState, at: number): void {
-    this.history.push(STATE_CODE.get(to)!, at - this.createdAt);
+    const code = STATE_CODE.get(to)!;
+    // A new run shares one frozen empty history until its first change.
+    if (this.history === NO_CHANGES) this.history = [code, at - this.createdAt];
+    else this.history.push(code, at - this.createdAt);
   }
 
   /** Number of entries in the history, the implicit first one included. */
