@@ -194,6 +194,9 @@ export class ActionQueue {
             ),
           );
           this.#scheduler.forget(run.id);
+          // Reported once listeners can hear it, like the other recovery events.
+          const taskId = task.spec.id;
+          this.#recoveryEvents.push(() => this.#emitter.emit("run:canceled", { runId: run.id, taskId, previousState: "scheduled", at: now }));
         }
       }
       if (task.spec.runPolicy.kind === "cron") this.#topUpCron(task.spec.id, writes);

@@ -159,8 +159,12 @@ describe("misfire after downtime", () => {
 
       clock.set(T0 + 3_600_000); // an hour of downtime
       const q2 = await openQueue({ dataDir, clock, idleHorizonMs: 0, handler: (ctx) => void calls.push(ctx.runId) });
+      const canceledEvents: RunId[] = [];
+      q2.on("run:canceled", (e) => void canceledEvents.push(e.runId));
       await q2.runUntilIdle();
       const states = runIds.map((id) => q2.getRun(id)!.state);
+      // Misfire cancellations at start-up are reported like any other cancellation.
+      expect(canceledEvents.sort()).toEqual(runIds.filter((_, i) => states[i] === "canceled").sort());
       expect(states.filter((s) => s === "completed")).toHaveLength(expectedRuns);
       expect(states.filter((s) => s === "canceled")).toHaveLength(5 - expectedRuns);
       expect(calls).toHaveLength(expectedRuns);
