@@ -150,13 +150,17 @@ export class ActionQueue {
    */
   static async open(options: ActionQueueOptions): Promise<ActionQueue> {
     const resolved = resolveOptions(options);
+    // Bound once the queue exists; storage only snapshots after it does.
+    const snapshotHook: { emit?: (sequence: number) => void } = {};
     const storage = await openStorage({
       dataDir: resolved.dataDir,
       clock: resolved.clock,
       deferredFlushMs: resolved.deferredFlushMs,
       ...(resolved.snapshotEvery > 0 ? { snapshotEvery: resolved.snapshotEvery } : {}),
+      onAutomaticSnapshot: (info) => snapshotHook.emit?.(info.sequence),
     });
     const queue = new ActionQueue(resolved, storage);
+    snapshotHook.emit = (sequence) => queue.#emitter.emit("snapshot:written", { sequence, at: resolved.clock.now() });
     try {
       await queue.#afterRecovery();
     } catch (error) {

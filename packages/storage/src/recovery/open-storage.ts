@@ -53,6 +53,8 @@ export interface OpenStorageOptions {
    * calling thread, as does a build whose worker script cannot be found.
    */
   readonly snapshotInWorker?: boolean;
+  /** Called after each automatic snapshot (of `snapshotEvery`) is written; failures are not reported. */
+  readonly onAutomaticSnapshot?: (info: SnapshotInfo) => void;
 }
 
 /** What recovery did. */
@@ -160,6 +162,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
               automaticPending = true;
               // In the background: a failed snapshot is not fatal, the WAL still has everything.
               writeSnapshot()
+                .then((info) => options.onAutomaticSnapshot?.(info))
                 .catch(() => undefined)
                 .finally(() => (automaticPending = false));
             }
