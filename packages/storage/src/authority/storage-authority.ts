@@ -25,6 +25,12 @@ export interface EventSink {
    * `payload` before returning: the authority reuses that buffer.
    */
   append(sequence: number, payload: Uint8Array, durability: DurabilityPolicy): Promise<void>;
+  /**
+   * Queues several records, encoded back to back in `bytes`, as one atomic
+   * unit: record `i` has sequence `firstSequence + i` and ends at `ends[i]`.
+   * Must copy before returning: the authority reuses that buffer.
+   */
+  appendEncodedBatch(firstSequence: number, bytes: Uint8Array, ends: readonly number[], durability: DurabilityPolicy): Promise<void>;
   /** Queues several records as one atomic unit. Must copy the payloads before returning, as `append` does. */
   appendBatch(records: readonly { sequence: number; payload: Uint8Array }[], durability: DurabilityPolicy): Promise<void>;
   /** Set once the sink failed; nothing more may be appended. */
@@ -149,13 +155,11 @@ export class StorageMutationAuthority implements MutationAuthority {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     state.commitJournal();
-    const bytes = scratch.view();
-    const records: { sequence: number; payload: Uint8Array }[] = new Array<{ sequence: number; payload: Uint8Array }>(commands.length);
-    for (let i = 0; i < commands.length; i++) records[i] = { sequence: commands[i]!.sequence, payload: bytes.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]) };
+    const written = this.#sink.appendEncodedBatch(commands[0]!.sequence, scratch.view(), ends, durability);
     // One huge batch must not pin its buffer for the life of the process.
     if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
     this.#onAccepted?.(commands.length);
-    return this.#sink.appendBatch(records, durability).then(
+    return written.then(
       () => outcomes,
       (error: unknown) => {
         throw this.#poisonWith(error);

@@ -76,6 +76,28 @@ export function writeFrame(
   return end;
 }
 
+/**
+ * {@link writeFrame} with the payload taken from `source[start, end)`, so a
+ * batch encoded into one buffer needs no view per record.
+ */
+export function writeFrameFrom(target: Buffer, offset: number, sequence: number, flags: number, source: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  target[offset + 4] = FRAME_MARKER;
+  target[offset + 5] = FRAME_VERSION;
+  target[offset + 6] = flags;
+  target[offset + 7] = 0;
+  target.writeUInt32LE(length, offset + 8);
+  target.writeUInt32LE(sequence % TWO_POW_32, offset + 12);
+  target.writeUInt32LE(Math.floor(sequence / TWO_POW_32), offset + 16);
+  const at = offset + FRAME_HEADER_BYTES;
+  // Most events are a few dozen bytes: a loop copies them without creating a view.
+  if (length <= 256) for (let i = 0; i < length; i++) target[at + i] = source[start + i]!;
+  else target.set(source.subarray(start, end), at);
+  const frameEnd = offset + FRAME_HEADER_BYTES + length;
+  target.writeUInt32LE(crc32Range(target, offset + 4, frameEnd), offset);
+  return frameEnd;
+}
+
 /** Encodes one frame into a fresh buffer (tests, fixtures; the writer packs frames in place). */
 export function encodeFrame(sequence: number, flags: number, payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(frameSize(payload.length));

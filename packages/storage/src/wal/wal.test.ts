@@ -117,6 +117,27 @@ describe("WAL writer and reader", () => {
     expect(sequences()).toEqual([1]);
   });
 
+  it("appends a batch encoded back to back like separate records, atomically, and refuses a bad one whole", async () => {
+    const { writer } = await openWalWriter(wal);
+    await writer.append(1, payload(1), "immediate");
+    const parts = [payload(2), payload(3), Buffer.alloc(300, 9)];
+    const ends: number[] = [];
+    let at = 0;
+    for (const p of parts) ends.push((at += p.length));
+    await writer.appendEncodedBatch(2, Buffer.concat(parts), ends, "immediate");
+    await expect(writer.appendEncodedBatch(4, Buffer.alloc(2), [1, 2], "immediate")).rejects.toMatchObject({ code: "SEQUENCE_CONFLICT" });
+    await writer.close();
+    expect(sequences()).toEqual([1, 2, 3, 4]);
+    const payloads: Buffer[] = [];
+    scanWal(wal, { onRecord: (r) => payloads.push(Buffer.from(r.payload)) });
+    expect(payloads.slice(1)).toEqual(parts);
+    const size = statSync(segmentPath()).size;
+    truncateSync(segmentPath(), size - 3);
+    const { writer: again, scan } = await openWalWriter(wal);
+    expect(scan.lastSequence).toBe(1);
+    await again.close();
+  });
+
   it("poisons itself after a failed write: every later call rejects", async () => {
     let fail = false;
     const { writer } = await openWalWriter(wal, {

@@ -19,7 +19,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageError, SequenceConflictError, ValidationError, systemClock } from "@actionqueue/core";
 import type { Clock, ClockTimer } from "@actionqueue/core";
-import { FLAG_BATCH_CONTINUES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, writeFrame } from "./frame.js";
+import { FLAG_BATCH_CONTINUES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, writeFrame, writeFrameFrom } from "./frame.js";
 import { encodeSegmentHeader, segmentFileName } from "./segment.js";
 import { fsyncDir } from "../internal/fs.js";
 
@@ -194,6 +194,51 @@ export class WalWriter {
       const record = records[i]!;
       this.#put(record.sequence, i < records.length - 1 ? FLAG_BATCH_CONTINUES : 0, record.payload);
     }
+    return this.#waiter(durability);
+  }
+
+  /**
+   * {@link appendBatch} for records already encoded back to back in `bytes`:
+   * record `i` has sequence `firstSequence + i` and ends at `ends[i]` (the
+   * first starts at 0). Copies before returning; no per-record objects.
+   */
+  appendEncodedBatch(firstSequence: number, bytes: Uint8Array, ends: readonly number[], durability: WalDurability): Promise<void> {
+    const count = ends.length;
+    if (count === 0) return Promise.resolve();
+    const unusable = this.#unusable();
+    const lastSequence = firstSequence + count - 1;
+    let problem: Error | undefined = unusable;
+    if (problem === undefined && (!Number.isSafeInteger(firstSequence) || !Number.isSafeInteger(lastSequence) || firstSequence <= this.#lastSequence)) {
+      problem = new SequenceConflictError(this.#lastSequence + 1, firstSequence);
+    }
+    for (let i = 0; problem === undefined && i < count; i++) {
+      const length = ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
+      if (length > MAX_PAYLOAD_BYTES) {
+        problem = new ValidationError("INVALID_PAYLOAD", `WAL record ${firstSequence + i} payload is ${length} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`, {
+          details: { field: "payload", length, max: MAX_PAYLOAD_BYTES },
+        });
+      }
+    }
+    if (problem !== undefined) {
+      this.#stats.appendsRejected += count;
+      return Promise.reject(problem);
+    }
+    const total = ends[count - 1]! + count * FRAME_HEADER_BYTES;
+    if (this.#length + total > this.#buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#length + total));
+      this.#buffer.copy(grown, 0, 0, this.#length);
+      this.#buffer = grown;
+    }
+    if (this.#length === 0) this.#pendingFirstSequence = firstSequence;
+    let start = 0;
+    for (let i = 0; i < count; i++) {
+      const end = ends[i]!;
+      this.#length = writeFrameFrom(this.#buffer, this.#length, firstSequence + i, i < count - 1 ? FLAG_BATCH_CONTINUES : 0, bytes, start, end);
+      start = end;
+    }
+    this.#pendingLastSequence = lastSequence;
+    this.#lastSequence = lastSequence;
+    this.#stats.recordsAppended += count;
     return this.#waiter(durability);
   }
 
