@@ -185,24 +185,6 @@ export class RunRecord {
     );
   }
 
-  /** An independent copy (for the undo journal). Attempts and lease are immutable, so they are shared. */
-  copy(): RunRecord {
-    return new RunRecord(
-      this.id,
-      this.taskId,
-      this.state,
-      this.currentAttemptId,
-      this.attemptCount,
-      this.createdAt,
-      this.scheduledAt,
-      this.effectivePriority,
-      this.lastStateChangeAt,
-      this.history.slice(),
-      this.attempts,
-      this.lease,
-    );
-  }
-
   /** Appends a state change to the packed history. */
   recordChange(to: RunState, at: number): void {
     const code = STATE_CODE.get(to)!;

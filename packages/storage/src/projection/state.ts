@@ -22,6 +22,54 @@ import type { LedgerEntry } from "@actionqueue/core";
 type Undo = () => void;
 
 /**
+ * What a run record was before a journaled change: its changeable fields,
+ * saved in place of a full copy (a batch saves one per run it touches, and
+ * nearly every batch commits). The history array is only ever appended to or
+ * replaced by a trimmed copy, so its old array and length restore it.
+ */
+class RunUndo {
+  readonly #record: RunRecord;
+  readonly #state: RunState;
+  readonly #currentAttemptId: RunRecord["currentAttemptId"];
+  readonly #attemptCount: number;
+  readonly #effectivePriority: number;
+  readonly #lastStateChangeAt: number;
+  readonly #history: number[];
+  readonly #historyLength: number;
+  readonly #attempts: RunRecord["attempts"];
+  readonly #lease: RunRecord["lease"];
+
+  constructor(record: RunRecord) {
+    this.#record = record;
+    this.#state = record.state;
+    this.#currentAttemptId = record.currentAttemptId;
+    this.#attemptCount = record.attemptCount;
+    this.#effectivePriority = record.effectivePriority;
+    this.#lastStateChangeAt = record.lastStateChangeAt;
+    this.#history = record.history;
+    this.#historyLength = record.history.length;
+    this.#attempts = record.attempts;
+    this.#lease = record.lease;
+  }
+
+  undo(state: ProjectionState): void {
+    const r = this.#record;
+    state.unindexRun(r.id, r.state);
+    r.state = this.#state;
+    r.currentAttemptId = this.#currentAttemptId;
+    r.attemptCount = this.#attemptCount;
+    r.effectivePriority = this.#effectivePriority;
+    r.lastStateChangeAt = this.#lastStateChangeAt;
+    // The shared empty history is frozen and never grew; any other array only grew.
+    if (this.#history.length !== this.#historyLength) this.#history.length = this.#historyLength;
+    r.history = this.#history;
+    r.attempts = this.#attempts;
+    r.lease = this.#lease;
+    state.indexRun(r.id, r.state);
+  }
+}
+
+/**
  * The ids an open journal has saved. Most batches touch one or two, where a
  * short array is cheaper than a set; a large batch (thousands of runs
  * created at once) moves to a set so the check stays O(1).
@@ -117,7 +165,7 @@ export class ProjectionState {
   readonly grants = new Map<string, GrantRecord>();
   readonly ledger: LedgerEntry[] = [];
 
-  #journal: Undo[] | undefined;
+  #journal: (Undo | RunUndo)[] | undefined;
   #touched: Set<string> | undefined;
   // The sequence when the journal opened: restored on rollback without a closure.
   #savedSequence = 0;
@@ -178,7 +226,11 @@ export class ProjectionState {
     const journal = this.#journal ?? [];
     const sequence = this.#savedSequence;
     this.commitJournal();
-    for (let i = journal.length - 1; i >= 0; i--) journal[i]!();
+    for (let i = journal.length - 1; i >= 0; i--) {
+      const entry = journal[i]!;
+      if (typeof entry === "function") entry();
+      else entry.undo(this);
+    }
     this.latestSequence = sequence;
   }
 
@@ -216,13 +268,7 @@ export class ProjectionState {
       });
       return;
     }
-    const copy = prev.copy();
-    journal.push(() => {
-      const current = this.runs.get(id);
-      if (current !== undefined) this.unindexRun(id, current.state);
-      this.runs.set(id, copy);
-      this.indexRun(id, copy.state);
-    });
+    journal.push(new RunUndo(prev));
   }
 
   /** Call before changing the engine record. */
