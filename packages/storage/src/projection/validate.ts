@@ -81,6 +81,11 @@ function requireRun(state: ProjectionState, runId: RunId): RunRecord {
   return reject("NOT_FOUND", `unknown run ${runId}`, { field: "runId", runId });
 }
 
+// The states each lease command needs (constants: a literal would be a new array per command).
+const LEASABLE: readonly RunState[] = ["ready", "leased"];
+const HEARTBEAT_STATES: readonly RunState[] = ["leased", "running"];
+const LEASE_END_STATES: readonly RunState[] = ["ready", "leased", "running"];
+
 function requireRunState(record: RunRecord, allowed: readonly RunState[], what: string): void {
   if (!allowed.includes(record.state)) {
     reject("COMMAND_REJECTED", `run ${record.id}: ${what} requires state ${allowed.join(" or ")}, the run is ${record.state}`, {
@@ -184,14 +189,14 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       checkOwner(command.owner);
       checkTime("expiresAt", command.expiresAt);
       checkId("AttemptId", command.attemptId);
-      requireRunState(record, ["ready", "leased"], "a lease");
+      requireRunState(record, LEASABLE, "a lease");
       if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${command.runId}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: command.runId, owner: record.lease.owner });
       return;
     }
     case "leaseHeartbeat": {
       const record = requireRun(state, command.runId);
       checkTime("expiresAt", command.expiresAt);
-      requireRunState(record, ["leased", "running"], "a lease heartbeat");
+      requireRunState(record, HEARTBEAT_STATES, "a lease heartbeat");
       const lease = checkLeaseMatch(record, command.owner, "a heartbeat");
       if (lease.attemptId !== command.attemptId) {
         reject("STALE_FENCING_TOKEN", `run ${command.runId}: heartbeat for attempt ${command.attemptId}, the lease belongs to ${lease.attemptId}`, { runId: command.runId, expected: lease.attemptId, actual: command.attemptId });
@@ -204,7 +209,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
     case "leaseExpire":
     case "leaseRelease": {
       const record = requireRun(state, command.runId);
-      requireRunState(record, ["ready", "leased", "running"], command.kind === "leaseExpire" ? "a lease expiry" : "a lease release");
+      requireRunState(record, LEASE_END_STATES, command.kind === "leaseExpire" ? "a lease expiry" : "a lease release");
       const lease = checkLeaseMatch(record, command.owner, command.kind);
       if (lease.expiresAt !== command.expiresAt) {
         reject("COMMAND_REJECTED", `run ${command.runId}: lease expiry is ${lease.expiresAt}, the command says ${command.expiresAt}`, { runId: command.runId, expected: lease.expiresAt, provided: command.expiresAt });
