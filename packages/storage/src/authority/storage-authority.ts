@@ -80,6 +80,11 @@ export class StorageMutationAuthority implements MutationAuthority {
     return undefined;
   }
 
+  // One rejection handler for every write (not a closure per command).
+  readonly #failWrite = (error: unknown): never => {
+    throw this.#poisonWith(error);
+  };
+
   #poisonWith(error: unknown): StorageError {
     if (this.#poison === undefined) {
       this.#poison = StorageError.hasCode(error, "AUTHORITY_POISONED")
@@ -113,12 +118,7 @@ export class StorageMutationAuthority implements MutationAuthority {
     const applied = applyEvent(state, command);
     this.#onAccepted?.(1);
     const outcome: MutationOutcome = { sequence: command.sequence, applied };
-    return written.then(
-      () => outcome,
-      (error: unknown) => {
-        throw this.#poisonWith(error);
-      },
-    );
+    return written.then(() => outcome, this.#failWrite);
   }
 
   /**
@@ -159,12 +159,7 @@ export class StorageMutationAuthority implements MutationAuthority {
     // One huge batch must not pin its buffer for the life of the process.
     if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
     this.#onAccepted?.(commands.length);
-    return written.then(
-      () => outcomes,
-      (error: unknown) => {
-        throw this.#poisonWith(error);
-      },
-    );
+    return written.then(() => outcomes, this.#failWrite);
   }
 }
 

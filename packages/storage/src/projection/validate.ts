@@ -144,9 +144,10 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       // A RunInstance is valid by construction (every factory validates), so
       // only a look-alike object needs the full check.
       if (!(run instanceof RunInstance)) invalid("INVALID_RUN_INSTANCE", "run", run, "a RunInstance");
-      requireTask(state, run.taskId);
+      const task = state.tasks.get(run.taskId);
+      if (task === undefined) requireTask(state, run.taskId); // throws: INVALID_ID or NOT_FOUND
       if (state.runs.has(run.id)) reject("ALREADY_EXISTS", `run ${run.id} already exists`, { runId: run.id });
-      if (state.tasks.get(run.taskId)?.canceledAt !== undefined) reject("COMMAND_REJECTED", `task ${run.taskId} is canceled: no new runs`, { taskId: run.taskId });
+      if (task?.canceledAt !== undefined) reject("COMMAND_REJECTED", `task ${run.taskId} is canceled: no new runs`, { taskId: run.taskId });
       if (run.state !== "scheduled" || run.attemptCount !== 0) {
         reject("COMMAND_REJECTED", `run ${run.id} must be created scheduled with no attempts (got ${run.state}, ${run.attemptCount} attempts)`, { runId: run.id, state: run.state });
       }
