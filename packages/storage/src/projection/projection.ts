@@ -1,9 +1,9 @@
 /**
  * The projection: the in-memory state the WAL describes, with the read API
  * the engine and the surfaces use. Lookups by id are O(1); per-task run
- * lists, the sets of live (non-terminal) runs per state and the counts of
- * terminal ones are maintained incrementally, so "runs of a task", "ready
- * runs" and "counts by state" never scan every run.
+ * lists, the sets of leased, running, retrying and suspended runs, and the
+ * counts of every state are maintained incrementally, so "runs of a task",
+ * "runs in flight" and "counts by state" never scan every run.
  *
  * Only replay and the storage mutation authority change it, always through
  * validate.ts then apply.ts, and every apply is all-or-nothing.
@@ -149,7 +149,7 @@ export class Projection {
     return this.#s.runIdsOfTask(taskId).sort();
   }
 
-  /** Ids of the runs currently in `state`, sorted. Live states are indexed; a terminal state scans every run (O(runs)). */
+  /** Ids of the runs currently in `state`, sorted. Leased, running, retryWait and suspended runs are indexed; the other states scan every run (O(runs)). */
   runsInState(state: RunState): RunId[] {
     return this.#s.runIdsInState(state).sort();
   }

@@ -5,7 +5,7 @@
  * before the batch. Outside a journal, changes cost nothing extra.
  */
 import type { RunId, RunState, TaskId } from "@actionqueue/core";
-import { RUN_STATES, isTerminalState } from "@actionqueue/core";
+import { RUN_STATES } from "@actionqueue/core";
 import type {
   ActorRecord,
   BudgetRecord,
@@ -20,6 +20,9 @@ import type {
 import type { LedgerEntry } from "@actionqueue/core";
 
 type Undo = () => void;
+
+/** The states whose runs are kept in sets (see ProjectionState.#live). */
+const INDEXED_STATES: readonly RunState[] = ["leased", "running", "retryWait", "suspended"];
 
 /**
  * What a run record was before a journaled change: its changeable fields,
@@ -102,11 +105,15 @@ export class ProjectionState {
   latestSequence = 0;
   readonly tasks = new Map<TaskId, TaskEntry>();
   readonly runs = new Map<RunId, RunRecord>();
-  // Live runs by state. Terminal runs (usually nearly all of them) are only
-  // counted: indexing them cost a set entry per run for as long as the
-  // process lives, and two set operations on every run's last transition.
-  readonly #live = new Map<RunState, Set<RunId>>(RUN_STATES.filter((s) => !isTerminalState(s)).map((s) => [s, new Set<RunId>()]));
-  readonly #terminalCounts = new Map<RunState, number>(RUN_STATES.filter(isTerminalState).map((s) => [s, 0]));
+  // Runs by state, indexed only where the set stays small and is read on
+  // its own (recovery reconciles leased and running runs; retry waits and
+  // suspensions are listed): a run spends an attempt's time there, not its
+  // life. The other states are only counted. Terminal runs are nearly all of
+  // them, and scheduled and ready runs can be a whole backlog; indexing those
+  // cost a set entry per run and two set operations per transition, and the
+  // engine keeps its own queues of what is due. Listing them scans the runs.
+  readonly #live = new Map<RunState, Set<RunId>>(INDEXED_STATES.map((s) => [s, new Set<RunId>()]));
+  readonly #counts = new Map<RunState, number>(RUN_STATES.filter((s) => !INDEXED_STATES.includes(s)).map((s) => [s, 0]));
 
   // While false (bulk loading: snapshot decode, WAL replay), the state index
   // is not maintained; rebuildIndexes() makes it whole again in one pass,
@@ -121,7 +128,7 @@ export class ProjectionState {
   /** Rebuilds the state index from the run records and maintains it again from now on. */
   rebuildIndexes(): void {
     for (const set of this.#live.values()) set.clear();
-    for (const state of this.#terminalCounts.keys()) this.#terminalCounts.set(state, 0);
+    for (const state of this.#counts.keys()) this.#counts.set(state, 0);
     this.#indexing = true;
     for (const record of this.runs.values()) this.indexRun(record.id, record.state);
   }
@@ -131,7 +138,7 @@ export class ProjectionState {
     if (!this.#indexing) return;
     const live = this.#live.get(state);
     if (live !== undefined) live.add(id);
-    else this.#terminalCounts.set(state, this.#terminalCounts.get(state)! + 1);
+    else this.#counts.set(state, this.#counts.get(state)! + 1);
   }
 
   /** Removes run `id` from the index of `state`. */
@@ -139,15 +146,15 @@ export class ProjectionState {
     if (!this.#indexing) return;
     const live = this.#live.get(state);
     if (live !== undefined) live.delete(id);
-    else this.#terminalCounts.set(state, this.#terminalCounts.get(state)! - 1);
+    else this.#counts.set(state, this.#counts.get(state)! - 1);
   }
 
   /** Number of runs in `state`. */
   countInState(state: RunState): number {
-    return this.#live.get(state)?.size ?? this.#terminalCounts.get(state)!;
+    return this.#live.get(state)?.size ?? this.#counts.get(state)!;
   }
 
-  /** Ids of the runs in `state`, unordered (terminal states scan every run). */
+  /** Ids of the runs in `state`, unordered (a state that is only counted scans every run). */
   runIdsInState(state: RunState): RunId[] {
     const live = this.#live.get(state);
     if (live !== undefined) return [...live];
