@@ -174,17 +174,21 @@ describe("projection (replay reducer)", () => {
     expect(p.runState(R(1))).toBe("scheduled");
   });
 
-  it("indexes live runs by state, counts terminal ones, and lists both", () => {
+  it("lists and counts runs by state, whether the state is indexed (leased) or only counted (scheduled, ready, terminal)", () => {
     const { p, task, run, move } = setup();
     task(1);
-    for (let n = 1; n <= 4; n++) run(n);
+    for (let n = 1; n <= 5; n++) run(n);
     move(1, "scheduled", "canceled");
     move(2, "scheduled", "ready");
     move(3, "scheduled", "canceled");
-    expect(p.countsByState()).toMatchObject({ scheduled: 1, ready: 1, canceled: 2, completed: 0 });
+    move(5, "scheduled", "ready");
+    move(5, "ready", "leased");
+    expect(p.countsByState()).toMatchObject({ scheduled: 1, ready: 1, leased: 1, canceled: 2, completed: 0 });
     expect(p.runsInState("canceled")).toEqual([R(1), R(3)]);
     expect(p.runsInState("ready")).toEqual([R(2)]);
-    expect(p.runsOfTask(T(1))).toEqual([R(1), R(2), R(3), R(4)]);
+    expect(p.runsInState("scheduled")).toEqual([R(4)]);
+    expect(p.runsInState("leased")).toEqual([R(5)]);
+    expect(p.runsOfTask(T(1))).toEqual([R(1), R(2), R(3), R(4), R(5)]);
   });
 
   it("packs history but hands out full, detached entries (times before creation included)", () => {
