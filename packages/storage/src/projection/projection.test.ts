@@ -232,4 +232,30 @@ describe("projection (replay reducer)", () => {
     expect(p.isTaskCanceled(T(1))).toBe(false);
     expect(p.latestSequence).toBe(before.latest);
   });
+
+  it("refuses a duplicate run or task id whatever its order, also below an id a refused batch left behind", () => {
+    const { p, task, run } = setup();
+    task(1);
+    for (const n of [3, 1, 2]) run(n);
+    expect(() => run(2)).toThrow(/already exists/);
+    expect(() => run(3)).toThrow(/already exists/);
+    expect(() => task(1)).toThrow(/already exists/);
+    // A batch that created run 9 and then failed: 9 is gone, 5 and 9 can still be created.
+    const first = p.latestSequence + 1;
+    expect(() =>
+      p.applyBatch(
+        [
+          { kind: "runCreate", sequence: first, timestamp: 1000, run: RunInstance.newScheduled({ id: R(9), taskId: T(1), scheduledAt: 1000, createdAt: 1000 }) },
+          { kind: "runStateTransition", sequence: first + 1, timestamp: 1000, runId: R(9), previousState: "ready", newState: "leased" },
+        ],
+        true,
+      ),
+    ).toThrow();
+    expect(p.getRun(R(9))).toBeUndefined();
+    run(5);
+    run(9);
+    expect(() => run(5)).toThrow(/already exists/);
+    expect(() => run(9)).toThrow(/already exists/);
+    expect(p.runsOfTask(T(1))).toEqual([R(1), R(2), R(3), R(5), R(9)]);
+  });
 });
