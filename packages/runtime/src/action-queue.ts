@@ -157,6 +157,7 @@ export class ActionQueue {
       clock: resolved.clock,
       deferredFlushMs: resolved.deferredFlushMs,
       ...(resolved.snapshotEvery > 0 ? { snapshotEvery: resolved.snapshotEvery } : {}),
+      snapshotInWorker: resolved.snapshotInWorker,
       onAutomaticSnapshot: (info) => snapshotHook.emit?.(info.sequence),
     });
     const queue = new ActionQueue(resolved, storage);
@@ -523,12 +524,15 @@ export class ActionQueue {
     return this.#query.explain(id, this.#options.clock.now());
   }
 
-  /** Writes a snapshot now (and compacts the WAL it covers). */
-  async writeSnapshot(): Promise<{ sequence: number; file: string }> {
+  /**
+   * Writes a snapshot now (and compacts the WAL it covers). `encodedIn` says
+   * whether a worker thread or the event loop encoded it (`snapshotInWorker`).
+   */
+  async writeSnapshot(): Promise<{ sequence: number; file: string; encodedIn: "worker" | "caller" }> {
     this.#assertOpen();
     const info = await this.#storage.writeSnapshot();
     this.#emitter.emit("snapshot:written", { sequence: info.sequence, at: this.#options.clock.now() });
-    return { sequence: info.sequence, file: info.file };
+    return { sequence: info.sequence, file: info.file, encodedIn: info.encodedIn };
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */

@@ -18,6 +18,7 @@ export interface ResolvedOptions {
   readonly clock: Clock;
   readonly backoff: BackoffStrategy;
   readonly snapshotEvery: number;
+  readonly snapshotInWorker: boolean;
   readonly leaseTimeoutMs: number;
   readonly owner: string;
   readonly idleHorizonMs: number;
@@ -60,6 +61,12 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   validateBackoff(backoff);
   const leaseTimeoutMs = integerIn("leaseTimeoutMs", options.leaseTimeoutMs ?? 30_000, 1_000, 86_400_000);
+  const snapshotInWorker = options.snapshotInWorker ?? true;
+  if (typeof snapshotInWorker !== "boolean") {
+    throw new ValidationError("INVALID_CONFIG", `invalid option snapshotInWorker ${describeValue(snapshotInWorker)}: expected true or false`, {
+      details: { field: "snapshotInWorker" },
+    });
+  }
   const owner = options.owner ?? `local:${process.pid}`;
   if (typeof owner !== "string" || owner.length === 0) {
     throw new ValidationError("INVALID_CONFIG", "invalid option owner: expected a non-empty string", { details: { field: "owner" } });
@@ -72,6 +79,7 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
     clock: options.clock ?? systemClock,
     backoff,
     snapshotEvery: integerIn("snapshotEvery", options.snapshotEvery ?? 500_000, 0, Number.MAX_SAFE_INTEGER),
+    snapshotInWorker,
     leaseTimeoutMs,
     owner,
     idleHorizonMs: integerIn("idleHorizonMs", options.idleHorizonMs ?? 10_000, 0, 86_400_000),

@@ -179,6 +179,7 @@ describe("submit", () => {
     expect(await codeOf(() => ActionQueue.open({ dataDir: "" }))).toBe("INVALID_CONFIG");
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), handlers: { x: 3 as never } }))).toBe("INVALID_CONFIG");
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), leaseTimeoutMs: 10 }))).toBe("INVALID_CONFIG");
+    expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), snapshotInWorker: "yes" as never }))).toBe("INVALID_CONFIG");
     // inspect creates nothing, and reports a missing directory as a rejection (not a synchronous throw).
     const missing = `${tempDir()}/missing`;
     expect(await ActionQueue.inspect(missing).catch((e: { code?: string }) => e.code)).toBe("STORAGE_IO");

@@ -155,6 +155,7 @@ describe("snapshots", () => {
     const written: number[] = [];
     q.on("snapshot:written", (e) => void written.push(e.sequence));
     const explicit = await q.writeSnapshot();
+    expect(explicit.encodedIn).toBe("worker");
     // Automatic snapshots (every 40 events) may be reported too.
     expect(written).toContain(explicit.sequence);
     await q.submit({ runPolicy: oncePolicy() });
@@ -187,7 +188,25 @@ describe("automatic snapshots", () => {
   });
 });
 
+describe("snapshots on the event loop", () => {
+  it("snapshotInWorker: false still writes snapshots that recover to the same state", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, snapshotInWorker: false, handler: () => undefined });
+    for (let i = 0; i < 5; i += 1) await q.submit({ runPolicy: oncePolicy() });
+    await q.runUntilIdle();
+    const { sequence, encodedIn } = await q.writeSnapshot();
+    expect(encodedIn).toBe("caller");
+    const stats = q.stats();
+    await q.close();
+    const q2 = await openQueue({ dataDir, handler: () => undefined });
+    expect(q2.recoveryReport.snapshot?.sequence).toBe(sequence);
+    expect(q2.stats()).toEqual(stats);
+    await q2.close();
+  });
+});
+
 describe("listings, priority and explain", () => {
+
   it("pages runs and tasks by cursor, filters by state and task", async () => {
     const q = await openQueue({ dataDir: tempDir(), backoff: fixedBackoff(0), handlers: { ok: () => undefined, bad: () => Promise.reject(new Error("x")) } });
     const ok: RunId[] = [];
