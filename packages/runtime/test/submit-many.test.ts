@@ -1,0 +1,61 @@
+/**
+ * submitMany: many tasks validated first, then written as one atomic,
+ * durable batch; a bad input writes nothing and is named by its index.
+ */
+import { describe, expect, it } from "vitest";
+import { oncePolicy, repeatPolicy } from "@actionqueue/core";
+import type { TaskId } from "@actionqueue/core";
+import { codeOf, openQueue, tempDir } from "./helpers.js";
+
+describe("submitMany", () => {
+  it("writes every task and run, returns results in input order, and runs them all", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, handler: () => undefined });
+    const submitted: TaskId[] = [];
+    q.on("task:submitted", (e) => void submitted.push(e.taskId));
+    const results = await q.submitMany([
+      { runPolicy: oncePolicy(), payload: { n: 0 } },
+      { name: "r", runPolicy: repeatPolicy(3, 1) },
+      { runPolicy: oncePolicy(), payload: { n: 2 } },
+    ]);
+    expect(results.map((r) => r.runIds.length)).toEqual([1, 3, 1]);
+    expect(results.every((r) => !r.existing)).toBe(true);
+    expect(submitted).toEqual(results.map((r) => r.taskId));
+    expect(q.stats()).toMatchObject({ tasks: 3, runs: 5 });
+    await q.runUntilIdle();
+    expect(q.stats().runsByState.completed).toBe(5);
+    await q.close();
+    // Durable: all of it is there after a restart.
+    const again = await openQueue({ dataDir, handler: () => undefined });
+    expect(again.stats()).toMatchObject({ tasks: 3, runs: 5 });
+    expect(again.getTask(results[1]!.taskId)?.name).toBe("r");
+    await again.close();
+  });
+
+  it("writes nothing when one input is invalid, and names its index", async () => {
+    const q = await openQueue({ dataDir: tempDir(), handler: () => undefined });
+    const before = q.stats();
+    const error = await q.submitMany([{ runPolicy: oncePolicy() }, { runPolicy: oncePolicy() }, { runPolicy: { kind: "repeat", count: 0, intervalMs: 10 } }]).catch((e: unknown) => e as Error & { code: string });
+    expect(error).toMatchObject({ code: "INVALID_REPEAT_COUNT" });
+    expect((error as Error).message).toMatch(/^submission 2: /);
+    expect(q.stats()).toEqual(before);
+    expect(await codeOf(() => q.submitMany("nope" as never))).toBe("INVALID_FIELD");
+    await q.close();
+  });
+
+  it("treats existing task ids as submit does, and refuses the same id twice in one call", async () => {
+    const q = await openQueue({ dataDir: tempDir(), handler: () => undefined });
+    const [first] = await q.submitMany([{ runPolicy: oncePolicy(), payload: { a: 1 } }]);
+    const taskId = first!.taskId;
+    const [again, fresh] = await q.submitMany([{ taskId, runPolicy: oncePolicy(), payload: { a: 1 } }, { runPolicy: oncePolicy() }]);
+    expect(again).toMatchObject({ taskId, existing: true, runIds: first!.runIds });
+    expect(fresh!.existing).toBe(false);
+    const before = q.stats();
+    expect(await codeOf(() => q.submitMany([{ runPolicy: oncePolicy() }, { taskId, runPolicy: oncePolicy(), payload: { a: 2 } }]))).toBe("TASK_SPEC_MISMATCH");
+    const dup = "01HZZZZZZZZZZZZZZZZZZZZZZZ" as TaskId;
+    expect(await codeOf(() => q.submitMany([{ taskId: dup, runPolicy: oncePolicy() }, { taskId: dup, runPolicy: oncePolicy() }]))).toBe("INVALID_FIELD");
+    expect(q.stats()).toEqual(before);
+    expect(await q.submitMany([])).toEqual([]);
+    await q.close();
+  });
+});
