@@ -198,8 +198,14 @@ export function readTaskSpec(r: BinaryReader): TaskSpec {
   return spec;
 }
 
+/** The fields of a run that its encoding holds (a `RunInstance` or the projection's record). */
+export type EncodableRun = Pick<
+  RunInstance,
+  "id" | "taskId" | "state" | "currentAttemptId" | "attemptCount" | "createdAt" | "scheduledAt" | "effectivePriority" | "lastStateChangeAt"
+>;
+
 /** Encodes every field of a run. */
-export function writeRun(w: BinaryWriter, run: RunInstance): void {
+export function writeRun(w: BinaryWriter, run: EncodableRun): void {
   w.ulid(run.id, "run.id");
   w.ulid(run.taskId, "run.taskId");
   w.choice(run.state, RUN_STATES, "run.state");

@@ -18,6 +18,7 @@ import {
   readLedgerEntry,
   readOutcome,
   readRun,
+  writeRun,
   readPermission,
   readRole,
   readTaskSpec,
@@ -251,15 +252,8 @@ export function decodeSnapshot(bytes: Buffer): { projection: Projection; sequenc
 }
 
 function writeRunRecord(w: BinaryWriter, r: RunRecord): void {
-  w.ulid(r.id, "run.id");
-  w.ulid(r.taskId, "run.taskId");
-  w.choice(r.state, RUN_STATES, "run.state");
-  w.optional(r.currentAttemptId, (v) => w.ulid(v, "run.currentAttemptId"));
-  w.uint(r.attemptCount, "run.attemptCount");
-  w.uint(r.createdAt, "run.createdAt");
-  w.uint(r.scheduledAt, "run.scheduledAt");
-  w.int(r.effectivePriority, "run.effectivePriority");
-  w.uint(r.lastStateChangeAt, "run.lastStateChangeAt");
+  // The run's own fields, encoded as in an event.
+  writeRun(w, r);
   // History: the implicit first entry (→ scheduled at createdAt), then one
   // per packed change; the file keeps `from` explicit, as schema 1 defines.
   const h = r.history;

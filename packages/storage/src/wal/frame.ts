@@ -55,25 +55,8 @@ export function frameSize(payloadLength: number): number {
  * The caller guarantees capacity; the sequence must be a safe positive integer
  * and the payload at most {@link MAX_PAYLOAD_BYTES} (checked by the writer).
  */
-export function writeFrame(
-  target: Buffer,
-  offset: number,
-  sequence: number,
-  flags: number,
-  payload: Uint8Array,
-): number {
-  const length = payload.length;
-  target[offset + 4] = FRAME_MARKER;
-  target[offset + 5] = FRAME_VERSION;
-  target[offset + 6] = flags;
-  target[offset + 7] = 0;
-  target.writeUInt32LE(length, offset + 8);
-  target.writeUInt32LE(sequence % TWO_POW_32, offset + 12);
-  target.writeUInt32LE(Math.floor(sequence / TWO_POW_32), offset + 16);
-  target.set(payload, offset + FRAME_HEADER_BYTES);
-  const end = offset + FRAME_HEADER_BYTES + length;
-  target.writeUInt32LE(crc32Range(target, offset + 4, end), offset);
-  return end;
+export function writeFrame(target: Buffer, offset: number, sequence: number, flags: number, payload: Uint8Array): number {
+  return writeFrameFrom(target, offset, sequence, flags, payload, 0, payload.length);
 }
 
 /**
