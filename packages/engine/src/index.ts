@@ -51,6 +51,7 @@ export type { Lease, LeasePolicy, LeaseSlotResult, LeaseAcquireInput } from "./l
 export { LeaseTable } from "./lease/lease-table.js";
 
 export { Scheduler } from "./scheduler/scheduler.js";
+export { jitterFraction } from "./scheduler/jitter.js";
 export type { SchedulerOptions, SchedulerRun, SchedulerRunInput, SchedulerTaskInput, SchedulerCounts } from "./scheduler/scheduler.js";
 export {
   promoteScheduledRuns,

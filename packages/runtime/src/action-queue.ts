@@ -120,7 +120,7 @@ export class ActionQueue {
           if (state !== undefined && !isTerminalState(state)) yield projection.getRun(runId)!;
         }
       })(),
-      { backoff: options.backoff, clock: options.clock, countedAttempts },
+      { backoff: options.backoff, countedAttempts },
     );
     this.#scheduler.setPaused(projection.isEnginePaused());
     this.#loop = new DispatchLoop({

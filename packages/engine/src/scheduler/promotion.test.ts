@@ -89,6 +89,18 @@ describe("RetryWait → Ready (pure)", () => {
     expect(promoteRetryWaitRuns([a1, a2], 1_020, s).promoted).toHaveLength(2);
     expect(promoteRetryWaitRuns([a2], 1_010, s, () => 1).promoted).toHaveLength(1);
   });
+  it("with full jitter, promotes exactly when the scheduler says the retry is due", () => {
+    const backoff = fixedBackoff(10_000, { jitter: "full" });
+    const runs = Array.from({ length: 20 }, () => retryWait(1_000, 1));
+    const scheduler = new Scheduler({ backoff });
+    scheduler.setTask({ id: taskId, constraints: { concurrencyKeyHoldPolicy: "holdDuringRetry" } });
+    for (const r of runs) {
+      scheduler.onRunChanged(r);
+      const due = scheduler.retryDueAt(r.id)!;
+      expect(promoteRetryWaitRuns([r], due - 1, backoff).promoted).toEqual([]);
+      expect(promoteRetryWaitRuns([r], due, backoff).promoted).toHaveLength(1);
+    }
+  });
   it("empty ok; a non-retryWait input is an invalid transition", () => {
     expect(promoteRetryWaitRuns([], 0, fixedBackoff(1))).toEqual({ promoted: [], remaining: [] });
     expect(() => promoteRetryWaitRuns([scheduled(0)], 0, fixedBackoff(1))).toThrow(/retryWait/);

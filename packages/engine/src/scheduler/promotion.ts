@@ -9,6 +9,7 @@ import { ActionQueueError, TransitionError } from "@actionqueue/core";
 import type { DurabilityPolicy, MutationAuthority, MutationOutcome, RunId, RunInstance, RunState, RunStateTransitionCommand } from "@actionqueue/core";
 import type { BackoffStrategy } from "@actionqueue/executor-local";
 import { backoffDelayMs, retryDueAt } from "@actionqueue/executor-local";
+import { jitterFraction } from "./jitter.js";
 import type { Scheduler, SchedulerRun } from "./scheduler.js";
 
 /** Promoted copies and the runs left waiting, both in input order. */
@@ -38,14 +39,17 @@ export function promoteScheduledRuns(runs: readonly RunInstance[], now: number):
  * delay from `backoff` for its counted attempts (default `attemptCount`;
  * pass the count without suspended attempts).
  */
-export function retryReadyAt(run: Pick<RunInstance, "lastStateChangeAt" | "attemptCount">, backoff: BackoffStrategy, countedAttempts?: number): number {
-  return retryDueAt(run.lastStateChangeAt, backoffDelayMs(backoff, countedAttempts ?? run.attemptCount));
+export function retryReadyAt(run: Pick<RunInstance, "id" | "lastStateChangeAt" | "attemptCount">, backoff: BackoffStrategy, countedAttempts?: number): number {
+  const counted = countedAttempts ?? run.attemptCount;
+  // The scheduler's jitter: a fraction fixed by run and attempt, so both agree.
+  const jitter = backoff.jitter === "full" ? { random: () => jitterFraction(run.id, counted) } : undefined;
+  return retryDueAt(run.lastStateChangeAt, backoffDelayMs(backoff, counted, jitter));
 }
 
 /**
  * Pure RetryWait → Ready: promotes runs whose {@link retryReadyAt} is `<= now`.
- * Throws `INVALID_TRANSITION` if any input is not in retryWait (jitter is not
- * applied here: the un-jittered due time is used).
+ * Throws `INVALID_TRANSITION` if any input is not in retryWait. With full
+ * jitter the due time is the scheduler's (see `jitterFraction`).
  */
 export function promoteRetryWaitRuns(
   runs: readonly RunInstance[],
@@ -60,11 +64,10 @@ export function promoteRetryWaitRuns(
       });
     }
   }
-  const plain: BackoffStrategy = backoff.jitter === "full" ? { ...backoff, jitter: "none" } : backoff;
   const promoted: RunInstance[] = [];
   const remaining: RunInstance[] = [];
   for (const run of runs) {
-    if (retryReadyAt(run, plain, countedAttempts?.(run)) <= now) {
+    if (retryReadyAt(run, backoff, countedAttempts?.(run)) <= now) {
       const copy = run.clone();
       copy.transitionTo("ready");
       promoted.push(copy);

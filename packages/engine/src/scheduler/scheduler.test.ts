@@ -68,6 +68,26 @@ describe("scheduler: promotion and wake time", () => {
     expect(s.promoteDue(1_009)).toEqual([]);
     expect(s.promoteDue(1_010).map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
   });
+  it("full jitter gives a run the same retry time in a restarted scheduler, spreads different runs, and stays within the delay", () => {
+    const t = task();
+    const backoff = fixedBackoff(10_000, { jitter: "full" });
+    const runs = Array.from({ length: 50 }, () => mk(t.id, "retryWait", { attemptCount: 1, lastStateChangeAt: 1_000 }));
+    const dueIn = (s: Scheduler): number[] => runs.map((r) => s.retryDueAt(r.id)!);
+    const before = new Scheduler({ backoff });
+    const after = new Scheduler({ backoff }); // the process restarted and rebuilt its schedule
+    for (const s of [before, after]) {
+      s.setTask(t);
+      for (const r of runs) s.onRunChanged(r);
+    }
+    expect(dueIn(after)).toEqual(dueIn(before));
+    expect(dueIn(before).every((d) => d >= 1_000 && d <= 11_000)).toBe(true);
+    expect(new Set(dueIn(before)).size).toBeGreaterThan(40);
+    // A later attempt of the same run draws another fraction.
+    const again = new Scheduler({ backoff });
+    again.setTask(t);
+    again.onRunChanged({ ...runs[0]!, attemptCount: 2 });
+    expect(again.retryDueAt(runs[0]!.id)).not.toBe(dueIn(before)[0]);
+  });
   it("fixed 30 s entered at 970 s waits at 999 s and is due at 1000 s; zero delay is immediate", () => {
     const t = task();
     const s = new Scheduler({ backoff: fixedBackoff(30_000) });

@@ -10,6 +10,7 @@
 import type { Clock, ConcurrencyKeyHoldPolicy, RunId, RunState, TaskId } from "@actionqueue/core";
 import type { BackoffStrategy } from "@actionqueue/executor-local";
 import { DEFAULT_BACKOFF, backoffDelayMs, retryDueAt } from "@actionqueue/executor-local";
+import { jitterFraction } from "./jitter.js";
 import { ConcurrencyKeyGate, holdsConcurrencyKey } from "../concurrency/key-gate.js";
 import { IndexedHeap } from "../internal/indexed-heap.js";
 import { selectedBefore } from "../selection/run-order.js";
@@ -55,7 +56,10 @@ export interface SchedulerRun {
 export interface SchedulerOptions {
   /** Retry backoff (default: fixed 5 s). */
   readonly backoff?: BackoffStrategy;
-  /** Randomness for jittered backoff. */
+  /**
+   * @deprecated Not used: jitter for a run's retry is now derived from its id
+   * and attempt count, so a restarted scheduler computes the same retry time.
+   */
   readonly clock?: Pick<Clock, "random">;
   /**
    * Attempts that count toward the backoff exponent (default: `attemptCount`).
@@ -125,14 +129,12 @@ export class Scheduler {
   readonly #gate = new ConcurrencyKeyGate();
   readonly #counts = new Array<number>(9).fill(0);
   readonly #backoff: BackoffStrategy;
-  readonly #clock: Pick<Clock, "random"> | undefined;
   readonly #countedAttempts: ((run: SchedulerRunInput) => number) | undefined;
   #paused = false;
   #keyConflicts = 0;
 
   constructor(options: SchedulerOptions = {}) {
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.#clock = options.clock;
     this.#countedAttempts = options.countedAttempts;
   }
 
@@ -214,7 +216,8 @@ export class Scheduler {
     e.claim = CLAIM_NONE;
     if (state === "retryWait") {
       const counted = this.#countedAttempts === undefined ? attemptCount : this.#countedAttempts(input ?? e);
-      e.dueAt = retryDueAt(lastStateChangeAt, backoffDelayMs(this.#backoff, counted, this.#clock));
+      const jitter = this.#backoff.jitter === "full" ? { random: () => jitterFraction(e.id, counted) } : undefined;
+      e.dueAt = retryDueAt(lastStateChangeAt, backoffDelayMs(this.#backoff, counted, jitter));
     }
     this.#syncKey(e);
     this.#place(e);
