@@ -153,10 +153,16 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     // slow the writer down, so without this a fast workload could queue them
     // faster than they finish.
     let automaticPending = false;
+    const workerUrl = options.snapshotInWorker === false ? undefined : snapshotWorkerUrl();
+    const snapshotWorker = workerUrl === undefined ? undefined : new SnapshotWorker(workerUrl);
     const onAccepted =
       every > 0
         ? (count: number): void => {
             sinceSnapshot += count;
+            // Halfway to an automatic snapshot, load the worker, so that
+            // loading it does not delay the build (short-lived processes
+            // that never get that far never start one).
+            if (sinceSnapshot * 2 >= every) snapshotWorker?.warmUp();
             if (sinceSnapshot >= every && !automaticPending) {
               sinceSnapshot = 0;
               automaticPending = true;
@@ -187,10 +193,6 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     };
 
     let snapshotChain: Promise<unknown> = Promise.resolve();
-    const workerUrl = options.snapshotInWorker === false ? undefined : snapshotWorkerUrl();
-    const snapshotWorker = workerUrl === undefined ? undefined : new SnapshotWorker(workerUrl);
-    // Automatic snapshots will come: have the worker loaded by then.
-    if (every > 0) snapshotWorker?.warmUp();
     writeSnapshot = (): Promise<SnapshotInfo> => {
       const next = snapshotChain.then(async () => {
         const sequence = projection.latestSequence;
