@@ -155,6 +155,44 @@ export class BinaryWriter {
     }
   }
 
+  // Closure-free forms of `optional` for the hot encoders (a closure per
+  // optional field of every task and run added up).
+  /** An optional string. */
+  optionalString(value: string | undefined): void {
+    if (value === undefined) this.u8(0);
+    else {
+      this.u8(1);
+      this.string(value);
+    }
+  }
+
+  /** An optional unsigned integer. */
+  optionalUint(value: number | undefined, field: string): void {
+    if (value === undefined) this.u8(0);
+    else {
+      this.u8(1);
+      this.uint(value, field);
+    }
+  }
+
+  /** An optional ULID. */
+  optionalUlid(value: string | undefined, field: string): void {
+    if (value === undefined) this.u8(0);
+    else {
+      this.u8(1);
+      this.ulid(value, field);
+    }
+  }
+
+  /** Optional bytes. */
+  optionalBytes(value: Uint8Array | undefined): void {
+    if (value === undefined) this.u8(0);
+    else {
+      this.u8(1);
+      this.bytes(value);
+    }
+  }
+
   optional<T>(value: T | undefined, write: (v: T) => void): void {
     if (value === undefined) this.u8(0);
     else {

@@ -114,22 +114,24 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** Encodes a whole task spec. */
 export function writeTaskSpec(w: BinaryWriter, s: TaskSpec): void {
   w.ulid(s.id, "taskSpec.id");
-  w.optional(s.name, (v) => w.string(v));
+  w.optionalString(s.name);
   w.bytes(s.payload.bytes);
-  w.optional(s.payload.contentType, (v) => w.string(v));
+  w.optionalString(s.payload.contentType);
   writeRunPolicy(w, s.runPolicy);
   const c = s.constraints;
   w.uint(c.maxAttempts, "constraints.maxAttempts");
-  w.optional(c.timeoutMs, (v) => w.uint(v, "constraints.timeoutMs"));
-  w.optional(c.concurrencyKey, (v) => w.string(v));
+  w.optionalUint(c.timeoutMs, "constraints.timeoutMs");
+  w.optionalString(c.concurrencyKey);
   w.choice(c.concurrencyKeyHoldPolicy, CONCURRENCY_KEY_HOLD_POLICIES, "constraints.concurrencyKeyHoldPolicy");
   w.choice(c.safetyLevel, SAFETY_LEVELS, "constraints.safetyLevel");
   w.optional(c.requiredCapabilities, (list) => w.list(list, (v) => w.string(v)));
-  w.list(s.metadata.tags, (v) => w.string(v));
+  const tags = s.metadata.tags;
+  w.uint(tags.length, "length");
+  for (const tag of tags) w.string(tag);
   w.int(s.metadata.priority, "metadata.priority");
-  w.optional(s.metadata.description, (v) => w.string(v));
-  w.optional(s.parentTaskId, (v) => w.ulid(v, "taskSpec.parentTaskId"));
-  w.optional(s.tenantId, (v) => w.ulid(v, "taskSpec.tenantId"));
+  w.optionalString(s.metadata.description);
+  w.optionalUlid(s.parentTaskId, "taskSpec.parentTaskId");
+  w.optionalUlid(s.tenantId, "taskSpec.tenantId");
 }
 
 /** Decodes and validates a task spec. */
@@ -209,7 +211,7 @@ export function writeRun(w: BinaryWriter, run: EncodableRun): void {
   w.ulid(run.id, "run.id");
   w.ulid(run.taskId, "run.taskId");
   w.choice(run.state, RUN_STATES, "run.state");
-  w.optional(run.currentAttemptId, (v) => w.ulid(v, "run.currentAttemptId"));
+  w.optionalUlid(run.currentAttemptId, "run.currentAttemptId");
   w.uint(run.attemptCount, "run.attemptCount");
   w.uint(run.createdAt, "run.createdAt");
   w.uint(run.scheduledAt, "run.scheduledAt");
@@ -247,8 +249,8 @@ export function readRun(r: BinaryReader): RunInstance {
 /** Encodes an attempt outcome. */
 export function writeOutcome(w: BinaryWriter, o: AttemptOutcome): void {
   w.choice(o.result, ATTEMPT_RESULT_KINDS, "outcome.result");
-  w.optional(o.error, (v) => w.string(v));
-  w.optional(o.output, (v) => w.bytes(v));
+  w.optionalString(o.error);
+  w.optionalBytes(o.output);
 }
 
 /** Decodes an outcome through `AttemptOutcome.fromParts`. */
