@@ -80,12 +80,26 @@ export class BinaryWriter {
   uint(value: number, field: string): void {
     if (!Number.isSafeInteger(value) || value < 0) throw decodeError(`cannot encode ${field}: ${value} is not a non-negative safe integer`, { field });
     this.#ensure(8);
+    const b = this.#buffer;
+    let n = this.#length;
     let v = value;
-    while (v >= 0x80) {
-      this.#buffer[this.#length++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+    // Above 2^28 (every timestamp), split once into 28 low bits and the rest
+    // (below 2^25 for a safe integer), so every group is cut with integer
+    // operations instead of a float division each. Same bytes as before.
+    if (v >= 0x1000_0000) {
+      const low = v % 0x1000_0000;
+      v = (v - low) / 0x1000_0000;
+      b[n++] = (low & 0x7f) | 0x80;
+      b[n++] = ((low >>> 7) & 0x7f) | 0x80;
+      b[n++] = ((low >>> 14) & 0x7f) | 0x80;
+      b[n++] = ((low >>> 21) & 0x7f) | 0x80;
     }
-    this.#buffer[this.#length++] = v;
+    while (v >= 0x80) {
+      b[n++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    b[n++] = v;
+    this.#length = n;
   }
 
   /** Signed safe integer, zigzag-encoded. */
