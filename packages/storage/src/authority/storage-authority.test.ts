@@ -24,10 +24,6 @@ function failingSink(failAt: number): EventSink & { written: number[] } {
       sink.written.push(sequence);
       return Promise.resolve();
     },
-    appendBatch(records: readonly { sequence: number }[]) {
-      for (const r of records) sink.written.push(r.sequence);
-      return Promise.resolve();
-    },
     appendEncodedBatch(firstSequence: number, _bytes: Uint8Array, ends: readonly number[]) {
       for (let i = 0; i < ends.length; i++) sink.written.push(firstSequence + i);
       return Promise.resolve();

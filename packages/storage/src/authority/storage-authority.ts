@@ -31,8 +31,6 @@ export interface EventSink {
    * Must copy before returning: the authority reuses that buffer.
    */
   appendEncodedBatch(firstSequence: number, bytes: Uint8Array, ends: readonly number[], durability: DurabilityPolicy): Promise<void>;
-  /** Queues several records as one atomic unit. Must copy the payloads before returning, as `append` does. */
-  appendBatch(records: readonly { sequence: number; payload: Uint8Array }[], durability: DurabilityPolicy): Promise<void>;
   /** Set once the sink failed; nothing more may be appended. */
   readonly poisonedBy: Error | undefined;
 }

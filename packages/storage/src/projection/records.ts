@@ -193,11 +193,6 @@ export class RunRecord {
     else this.history.push(code, at - this.createdAt);
   }
 
-  /** Number of entries in the history, the implicit first one included. */
-  get historyLength(): number {
-    return 1 + this.history.length / 2;
-  }
-
   /** The history as objects, oldest first; the first entry is `{ from: null, to: 'scheduled' }`. */
   historyEntries(): StateChange[] {
     const out: StateChange[] = [{ from: null, to: "scheduled", at: this.createdAt }];

@@ -115,7 +115,7 @@ export class ProjectionState {
   readonly #live = new Map<RunState, Set<RunId>>(INDEXED_STATES.map((s) => [s, new Set<RunId>()]));
   readonly #counts = new Map<RunState, number>(RUN_STATES.filter((s) => !INDEXED_STATES.includes(s)).map((s) => [s, 0]));
 
-  // While false (bulk loading: snapshot decode, WAL replay), the state index
+  // While false (during WAL replay), the state index
   // is not maintained; rebuildIndexes() makes it whole again in one pass,
   // which is cheaper than a set delete and add on every replayed transition.
   #indexing = true;

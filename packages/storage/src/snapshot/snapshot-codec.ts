@@ -157,7 +157,6 @@ export function decodeSnapshot(bytes: Buffer): { projection: Projection; sequenc
   const { sequence } = readSnapshotHeader(bytes);
   const projection = new Projection();
   const s = projectionState(projection);
-  s.suspendIndexes();
   try {
     const r = new BinaryReader(bytes, SNAPSHOT_HEADER_BYTES);
     const createdAt = r.uint("createdAt");
@@ -243,7 +242,6 @@ export function decodeSnapshot(bytes: Buffer): { projection: Projection; sequenc
     s.ledger.push(...r.list("ledger", () => readLedgerEntry(r)));
     r.end("snapshot");
     s.latestSequence = sequence;
-    s.rebuildIndexes();
     return { projection, sequence, createdAt };
   } catch (error) {
     if (StorageError.hasCode(error, "SNAPSHOT_CORRUPT")) throw error;

@@ -19,7 +19,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageError, SequenceConflictError, ValidationError, systemClock } from "@actionqueue/core";
 import type { Clock, ClockTimer } from "@actionqueue/core";
-import { FLAG_BATCH_CONTINUES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, writeFrame, writeFrameFrom } from "./frame.js";
+import { FLAG_BATCH_CONTINUES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, writeFrameFrom } from "./frame.js";
 import { encodeSegmentHeader, segmentFileName } from "./segment.js";
 import { fsyncDir } from "../internal/fs.js";
 
@@ -165,12 +165,12 @@ export class WalWriter {
    * records reach the file in call order.
    */
   append(sequence: number, payload: Uint8Array, durability: WalDurability): Promise<void> {
-    const problem = this.#check(sequence, payload);
+    const problem = this.#check(sequence, payload.length);
     if (problem !== undefined) {
       this.#stats.appendsRejected++;
       return Promise.reject(problem);
     }
-    this.#put(sequence, 0, payload);
+    this.#put(sequence, 0, payload, 0, payload.length);
     return this.#waiter(durability);
   }
 
@@ -183,7 +183,7 @@ export class WalWriter {
     if (records.length === 0) return Promise.resolve();
     let previous = this.#lastSequence;
     for (const record of records) {
-      const problem = this.#check(record.sequence, record.payload, previous);
+      const problem = this.#check(record.sequence, record.payload.length, previous);
       if (problem !== undefined) {
         this.#stats.appendsRejected += records.length;
         return Promise.reject(problem);
@@ -192,7 +192,7 @@ export class WalWriter {
     }
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
-      this.#put(record.sequence, i < records.length - 1 ? FLAG_BATCH_CONTINUES : 0, record.payload);
+      this.#put(record.sequence, i < records.length - 1 ? FLAG_BATCH_CONTINUES : 0, record.payload, 0, record.payload.length);
     }
     return this.#waiter(durability);
   }
@@ -205,40 +205,21 @@ export class WalWriter {
   appendEncodedBatch(firstSequence: number, bytes: Uint8Array, ends: readonly number[], durability: WalDurability): Promise<void> {
     const count = ends.length;
     if (count === 0) return Promise.resolve();
-    const unusable = this.#unusable();
-    const lastSequence = firstSequence + count - 1;
-    let problem: Error | undefined = unusable;
-    if (problem === undefined && (!Number.isSafeInteger(firstSequence) || !Number.isSafeInteger(lastSequence) || firstSequence <= this.#lastSequence)) {
-      problem = new SequenceConflictError(this.#lastSequence + 1, firstSequence);
-    }
-    for (let i = 0; problem === undefined && i < count; i++) {
-      const length = ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
-      if (length > MAX_PAYLOAD_BYTES) {
-        problem = new ValidationError("INVALID_PAYLOAD", `WAL record ${firstSequence + i} payload is ${length} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`, {
-          details: { field: "payload", length, max: MAX_PAYLOAD_BYTES },
-        });
+    let previous = this.#lastSequence;
+    for (let i = 0; i < count; i++) {
+      const problem = this.#check(firstSequence + i, ends[i]! - (i === 0 ? 0 : ends[i - 1]!), previous);
+      if (problem !== undefined) {
+        this.#stats.appendsRejected += count;
+        return Promise.reject(problem);
       }
+      previous = firstSequence + i;
     }
-    if (problem !== undefined) {
-      this.#stats.appendsRejected += count;
-      return Promise.reject(problem);
-    }
-    const total = ends[count - 1]! + count * FRAME_HEADER_BYTES;
-    if (this.#length + total > this.#buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#length + total));
-      this.#buffer.copy(grown, 0, 0, this.#length);
-      this.#buffer = grown;
-    }
-    if (this.#length === 0) this.#pendingFirstSequence = firstSequence;
     let start = 0;
     for (let i = 0; i < count; i++) {
       const end = ends[i]!;
-      this.#length = writeFrameFrom(this.#buffer, this.#length, firstSequence + i, i < count - 1 ? FLAG_BATCH_CONTINUES : 0, bytes, start, end);
+      this.#put(firstSequence + i, i < count - 1 ? FLAG_BATCH_CONTINUES : 0, bytes, start, end);
       start = end;
     }
-    this.#pendingLastSequence = lastSequence;
-    this.#lastSequence = lastSequence;
-    this.#stats.recordsAppended += count;
     return this.#waiter(durability);
   }
 
@@ -280,27 +261,28 @@ export class WalWriter {
     return undefined;
   }
 
-  #check(sequence: number, payload: Uint8Array, previous = this.#lastSequence): Error | undefined {
+  #check(sequence: number, length: number, previous = this.#lastSequence): Error | undefined {
     const unusable = this.#unusable();
     if (unusable !== undefined) return unusable;
     if (!Number.isSafeInteger(sequence) || sequence <= previous) return new SequenceConflictError(previous + 1, sequence);
-    if (payload.length > MAX_PAYLOAD_BYTES) {
-      return new ValidationError("INVALID_PAYLOAD", `WAL record ${sequence} payload is ${payload.length} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`, {
-        details: { field: "payload", length: payload.length, max: MAX_PAYLOAD_BYTES },
+    if (length > MAX_PAYLOAD_BYTES) {
+      return new ValidationError("INVALID_PAYLOAD", `WAL record ${sequence} payload is ${length} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`, {
+        details: { field: "payload", length, max: MAX_PAYLOAD_BYTES },
       });
     }
     return undefined;
   }
 
-  #put(sequence: number, flags: number, payload: Uint8Array): void {
-    const need = FRAME_HEADER_BYTES + payload.length;
+  /** Frames the record whose payload is `source[start, end)` into the pending buffer. */
+  #put(sequence: number, flags: number, source: Uint8Array, start: number, end: number): void {
+    const need = FRAME_HEADER_BYTES + end - start;
     if (this.#length + need > this.#buffer.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#length + need));
       this.#buffer.copy(grown, 0, 0, this.#length);
       this.#buffer = grown;
     }
     if (this.#length === 0) this.#pendingFirstSequence = sequence;
-    this.#length = writeFrame(this.#buffer, this.#length, sequence, flags, payload);
+    this.#length = writeFrameFrom(this.#buffer, this.#length, sequence, flags, source, start, end);
     this.#pendingLastSequence = sequence;
     this.#lastSequence = sequence;
     this.#stats.recordsAppended++;
