@@ -290,8 +290,8 @@ export class ActionQueue {
   /**
    * Submits many tasks at once, as BullMQ's `addBulk` or pg-boss's `insert`
    * do: every input is validated and every run derived first, then all tasks
-   * and runs are written as one atomic, durable batch (one group commit, far
-   * less work per task than separate `submit` calls). If any input is
+   * and runs are written as one atomic, durable batch (all or none; per task
+   * it costs about what concurrent `submit` calls do). If any input is
    * invalid, nothing is written and the error names its index. Inputs with an
    * existing `taskId` behave as in `submit`; the same `taskId` twice in one
    * call is an `INVALID_FIELD` error. Results are in input order.

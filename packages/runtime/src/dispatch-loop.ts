@@ -19,10 +19,10 @@ import type {
   TaskSpec,
 } from "@actionqueue/core";
 import type { Scheduler, SchedulerRun } from "@actionqueue/engine";
-import { AttemptFinishSubmissionError, buildAttemptFinishCommand } from "@actionqueue/engine";
+import { buildAttemptFinishCommand, submitAttemptFinishViaAuthority } from "@actionqueue/engine";
 import type { AttemptHandle, AttemptRequest, AttemptResult, AttemptRunner, ExecutorResponse, Handler } from "@actionqueue/executor-local";
 import { decideRetry } from "@actionqueue/executor-local";
-import type { ProjectionView } from "@actionqueue/storage";
+import type { AttemptRecord, ProjectionView } from "@actionqueue/storage";
 import type { ActionQueueEvents } from "./events/event-map.js";
 import type { TypedEmitter } from "./events/typed-emitter.js";
 
@@ -351,9 +351,7 @@ export class DispatchLoop {
     const durable = authority.submitBatch(batch, "immediate");
     // The authority applied the batch synchronously: the new attempt is the last one listed.
     const attempts = projection.attempts(runId);
-    let attemptNumber = 0;
-    for (let i = 0; i < attempts.length; i++) if (attempts[i]!.outcome?.result !== "suspended") attemptNumber += 1;
-    const entry = new InFlight(runId, claim.taskId, attemptId, spec, attemptNumber, claim.scheduledAt, now, leaseExpiresAt);
+    const entry = new InFlight(runId, claim.taskId, attemptId, spec, countedAttempts(attempts), claim.scheduledAt, now, leaseExpiresAt);
     scheduler.onTransition(runId, "running", now, attempts.length);
     this.#inFlight.set(runId, entry);
     this.#armHeartbeat();
@@ -472,11 +470,10 @@ export class DispatchLoop {
       next === "suspended"
         ? { kind: "runSuspend", sequence: finishCommand.sequence + 1, timestamp: now, runId }
         : { kind: "runStateTransition", sequence: finishCommand.sequence + 1, timestamp: now, runId, previousState: "running", newState: next };
-    // The finish travels with the run's next state in one atomic batch: a
-    // crash can never leave a finished attempt on a run that is still
-    // "running" (which recovery would retry). A refusal or I/O failure is
-    // reported as the engine's AttemptFinishSubmissionError.
-    const finished = authority.submitBatch([finishCommand, followUp], "immediate");
+    // Through the engine's seam, with the run's next state in the same atomic
+    // batch: a crash can never leave a finished attempt on a run that is
+    // still "running" (which recovery would retry).
+    const finished = submitAttemptFinishViaAuthority(finishCommand, "immediate", authority, followUp);
     // Re-indexes the run and applies the key hold rule (terminal and, under releaseOnRetry, retryWait/suspended free the key).
     // Terminal runs leave the scheduler (forget releases their key): it only indexes live work.
     if (next === "completed" || next === "failed") scheduler.forget(runId);
@@ -494,8 +491,8 @@ export class DispatchLoop {
         }
         this.endWrite();
       },
-      (cause: unknown) => {
-        this.#d.onFatal(new AttemptFinishSubmissionError(runId, cause));
+      (error: unknown) => {
+        this.#d.onFatal(error);
         this.endWrite();
       },
     );
@@ -605,9 +602,12 @@ export function isNoHandlerError(message: string | undefined): boolean {
  * every started attempt except those that ended suspended (an open attempt counts).
  */
 export function countedAttemptsOf(projection: ProjectionView, runId: RunId): number {
+  return countedAttempts(projection.attempts(runId));
+}
+
+/** {@link countedAttemptsOf} for an attempt list already at hand. */
+function countedAttempts(attempts: readonly Readonly<AttemptRecord>[]): number {
   let counted = 0;
-  for (const a of projection.attempts(runId)) {
-    if (a.outcome?.result !== "suspended") counted += 1;
-  }
+  for (let i = 0; i < attempts.length; i++) if (attempts[i]!.outcome?.result !== "suspended") counted += 1;
   return counted;
 }

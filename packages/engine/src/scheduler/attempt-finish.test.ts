@@ -157,6 +157,40 @@ describe("attempt finish (additions)", () => {
   });
 });
 
+describe("attempt finish with the run's next state", () => {
+  it("submits the finish and the transition as one batch and resolves with the finish's outcome", async () => {
+    const batches: (readonly MutationCommand[])[] = [];
+    const authority: MutationAuthority = {
+      submitCommand: () => Promise.reject(new Error("must go as a batch")),
+      submitBatch: (commands) => {
+        batches.push(commands);
+        return Promise.resolve(commands.map((c) => ({ sequence: c.sequence, applied: { kind: "noOp" as const } })));
+      },
+      latestSequence: () => 0,
+    };
+    const runId = ids.runId();
+    const finish = buildAttemptFinishCommand(7, runId, ids.attemptId(), { kind: "success" }, 1);
+    const next: MutationCommand = { kind: "runStateTransition", sequence: 8, timestamp: 1, runId, previousState: "running", newState: "completed" };
+    const outcome = await submitAttemptFinishViaAuthority(finish, "immediate", authority, next);
+    expect(batches).toEqual([[finish, next]]);
+    expect(outcome.sequence).toBe(7);
+  });
+
+  it("wraps a refused or throwing batch with the run id and the cause", async () => {
+    const cause = new Error("attempt in progress");
+    const runId = ids.runId();
+    const finish = buildAttemptFinishCommand(1, runId, ids.attemptId(), { kind: "success" }, 1);
+    const next: MutationCommand = { kind: "runStateTransition", sequence: 2, timestamp: 1, runId, previousState: "running", newState: "completed" };
+    for (const submitBatch of [() => Promise.reject(cause), () => { throw cause; }]) {
+      const authority: MutationAuthority = { submitCommand: () => Promise.reject(new Error("unused")), submitBatch, latestSequence: () => 0 };
+      const error = await submitAttemptFinishViaAuthority(finish, "immediate", authority, next).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AttemptFinishSubmissionError);
+      expect((error as AttemptFinishSubmissionError).runId).toBe(runId);
+      expect((error as AttemptFinishSubmissionError).cause).toBe(cause);
+    }
+  });
+});
+
 describe("fenced attempt finish", () => {
   it("a finish from a stale holder is refused before submission", async () => {
     const authority = new MockAuthority();

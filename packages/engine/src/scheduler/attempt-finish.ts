@@ -6,7 +6,7 @@
  * next transition (RetryWait or Failed) carries the distinction.
  */
 import { ActionQueueError, AttemptOutcome } from "@actionqueue/core";
-import type { AttemptFinishCommand, AttemptId, DurabilityPolicy, MutationAuthority, MutationOutcome, RunId } from "@actionqueue/core";
+import type { AttemptFinishCommand, AttemptId, DurabilityPolicy, MutationAuthority, MutationCommand, MutationOutcome, RunId } from "@actionqueue/core";
 import type { LeaseTable } from "../lease/lease-table.js";
 import type { ExecutorResponse } from "@actionqueue/executor-local";
 import { timeoutMessage } from "@actionqueue/executor-local";
@@ -63,16 +63,26 @@ export class AttemptFinishSubmissionError extends ActionQueueError {
  * Submits a built attempt-finish command through the authority. Resolves with
  * the authority's outcome; rejects with {@link AttemptFinishSubmissionError}
  * wrapping whatever the authority threw or rejected with.
+ *
+ * With `nextState` (the run's transition out of Running, numbered right after
+ * the finish), both go as one atomic batch, so a crash can never leave a
+ * finished attempt on a run that is still Running; the outcome is the
+ * finish's.
  */
-export async function submitAttemptFinishViaAuthority(
+export function submitAttemptFinishViaAuthority(
   finishCommand: AttemptFinishCommand,
   durability: DurabilityPolicy,
   authority: MutationAuthority,
+  nextState?: MutationCommand,
 ): Promise<MutationOutcome> {
-  try {
-    return await authority.submitCommand(finishCommand, durability);
-  } catch (cause) {
+  const fail = (cause: unknown): never => {
     throw new AttemptFinishSubmissionError(finishCommand.runId, cause);
+  };
+  try {
+    if (nextState === undefined) return authority.submitCommand(finishCommand, durability).then(undefined, fail);
+    return authority.submitBatch([finishCommand, nextState], durability).then((outcomes) => outcomes[0]!, fail);
+  } catch (cause) {
+    return Promise.reject(new AttemptFinishSubmissionError(finishCommand.runId, cause));
   }
 }
 
