@@ -10,6 +10,7 @@ import path from "node:path";
 import { ActionQueue, fixedBackoff } from "@actionqueue/runtime";
 import type { HandlerContext } from "@actionqueue/runtime";
 import { scratchRoot } from "../config.js";
+import { CompletionWaiters } from "./completion-waiters.js";
 import type { BenchJob, JobHandler, SetupOptions, SystemDriver, SystemInstance } from "./types.js";
 
 const encoder = new TextEncoder();
@@ -23,7 +24,7 @@ class ActionQueueInstance implements SystemInstance {
   #queue: ActionQueue | undefined;
   #handler: JobHandler | undefined;
   #completed = 0;
-  #waiters: { target: number; resolve: () => void }[] = [];
+  readonly #waiters = new CompletionWaiters(() => this.#completed, "runs");
   readonly #dataDir: string;
   readonly #maxAttempts: number;
 
@@ -46,18 +47,10 @@ class ActionQueueInstance implements SystemInstance {
     this.#completed = this.#queue.stats().runsByState.completed;
     this.#queue.on("run:completed", () => {
       this.#completed += 1;
-      if (this.#waiters.length > 0) this.#wake();
+      this.#waiters.check();
     });
     this.#queue.on("error", ({ error }) => {
       console.error("actionqueue error event:", error);
-    });
-  }
-
-  #wake(): void {
-    this.#waiters = this.#waiters.filter((w) => {
-      if (this.#completed < w.target) return true;
-      w.resolve();
-      return false;
     });
   }
 
@@ -96,18 +89,9 @@ class ActionQueueInstance implements SystemInstance {
   }
 
   waitForCompleted(target: number, timeoutMs: number): Promise<void> {
-    if (this.#completed >= target) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms with ${this.#completed}/${target} runs completed`)), timeoutMs);
-      this.#waiters.push({
-        target,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
+    return this.#waiters.wait(target, timeoutMs);
   }
+
 
   async teardown(destroy: boolean): Promise<void> {
     // submit() queues a dispatch pass even before start(); closing before that pass ran makes it

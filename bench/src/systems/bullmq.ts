@@ -10,6 +10,7 @@ import { Queue, Worker } from "bullmq";
 import type { JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 import { redisConfig } from "../config.js";
+import { CompletionWaiters } from "./completion-waiters.js";
 import type { BenchJob, JobHandler, SetupOptions, SystemDriver, SystemInstance } from "./types.js";
 
 const BULK_CHUNK = 5_000;
@@ -47,7 +48,7 @@ class BullInstance implements SystemInstance {
   #worker: Worker | undefined;
   #events = 0;
   #baseline = 0;
-  #waiters: { target: number; resolve: () => void }[] = [];
+  readonly #waiters = new CompletionWaiters(() => this.#baseline + this.#events, "jobs");
 
   constructor(name: string, retries: number, fastRecovery: boolean) {
     this.#name = name;
@@ -82,18 +83,9 @@ class BullInstance implements SystemInstance {
     this.#worker.on("error", (e) => console.error("bullmq worker error:", e.message));
     this.#worker.on("completed", () => {
       this.#events += 1;
-      if (this.#waiters.length > 0) this.#wake();
+      this.#waiters.check();
     });
     await this.#worker.waitUntilReady();
-  }
-
-  #wake(): void {
-    const done = this.#baseline + this.#events;
-    this.#waiters = this.#waiters.filter((w) => {
-      if (done < w.target) return true;
-      w.resolve();
-      return false;
-    });
   }
 
   async completed(): Promise<number> {
@@ -102,18 +94,9 @@ class BullInstance implements SystemInstance {
   }
 
   waitForCompleted(target: number, timeoutMs: number): Promise<void> {
-    if (this.#baseline + this.#events >= target) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms with ${this.#baseline + this.#events}/${target} jobs completed`)), timeoutMs);
-      this.#waiters.push({
-        target,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
+    return this.#waiters.wait(target, timeoutMs);
   }
+
 
   async teardown(destroy: boolean): Promise<void> {
     await this.#worker?.close();

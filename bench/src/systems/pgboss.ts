@@ -13,6 +13,7 @@ import type { Client as PgClient } from "pg";
 import PgBoss from "pg-boss";
 import { pgConfig } from "../config.js";
 import { sleep } from "../stats.js";
+import { CompletionWaiters } from "./completion-waiters.js";
 import type { BenchJob, JobHandler, SetupOptions, SystemDriver, SystemInstance } from "./types.js";
 
 const BULK_CHUNK = 5_000;
@@ -47,7 +48,7 @@ class PgBossInstance implements SystemInstance {
   #fetcher: Promise<void> | undefined;
   #slotFreed: (() => void) | undefined;
   #pollWake: (() => void) | undefined;
-  #waiters: { target: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  readonly #waiters = new CompletionWaiters(() => this.#baseline + this.#done, "jobs");
 
   constructor(boss: PgBoss, client: PgClient, name: string, retries: number, fastRecovery: boolean) {
     this.#boss = boss;
@@ -136,14 +137,10 @@ class PgBossInstance implements SystemInstance {
   }
 
   #wake(): void {
-    const done = this.#baseline + this.#done;
-    this.#waiters = this.#waiters.filter((w) => {
-      if (this.#failure !== undefined) w.reject(this.#failure instanceof Error ? this.#failure : new Error("pg-boss failed"));
-      else if (done >= w.target) w.resolve();
-      else return true;
-      return false;
-    });
+    if (this.#failure !== undefined) this.#waiters.fail(this.#failure instanceof Error ? this.#failure : new Error("pg-boss failed"));
+    else this.#waiters.check();
   }
+
 
   async completed(): Promise<number> {
     const { rows } = await this.#client.query<{ n: number }>(this.#countSql, [this.#name]);
@@ -151,23 +148,11 @@ class PgBossInstance implements SystemInstance {
   }
 
   waitForCompleted(target: number, timeoutMs: number): Promise<void> {
-    if (this.#baseline + this.#done >= target) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms with ${this.#baseline + this.#done}/${target} jobs completed`)), timeoutMs);
-      this.#waiters.push({
-        target,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.#wake();
-    });
+    const waiting = this.#waiters.wait(target, timeoutMs);
+    this.#wake();
+    return waiting;
   }
+
 
   async teardown(destroy: boolean): Promise<void> {
     this.#running = false;
