@@ -7,7 +7,6 @@
  */
 import type {
   IdFactory,
-  MutationAuthority,
   MutationCommand,
   RunId,
   RunInstance,
@@ -31,7 +30,7 @@ import {
 } from "@actionqueue/core";
 import { Scheduler, deriveCronWindow, deriveRuns, isOverdue, planMisfire } from "@actionqueue/engine";
 import { AttemptRunner } from "@actionqueue/executor-local";
-import type { ProjectionView, RecoveryReport, Storage, WalWriterStats } from "@actionqueue/storage";
+import type { ProjectionView, RecoveryReport, Storage, StorageMutationAuthority, WalWriterStats } from "@actionqueue/storage";
 import { openStorage } from "@actionqueue/storage";
 import { DispatchLoop, countedAttemptsOf } from "./dispatch-loop.js";
 import type { ActionQueueEventName, ActionQueueListener } from "./events/event-map.js";
@@ -80,11 +79,27 @@ interface PreparedTask {
   readonly runIds: readonly RunId[];
 }
 
+/**
+ * The submissions that joined one group commit. Their bookkeeping (the write
+ * count, `task:submitted`, waking the loop) runs once when the commit is
+ * durable, instead of a promise chain per submission.
+ */
+class SubmitGroup {
+  readonly durable: Promise<void>;
+  readonly taskIds: TaskId[] = [];
+  readonly runIds: (readonly RunId[])[] = [];
+  readonly at: number[] = [];
+
+  constructor(durable: Promise<void>) {
+    this.durable = durable;
+  }
+}
+
 /** A durable, embeddable task queue over one data directory. */
 export class ActionQueue {
   readonly #options: ResolvedOptions;
   readonly #storage: Storage;
-  readonly #authority: MutationAuthority;
+  readonly #authority: StorageMutationAuthority;
   readonly #projection: ProjectionView;
   readonly #ids: IdFactory;
   readonly #emitter = new TypedEmitter();
@@ -93,10 +108,14 @@ export class ActionQueue {
   readonly #query: QueryView;
   #fatal: unknown;
   #closed: Promise<void> | undefined;
-  /** Task batches written but not yet durable, so an idempotent re-submission is not acknowledged before them. */
-  readonly #pendingSubmits = new Map<TaskId, Promise<unknown>>();
-  /** The latest accepted submission batch while it is not yet durable (the WAL makes batches durable in order). */
+  /**
+   * The latest accepted submission's group commit while it is not yet durable
+   * (the WAL makes batches durable in order, so every earlier submission is
+   * durable once it is): an idempotent re-submission and `run:ready` wait for it.
+   */
   #submissionsDurable: Promise<unknown> | undefined;
+  /** The group commit the latest submissions joined, until it settles. */
+  #submitGroup: SubmitGroup | undefined;
   /** Events about what recovery found, held until the first `start()` so listeners attached after `open()` hear them. */
   #recoveryEvents: (() => void)[] = [];
 
@@ -282,7 +301,8 @@ export class ActionQueue {
   }
 
   async #existingTask(taskId: TaskId): Promise<SubmitResult> {
-    const pending = this.#pendingSubmits.get(taskId);
+    // The task may have been written by a submission still on its way to disk: never acknowledge it before that.
+    const pending = this.#submissionsDurable;
     if (pending !== undefined) await pending;
     return { taskId, runIds: this.#projection.runsOfTask(taskId), existing: true, latestSequence: this.#authority.latestSequence() };
   }
@@ -337,7 +357,10 @@ export class ActionQueue {
     const now = this.#options.clock.now();
     const prepared = this.#prepare(input, now);
     if (typeof prepared === "string") return this.#existingTask(prepared);
-    return this.#write([prepared], now).then(() => this.#resultOf(prepared));
+    // The result closure keeps the ids only: the spec and runs need not live until the commit.
+    const taskId = prepared.spec.id;
+    const runIds = prepared.runIds;
+    return this.#write([prepared], now).then(() => ({ taskId, runIds, existing: false, latestSequence: this.#authority.latestSequence() }));
   }
 
   #resultOf(p: PreparedTask): SubmitResult {
@@ -407,7 +430,7 @@ export class ActionQueue {
       commands.push({ kind: "taskCreate", sequence: ++s, timestamp: now, taskSpec: task.spec });
       for (const run of task.runs) commands.push({ kind: "runCreate", sequence: ++s, timestamp: now, run });
     }
-    const durable = this.#authority.submitBatch(commands, "immediate");
+    const durable = this.#authority.submitBatchDurable(commands, "immediate");
     // The authority applies synchronously and all-or-nothing; a refused batch
     // left nothing behind (the sequence did not move), and the scheduler must
     // not learn of runs that do not exist.
@@ -427,27 +450,41 @@ export class ActionQueue {
     // never be durable before these tasks are. The runs thus share this
     // batch's group commit instead of waiting for it and then one more.
     if (this.#loop.dispatching) this.#loop.scheduleSoon();
-    for (const task of tasks) this.#pendingSubmits.set(task.spec.id, durable);
-    this.#submissionsDurable = durable;
-    this.#loop.beginWrite();
-    const settled = (): void => {
-      for (const task of tasks) this.#pendingSubmits.delete(task.spec.id);
-      if (this.#submissionsDurable === durable) this.#submissionsDurable = undefined;
-      this.#loop.endWrite();
-    };
-    return durable.then(
-      () => {
-        settled();
-        if (this.#emitter.has("task:submitted")) {
-          for (const task of tasks) this.#emitter.emit("task:submitted", { taskId: task.spec.id, runIds: task.runIds, at: now });
-        }
-        this.#loop.schedule();
-      },
-      (error: unknown) => {
-        settled();
-        throw error;
-      },
-    );
+    let group = this.#submitGroup;
+    if (group === undefined || group.durable !== durable) {
+      const fresh = new SubmitGroup(durable);
+      group = fresh;
+      this.#submitGroup = fresh;
+      this.#submissionsDurable = durable;
+      this.#loop.beginWrite();
+      // Attached before any submitter's own reaction to the same promise, so it runs first.
+      durable.then(
+        () => this.#submitGroupDurable(fresh),
+        () => this.#submitGroupSettled(fresh),
+      );
+    }
+    for (const task of tasks) {
+      group.taskIds.push(task.spec.id);
+      group.runIds.push(task.runIds);
+      group.at.push(now);
+    }
+    return durable;
+  }
+
+  #submitGroupSettled(group: SubmitGroup): void {
+    if (this.#submitGroup === group) this.#submitGroup = undefined;
+    if (this.#submissionsDurable === group.durable) this.#submissionsDurable = undefined;
+    this.#loop.endWrite();
+  }
+
+  #submitGroupDurable(group: SubmitGroup): void {
+    this.#submitGroupSettled(group);
+    if (this.#emitter.has("task:submitted")) {
+      for (let i = 0; i < group.taskIds.length; i++) {
+        this.#emitter.emit("task:submitted", { taskId: group.taskIds[i]!, runIds: group.runIds[i]!, at: group.at[i]! });
+      }
+    }
+    this.#loop.schedule();
   }
 
   /** Starts dispatching; runs until `close()`. */

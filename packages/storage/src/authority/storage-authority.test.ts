@@ -73,5 +73,96 @@ describe("StorageMutationAuthority", () => {
     await authority.submitCommand(taskCreate(2, 1), "immediate");
     expect(sink.written).toEqual([1]);
   });
-});
 
+  describe("submitBatchDurable", () => {
+    /** A sink whose group commits the test settles by hand: one promise per commit, as the WAL writer's. */
+    function commitSink(): EventSink & { written: number[]; commit(error?: Error): void } {
+      let pending: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
+      let poisonedBy: Error | undefined;
+      const current = () => {
+        if (pending === undefined) {
+          let resolve!: () => void;
+          let reject!: (e: Error) => void;
+          const promise = new Promise<void>((res, rej) => {
+            resolve = res;
+            reject = rej;
+          });
+          pending = { promise, resolve, reject };
+        }
+        return pending.promise;
+      };
+      const sink = {
+        written: [] as number[],
+        get poisonedBy() {
+          return poisonedBy;
+        },
+        append(sequence: number) {
+          sink.written.push(sequence);
+          return current();
+        },
+        appendEncodedBatch(firstSequence: number, _bytes: Uint8Array, ends: readonly number[]) {
+          for (let i = 0; i < ends.length; i++) sink.written.push(firstSequence + i);
+          return current();
+        },
+        commit(error?: Error) {
+          const p = pending;
+          pending = undefined;
+          if (error === undefined) p?.resolve();
+          else {
+            poisonedBy = error;
+            p?.reject(error);
+          }
+        },
+      };
+      return sink;
+    }
+
+    it("shares one promise among the batches of a group commit and a new one for the next", async () => {
+      const sink = commitSink();
+      const authority = new StorageMutationAuthority(new Projection(), sink);
+      const a = authority.submitBatchDurable([taskCreate(1, 1)], "immediate");
+      const b = authority.submitBatchDurable([taskCreate(2, 2), taskCreate(3, 3)], "immediate");
+      expect(b).toBe(a);
+      let settled = false;
+      void a.then(() => (settled = true));
+      await Promise.resolve();
+      expect(settled).toBe(false);
+      sink.commit();
+      await a;
+      expect(settled).toBe(true);
+      const c = authority.submitBatchDurable([taskCreate(4, 4)], "immediate");
+      expect(c).not.toBe(a);
+      sink.commit();
+      await c;
+      expect(sink.written).toEqual([1, 2, 3, 4]);
+    });
+
+    it("applies all or nothing: a refused batch rejects with its error and writes nothing", async () => {
+      const sink = commitSink();
+      const projection = new Projection();
+      const authority = new StorageMutationAuthority(projection, sink);
+      // The second command duplicates the first task: refused, so the first is rolled back too.
+      await expect(authority.submitBatchDurable([taskCreate(1, 1), taskCreate(1, 2)], "immediate")).rejects.toMatchObject({ code: "ALREADY_EXISTS" });
+      await expect(authority.submitBatchDurable([taskCreate(1, 5)], "immediate")).rejects.toMatchObject({ code: "SEQUENCE_CONFLICT" });
+      expect(projection.getTask(taskId(1))).toBeUndefined();
+      expect(authority.latestSequence()).toBe(0);
+      expect(sink.written).toEqual([]);
+      const ok = authority.submitBatchDurable([taskCreate(1, 1)], "immediate");
+      sink.commit();
+      await ok;
+      expect(authority.latestSequence()).toBe(1);
+    });
+
+    it("poisons the authority when the commit fails, for every batch in it and every later call", async () => {
+      const sink = commitSink();
+      const authority = new StorageMutationAuthority(new Projection(), sink);
+      const a = authority.submitBatchDurable([taskCreate(1, 1)], "immediate");
+      const b = authority.submitBatchDurable([taskCreate(2, 2)], "immediate");
+      sink.commit(new Error("EIO: fsync failed"));
+      await expect(a).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
+      await expect(b).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
+      await expect(authority.submitBatchDurable([taskCreate(3, 3)], "immediate")).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
+      await expect(authority.submitBatchDurable([], "immediate")).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
+    });
+  });
+});

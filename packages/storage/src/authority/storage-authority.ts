@@ -28,7 +28,7 @@ export interface EventSink {
   /**
    * Queues several records, encoded back to back in `bytes`, as one atomic
    * unit: record `i` has sequence `firstSequence + i` and ends at `ends[i]`.
-   * Must copy before returning: the authority reuses that buffer.
+   * Must copy before returning: the authority reuses that buffer and `ends`.
    */
   appendEncodedBatch(firstSequence: number, bytes: Uint8Array, ends: readonly number[], durability: DurabilityPolicy): Promise<void>;
   /** Set once the sink failed; nothing more may be appended. */
@@ -126,19 +126,58 @@ export class StorageMutationAuthority implements MutationAuthority {
    * previous ones leave, and if any is refused, nothing is written or applied.
    */
   submitBatch(commands: readonly MutationCommand[], durability: DurabilityPolicy): Promise<readonly MutationOutcome[]> {
+    if (commands.length === 0) {
+      const unusable = this.#usable();
+      return unusable === undefined ? Promise.resolve([]) : Promise.reject(unusable);
+    }
+    const outcomes: MutationOutcome[] = [];
+    const written = this.#acceptBatch(commands, durability, outcomes);
+    if (written instanceof Error) return Promise.reject(written);
+    return written.then(() => outcomes, this.#failWrite);
+  }
+
+  /**
+   * {@link submitBatch} for callers that need only durability, not the
+   * outcomes: the same validation, atomicity and ordering, but the promise
+   * resolves with nothing and is shared by every batch that joins the same
+   * group commit, so a call allocates no promise, closure or outcome of its
+   * own (the runtime's submit, dispatch and finish paths run this per job).
+   * Whether the batch was accepted is known synchronously too:
+   * `latestSequence()` moved by `commands.length`.
+   */
+  submitBatchDurable(commands: readonly MutationCommand[], durability: DurabilityPolicy): Promise<void> {
+    if (commands.length === 0) {
+      const unusable = this.#usable();
+      return unusable === undefined ? Promise.resolve() : Promise.reject(unusable);
+    }
+    const written = this.#acceptBatch(commands, durability, undefined);
+    if (written instanceof Error) return Promise.reject(written);
+    if (written !== this.#sharedWritten) {
+      this.#sharedWritten = written;
+      this.#sharedDurable = written.then(undefined, this.#failWrite);
+    }
+    return this.#sharedDurable!;
+  }
+
+  // The sink's promise for the group commit being filled and its poisoning wrapper.
+  #sharedWritten: Promise<void> | undefined;
+  #sharedDurable: Promise<void> | undefined;
+
+  /** Validates, encodes, queues and applies a non-empty batch; the sink's promise, or the refusal. */
+  #acceptBatch(commands: readonly MutationCommand[], durability: DurabilityPolicy, outcomes: MutationOutcome[] | undefined): Promise<void> | Error {
     const unusable = this.#usable();
-    if (unusable !== undefined) return Promise.reject(unusable);
-    if (commands.length === 0) return Promise.resolve([]);
+    if (unusable !== undefined) return unusable;
     const state = this.#state;
     // Every payload is encoded into one shared scratch buffer (the sink
     // copies before returning), rather than two fresh buffers per command.
     const scratch = batchScratch;
     scratch.reset();
-    const ends: number[] = [];
-    const outcomes: MutationOutcome[] = [];
+    const ends = batchEnds;
+    ends.length = 0;
     state.beginJournal();
     try {
-      for (const command of commands) {
+      for (let i = 0; i < commands.length; i++) {
+        const command = commands[i]!;
         const expected = state.latestSequence + 1;
         if (command.sequence !== expected) throw new SequenceConflictError(expected, command.sequence);
         validateEvent(state, command);
@@ -146,18 +185,20 @@ export class StorageMutationAuthority implements MutationAuthority {
         writeEvent(scratch, command);
         checkRecordSize(command, scratch.length - start);
         ends.push(scratch.length);
-        outcomes.push({ sequence: command.sequence, applied: applyEvent(state, command) });
+        const applied = applyEvent(state, command);
+        if (outcomes !== undefined) outcomes.push({ sequence: command.sequence, applied });
       }
     } catch (error) {
       state.rollbackJournal();
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return error instanceof Error ? error : new Error(String(error));
     }
     state.commitJournal();
     const written = this.#sink.appendEncodedBatch(commands[0]!.sequence, scratch.view(), ends, durability);
     // One huge batch must not pin its buffer for the life of the process.
     if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
+    if (ends.length > 1024) batchEnds = [];
     this.#onAccepted?.(commands.length);
-    return written.then(() => outcomes, this.#failWrite);
+    return written;
   }
 }
 
@@ -178,4 +219,6 @@ function checkRecordSize(command: MutationCommand, bytes: number): void {
 
 /** The scratch buffer batches are encoded into (used synchronously, so one is enough). */
 let batchScratch = new BinaryWriter(1 << 16);
+/** Record ends within {@link batchScratch} (the sink reads them before returning). */
+let batchEnds: number[] = [];
 const SCRATCH_KEPT_BYTES = 1 << 20;
