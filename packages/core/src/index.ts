@@ -126,7 +126,7 @@ export type {
   CapabilityRevokeCommand,
   LedgerAppendCommand,
 } from "./mutation/commands.js";
-export type { AppliedMutation, MutationOutcome, MutationAuthority } from "./mutation/authority.js";
+export type { AppliedMutation, MutationOutcome, MutationAuthority, GroupCommitMutationAuthority } from "./mutation/authority.js";
 
 // Extension types (budget, subscriptions, actors, platform).
 export {

@@ -67,5 +67,6 @@ export {
   buildAttemptFinishCommand,
   mapExecutorResponseToOutcome,
   submitAttemptFinishViaAuthority,
+  submitAttemptFinishInGroupCommit,
   submitFencedAttemptFinish,
 } from "./scheduler/attempt-finish.js";

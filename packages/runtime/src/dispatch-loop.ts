@@ -10,8 +10,8 @@ import type {
   AttemptId,
   Clock,
   ClockTimer,
+  GroupCommitMutationAuthority,
   IdFactory,
-  MutationAuthority,
   MutationCommand,
   RunId,
   RunState,
@@ -19,7 +19,7 @@ import type {
   TaskSpec,
 } from "@actionqueue/core";
 import type { Scheduler, SchedulerRun } from "@actionqueue/engine";
-import { buildAttemptFinishCommand, submitAttemptFinishViaAuthority } from "@actionqueue/engine";
+import { buildAttemptFinishCommand, submitAttemptFinishInGroupCommit } from "@actionqueue/engine";
 import type { AttemptHandle, AttemptRequest, AttemptResult, AttemptRunner, ExecutorResponse, Handler } from "@actionqueue/executor-local";
 import { decideRetry } from "@actionqueue/executor-local";
 import type { AttemptRecord, ProjectionView } from "@actionqueue/storage";
@@ -63,10 +63,54 @@ class InFlight {
   }
 }
 
+/** An attempt whose finish was written, waiting for its group commit: what its events need. */
+class FinishedAttempt {
+  readonly entry: InFlight;
+  readonly next: RunState;
+  readonly result: ActionQueueEvents["attempt:finished"]["result"];
+  readonly error: string | undefined;
+  readonly at: number;
+  readonly startedAt: number;
+  /** When a retry is due (retryWait only). */
+  readonly due: number | undefined;
+
+  constructor(
+    entry: InFlight,
+    next: RunState,
+    result: ActionQueueEvents["attempt:finished"]["result"],
+    error: string | undefined,
+    at: number,
+    startedAt: number,
+    due: number | undefined,
+  ) {
+    this.entry = entry;
+    this.next = next;
+    this.result = result;
+    this.error = error;
+    this.at = at;
+    this.startedAt = startedAt;
+    this.due = due;
+  }
+}
+
+/**
+ * The attempt starts and finishes written into one group commit, in the
+ * order they were written. One reaction handles them all once the commit is
+ * durable, instead of a promise chain per attempt.
+ */
+class CommitGroup {
+  readonly durable: Promise<void>;
+  readonly items: (InFlight | FinishedAttempt)[] = [];
+
+  constructor(durable: Promise<void>) {
+    this.durable = durable;
+  }
+}
+
 /** What the loop needs from its owner. */
 export interface DispatchLoopDeps {
   readonly options: ResolvedOptions;
-  readonly authority: MutationAuthority;
+  readonly authority: GroupCommitMutationAuthority;
   readonly projection: ProjectionView;
   /** The engine's indices and key gate, kept in step with every durable change. */
   readonly scheduler: Scheduler;
@@ -101,6 +145,8 @@ export class DispatchLoop {
   #heartbeatTimer: ClockTimer | undefined;
   #pendingWrites = 0;
   #idleWaiters: (() => void)[] = [];
+  /** The group commit the latest starts and finishes joined, until it settles. */
+  #group: CommitGroup | undefined;
 
   constructor(deps: DispatchLoopDeps) {
     this.#d = deps;
@@ -284,8 +330,8 @@ export class DispatchLoop {
         continue;
       }
       // Promotion is re-derivable after a crash, so it need not wait for its own fsync.
-      last = authority.submitCommand(
-        { kind: "runStateTransition", sequence: authority.latestSequence() + 1, timestamp: now, runId, previousState: state, newState: "ready" },
+      last = authority.submitBatchDurable(
+        [{ kind: "runStateTransition", sequence: authority.latestSequence() + 1, timestamp: now, runId, previousState: state, newState: "ready" }],
         "deferred",
       );
       runIds.push(runId);
@@ -348,24 +394,57 @@ export class DispatchLoop {
       { kind: "runStateTransition", sequence: s + 3, timestamp: now, runId, previousState: "leased", newState: "running" },
       { kind: "attemptStart", sequence: s + 4, timestamp: now, runId, attemptId },
     ];
-    const durable = authority.submitBatch(batch, "immediate");
+    const durable = authority.submitBatchDurable(batch, "immediate");
+    if (authority.latestSequence() === s) {
+      // Refused (the projection and the scheduler disagree): a bug, not bad input, so the queue stops.
+      durable.then(undefined, this.#d.onFatal);
+      return;
+    }
     // The authority applied the batch synchronously: the new attempt is the last one listed.
     const attempts = projection.attempts(runId);
     const entry = new InFlight(runId, claim.taskId, attemptId, spec, countedAttempts(attempts), claim.scheduledAt, now, leaseExpiresAt);
     scheduler.onTransition(runId, "running", now, attempts.length);
     this.#inFlight.set(runId, entry);
     this.#armHeartbeat();
-    this.beginWrite();
-    durable.then(
-      () => {
-        this.endWrite();
-        this.#startAttempt(entry);
-      },
-      (error: unknown) => {
-        this.endWrite();
+    this.#joinGroup(durable, entry);
+  }
+
+  /** Adds a start or a finish to the group of the commit `durable` belongs to (a new group for a new commit). */
+  #joinGroup(durable: Promise<void>, item: InFlight | FinishedAttempt): void {
+    let group = this.#group;
+    if (group === undefined || group.durable !== durable) {
+      const fresh = new CommitGroup(durable);
+      group = fresh;
+      this.#group = fresh;
+      // The group is one counted write: `whenIdle` and `close` wait for its events.
+      this.beginWrite();
+      durable.then(
+        () => this.#groupDurable(fresh),
+        (error: unknown) => {
+          if (this.#group === fresh) this.#group = undefined;
+          this.#d.onFatal(error);
+          this.endWrite();
+        },
+      );
+    }
+    group.items.push(item);
+  }
+
+  /** A group commit is durable: start its attempts and report its finishes, in the order they were written. */
+  #groupDurable(group: CommitGroup): void {
+    // Starts below may finish at once and write again: those join the next commit's group.
+    if (this.#group === group) this.#group = undefined;
+    const items = group.items;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      try {
+        if (item instanceof InFlight) this.#startAttempt(item);
+        else this.#afterFinish(item);
+      } catch (error) {
         this.#d.onFatal(error);
-      },
-    );
+      }
+    }
+    this.endWrite();
   }
 
   #handlerFor(spec: TaskSpec): Handler<never> | undefined {
@@ -473,41 +552,27 @@ export class DispatchLoop {
     // Through the engine's seam, with the run's next state in the same atomic
     // batch: a crash can never leave a finished attempt on a run that is
     // still "running" (which recovery would retry).
-    const finished = submitAttemptFinishViaAuthority(finishCommand, "immediate", authority, followUp);
+    const before = authority.latestSequence();
+    const finished = submitAttemptFinishInGroupCommit(finishCommand, "immediate", authority, followUp);
+    if (authority.latestSequence() === before) {
+      // Refused: the seam's error names the run; the queue stops.
+      finished.then(undefined, this.#d.onFatal);
+      return;
+    }
     // Re-indexes the run and applies the key hold rule (terminal and, under releaseOnRetry, retryWait/suspended free the key).
     // Terminal runs leave the scheduler (forget releases their key): it only indexes live work.
     if (next === "completed" || next === "failed") scheduler.forget(runId);
     else scheduler.onTransition(runId, next, now);
     const due = next === "retryWait" ? scheduler.retryDueAt(runId) : undefined;
     const outcome = finishCommand.outcome;
-    // Events (and the cron top-up) run inside the counted write, so `whenIdle` never resolves before them.
-    this.beginWrite();
-    finished.then(
-      () => {
-        try {
-          this.#afterFinish(entry, next, outcome.result, outcome.error, now, startedAt, due);
-        } catch (error) {
-          this.#d.onFatal(error);
-        }
-        this.endWrite();
-      },
-      (error: unknown) => {
-        this.#d.onFatal(error);
-        this.endWrite();
-      },
-    );
+    // Events (and the cron top-up) run inside the group's counted write, so `whenIdle` never resolves before them.
+    this.#joinGroup(finished, new FinishedAttempt(entry, next, outcome.result, outcome.error, now, startedAt, due));
   }
 
   /** Events (and the cron top-up) once a finish is durable. */
-  #afterFinish(
-    entry: InFlight,
-    next: RunState,
-    result: ActionQueueEvents["attempt:finished"]["result"],
-    error: string | undefined,
-    now: number,
-    startedAt: number,
-    due: number | undefined,
-  ): void {
+  #afterFinish(finished: FinishedAttempt): void {
+    const { entry, next, result, error, startedAt, due } = finished;
+    const now = finished.at;
     const runId = entry.runId;
     const emitter = this.#d.emitter;
     // Payloads are built only for events someone listens to (the hot path usually has none).

@@ -63,3 +63,16 @@ export interface MutationAuthority {
   /** The sequence of the last accepted command (0 when none). */
   latestSequence(): number;
 }
+
+/**
+ * A {@link MutationAuthority} that can also report durability per group
+ * commit. `submitBatchDurable` validates, applies and writes exactly as
+ * `submitBatch` does, but its promise resolves with nothing and is shared by
+ * every batch that joins the same group commit, so a hot loop (one batch per
+ * job) allocates no promise or outcome per call. Whether the batch was
+ * accepted is known synchronously: `latestSequence()` moved by
+ * `commands.length`; a refused batch's promise rejects with the refusal.
+ */
+export interface GroupCommitMutationAuthority extends MutationAuthority {
+  submitBatchDurable(commands: readonly MutationCommand[], durability: DurabilityPolicy): Promise<void>;
+}

@@ -1,11 +1,12 @@
 import { ActionQueueError, createIdFactory, ManualClock } from "@actionqueue/core";
-import type { DurabilityPolicy, MutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
+import type { DurabilityPolicy, GroupCommitMutationAuthority, MutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
 import type { ExecutorResponse } from "@actionqueue/executor-local";
 import { describe, expect, it } from "vitest";
 import {
   AttemptFinishSubmissionError,
   buildAttemptFinishCommand,
   mapExecutorResponseToOutcome,
+  submitAttemptFinishInGroupCommit,
   submitAttemptFinishViaAuthority,
   submitFencedAttemptFinish,
 } from "./attempt-finish.js";
@@ -207,3 +208,44 @@ describe("fenced attempt finish", () => {
     expect(authority.submitted).toHaveLength(1);
   });
 });
+
+/** Accepts batches whose first command is an attempt finish into one shared group commit; refuses anything else. */
+class GroupCommitMock extends MockAuthority implements GroupCommitMutationAuthority {
+  readonly batches: MutationCommand[][] = [];
+  readonly commit = Promise.resolve();
+  submitBatchDurable(commands: readonly MutationCommand[], _durability: DurabilityPolicy): Promise<void> {
+    if (commands[0]?.kind !== "attemptFinish") return Promise.reject(new Error("refused: not an attempt finish"));
+    this.batches.push([...commands]);
+    this.submitted.push(...commands);
+    return this.commit;
+  }
+}
+
+describe("submitAttemptFinishInGroupCommit", () => {
+  it("submits the finish and the next state as one batch and returns the group commit's shared promise", async () => {
+    const authority = new GroupCommitMock();
+    const runId = ids.runId();
+    const attemptId = ids.attemptId();
+    const finish = buildAttemptFinishCommand(1, runId, attemptId, { kind: "success" }, 10);
+    const next: MutationCommand = { kind: "runStateTransition", sequence: 2, timestamp: 10, runId, previousState: "running", newState: "completed" };
+    const durable = submitAttemptFinishInGroupCommit(finish, "immediate", authority, next);
+    expect(durable).toBe(authority.commit);
+    await durable;
+    expect(authority.batches).toEqual([[finish, next]]);
+    const alone = buildAttemptFinishCommand(3, runId, attemptId, { kind: "success" }, 11);
+    expect(submitAttemptFinishInGroupCommit(alone, "immediate", authority)).toBe(authority.commit);
+    expect(authority.batches[1]).toEqual([alone]);
+  });
+
+  it("wraps a refusal in AttemptFinishSubmissionError naming the run", async () => {
+    const authority = new GroupCommitMock();
+    const runId = ids.runId();
+    const transition: MutationCommand = { kind: "runStateTransition", sequence: 1, timestamp: 1, runId, previousState: "running", newState: "completed" };
+    // A refused batch: the mock rejects anything not led by an attempt finish, and its sequence does not move.
+    const refused = submitAttemptFinishInGroupCommit(transition as never, "immediate", authority);
+    await expect(refused).rejects.toBeInstanceOf(AttemptFinishSubmissionError);
+    await expect(refused).rejects.toMatchObject({ runId, message: expect.stringContaining("refused: not an attempt finish") });
+    expect(authority.batches).toEqual([]);
+  });
+});
+

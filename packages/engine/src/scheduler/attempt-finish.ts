@@ -6,7 +6,16 @@
  * next transition (RetryWait or Failed) carries the distinction.
  */
 import { ActionQueueError, AttemptOutcome } from "@actionqueue/core";
-import type { AttemptFinishCommand, AttemptId, DurabilityPolicy, MutationAuthority, MutationCommand, MutationOutcome, RunId } from "@actionqueue/core";
+import type {
+  AttemptFinishCommand,
+  AttemptId,
+  DurabilityPolicy,
+  GroupCommitMutationAuthority,
+  MutationAuthority,
+  MutationCommand,
+  MutationOutcome,
+  RunId,
+} from "@actionqueue/core";
 import type { LeaseTable } from "../lease/lease-table.js";
 import type { ExecutorResponse } from "@actionqueue/executor-local";
 import { timeoutMessage } from "@actionqueue/executor-local";
@@ -84,6 +93,40 @@ export function submitAttemptFinishViaAuthority(
   } catch (cause) {
     return Promise.reject(new AttemptFinishSubmissionError(finishCommand.runId, cause));
   }
+}
+
+/**
+ * {@link submitAttemptFinishViaAuthority} for a dispatch loop that finishes
+ * many attempts per group commit: the same command and the same atomic batch
+ * with `nextState`, through `submitBatchDurable`, so the promise is the group
+ * commit's, shared with every other batch in it, and resolves with nothing.
+ * A refusal rejects with {@link AttemptFinishSubmissionError} naming the run,
+ * as in {@link submitAttemptFinishViaAuthority}; the caller knows of it
+ * synchronously too (`latestSequence()` did not move). A later write failure
+ * rejects the shared promise with the authority's `AUTHORITY_POISONED`.
+ */
+export function submitAttemptFinishInGroupCommit(
+  finishCommand: AttemptFinishCommand,
+  durability: DurabilityPolicy,
+  authority: GroupCommitMutationAuthority,
+  nextState?: MutationCommand,
+): Promise<void> {
+  const before = authority.latestSequence();
+  let durable: Promise<void>;
+  try {
+    durable = authority.submitBatchDurable(nextState === undefined ? [finishCommand] : [finishCommand, nextState], durability);
+  } catch (cause) {
+    return Promise.reject(new AttemptFinishSubmissionError(finishCommand.runId, cause));
+  }
+  if (authority.latestSequence() !== before) return durable;
+  return durable.then(
+    () => {
+      throw new AttemptFinishSubmissionError(finishCommand.runId, new Error("the authority accepted nothing"));
+    },
+    (cause: unknown) => {
+      throw new AttemptFinishSubmissionError(finishCommand.runId, cause);
+    },
+  );
 }
 
 /**

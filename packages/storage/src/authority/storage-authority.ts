@@ -8,7 +8,7 @@
  * rejects until the process reopens the data directory and recovers from disk.
  */
 import { SequenceConflictError, StorageError, ValidationError } from "@actionqueue/core";
-import type { DurabilityPolicy, MutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
+import type { DurabilityPolicy, GroupCommitMutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
 import { BinaryWriter } from "../codec/binary.js";
 import { encodeEventTransient, writeEvent } from "../codec/event-codec.js";
 import { applyEvent } from "../projection/apply.js";
@@ -36,7 +36,7 @@ export interface EventSink {
 }
 
 /** Validates, writes ahead, applies; see the module comment. */
-export class StorageMutationAuthority implements MutationAuthority {
+export class StorageMutationAuthority implements GroupCommitMutationAuthority {
   readonly #projection: Projection;
   readonly #sink: EventSink;
   readonly #state: ProjectionState;
@@ -143,7 +143,8 @@ export class StorageMutationAuthority implements MutationAuthority {
    * group commit, so a call allocates no promise, closure or outcome of its
    * own (the runtime's submit, dispatch and finish paths run this per job).
    * Whether the batch was accepted is known synchronously too:
-   * `latestSequence()` moved by `commands.length`.
+   * `latestSequence()` moved by `commands.length`. A write failure rejects
+   * it with `AUTHORITY_POISONED`.
    */
   submitBatchDurable(commands: readonly MutationCommand[], durability: DurabilityPolicy): Promise<void> {
     if (commands.length === 0) {
@@ -174,7 +175,10 @@ export class StorageMutationAuthority implements MutationAuthority {
     scratch.reset();
     const ends = batchEnds;
     ends.length = 0;
-    state.beginJournal();
+    // A single command needs no undo journal: it is applied last, after
+    // everything that can refuse it.
+    const journaled = commands.length > 1;
+    if (journaled) state.beginJournal();
     try {
       for (let i = 0; i < commands.length; i++) {
         const command = commands[i]!;
@@ -189,10 +193,10 @@ export class StorageMutationAuthority implements MutationAuthority {
         if (outcomes !== undefined) outcomes.push({ sequence: command.sequence, applied });
       }
     } catch (error) {
-      state.rollbackJournal();
+      if (journaled) state.rollbackJournal();
       return error instanceof Error ? error : new Error(String(error));
     }
-    state.commitJournal();
+    if (journaled) state.commitJournal();
     const written = this.#sink.appendEncodedBatch(commands[0]!.sequence, scratch.view(), ends, durability);
     // One huge batch must not pin its buffer for the life of the process.
     if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
