@@ -182,6 +182,7 @@ export class ActionQueue {
       dataDir: resolved.dataDir,
       clock: resolved.clock,
       deferredFlushMs: resolved.deferredFlushMs,
+      walSyncMode: resolved.walSyncMode,
       ...(resolved.snapshotEvery > 0 ? { snapshotEvery: resolved.snapshotEvery } : {}),
       snapshotInWorker: resolved.snapshotInWorker,
       onAutomaticSnapshot: (info) => snapshotHook.emit?.(info.sequence),

@@ -8,7 +8,7 @@ export { QueueInspector } from "./queue-inspector.js";
 export { loadHandlerModule } from "./handlers/handler-module.js";
 export type { LoadedHandlers } from "./handlers/handler-module.js";
 export { isNoHandlerError } from "./dispatch-loop.js";
-export type { WalWriterStats, RecoveryReport } from "@actionqueue/storage";
+export type { WalWriterStats, RecoveryReport, WalSyncMode } from "@actionqueue/storage";
 export type { ActionQueueEvents, ActionQueueEventName, ActionQueueListener } from "./events/event-map.js";
 export { parseDuration, formatDuration } from "./input/duration.js";
 export { parseRunPolicyText, formatRunPolicy } from "./input/run-policy-text.js";

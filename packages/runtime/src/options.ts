@@ -7,6 +7,8 @@ import type { Clock } from "@actionqueue/core";
 import { ValidationError, describeValue, systemClock } from "@actionqueue/core";
 import type { BackoffStrategy, Handler } from "@actionqueue/executor-local";
 import { DEFAULT_BACKOFF, validateBackoff } from "@actionqueue/executor-local";
+import type { WalSyncMode } from "@actionqueue/storage";
+import { DEFAULT_WAL_SYNC_MODE } from "@actionqueue/storage";
 import type { ActionQueueOptions, HandlerMap } from "./types.js";
 
 /** Options with every default applied. */
@@ -24,6 +26,7 @@ export interface ResolvedOptions {
   readonly idleHorizonMs: number;
   readonly cronWindow: number;
   readonly deferredFlushMs: number;
+  readonly walSyncMode: WalSyncMode;
 }
 
 function integerIn(field: string, value: unknown, min: number, max: number): number {
@@ -85,5 +88,14 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
     idleHorizonMs: integerIn("idleHorizonMs", options.idleHorizonMs ?? 10_000, 0, 86_400_000),
     cronWindow: integerIn("cronWindow", options.cronWindow ?? 5, 1, 1_000),
     deferredFlushMs: integerIn("deferredFlushMs", options.deferredFlushMs ?? 20, 1, 50),
+    walSyncMode: walSyncModeOf(options.walSyncMode),
   };
+}
+
+function walSyncModeOf(value: unknown): WalSyncMode {
+  if (value === undefined) return DEFAULT_WAL_SYNC_MODE;
+  if (value === "writeThrough" || value === "fdatasync") return value;
+  throw new ValidationError("INVALID_CONFIG", `invalid option walSyncMode ${describeValue(value)}: expected "writeThrough" or "fdatasync"`, {
+    details: { field: "walSyncMode", value: describeValue(value) },
+  });
 }

@@ -16,6 +16,7 @@ import type {
   TaskMetadata,
 } from "@actionqueue/core";
 import type { BackoffStrategy, Handler } from "@actionqueue/executor-local";
+import type { WalSyncMode } from "@actionqueue/storage";
 
 /** Handlers by task name; a task without a name uses `default`. */
 export type HandlerMap = Readonly<Record<string, Handler<never>>>;
@@ -63,6 +64,13 @@ export interface ActionQueueOptions {
   readonly cronWindow?: number;
   /** WAL `deferred` flush bound, ms (default 20). Submissions and state changes are `immediate`. */
   readonly deferredFlushMs?: number;
+  /**
+   * How WAL writes become durable: `writeThrough` (the default where the
+   * platform has `O_DSYNC`: each group commit is one write that returns once
+   * durable) or `fdatasync` (a write, then an fdatasync). Both make every
+   * acknowledged change durable; see `WalSyncMode` in `@actionqueue/storage`.
+   */
+  readonly walSyncMode?: WalSyncMode;
 }
 
 /** What to submit. */

@@ -3,6 +3,7 @@
  * once, and the durable record (runs, attempts, history, stats) is the same
  * after a restart and through the read-only inspector.
  */
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ManualClock, oncePolicy, repeatPolicy } from "@actionqueue/core";
 import { ActionQueue, fixedBackoff, isNoHandlerError } from "@actionqueue/runtime";
@@ -180,6 +181,12 @@ describe("submit", () => {
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), handlers: { x: 3 as never } }))).toBe("INVALID_CONFIG");
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), leaseTimeoutMs: 10 }))).toBe("INVALID_CONFIG");
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), snapshotInWorker: "yes" as never }))).toBe("INVALID_CONFIG");
+    const badSync = `${tempDir()}/never-created`;
+    await expect(ActionQueue.open({ dataDir: badSync, walSyncMode: "osync" as never })).rejects.toMatchObject({
+      code: "INVALID_CONFIG",
+      message: expect.stringContaining("walSyncMode"),
+    });
+    expect(existsSync(badSync)).toBe(false);
     // inspect creates nothing, and reports a missing directory as a rejection (not a synchronous throw).
     const missing = `${tempDir()}/missing`;
     expect(await ActionQueue.inspect(missing).catch((e: { code?: string }) => e.code)).toBe("STORAGE_IO");

@@ -21,7 +21,8 @@ import { loadLatestSnapshot, removeStaleSnapshotTemps, writeSnapshotFile } from 
 import { compactWal } from "../wal/compaction.js";
 import type { WalFinding, WalTruncation } from "../wal/findings.js";
 import { openWalWriter } from "../wal/open.js";
-import type { WalWriterStats } from "../wal/writer.js";
+import type { WalSyncMode, WalWriterStats } from "../wal/writer.js";
+import { DEFAULT_WAL_SYNC_MODE, checkWalSyncMode } from "../wal/writer.js";
 import { scanWal } from "../wal/reader.js";
 import type { WalRepairMode } from "../wal/repair.js";
 import type { ReconciledRun } from "./reconcile.js";
@@ -39,6 +40,8 @@ export interface OpenStorageOptions {
   readonly deferredFlushMs?: number;
   /** WAL segment size in bytes before rotation (default 64 MiB). */
   readonly segmentBytes?: number;
+  /** How WAL writes become durable (default `writeThrough` where the platform has `O_DSYNC`, else `fdatasync`; see `WalSyncMode`). */
+  readonly walSyncMode?: WalSyncMode;
   /** Write a snapshot (and compact) automatically after this many accepted commands; 0 or omitted: never. */
   readonly snapshotEvery?: number;
   /** `strict` (default): refuse any damage but a torn tail; `truncatePartial`: also drop a damaged final record. */
@@ -117,6 +120,8 @@ export function dataDirPaths(dataDir: string): { walDir: string; snapshotDir: st
 export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
   const started = performance.now();
   const clock = options.clock ?? systemClock;
+  // Checked before the directory is created or locked.
+  const walSyncMode = checkWalSyncMode(options.walSyncMode ?? DEFAULT_WAL_SYNC_MODE, "walSyncMode");
   const { walDir, snapshotDir } = dataDirPaths(options.dataDir);
   mkdirDurableSync(options.dataDir);
   const lock = acquireDataDirLock(options.dataDir);
@@ -132,6 +137,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       repair: options.repair ?? "strict",
       ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
       ...(options.deferredFlushMs === undefined ? {} : { deferredFlushMs: options.deferredFlushMs }),
+      syncMode: walSyncMode,
       fromSequence: snapshotSequence + 1,
       skipCoveredSegments: loaded !== undefined,
       onRecord: replayInto(projection, counter),

@@ -11,8 +11,8 @@ import type { WalTruncation } from "./findings.js";
 import type { WalRecord, WalScanResult } from "./reader.js";
 import type { WalRepairMode } from "./repair.js";
 import { scanAndRepair } from "./repair.js";
-import type { WalWriterFaults } from "./writer.js";
-import { WalWriter } from "./writer.js";
+import type { WalSyncMode, WalWriterFaults } from "./writer.js";
+import { DEFAULT_WAL_SYNC_MODE, WalWriter, checkWalSyncMode, segmentOpenFlags } from "./writer.js";
 import { mkdirDurableSync } from "../internal/fs.js";
 
 /** Default segment size before rotation: 64 MiB. */
@@ -36,6 +36,8 @@ export interface OpenWalWriterOptions {
   readonly fromSequence?: number;
   /** Skip reading segments wholly below `fromSequence` (see `ScanWalOptions`). */
   readonly skipCoveredSegments?: boolean;
+  /** How writes become durable (default {@link DEFAULT_WAL_SYNC_MODE}: `writeThrough` where the platform has `O_DSYNC`). */
+  readonly syncMode?: WalSyncMode;
   /** Fault injection for tests. */
   readonly faults?: WalWriterFaults;
 }
@@ -54,6 +56,8 @@ export interface OpenedWal {
  * the repair mode does not cover; the files are then left untouched.
  */
 export async function openWalWriter(walDir: string, options: OpenWalWriterOptions = {}): Promise<OpenedWal> {
+  // Checked before anything on disk is touched (the scan below may repair a torn tail).
+  const syncMode = checkWalSyncMode(options.syncMode ?? DEFAULT_WAL_SYNC_MODE);
   mkdirDurableSync(walDir);
   const scanOptions = {
     ...(options.onRecord === undefined ? {} : { onRecord: options.onRecord }),
@@ -63,7 +67,7 @@ export async function openWalWriter(walDir: string, options: OpenWalWriterOption
   const { scan, truncations } = scanAndRepair(walDir, options.repair ?? "strict", scanOptions);
   const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
   const remaining = scan.segments.at(-1);
-  const handle = remaining === undefined ? undefined : await open(remaining.file, "r+");
+  const handle = remaining === undefined ? undefined : await open(remaining.file, segmentOpenFlags(syncMode, false));
   const writer = new WalWriter({
     walDir,
     handle,
@@ -73,6 +77,7 @@ export async function openWalWriter(walDir: string, options: OpenWalWriterOption
     lastSequence: scan.lastSequence,
     segmentBytes,
     deferredFlushMs: options.deferredFlushMs ?? DEFAULT_DEFERRED_FLUSH_MS,
+    syncMode,
     ...(options.timerClock === undefined ? {} : { timerClock: options.timerClock }),
     ...(options.faults === undefined ? {} : { faults: options.faults }),
   });

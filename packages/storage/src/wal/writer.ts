@@ -16,6 +16,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
+import { constants as fsConstants } from "node:fs";
 import { join } from "node:path";
 import { StorageError, SequenceConflictError, ValidationError, systemClock } from "@actionqueue/core";
 import type { Clock, ClockTimer } from "@actionqueue/core";
@@ -26,13 +27,58 @@ import { fsyncDir } from "../internal/fs.js";
 /** When an append's promise resolves: after its fdatasync, or after its write with a bounded sync delay. */
 export type WalDurability = "immediate" | "deferred";
 
+/**
+ * How a write cycle's bytes become durable.
+ *
+ * - `writeThrough`: segments are opened with `O_DSYNC`, so the cycle's one
+ *   positional write returns only once its bytes are durable: one thread-pool
+ *   operation per group commit instead of a write and then an fdatasync, whose
+ *   start waits for the event loop to be free again. A large enough backlog
+ *   also starts its cycle at once, mid-turn, so a busy loop's next batch of
+ *   work overlaps the disk instead of waiting for it. `deferred` appends are
+ *   durable when they resolve too. The default where the platform has
+ *   `O_DSYNC` (Linux, macOS).
+ * - `fdatasync`: plain writes, each cycle followed by one fdatasync
+ *   (`deferred` cycles within `deferredFlushMs`). The default elsewhere.
+ */
+export type WalSyncMode = "writeThrough" | "fdatasync";
+
+/** The sync mode used when none is asked for: `writeThrough` where `O_DSYNC` exists. */
+export const DEFAULT_WAL_SYNC_MODE: WalSyncMode = fsConstants.O_DSYNC === undefined ? "fdatasync" : "writeThrough";
+
+/**
+ * In `writeThrough` mode, a backlog of this many bytes starts its write cycle
+ * at once instead of at the end of the turn. Measured on the project VM (2
+ * vCPU): the dispatch loop's batches then split into two cohorts whose CPU
+ * work and disk writes alternate, and the loop idles far less.
+ */
+const EAGER_CYCLE_BYTES = 8 * 1024;
+
+/** `mode` if it is a {@link WalSyncMode}; otherwise an `INVALID_FIELD` error naming the value. */
+export function checkWalSyncMode(mode: unknown, field = "syncMode"): WalSyncMode {
+  if (mode === "writeThrough" || mode === "fdatasync") return mode;
+  throw new ValidationError("INVALID_FIELD", `invalid ${field} ${JSON.stringify(mode)}: expected "writeThrough" or "fdatasync"`, {
+    details: { field, value: String(mode) },
+  });
+}
+
+/** Flags a segment file is opened with for appending (`create`: a new segment, which must not exist). */
+export function segmentOpenFlags(mode: WalSyncMode, create: boolean): number {
+  const c = fsConstants;
+  const base = create ? c.O_WRONLY | c.O_CREAT | c.O_EXCL : c.O_RDWR;
+  return mode === "writeThrough" ? base | c.O_DSYNC : base;
+}
+
 /** A record to append: its sequence and encoded payload. */
 export interface WalAppendRecord {
   readonly sequence: number;
   readonly payload: Uint8Array;
 }
 
-/** Test hooks that make the next write or sync fail (fault injection). */
+/**
+ * Test hooks that make the next write or sync fail (fault injection). In
+ * `writeThrough` mode the write is the sync, so both run before it.
+ */
 export interface WalWriterFaults {
   beforeWrite?: () => void;
   beforeSync?: () => void;
@@ -48,7 +94,7 @@ export interface WalWriterStats {
   readonly bytesWritten: number;
   /** Write cycles (one positional write each). */
   readonly writeCycles: number;
-  /** fdatasync calls: with group commit, far fewer than records. */
+  /** Syncs (fdatasync calls, or write-through writes): with group commit, far fewer than records. */
   readonly syncs: number;
   /** Segment rotations. */
   readonly rotations: number;
@@ -64,6 +110,8 @@ export interface WalWriterInit {
   readonly lastSequence: number;
   readonly segmentBytes: number;
   readonly deferredFlushMs: number;
+  /** How writes become durable; `handle` must have been opened to match (see {@link segmentOpenFlags}). */
+  readonly syncMode: WalSyncMode;
   readonly timerClock?: Clock;
   readonly faults?: WalWriterFaults;
 }
@@ -93,6 +141,9 @@ export class WalWriter {
   readonly #walDir: string;
   readonly #segmentBytes: number;
   readonly #deferredFlushMs: number;
+  readonly #writeThrough: boolean;
+  /** Backlog that starts a write cycle at once (infinite: wait for the end of the turn). */
+  readonly #eagerBytes: number;
   readonly #clock: Clock;
   readonly #faults: WalWriterFaults | undefined;
   #handle: FileHandle | undefined;
@@ -129,6 +180,8 @@ export class WalWriter {
     this.#writtenSequence = init.lastSequence;
     this.#segmentBytes = init.segmentBytes;
     this.#deferredFlushMs = init.deferredFlushMs;
+    this.#writeThrough = init.syncMode === "writeThrough";
+    this.#eagerBytes = this.#writeThrough ? EAGER_CYCLE_BYTES : Number.POSITIVE_INFINITY;
     this.#clock = init.timerClock ?? systemClock;
     this.#faults = init.faults;
   }
@@ -151,6 +204,11 @@ export class WalWriter {
   /** The error that poisoned this writer, if any. */
   get poisonedBy(): StorageError | undefined {
     return this.#poison;
+  }
+
+  /** How this writer makes writes durable. */
+  get syncMode(): WalSyncMode {
+    return this.#writeThrough ? "writeThrough" : "fdatasync";
   }
 
   /** Path of the segment currently appended to. */
@@ -289,27 +347,35 @@ export class WalWriter {
   }
 
   #waiter(durability: WalDurability): Promise<void> {
-    if (durability === "immediate") {
-      this.#immediate ??= deferred();
-      this.#schedule();
-      return this.#immediate.promise;
-    }
-    this.#deferred ??= deferred();
+    // Taken before scheduling: a large enough backlog starts its cycle (which takes the waiters) at once.
+    const waiter = durability === "immediate" ? (this.#immediate ??= deferred()) : (this.#deferred ??= deferred());
     this.#schedule();
-    return this.#deferred.promise;
+    return waiter.promise;
   }
 
   #schedule(): void {
-    if (this.#flushScheduled || this.#flushing !== undefined) return;
+    if (this.#flushing !== undefined) return;
+    if (this.#length >= this.#eagerBytes) {
+      // Write-through: the cycle's write runs on the thread pool while this turn goes on producing the next one.
+      this.#startCycle();
+      return;
+    }
+    if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // setImmediate lets every append made in this turn (and the continuations
     // of the previous cycle's waiters) join one cycle.
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.#flushing = this.#run().finally(() => {
-        this.#flushing = undefined;
-        if (this.#poison === undefined && (this.#length > 0 || this.#syncWaiters !== undefined)) this.#schedule();
-      });
+    setImmediate(this.#scheduledCycle);
+  }
+
+  readonly #scheduledCycle = (): void => {
+    this.#flushScheduled = false;
+    if (this.#flushing === undefined) this.#startCycle();
+  };
+
+  #startCycle(): void {
+    this.#flushing = this.#run().finally(() => {
+      this.#flushing = undefined;
+      if (this.#poison === undefined && (this.#length > 0 || this.#syncWaiters !== undefined)) this.#schedule();
     });
   }
 
@@ -332,6 +398,7 @@ export class WalWriter {
         if (length > 0) {
           if (this.#position >= this.#segmentBytes) await this.#rotate(firstSequence);
           this.#faults?.beforeWrite?.();
+          if (this.#writeThrough) this.#faults?.beforeSync?.();
           let written = 0;
           const handle = this.#handle!;
           while (written < length) {
@@ -342,14 +409,18 @@ export class WalWriter {
           this.#writtenSequence = lastSequence;
           this.#stats.bytesWritten += length;
           this.#stats.writeCycles++;
-          this.#unsynced = true;
+          if (this.#writeThrough) {
+            // The write returned once its bytes were durable (O_DSYNC).
+            this.#stats.syncs++;
+            this.#durableSequence = lastSequence;
+          } else this.#unsynced = true;
         }
         deferredWaiters?.resolve();
         if (immediate !== undefined || syncWaiters !== undefined) {
-          await this.#syncNow();
+          if (this.#unsynced) await this.#syncNow();
           immediate?.resolve();
           syncWaiters?.resolve();
-        } else if (length > 0) {
+        } else if (length > 0 && !this.#writeThrough) {
           this.#armTimer();
         }
       } catch (error) {
@@ -395,7 +466,7 @@ export class WalWriter {
     await this.#handle?.close();
     this.#handle = undefined;
     const path = join(this.#walDir, segmentFileName(firstSequence));
-    const handle = await open(path, "wx");
+    const handle = await open(path, segmentOpenFlags(this.syncMode, true));
     this.#handle = handle;
     this.#segmentPath = path;
     const header = encodeSegmentHeader(firstSequence);
