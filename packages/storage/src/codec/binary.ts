@@ -154,19 +154,51 @@ export class BinaryWriter {
   ulid(value: string, field: string): void {
     if (value.length !== 26) throw decodeError(`cannot encode ${field}: ${JSON.stringify(value)} is not a ULID`, { field });
     this.#ensure(16);
-    let acc = 0;
-    let bits = 0;
-    for (let i = 0; i < 26; i++) {
-      const v = ULID_VALUES[value.charCodeAt(i)] ?? -1;
-      if (v < 0 || (i === 0 && v > 7)) throw decodeError(`cannot encode ${field}: ${JSON.stringify(value)} is not a ULID`, { field });
-      acc = (acc << (i === 0 ? 3 : 5)) | v;
-      bits += i === 0 ? 3 : 5;
-      if (bits >= 8) {
-        bits -= 8;
-        this.#buffer[this.#length++] = (acc >> bits) & 0xff;
-        acc &= (1 << bits) - 1;
-      }
+    const b = this.#buffer;
+    const n = this.#length;
+    // Unrolled: the first 2 characters give byte 0 (3 + 5 bits), then each run
+    // of 8 characters (40 bits) gives 5 bytes. Every run of a job's commands
+    // encodes a handful of ids, so this is on the hot path.
+    const t = ULID_VALUES;
+    let codes = 0;
+    let bad = 0;
+    const c0 = value.charCodeAt(0);
+    const c1 = value.charCodeAt(1);
+    codes |= c0 | c1;
+    const v0 = t[c0 & 127]!;
+    const v1 = t[c1 & 127]!;
+    bad |= v0 | v1;
+    b[n] = (v0 << 5) | v1;
+    let at = n + 1;
+    for (let i = 2; i < 26; i += 8) {
+      const k0 = value.charCodeAt(i);
+      const k1 = value.charCodeAt(i + 1);
+      const k2 = value.charCodeAt(i + 2);
+      const k3 = value.charCodeAt(i + 3);
+      const k4 = value.charCodeAt(i + 4);
+      const k5 = value.charCodeAt(i + 5);
+      const k6 = value.charCodeAt(i + 6);
+      const k7 = value.charCodeAt(i + 7);
+      codes |= k0 | k1 | k2 | k3 | k4 | k5 | k6 | k7;
+      const w0 = t[k0 & 127]!;
+      const w1 = t[k1 & 127]!;
+      const w2 = t[k2 & 127]!;
+      const w3 = t[k3 & 127]!;
+      const w4 = t[k4 & 127]!;
+      const w5 = t[k5 & 127]!;
+      const w6 = t[k6 & 127]!;
+      const w7 = t[k7 & 127]!;
+      bad |= w0 | w1 | w2 | w3 | w4 | w5 | w6 | w7;
+      b[at] = (w0 << 3) | (w1 >> 2);
+      b[at + 1] = ((w1 & 3) << 6) | (w2 << 1) | (w3 >> 4);
+      b[at + 2] = ((w3 & 15) << 4) | (w4 >> 1);
+      b[at + 3] = ((w4 & 1) << 7) | (w5 << 2) | (w6 >> 3);
+      b[at + 4] = ((w6 & 7) << 5) | w7;
+      at += 5;
     }
+    // A character outside the alphabet maps to -1 (or is not ASCII); the first carries only 3 bits.
+    if (bad < 0 || codes > 127 || v0 > 7) throw decodeError(`cannot encode ${field}: ${JSON.stringify(value)} is not a ULID`, { field });
+    this.#length = n + 16;
   }
 
   // Closure-free forms of `optional` for the hot encoders (a closure per

@@ -87,6 +87,37 @@ describe("event codec", () => {
     );
   });
 
+  it("encodes a ULID to the same 16 bytes as a plain bit-by-bit reference, and refuses anything else (property)", () => {
+    const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    const reference = (text: string): Buffer => {
+      let bits = "";
+      for (let i = 0; i < 26; i++) bits += alphabet.indexOf(text[i]!).toString(2).padStart(i === 0 ? 3 : 5, "0");
+      const out = Buffer.alloc(16);
+      for (let i = 0; i < 16; i++) out[i] = parseInt(bits.slice(i * 8, i * 8 + 8), 2);
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.ulid(), (ulid) => {
+        const text = ulid.toUpperCase();
+        const w = new BinaryWriter(1);
+        w.u8(0xee);
+        w.ulid(text, "id");
+        expect(w.view().subarray(1)).toEqual(reference(text));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.ulid(), fc.nat(25), fc.constantFrom("I", "L", "O", "U", "a", "z", "-", " ", "é", "\u{1F600}".slice(0, 1), "\0"), (ulid, at, bad) => {
+        const text = ulid.toUpperCase();
+        const broken = text.slice(0, at) + bad + text.slice(at + 1);
+        expect(() => new BinaryWriter().ulid(broken, "id")).toThrow(/is not a ULID/);
+      }),
+    );
+    // The first character carries 3 bits only: 8 and above overflow 128 bits.
+    expect(() => new BinaryWriter().ulid("80000000000000000000000000", "id")).toThrow(/is not a ULID/);
+    expect(() => new BinaryWriter().ulid("7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "id")).not.toThrow();
+    expect(() => new BinaryWriter().ulid("0000000000000000000000000", "id")).toThrow(/is not a ULID/);
+  });
+
   it("rejects non-minimal and oversized varints", () => {
     expect(() => new BinaryReader(Buffer.from([0x80, 0x00])).uint("x")).toThrow(/non-minimal/);
     expect(() => new BinaryReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])).uint("x")).toThrow(/2\^53/);
