@@ -394,7 +394,9 @@ export class ActionQueue {
     if (input.constraints !== undefined) specInput.constraints = input.constraints;
     if (input.metadata !== undefined) specInput.metadata = input.metadata;
     const spec = createTaskSpec(specInput);
-    const existing = this.#projection.getTask(taskId);
+    // A freshly minted id cannot name an existing task (ids are unique per factory, and the
+    // authority refuses a duplicate anyway): only a caller's taskId needs the lookup.
+    const existing = input.taskId === undefined ? undefined : this.#projection.getTask(taskId);
     if (existing) {
       if (!sameSpec(existing.spec, spec)) {
         throw new CommandRejectedError("TASK_SPEC_MISMATCH", `task ${taskId} already exists with a different spec; submit with a new taskId or the identical spec`, {

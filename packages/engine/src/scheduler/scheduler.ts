@@ -344,7 +344,7 @@ export class Scheduler {
   }
 
   #detach(e: Entry): void {
-    if (e.heapIndex >= 0) {
+    if (e.heapIndex !== -1) {
       if (!this.#ready.remove(e) && !this.#scheduled.remove(e)) this.#retry.remove(e);
     }
     e.blockedOn = undefined;
@@ -393,7 +393,7 @@ export class Scheduler {
     for (const w of waiting) {
       if (w.blockedOn !== key) continue;
       w.blockedOn = undefined;
-      if (w.state === "ready" && w.claim === CLAIM_NONE && w.heapIndex < 0) this.#ready.push(w);
+      if (w.state === "ready" && w.claim === CLAIM_NONE && w.heapIndex === -1) this.#ready.push(w);
     }
   }
 

@@ -44,6 +44,13 @@ export function decodeError(message: string, details: Record<string, unknown> = 
 export class BinaryWriter {
   #buffer: Buffer;
   #length = 0;
+  // The last two ULIDs encoded and their bytes: a batch names the same run
+  // (and attempt) in several commands, so most ids repeat one another.
+  #ulidA: string | undefined;
+  #ulidB: string | undefined;
+  readonly #ulidBytesA = new Uint8Array(16);
+  readonly #ulidBytesB = new Uint8Array(16);
+  #ulidNextIsA = true;
 
   constructor(initialBytes = 256) {
     this.#buffer = Buffer.allocUnsafe(initialBytes);
@@ -152,6 +159,8 @@ export class BinaryWriter {
 
   /** A 26-character ULID as 16 bytes (big-endian, so byte order = text order). */
   ulid(value: string, field: string): void {
+    if (value === this.#ulidA) return this.#copyUlid(this.#ulidBytesA);
+    if (value === this.#ulidB) return this.#copyUlid(this.#ulidBytesB);
     if (value.length !== 26) throw decodeError(`cannot encode ${field}: ${JSON.stringify(value)} is not a ULID`, { field });
     this.#ensure(16);
     const b = this.#buffer;
@@ -198,6 +207,20 @@ export class BinaryWriter {
     }
     // A character outside the alphabet maps to -1 (or is not ASCII); the first carries only 3 bits.
     if (bad < 0 || codes > 127 || v0 > 7) throw decodeError(`cannot encode ${field}: ${JSON.stringify(value)} is not a ULID`, { field });
+    this.#length = n + 16;
+    // Remember it in the older of the two slots.
+    const slot = this.#ulidNextIsA ? this.#ulidBytesA : this.#ulidBytesB;
+    for (let i = 0; i < 16; i++) slot[i] = b[n + i]!;
+    if (this.#ulidNextIsA) this.#ulidA = value;
+    else this.#ulidB = value;
+    this.#ulidNextIsA = !this.#ulidNextIsA;
+  }
+
+  #copyUlid(bytes: Uint8Array): void {
+    this.#ensure(16);
+    const b = this.#buffer;
+    const n = this.#length;
+    for (let i = 0; i < 16; i++) b[n + i] = bytes[i]!;
     this.#length = n + 16;
   }
 

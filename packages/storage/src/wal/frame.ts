@@ -69,16 +69,26 @@ export function writeFrameFrom(target: Buffer, offset: number, sequence: number,
   target[offset + 5] = FRAME_VERSION;
   target[offset + 6] = flags;
   target[offset + 7] = 0;
-  target.writeUInt32LE(length, offset + 8);
-  target.writeUInt32LE(sequence % TWO_POW_32, offset + 12);
-  target.writeUInt32LE(Math.floor(sequence / TWO_POW_32), offset + 16);
+  // Byte stores rather than writeUInt32LE, whose argument checks showed in
+  // profiles (the caller guarantees capacity and a safe sequence).
+  putU32(target, offset + 8, length);
+  putU32(target, offset + 12, sequence % TWO_POW_32);
+  putU32(target, offset + 16, Math.floor(sequence / TWO_POW_32));
   const at = offset + FRAME_HEADER_BYTES;
   // Most events are a few dozen bytes: a loop copies them without creating a view.
   if (length <= 256) for (let i = 0; i < length; i++) target[at + i] = source[start + i]!;
   else target.set(source.subarray(start, end), at);
   const frameEnd = offset + FRAME_HEADER_BYTES + length;
-  target.writeUInt32LE(crc32Range(target, offset + 4, frameEnd), offset);
+  putU32(target, offset, crc32Range(target, offset + 4, frameEnd));
   return frameEnd;
+}
+
+/** Little-endian unsigned 32-bit store (`value` below 2^32). */
+function putU32(target: Uint8Array, at: number, value: number): void {
+  target[at] = value & 0xff;
+  target[at + 1] = (value >>> 8) & 0xff;
+  target[at + 2] = (value >>> 16) & 0xff;
+  target[at + 3] = (value >>> 24) & 0xff;
 }
 
 /** Encodes one frame into a fresh buffer (tests, fixtures; the writer packs frames in place). */
