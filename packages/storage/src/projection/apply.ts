@@ -45,13 +45,13 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
   const at = c.timestamp;
   switch (c.kind) {
     case "taskCreate":
-      state.touchTask(c.taskSpec.id);
+      state.touchNewTask(c.taskSpec.id);
       state.tasks.set(c.taskSpec.id, new TaskEntry(c.taskSpec, at, undefined, undefined));
       return { kind: "taskCreate", taskId: c.taskSpec.id };
     case "runCreate": {
       // The record copies the fields: the caller's instance cannot change durable state.
       const run = c.run;
-      state.touchRun(run.id);
+      state.touchNewRun(run.id);
       state.runs.set(run.id, RunRecord.created(run));
       state.indexRun(run.id, run.state);
       state.addRunOfTask(run.taskId, run.id);

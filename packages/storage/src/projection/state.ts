@@ -72,6 +72,22 @@ class RunUndo {
   }
 }
 
+/** Journal entry: a run the batch created (rollback deletes it). An object, not a closure: one per submitted run. */
+class CreatedRun {
+  readonly id: RunId;
+  constructor(id: RunId) {
+    this.id = id;
+  }
+}
+
+/** Journal entry: a task the batch created (rollback deletes it). */
+class CreatedTask {
+  readonly id: TaskId;
+  constructor(id: TaskId) {
+    this.id = id;
+  }
+}
+
 /**
  * The ids an open journal has saved. Most batches touch one or two, where a
  * short array is cheaper than a set; a large batch (thousands of runs
@@ -172,7 +188,7 @@ export class ProjectionState {
   readonly grants = new Map<string, GrantRecord>();
   readonly ledger: LedgerEntry[] = [];
 
-  #journal: (Undo | RunUndo)[] | undefined;
+  #journal: (Undo | RunUndo | CreatedRun | CreatedTask)[] | undefined;
   #touched: Set<string> | undefined;
   // The sequence when the journal opened: restored on rollback without a closure.
   #savedSequence = 0;
@@ -236,7 +252,9 @@ export class ProjectionState {
     for (let i = journal.length - 1; i >= 0; i--) {
       const entry = journal[i]!;
       if (typeof entry === "function") entry();
-      else entry.undo(this);
+      else if (entry instanceof RunUndo) entry.undo(this);
+      else if (entry instanceof CreatedRun) this.#deleteCreatedRun(entry.id);
+      else this.tasks.delete(entry.id);
     }
     this.latestSequence = sequence;
   }
@@ -265,17 +283,32 @@ export class ProjectionState {
     if (journal === undefined) return;
     if (!this.#touchedRuns.add(id)) return;
     const prev = this.runs.get(id);
-    if (prev === undefined) {
-      journal.push(() => {
-        const record = this.runs.get(id);
-        if (record === undefined) return;
-        this.runs.delete(id);
-        this.unindexRun(id, record.state);
-        this.#removeRunOfTask(record.taskId, id);
-      });
-      return;
-    }
-    journal.push(new RunUndo(prev));
+    journal.push(prev === undefined ? new CreatedRun(id) : new RunUndo(prev));
+  }
+
+  /**
+   * {@link touchRun} for a run that validation showed does not exist yet:
+   * skips the lookup (a miss in a large map is the costliest step of a create).
+   */
+  touchNewRun(id: RunId): void {
+    const journal = this.#journal;
+    if (journal === undefined || !this.#touchedRuns.add(id)) return;
+    journal.push(new CreatedRun(id));
+  }
+
+  /** {@link touchTask} for a task that validation showed does not exist yet. */
+  touchNewTask(id: TaskId): void {
+    const journal = this.#journal;
+    if (journal === undefined || !this.#touchedTasks.add(id)) return;
+    journal.push(new CreatedTask(id));
+  }
+
+  #deleteCreatedRun(id: RunId): void {
+    const record = this.runs.get(id);
+    if (record === undefined) return;
+    this.runs.delete(id);
+    this.unindexRun(id, record.state);
+    this.#removeRunOfTask(record.taskId, id);
   }
 
   /** Call before changing the engine record. */
