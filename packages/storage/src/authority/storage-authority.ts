@@ -153,16 +153,26 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
     }
     const written = this.#acceptBatch(commands, durability, undefined);
     if (written instanceof Error) return Promise.reject(written);
-    if (written !== this.#sharedWritten) {
-      this.#sharedWritten = written;
-      this.#sharedDurable = written.then(undefined, this.#failWrite);
+    // One slot per durability: the sink settles immediate and deferred records with different promises.
+    if (durability === "immediate") {
+      if (written !== this.#sharedImmediate) {
+        this.#sharedImmediate = written;
+        this.#sharedImmediateDurable = written.then(undefined, this.#failWrite);
+      }
+      return this.#sharedImmediateDurable!;
     }
-    return this.#sharedDurable!;
+    if (written !== this.#sharedDeferred) {
+      this.#sharedDeferred = written;
+      this.#sharedDeferredDurable = written.then(undefined, this.#failWrite);
+    }
+    return this.#sharedDeferredDurable!;
   }
 
-  // The sink's promise for the group commit being filled and its poisoning wrapper.
-  #sharedWritten: Promise<void> | undefined;
-  #sharedDurable: Promise<void> | undefined;
+  // The sink's promises for the group commit being filled, and their poisoning wrappers.
+  #sharedImmediate: Promise<void> | undefined;
+  #sharedImmediateDurable: Promise<void> | undefined;
+  #sharedDeferred: Promise<void> | undefined;
+  #sharedDeferredDurable: Promise<void> | undefined;
 
   /** Validates, encodes, queues and applies a non-empty batch; the sink's promise, or the refusal. */
   #acceptBatch(commands: readonly MutationCommand[], durability: DurabilityPolicy, outcomes: MutationOutcome[] | undefined): Promise<void> | Error {
