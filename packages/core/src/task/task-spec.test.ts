@@ -94,6 +94,12 @@ describe("TaskSpec", () => {
     expect(payload.contentType).toBe("application/json");
     expect(payloadJson(payload)).toEqual({ to: "a@b.c" });
     expectCode(() => payloadJson({ bytes: new Uint8Array([0xff]) }), "INVALID_PAYLOAD");
+    // Short ASCII is decoded by hand, everything else by the strict decoder: both give the same values and errors.
+    const values = [{ name: "zoë", emoji: "🚀" }, { long: "x".repeat(300) }, { long: "é".repeat(200) }, [1, "two", null, true], "plain", 42];
+    for (const value of values) expect(payloadJson(jsonPayload(value))).toEqual(value);
+    expectCode(() => payloadJson({ bytes: new TextEncoder().encode("{not json") }), "INVALID_PAYLOAD");
+    expectCode(() => payloadJson({ bytes: new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0xc3]) }), "INVALID_PAYLOAD");
+    expectCode(() => payloadJson({ bytes: new Uint8Array(300).fill(0x20).fill(0xff, 299) }), "INVALID_PAYLOAD");
   });
 });
 

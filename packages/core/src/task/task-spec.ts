@@ -193,10 +193,30 @@ export function validateTaskSpec(spec: TaskSpec): void {
   if (spec.tenantId !== undefined) parseTenantId(spec.tenantId);
 }
 
+// One of each, shared: constructing a decoder per call cost more than decoding a small payload.
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** The payload's text: short ASCII (most JSON payloads) by hand, anything else through the strict decoder. */
+function payloadText(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n <= 256) {
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  return utf8Decoder.decode(bytes);
+}
+
 /** Decodes the payload as JSON; throws `INVALID_PAYLOAD` if it is not valid UTF-8 JSON. */
 export function payloadJson<T = unknown>(payload: TaskPayload): T {
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload.bytes)) as T;
+    return JSON.parse(payloadText(payload.bytes)) as T;
   } catch (cause) {
     throw new ValidationError("INVALID_PAYLOAD", `payload is not valid JSON: ${(cause as Error).message}`, {
       details: { field: "payload" },
@@ -207,7 +227,7 @@ export function payloadJson<T = unknown>(payload: TaskPayload): T {
 
 /** Encodes a value as a JSON payload with content type `application/json`. */
 export function jsonPayload(value: unknown): TaskPayload {
-  return { bytes: new TextEncoder().encode(JSON.stringify(value)), contentType: JSON_CONTENT_TYPE };
+  return { bytes: utf8Encoder.encode(JSON.stringify(value)), contentType: JSON_CONTENT_TYPE };
 }
 
 /**
