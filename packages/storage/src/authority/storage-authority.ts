@@ -11,7 +11,7 @@ import { SequenceConflictError, StorageError, ValidationError } from "@actionque
 import type { DurabilityPolicy, GroupCommitMutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
 import { BinaryWriter } from "../codec/binary.js";
 import { encodeEventTransient, writeEvent } from "../codec/event-codec.js";
-import { applyEvent } from "../projection/apply.js";
+import { applyChange, applyEvent } from "../projection/apply.js";
 import type { Projection } from "../projection/projection.js";
 import { projectionState } from "../projection/projection.js";
 import type { ProjectionState } from "../projection/state.js";
@@ -199,8 +199,8 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
         writeEvent(scratch, command);
         checkRecordSize(command, scratch.length - start);
         ends.push(scratch.length);
-        const applied = applyEvent(state, command);
-        if (outcomes !== undefined) outcomes.push({ sequence: command.sequence, applied });
+        if (outcomes === undefined) applyChange(state, command);
+        else outcomes.push({ sequence: command.sequence, applied: applyEvent(state, command) });
       }
     } catch (error) {
       if (journaled) state.rollbackJournal();

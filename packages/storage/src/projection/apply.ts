@@ -41,13 +41,79 @@ function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: nu
 
 /** Applies a validated event and sets `latestSequence`; returns what changed. */
 export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedMutation {
+  applyChange(state, c);
+  return appliedMutation(state, c);
+}
+
+/** What applying `c` changed, as the authority reports it (read after {@link applyChange}). */
+function appliedMutation(state: ProjectionState, c: MutationCommand): AppliedMutation {
+  switch (c.kind) {
+    case "taskCreate":
+      return { kind: "taskCreate", taskId: c.taskSpec.id };
+    case "runCreate":
+      return { kind: "runCreate", runId: c.run.id, taskId: c.run.taskId };
+    case "runStateTransition":
+      return { kind: "runStateTransition", runId: c.runId, previousState: c.previousState, newState: c.newState };
+    case "attemptStart":
+      return { kind: "attemptStart", runId: c.runId, attemptId: c.attemptId };
+    case "attemptFinish": {
+      // The outcome the record now holds (the finished attempt is the last one).
+      const attempts = state.runs.get(c.runId)!.attempts;
+      const outcome = attempts[attempts.length - 1]?.outcome ?? AttemptOutcome.fromParts(c.outcome.result, c.outcome.error, c.outcome.output);
+      return { kind: "attemptFinish", runId: c.runId, attemptId: c.attemptId, outcome };
+    }
+    case "leaseAcquire":
+    case "leaseHeartbeat":
+    case "leaseExpire":
+    case "leaseRelease":
+      return { kind: c.kind, runId: c.runId, owner: c.owner, expiresAt: c.expiresAt };
+    case "enginePause":
+      return { kind: "enginePause" };
+    case "engineResume":
+      return { kind: "engineResume" };
+    case "taskCancel":
+      return { kind: "taskCancel", taskId: c.taskId };
+    case "dependencyDeclare":
+      return { kind: "dependencyDeclare", taskId: c.taskId, dependsOn: [...c.dependsOn] };
+    case "runSuspend":
+      return { kind: "runSuspend", runId: c.runId };
+    case "runResume":
+      return { kind: "runResume", runId: c.runId };
+    case "budgetAllocate":
+      return { kind: "budgetAllocate", taskId: c.taskId, dimension: c.dimension, limit: c.limit };
+    case "budgetConsume":
+      return { kind: "budgetConsume", taskId: c.taskId, dimension: c.dimension, amount: c.amount };
+    case "budgetReplenish":
+      return { kind: "budgetReplenish", taskId: c.taskId, dimension: c.dimension, newLimit: c.newLimit };
+    case "subscriptionCreate":
+      return { kind: "subscriptionCreate", subscriptionId: c.subscriptionId, taskId: c.taskId };
+    case "subscriptionCancel":
+    case "subscriptionTrigger":
+      return { kind: c.kind, subscriptionId: c.subscriptionId };
+    case "actorRegister":
+    case "actorDeregister":
+    case "actorHeartbeat":
+    case "tenantCreate":
+    case "roleAssign":
+    case "capabilityGrant":
+    case "capabilityRevoke":
+    case "ledgerAppend":
+      return { kind: "noOp" };
+  }
+}
+
+/**
+ * Applies a validated event and sets `latestSequence`, building no result:
+ * the hot paths (replay, group-commit batches) never read one.
+ */
+export function applyChange(state: ProjectionState, c: MutationCommand): void {
   state.latestSequence = c.sequence;
   const at = c.timestamp;
   switch (c.kind) {
     case "taskCreate":
       state.touchNewTask(c.taskSpec.id);
       state.tasks.set(c.taskSpec.id, new TaskEntry(c.taskSpec, at, undefined, undefined));
-      return { kind: "taskCreate", taskId: c.taskSpec.id };
+      return;
     case "runCreate": {
       // The record copies the fields: the caller's instance cannot change durable state.
       const run = c.run;
@@ -55,17 +121,17 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
       state.runs.set(run.id, RunRecord.created(run));
       state.indexRun(run.id, run.state);
       state.addRunOfTask(run.taskId, run.id);
-      return { kind: "runCreate", runId: run.id, taskId: run.taskId };
+      return;
     }
     case "runStateTransition":
       moveRun(state, runRecord(state, c.runId), c.newState, at);
-      return { kind: "runStateTransition", runId: c.runId, previousState: c.previousState, newState: c.newState };
+      return;
     case "attemptStart": {
       const record = runRecord(state, c.runId);
       record.attemptCount += 1;
       record.currentAttemptId = c.attemptId;
       record.addAttempt({ attemptId: c.attemptId, startedAt: at });
-      return { kind: "attemptStart", runId: c.runId, attemptId: c.attemptId };
+      return;
     }
     case "attemptFinish": {
       const record = runRecord(state, c.runId);
@@ -76,7 +142,7 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
       // A fresh object with an explicit shape: object spread here was the
       // single hottest line of replay.
       if (entry !== undefined) record.replaceLastAttempt({ attemptId: entry.attemptId, startedAt: entry.startedAt, finishedAt: at, outcome });
-      return { kind: "attemptFinish", runId: c.runId, attemptId: c.attemptId, outcome };
+      return;
     }
     case "leaseAcquire":
     case "leaseHeartbeat": {
@@ -87,7 +153,7 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
         c.kind === "leaseAcquire" || held === undefined
           ? { owner: c.owner, expiresAt: c.expiresAt, attemptId: c.attemptId, acquiredAt: at, updatedAt: at }
           : { owner: held.owner, expiresAt: c.expiresAt, attemptId: held.attemptId, acquiredAt: held.acquiredAt, updatedAt: at };
-      return { kind: c.kind, runId: c.runId, owner: c.owner, expiresAt: c.expiresAt };
+      return;
     }
     case "leaseExpire":
     case "leaseRelease": {
@@ -96,38 +162,38 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
       // A leased run without its lease is ready again; unlike Rust, this is a
       // recorded transition, so history always ends at the run's state.
       if (record.state === "leased") moveRun(state, record, "ready", at);
-      return { kind: c.kind, runId: c.runId, owner: c.owner, expiresAt: c.expiresAt };
+      return;
     }
     case "enginePause":
       state.touchEngine();
       state.engine = { paused: true, pausedAt: at };
-      return { kind: "enginePause" };
+      return;
     case "engineResume":
       state.touchEngine();
       state.engine = { ...state.engine, paused: false, resumedAt: at };
-      return { kind: "engineResume" };
+      return;
     case "taskCancel":
       state.touchTask(c.taskId);
       state.tasks.get(c.taskId)!.canceledAt = at;
-      return { kind: "taskCancel", taskId: c.taskId };
+      return;
     case "dependencyDeclare": {
       state.touchDependencies(c.taskId);
       const set = state.dependencies.get(c.taskId) ?? new Set();
       for (const id of c.dependsOn) set.add(id);
       state.dependencies.set(c.taskId, set);
-      return { kind: "dependencyDeclare", taskId: c.taskId, dependsOn: [...c.dependsOn] };
+      return;
     }
     case "runSuspend":
       moveRun(state, runRecord(state, c.runId), "suspended", at);
-      return { kind: "runSuspend", runId: c.runId };
+      return;
     case "runResume":
       moveRun(state, runRecord(state, c.runId), "ready", at);
-      return { kind: "runResume", runId: c.runId };
+      return;
     case "budgetAllocate": {
       const key = budgetKey(c.taskId, c.dimension);
       state.touchEntry(state.budgets, key);
       state.budgets.set(key, { taskId: c.taskId, dimension: c.dimension, limit: c.limit, consumed: 0, allocatedAt: at, exhausted: false });
-      return { kind: "budgetAllocate", taskId: c.taskId, dimension: c.dimension, limit: c.limit };
+      return;
     }
     case "budgetConsume": {
       const key = budgetKey(c.taskId, c.dimension);
@@ -137,45 +203,45 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
         const consumed = Math.min(Number.MAX_SAFE_INTEGER, budget.consumed + c.amount);
         state.budgets.set(key, { ...budget, consumed, exhausted: consumed >= budget.limit });
       }
-      return { kind: "budgetConsume", taskId: c.taskId, dimension: c.dimension, amount: c.amount };
+      return;
     }
     case "budgetReplenish": {
       const key = budgetKey(c.taskId, c.dimension);
       state.touchEntry(state.budgets, key);
       state.budgets.set(key, { ...state.budgets.get(key)!, limit: c.newLimit, consumed: 0, exhausted: false });
-      return { kind: "budgetReplenish", taskId: c.taskId, dimension: c.dimension, newLimit: c.newLimit };
+      return;
     }
     case "subscriptionCreate":
       state.touchEntry(state.subscriptions, c.subscriptionId);
       state.subscriptions.set(c.subscriptionId, { subscriptionId: c.subscriptionId, taskId: c.taskId, filter: c.filter, createdAt: at });
-      return { kind: "subscriptionCreate", subscriptionId: c.subscriptionId, taskId: c.taskId };
+      return;
     case "subscriptionCancel":
     case "subscriptionTrigger": {
       state.touchEntry(state.subscriptions, c.subscriptionId);
       const sub = state.subscriptions.get(c.subscriptionId)!;
       state.subscriptions.set(c.subscriptionId, c.kind === "subscriptionCancel" ? { ...sub, canceledAt: at } : { ...sub, triggeredAt: at });
-      return { kind: c.kind, subscriptionId: c.subscriptionId };
+      return;
     }
     case "actorRegister":
       state.touchEntry(state.actors, c.registration.actorId);
       state.actors.set(c.registration.actorId, { registration: c.registration, registeredAt: at });
-      return { kind: "noOp" };
+      return;
     case "actorDeregister":
     case "actorHeartbeat": {
       state.touchEntry(state.actors, c.actorId);
       const actor = state.actors.get(c.actorId)!;
       state.actors.set(c.actorId, c.kind === "actorDeregister" ? { ...actor, deregisteredAt: at } : { ...actor, lastHeartbeatAt: at });
-      return { kind: "noOp" };
+      return;
     }
     case "tenantCreate":
       state.touchEntry(state.tenants, c.registration.tenantId);
       state.tenants.set(c.registration.tenantId, { registration: c.registration, createdAt: at });
-      return { kind: "noOp" };
+      return;
     case "roleAssign": {
       const key = roleKey(c.actorId, c.tenantId);
       state.touchEntry(state.roles, key);
       state.roles.set(key, { actorId: c.actorId, tenantId: c.tenantId, role: c.role, assignedAt: at });
-      return { kind: "noOp" };
+      return;
     }
     case "capabilityGrant":
     case "capabilityRevoke": {
@@ -183,11 +249,11 @@ export function applyEvent(state: ProjectionState, c: MutationCommand): AppliedM
       state.touchEntry(state.grants, key);
       if (c.kind === "capabilityGrant") state.grants.set(key, { actorId: c.actorId, tenantId: c.tenantId, capability: c.capability, grantedAt: at });
       else state.grants.set(key, { ...state.grants.get(key)!, revokedAt: at });
-      return { kind: "noOp" };
+      return;
     }
     case "ledgerAppend":
       state.touchLedger();
       state.ledger.push(c.entry);
-      return { kind: "noOp" };
+      return;
   }
 }

@@ -25,7 +25,7 @@ import type {
   TenantId,
 } from "@actionqueue/core";
 import { RUN_STATES } from "@actionqueue/core";
-import { applyEvent } from "./apply.js";
+import { applyChange, applyEvent } from "./apply.js";
 import type {
   ActorRecord,
   AttemptRecord,
@@ -55,7 +55,7 @@ export function applyDecoded(projection: Projection, command: MutationCommand): 
   const s = states.get(projection)!;
   if (command.sequence <= s.latestSequence) throw new SequenceConflictError(s.latestSequence + 1, command.sequence);
   validateDecodedEvent(s, command);
-  applyEvent(s, command);
+  applyChange(s, command);
 }
 
 /** Read access to durable state; what `openStorage` hands out. */
