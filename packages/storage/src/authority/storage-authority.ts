@@ -27,7 +27,8 @@ export interface EventSink {
   append(sequence: number, payload: Uint8Array, durability: DurabilityPolicy): Promise<void>;
   /**
    * Queues several records, encoded back to back in `bytes`, as one atomic
-   * unit: record `i` has sequence `firstSequence + i` and ends at `ends[i]`.
+   * unit: record `i` has sequence `firstSequence + i` and ends at `ends[i]`
+   * (bytes after the last end are not part of the batch).
    * Must copy before returning: the authority reuses that buffer and `ends`.
    */
   appendEncodedBatch(firstSequence: number, bytes: Uint8Array, ends: readonly number[], durability: DurabilityPolicy): Promise<void>;
@@ -207,7 +208,8 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
       return error instanceof Error ? error : new Error(String(error));
     }
     if (journaled) state.commitJournal();
-    const written = this.#sink.appendEncodedBatch(commands[0]!.sequence, scratch.view(), ends, durability);
+    // The scratch buffer itself, not a view per batch: the sink reads only up to the last end.
+    const written = this.#sink.appendEncodedBatch(commands[0]!.sequence, scratch.buffer, ends, durability);
     // One huge batch must not pin its buffer for the life of the process.
     if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
     if (ends.length > 1024) batchEnds = [];

@@ -68,6 +68,15 @@ export class BinaryWriter {
     return this.#length;
   }
 
+  /**
+   * The whole underlying buffer, valid until the next write: bytes written
+   * so far are `[0, length)`. No view is created (a caller that knows where
+   * its records end needs none).
+   */
+  get buffer(): Buffer {
+    return this.#buffer;
+  }
+
   /** Forgets everything written, keeping the buffer (for a reused scratch writer). */
   reset(): void {
     this.#length = 0;

@@ -291,16 +291,15 @@ export class ProjectionState {
    * skips the lookup (a miss in a large map is the costliest step of a create).
    */
   touchNewRun(id: RunId): void {
-    const journal = this.#journal;
-    if (journal === undefined || !this.#touchedRuns.add(id)) return;
-    journal.push(new CreatedRun(id));
+    // Not added to the touched set: a run is created once per batch (validation refuses a second), and a
+    // later change to it in the same batch saves its fields after this entry, which rollback undoes first.
+    // A bulk submission of thousands of runs thus builds no set.
+    this.#journal?.push(new CreatedRun(id));
   }
 
-  /** {@link touchTask} for a task that validation showed does not exist yet. */
+  /** {@link touchTask} for a task that validation showed does not exist yet (see {@link touchNewRun}). */
   touchNewTask(id: TaskId): void {
-    const journal = this.#journal;
-    if (journal === undefined || !this.#touchedTasks.add(id)) return;
-    journal.push(new CreatedTask(id));
+    this.#journal?.push(new CreatedTask(id));
   }
 
   #deleteCreatedRun(id: RunId): void {
