@@ -13,7 +13,7 @@ const dataDir = mkdtempSync(join(tmpdir(), "aq-crash-soak-"));
 try {
   for (let round = 1; round <= rounds; round++) {
     const killAfterMs = 10 + Math.floor(Math.random() * 400);
-    const r = await crashRound(dataDir, round, killAfterMs);
+    const r = await crashRound(dataDir, round, killAfterMs, round % 2 === 0 ? "writeThrough" : "fdatasync");
     console.log(
       `round ${round}: killed after ${killAfterMs} ms, ${r.acked} acks (highest ${r.highestAck}), recovered to ${r.recoveredSequence}, ` +
         `${r.truncations} truncation(s), ${r.reconciled} run(s) reconciled`,

@@ -7,11 +7,12 @@
 import { ManualClock, createIdFactory, RunInstance, createTaskSpec } from "@actionqueue/core";
 import type { MutationCommand, UnsequencedCommand } from "@actionqueue/core";
 import { openStorage } from "../../src/index.js";
+import type { WalSyncMode } from "../../src/index.js";
 
-const [dataDir = "", seedText = "1"] = process.argv.slice(2);
+const [dataDir = "", seedText = "1", syncMode = "writeThrough"] = process.argv.slice(2);
 const clock = new ManualClock({ startMs: Date.now(), seed: Number(seedText) });
 const ids = createIdFactory(clock);
-const store = await openStorage({ dataDir, clock });
+const store = await openStorage({ dataDir, clock, walSyncMode: syncMode as WalSyncMode });
 const authority = store.authority;
 process.stdout.write(`open ${authority.latestSequence()} ${store.recoveryReport.reconciledRuns.length}\n`);
 

@@ -5,6 +5,7 @@
  * contiguous, and recovery left no run Leased or Running.
  */
 import { spawn } from "node:child_process";
+import type { WalSyncMode } from "../../src/index.js";
 import { fileURLToPath } from "node:url";
 import { openStorage, scanWal } from "../../src/index.js";
 import { join } from "node:path";
@@ -21,8 +22,8 @@ export interface RoundResult {
 }
 
 /** Runs one round against `dataDir`; throws with a precise message if a check fails. */
-export async function crashRound(dataDir: string, seed: number, killAfterMs: number): Promise<RoundResult> {
-  const proc = spawn(process.execPath, ["--import", "tsx", child, dataDir, String(seed)], { stdio: ["ignore", "pipe", "pipe"] });
+export async function crashRound(dataDir: string, seed: number, killAfterMs: number, syncMode: WalSyncMode = "writeThrough"): Promise<RoundResult> {
+  const proc = spawn(process.execPath, ["--import", "tsx", child, dataDir, String(seed), syncMode], { stdio: ["ignore", "pipe", "pipe"] });
   let highestAck = 0;
   let acked = 0;
   let stderr = "";
