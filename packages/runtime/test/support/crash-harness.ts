@@ -71,6 +71,8 @@ interface ChildRun {
   readonly opened: Promise<Opened | undefined>;
   /** Resolves when the first handler started (or the child exited). */
   readonly working: Promise<void>;
+  /** Resolves when the child wrote an automatic snapshot (or exited). */
+  readonly snapshotted: Promise<void>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
   kill(): void;
 }
@@ -87,12 +89,17 @@ function startWorker(dataDir: string, planFile: string, logFile: string, mode: "
   const working = new Promise<void>((r) => {
     resolveWorking = r;
   });
+  let resolveSnapshotted!: () => void;
+  const snapshotted = new Promise<void>((r) => {
+    resolveSnapshotted = r;
+  });
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     stdout += chunk;
     for (const line of stdout.split("\n").slice(0, -1)) {
       const msg = JSON.parse(line) as Opened & { event: string };
       if (msg.event === "open") resolveOpened({ reconciled: msg.reconciled, truncations: msg.truncations, snapshot: msg.snapshot });
       if (msg.event === "working") resolveWorking();
+      if (msg.event === "snapshot") resolveSnapshotted();
     }
     stdout = stdout.slice(stdout.lastIndexOf("\n") + 1);
   });
@@ -103,10 +110,11 @@ function startWorker(dataDir: string, planFile: string, logFile: string, mode: "
     child.on("exit", (code, signal) => {
       resolveOpened(undefined);
       resolveWorking();
+      resolveSnapshotted();
       resolve({ code, signal, stderr });
     });
   });
-  return { opened, working, exited, kill: () => child.kill("SIGKILL") };
+  return { opened, working, snapshotted, exited, kill: () => child.kill("SIGKILL") };
 }
 
 /** Builds the plan: once tasks of four kinds and repeat tasks, with fixed ids. */
@@ -157,6 +165,10 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
       if (opened.snapshot !== null) fromSnapshot += 1;
       // Mostly mid-work; one kill in five lands during start-up (recovery, submissions, cancellations).
       if (random() >= 0.2) await child.working;
+      // While no restart has found a snapshot yet, every third round first waits (up to 20 s) for one, so later
+      // restarts recover from one however slow the machine is (on a loaded machine the worker thread that builds
+      // it can be slower than every random kill); the kill then lands in the work that follows it.
+      if (fromSnapshot === 0 && k % 3 === 1) await Promise.race([child.snapshotted, new Promise((r) => setTimeout(r, 20_000))]);
       const [lo, hi] = o.killAfterMs;
       await new Promise((r) => setTimeout(r, lo + Math.floor(random() * (hi - lo))));
     }
