@@ -103,11 +103,13 @@ describe("shutdown", () => {
     const log2 = join(dir, "exec-2.log");
     const first = await startReady({ dataDir, extra: ["--concurrency", "8", "--grace", "200ms"], env: { AQ_EXEC_LOG: log1 } });
     const runIds: string[] = [];
-    const submissions = Array.from({ length: 120 }, (_, i) =>
+    // About 3 s of handler time at concurrency 8, so the stop lands with work left even when a loaded
+    // machine is slow to answer the stats polls below (with about 1 s of work, everything had finished).
+    const submissions = Array.from({ length: 200 }, (_, i) =>
       api(first.url, "/api/v1/tasks", {
         method: "POST",
         headers: AUTH,
-        body: { name: "slow", runPolicy: "once", payload: { ms: 20 + (i % 7) * 15 }, constraints: { maxAttempts: 5 } },
+        body: { name: "slow", runPolicy: "once", payload: { ms: 50 + (i % 7) * 25 }, constraints: { maxAttempts: 5 } },
       }),
     );
     for (const res of await Promise.all(submissions)) {
