@@ -164,5 +164,26 @@ describe("StorageMutationAuthority", () => {
       await expect(authority.submitBatchDurable([taskCreate(3, 3)], "immediate")).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
       await expect(authority.submitBatchDurable([], "immediate")).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
     });
+
+    it("a dropped promise of a failed commit poisons the authority without an unhandled rejection", async () => {
+      const sink = commitSink();
+      const authority = new StorageMutationAuthority(new Projection(), sink);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => {
+        unhandled.push(reason);
+      };
+      process.on("unhandledRejection", onUnhandled);
+      try {
+        // The caller keeps nothing of this batch's promise.
+        void authority.submitBatchDurable([taskCreate(1, 1)], "deferred");
+        sink.commit(new Error("EIO: write failed"));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(unhandled).toEqual([]);
+        expect(authority.poisonedBy?.code).toBe("AUTHORITY_POISONED");
+        await expect(authority.submitBatchDurable([taskCreate(2, 2)], "immediate")).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
+      } finally {
+        process.off("unhandledRejection", onUnhandled);
+      }
+    });
   });
 });

@@ -158,15 +158,28 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
     if (durability === "immediate") {
       if (written !== this.#sharedImmediate) {
         this.#sharedImmediate = written;
-        this.#sharedImmediateDurable = written.then(undefined, this.#failWrite);
+        this.#sharedImmediateDurable = this.#shared(written);
       }
       return this.#sharedImmediateDurable!;
     }
     if (written !== this.#sharedDeferred) {
       this.#sharedDeferred = written;
-      this.#sharedDeferredDurable = written.then(undefined, this.#failWrite);
+      this.#sharedDeferredDurable = this.#shared(written);
     }
     return this.#sharedDeferredDurable!;
+  }
+
+  /**
+   * The poisoning wrapper shared by a group commit's batches. Marked handled:
+   * a caller may keep only the promise of its last batch in a commit (the
+   * others are the same or an earlier one), and a failed write must poison
+   * the authority (every later call rejects), not end the process through an
+   * unhandled rejection. Callers that attach a handler still see the error.
+   */
+  #shared(written: Promise<void>): Promise<void> {
+    const durable = written.then(undefined, this.#failWrite);
+    durable.catch(ignoreRejection);
+    return durable;
   }
 
   // The sink's promises for the group commit being filled, and their poisoning wrappers.
@@ -232,6 +245,8 @@ function checkRecordSize(command: MutationCommand, bytes: number): void {
     );
   }
 }
+
+const ignoreRejection = (): void => undefined;
 
 /** The scratch buffer batches are encoded into (used synchronously, so one is enough). */
 let batchScratch = new BinaryWriter(1 << 16);

@@ -451,7 +451,12 @@ export class WalWriter {
 
   #writeRest(): void {
     const written = this.#cycleWritten;
-    writeCallback(this.#handle!.fd, this.#cycleData, written, this.#cycleLength - written, this.#position + written, this.#onWritten);
+    try {
+      writeCallback(this.#handle!.fd, this.#cycleData, written, this.#cycleLength - written, this.#position + written, this.#onWritten);
+    } catch (error) {
+      // Argument errors are thrown rather than passed to the callback: they fail the cycle all the same.
+      this.#failCycle(error);
+    }
   }
 
   readonly #onWritten = (error: Error | null, bytesWritten: number): void => {
@@ -490,7 +495,11 @@ export class WalWriter {
           return;
         }
         this.#syncingUpTo = this.#writtenSequence;
-        fdatasyncCallback(this.#handle!.fd, this.#onSynced);
+        try {
+          fdatasyncCallback(this.#handle!.fd, this.#onSynced);
+        } catch (error) {
+          this.#failCycle(error);
+        }
         return;
       }
       this.#cycleDurable();
