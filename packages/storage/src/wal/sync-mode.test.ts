@@ -103,23 +103,6 @@ describe("WAL sync modes", () => {
     await writer.close();
   });
 
-  it("writeThrough: a failure injected at the sync poisons the writer", async () => {
-    let fail = false;
-    const { writer } = await openWalWriter(wal, {
-      syncMode: "writeThrough",
-      faults: {
-        beforeSync: () => {
-          if (fail) throw new Error("EIO: injected");
-        },
-      },
-    });
-    await writer.append(1, record(1), "immediate");
-    fail = true;
-    await expect(writer.append(2, record(2), "immediate")).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
-    await expect(writer.append(3, record(3), "deferred")).rejects.toMatchObject({ code: "AUTHORITY_POISONED" });
-    await writer.close();
-  });
-
   it("refuses an unknown sync mode, naming it, before touching the disk", async () => {
     await expect(openWalWriter(wal, { syncMode: "osync" as WalSyncMode })).rejects.toMatchObject({
       code: "INVALID_FIELD",

@@ -138,9 +138,10 @@ describe("WAL writer and reader", () => {
     await again.close();
   });
 
-  it("poisons itself after a failed write: every later call rejects", async () => {
+  it.each(["writeThrough", "fdatasync"] as const)("poisons itself after a failed sync (%s): every later call rejects", async (syncMode) => {
     let fail = false;
     const { writer } = await openWalWriter(wal, {
+      syncMode,
       faults: {
         beforeSync: () => {
           if (fail) throw new Error("EIO: injected");
