@@ -1,12 +1,14 @@
 /**
  * The group-commit WAL writer. Appends are packed into one in-memory buffer;
- * a single flush cycle writes everything queued so far with one positional
- * write and makes it durable with one fdatasync, so many concurrent
- * `immediate` appends share one sync. Appends made while a cycle runs form the
- * next cycle; nothing waits artificially.
+ * a single write cycle writes everything queued so far with one positional
+ * write and makes it durable once — through the `O_DSYNC` write itself
+ * (`writeThrough`) or one fdatasync after it (`fdatasync`) — so many
+ * concurrent `immediate` appends share one sync. Appends made while a cycle
+ * runs form the next cycle; nothing waits artificially.
  *
- * - `immediate`: the promise resolves after the fdatasync covering the record.
- * - `deferred`: the promise resolves once the record is written to the OS; an
+ * - `immediate`: the promise resolves once the record is durable.
+ * - `deferred`: the promise resolves once the record is written to the OS
+ *   (durable already in `writeThrough` mode); in `fdatasync` mode an
  *   fdatasync follows within `deferredFlushMs` (or with the next immediate
  *   cycle, or at close).
  *
@@ -557,6 +559,7 @@ export class WalWriter {
     ended?.resolve();
   }
 
+  /** Syncs what is written (before a rotation closes the segment); write cycles sync through `#afterWrite`. */
   async #syncNow(): Promise<void> {
     if (!this.#unsynced) return;
     this.#faults?.beforeSync?.();
