@@ -142,10 +142,6 @@ class Deferred {
   }
 }
 
-function deferred(): Deferred {
-  return new Deferred();
-}
-
 const INITIAL_BUFFER_BYTES = 1 << 20;
 const EMPTY_BUFFER = Buffer.alloc(0);
 
@@ -309,7 +305,7 @@ export class WalWriter {
   sync(): Promise<void> {
     const problem = this.#unusable();
     if (problem !== undefined) return Promise.reject(problem);
-    this.#syncWaiters ??= deferred();
+    this.#syncWaiters ??= new Deferred();
     const waiter = this.#syncWaiters;
     this.#schedule();
     return waiter.promise;
@@ -324,7 +320,7 @@ export class WalWriter {
 
   async #close(): Promise<void> {
     if (this.#poison === undefined && !this.#closed) {
-      this.#syncWaiters ??= deferred();
+      this.#syncWaiters ??= new Deferred();
       const waiter = this.#syncWaiters;
       this.#closing = true;
       this.#schedule();
@@ -332,7 +328,7 @@ export class WalWriter {
     }
     this.#closing = true;
     if (this.#cycleActive) {
-      this.#cycleEnded ??= deferred();
+      this.#cycleEnded ??= new Deferred();
       await this.#cycleEnded.promise;
     }
     this.#closed = true;
@@ -375,7 +371,7 @@ export class WalWriter {
 
   #waiter(durability: WalDurability): Promise<void> {
     // Taken before scheduling: a large enough backlog starts its cycle (which takes the waiters) at once.
-    const waiter = durability === "immediate" ? (this.#immediate ??= deferred()) : (this.#deferred ??= deferred());
+    const waiter = durability === "immediate" ? (this.#immediate ??= new Deferred()) : (this.#deferred ??= new Deferred());
     this.#schedule();
     return waiter.promise;
   }
@@ -415,6 +411,7 @@ export class WalWriter {
     }
     const length = this.#length;
     const data = this.#buffer;
+    const firstSequence = this.#pendingFirstSequence;
     this.#cycleData = data;
     this.#cycleLength = length;
     this.#cycleWritten = 0;
@@ -430,7 +427,7 @@ export class WalWriter {
     this.#syncWaiters = undefined;
     if (length > 0 && this.#position >= this.#segmentBytes) {
       // Rare: a new segment first (async, with its own syncs).
-      this.#rotate(this.#pendingFirstSequence).then(this.#writeCycle, this.#failCycle);
+      this.#rotate(firstSequence).then(this.#writeCycle, this.#failCycle);
       return;
     }
     this.#writeCycle();
@@ -476,11 +473,9 @@ export class WalWriter {
     this.#writtenSequence = this.#cycleLastSequence;
     this.#stats.bytesWritten += length;
     this.#stats.writeCycles++;
-    if (this.#writeThrough) {
-      // The write returned once its bytes were durable (O_DSYNC).
-      this.#stats.syncs++;
-      this.#durableSequence = this.#cycleLastSequence;
-    } else this.#unsynced = true;
+    // In write-through mode the write returned once its bytes were durable (O_DSYNC).
+    if (this.#writeThrough) this.#markSynced();
+    else this.#unsynced = true;
     this.#afterWrite();
   };
 
@@ -496,7 +491,6 @@ export class WalWriter {
           this.#failCycle(error);
           return;
         }
-        this.#syncingUpTo = this.#writtenSequence;
         try {
           fdatasyncCallback(this.#handle!.fd, this.#onSynced);
         } catch (error) {
@@ -511,21 +505,27 @@ export class WalWriter {
     this.#nextCycle();
   }
 
-  #syncingUpTo = 0;
-
   readonly #onSynced = (error: Error | null): void => {
     if (error !== null) {
       this.#failCycle(error);
       return;
     }
-    this.#stats.syncs++;
-    // Appends made meanwhile were not part of this sync unless already written.
-    if (this.#writtenSequence === this.#syncingUpTo) this.#unsynced = false;
-    this.#durableSequence = Math.max(this.#durableSequence, this.#syncingUpTo);
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#markSynced();
     this.#cycleDurable();
   };
+
+  /**
+   * Everything written is durable now (an fdatasync returned, or a
+   * write-through write did). Nothing is written while a sync runs: one cycle
+   * at a time, and rotation syncs inside its cycle.
+   */
+  #markSynced(): void {
+    this.#stats.syncs++;
+    this.#unsynced = false;
+    this.#durableSequence = Math.max(this.#durableSequence, this.#writtenSequence);
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
 
   #cycleDurable(): void {
     this.#cycleImmediate?.resolve();
@@ -563,13 +563,8 @@ export class WalWriter {
   async #syncNow(): Promise<void> {
     if (!this.#unsynced) return;
     this.#faults?.beforeSync?.();
-    const upTo = this.#writtenSequence;
     await this.#handle?.datasync();
-    this.#stats.syncs++;
-    this.#unsynced = false;
-    this.#durableSequence = Math.max(this.#durableSequence, upTo);
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#markSynced();
   }
 
   #armTimer(): void {
