@@ -127,10 +127,6 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
    * previous ones leave, and if any is refused, nothing is written or applied.
    */
   submitBatch(commands: readonly MutationCommand[], durability: DurabilityPolicy): Promise<readonly MutationOutcome[]> {
-    if (commands.length === 0) {
-      const unusable = this.#usable();
-      return unusable === undefined ? Promise.resolve([]) : Promise.reject(unusable);
-    }
     const outcomes: MutationOutcome[] = [];
     const written = this.#acceptBatch(commands, durability, outcomes);
     if (written instanceof Error) return Promise.reject(written);
@@ -148,50 +144,20 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
    * it with `AUTHORITY_POISONED`.
    */
   submitBatchDurable(commands: readonly MutationCommand[], durability: DurabilityPolicy): Promise<void> {
-    if (commands.length === 0) {
-      const unusable = this.#usable();
-      return unusable === undefined ? Promise.resolve() : Promise.reject(unusable);
-    }
     const written = this.#acceptBatch(commands, durability, undefined);
     if (written instanceof Error) return Promise.reject(written);
-    // One slot per durability: the sink settles immediate and deferred records with different promises.
-    if (durability === "immediate") {
-      if (written !== this.#sharedImmediate) {
-        this.#sharedImmediate = written;
-        this.#sharedImmediateDurable = this.#shared(written);
-      }
-      return this.#sharedImmediateDurable!;
-    }
-    if (written !== this.#sharedDeferred) {
-      this.#sharedDeferred = written;
-      this.#sharedDeferredDurable = this.#shared(written);
-    }
-    return this.#sharedDeferredDurable!;
+    // One per durability: the sink settles immediate and deferred records with different promises.
+    return (durability === "immediate" ? this.#sharedImmediate : this.#sharedDeferred).durableFor(written, this.#failWrite);
   }
 
-  /**
-   * The poisoning wrapper shared by a group commit's batches. Marked handled:
-   * a caller may keep only the promise of its last batch in a commit (the
-   * others are the same or an earlier one), and a failed write must poison
-   * the authority (every later call rejects), not end the process through an
-   * unhandled rejection. Callers that attach a handler still see the error.
-   */
-  #shared(written: Promise<void>): Promise<void> {
-    const durable = written.then(undefined, this.#failWrite);
-    durable.catch(ignoreRejection);
-    return durable;
-  }
+  readonly #sharedImmediate = new SharedCommit();
+  readonly #sharedDeferred = new SharedCommit();
 
-  // The sink's promises for the group commit being filled, and their poisoning wrappers.
-  #sharedImmediate: Promise<void> | undefined;
-  #sharedImmediateDurable: Promise<void> | undefined;
-  #sharedDeferred: Promise<void> | undefined;
-  #sharedDeferredDurable: Promise<void> | undefined;
-
-  /** Validates, encodes, queues and applies a non-empty batch; the sink's promise, or the refusal. */
+  /** Validates, encodes, queues and applies a batch; the sink's promise, or the refusal. */
   #acceptBatch(commands: readonly MutationCommand[], durability: DurabilityPolicy, outcomes: MutationOutcome[] | undefined): Promise<void> | Error {
     const unusable = this.#usable();
     if (unusable !== undefined) return unusable;
+    if (commands.length === 0) return NOTHING_WRITTEN;
     const state = this.#state;
     // Every payload is encoded into one shared scratch buffer (the sink
     // copies before returning), rather than two fresh buffers per command.
@@ -247,6 +213,34 @@ function checkRecordSize(command: MutationCommand, bytes: number): void {
 }
 
 const ignoreRejection = (): void => undefined;
+
+/** An empty batch writes nothing and is "durable" at once. */
+const NOTHING_WRITTEN: Promise<void> = Promise.resolve();
+
+/**
+ * The sink's promise for the group commit being filled and its poisoning
+ * wrapper, shared by every batch of that commit.
+ */
+class SharedCommit {
+  #written: Promise<void> | undefined;
+  #durable: Promise<void> | undefined;
+
+  /**
+   * The wrapper of `written`, made once per commit. Marked handled: a caller
+   * may keep only the promise of its last batch in a commit (the others are
+   * the same or an earlier one), and a failed write must poison the authority
+   * (every later call rejects), not end the process through an unhandled
+   * rejection. Callers that attach a handler still see the error.
+   */
+  durableFor(written: Promise<void>, failWrite: (error: unknown) => never): Promise<void> {
+    if (written !== this.#written || this.#durable === undefined) {
+      this.#written = written;
+      this.#durable = written.then(undefined, failWrite);
+      this.#durable.catch(ignoreRejection);
+    }
+    return this.#durable;
+  }
+}
 
 /** The scratch buffer batches are encoded into (used synchronously, so one is enough). */
 let batchScratch = new BinaryWriter(1 << 16);
