@@ -188,7 +188,7 @@ export class ActionQueue {
       onAutomaticSnapshot: (info) => snapshotHook.emit?.(info.sequence),
     });
     const queue = new ActionQueue(resolved, storage);
-    snapshotHook.emit = (sequence) => queue.#emitter.emit("snapshot:written", { sequence, at: resolved.clock.now() });
+    snapshotHook.emit = (sequence) => queue.#snapshotWritten(sequence);
     try {
       await queue.#afterRecovery();
     } catch (error) {
@@ -349,7 +349,7 @@ export class ActionQueue {
     }
     const fresh = prepared.filter((p): p is PreparedTask => typeof p !== "string");
     const written = fresh.length === 0 ? Promise.resolve() : this.#write(fresh, now);
-    return written.then(() => Promise.all(prepared.map((p) => (typeof p === "string" ? this.#existingTask(p) : Promise.resolve(this.#resultOf(p))))));
+    return written.then(() => Promise.all(prepared.map((p) => (typeof p === "string" ? this.#existingTask(p) : Promise.resolve(this.#resultOf(p.spec.id, p.runIds))))));
   }
 
   /** The body of {@link submit}: validation errors throw synchronously, everything after the write settles through the returned promise. */
@@ -361,11 +361,12 @@ export class ActionQueue {
     // The result closure keeps the ids only: the spec and runs need not live until the commit.
     const taskId = prepared.spec.id;
     const runIds = prepared.runIds;
-    return this.#write([prepared], now).then(() => ({ taskId, runIds, existing: false, latestSequence: this.#authority.latestSequence() }));
+    return this.#write([prepared], now).then(() => this.#resultOf(taskId, runIds));
   }
 
-  #resultOf(p: PreparedTask): SubmitResult {
-    return { taskId: p.spec.id, runIds: p.runIds, existing: false, latestSequence: this.#authority.latestSequence() };
+  /** The result of a newly written task, once durable. */
+  #resultOf(taskId: TaskId, runIds: readonly RunId[]): SubmitResult {
+    return { taskId, runIds, existing: false, latestSequence: this.#authority.latestSequence() };
   }
 
   /**
@@ -435,14 +436,9 @@ export class ActionQueue {
     }
     const durable = this.#authority.submitBatchDurable(commands, "immediate");
     // The authority applies synchronously and all-or-nothing; a refused batch
-    // left nothing behind (the sequence did not move), and the scheduler must
-    // not learn of runs that do not exist.
-    if (this.#authority.latestSequence() !== first + commands.length) {
-      return durable.then(() => {
-        const taskIds = tasks.map((t) => t.spec.id);
-        throw new StorageError("COMMAND_REJECTED", `task ${taskIds.join(", ")} was refused by storage`, { details: { taskIds } });
-      });
-    }
+    // left nothing behind (the sequence did not move) and its promise rejects
+    // with the refusal. The scheduler must not learn of runs that do not exist.
+    if (this.#authority.latestSequence() !== first + commands.length) return durable;
     for (const task of tasks) {
       this.#scheduler.setTask(task.spec);
       for (const run of task.runs) this.#scheduler.onRunChanged(run);
@@ -646,8 +642,13 @@ export class ActionQueue {
   async writeSnapshot(): Promise<{ sequence: number; file: string; encodedIn: "worker" | "caller" }> {
     this.#assertOpen();
     const info = await this.#storage.writeSnapshot();
-    this.#emitter.emit("snapshot:written", { sequence: info.sequence, at: this.#options.clock.now() });
+    this.#snapshotWritten(info.sequence);
     return { sequence: info.sequence, file: info.file, encodedIn: info.encodedIn };
+  }
+
+  /** Reports a snapshot, automatic or asked for, once it is written. */
+  #snapshotWritten(sequence: number): void {
+    this.#emitter.emit("snapshot:written", { sequence, at: this.#options.clock.now() });
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */
