@@ -137,7 +137,6 @@ export class DispatchLoop {
   readonly #d: DispatchLoopDeps;
   readonly #clock: Clock;
   readonly #inFlight = new Map<RunId, InFlight>();
-  readonly #claims: SchedulerRun[] = [];
   #dispatching = false;
   #closing = false;
   #pumpQueued = false;
@@ -315,7 +314,7 @@ export class DispatchLoop {
   #promoteDue(): void {
     const now = this.#clock.now();
     const { authority, scheduler, projection } = this.#d;
-    const due = scheduler.promoteDue(now, Number.POSITIVE_INFINITY, this.#claims);
+    const due = scheduler.promoteDue(now);
     if (due.length === 0) return;
     // Parallel arrays rather than an object per promoted run.
     const runIds: RunId[] = [];
@@ -338,7 +337,6 @@ export class DispatchLoop {
       taskIds.push(claim.taskId);
       scheduler.onTransition(runId, "ready", now);
     }
-    due.length = 0;
     if (last === undefined) return;
     const emitter = this.#d.emitter;
     // WAL order: the latest submission durable means every earlier one is (its
@@ -367,7 +365,7 @@ export class DispatchLoop {
     const { scheduler, projection, options } = this.#d;
     const slots = options.concurrency - this.#inFlight.size;
     if (slots <= 0) return;
-    const selected = scheduler.selectNext(slots, this.#claims);
+    const selected = scheduler.selectNext(slots);
     for (let i = 0; i < selected.length; i++) {
       const claim = selected[i]!;
       // State and task straight from the projection: no copy of the run.
@@ -378,7 +376,6 @@ export class DispatchLoop {
       }
       this.#dispatch(claim, task.spec);
     }
-    selected.length = 0;
   }
 
   #dispatch(claim: SchedulerRun, spec: TaskSpec): void {

@@ -163,8 +163,8 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
     // copies before returning), rather than two fresh buffers per command.
     const scratch = batchScratch;
     scratch.reset();
-    const ends = batchEnds;
-    ends.length = 0;
+    // A fresh array per batch: emptying a shared one (setting its length) costs more.
+    const ends: number[] = [];
     // A single command needs no undo journal: it is applied last, after
     // everything that can refuse it.
     const journaled = commands.length > 1;
@@ -191,7 +191,6 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
     const written = this.#sink.appendEncodedBatch(commands[0]!.sequence, scratch.buffer, ends, durability);
     // One huge batch must not pin its buffer for the life of the process.
     if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
-    if (ends.length > 1024) batchEnds = [];
     this.#onAccepted?.(commands.length);
     return written;
   }
@@ -244,6 +243,4 @@ class SharedCommit {
 
 /** The scratch buffer batches are encoded into (used synchronously, so one is enough). */
 let batchScratch = new BinaryWriter(1 << 16);
-/** Record ends within {@link batchScratch} (the sink reads them before returning). */
-let batchEnds: number[] = [];
 const SCRATCH_KEPT_BYTES = 1 << 20;

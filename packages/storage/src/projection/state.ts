@@ -5,7 +5,6 @@
  * before the batch. Outside a journal, changes cost nothing extra.
  */
 import type { RunId, RunState, TaskId } from "@actionqueue/core";
-import { RUN_STATES } from "@actionqueue/core";
 import type {
   ActorRecord,
   BudgetRecord,
@@ -23,6 +22,9 @@ type Undo = () => void;
 
 /** The states whose runs are kept in sets (see ProjectionState.#live). */
 const INDEXED_STATES: readonly RunState[] = ["leased", "running", "retryWait", "suspended"];
+/** The other states: their runs are only counted. */
+type CountedState = "scheduled" | "ready" | "completed" | "failed" | "canceled";
+const COUNTED_STATES: readonly CountedState[] = ["scheduled", "ready", "completed", "failed", "canceled"];
 
 /**
  * What a run record was before a journaled change: its changeable fields,
@@ -94,7 +96,10 @@ class CreatedTask {
  * created at once) moves to a set so the check stays O(1).
  */
 class TouchedIds<TId extends string> {
-  #small: TId[] = [];
+  // The first `#count` slots hold the ids; clearing only resets the count
+  // (setting an array's length costs a builtin call, twice per batch).
+  readonly #small: TId[] = [];
+  #count = 0;
   #large: Set<TId> | undefined;
 
   /** Adds `id`; false if it was already there. */
@@ -104,14 +109,17 @@ class TouchedIds<TId extends string> {
       this.#large.add(id);
       return true;
     }
-    if (this.#small.includes(id)) return false;
-    this.#small.push(id);
-    if (this.#small.length > 16) this.#large = new Set(this.#small);
+    const small = this.#small;
+    const count = this.#count;
+    for (let i = 0; i < count; i++) if (small[i] === id) return false;
+    small[count] = id;
+    this.#count = count + 1;
+    if (count === 16) this.#large = new Set(small.slice(0, count + 1));
     return true;
   }
 
   clear(): void {
-    this.#small.length = 0;
+    this.#count = 0;
     this.#large = undefined;
   }
 }
@@ -128,13 +136,33 @@ export class ProjectionState {
   // them, and scheduled and ready runs can be a whole backlog; indexing those
   // cost a set entry per run and two set operations per transition, and the
   // engine keeps its own queues of what is due. Listing them scans the runs.
-  readonly #live = new Map<RunState, Set<RunId>>(INDEXED_STATES.map((s) => [s, new Set<RunId>()]));
-  readonly #counts = new Map<RunState, number>(RUN_STATES.filter((s) => !INDEXED_STATES.includes(s)).map((s) => [s, 0]));
+  // Fields and a switch rather than maps keyed by state: two of these run on every transition.
+  readonly #leased = new Set<RunId>();
+  readonly #running = new Set<RunId>();
+  readonly #retryWait = new Set<RunId>();
+  readonly #suspended = new Set<RunId>();
+  readonly #counts: Record<CountedState, number> = { scheduled: 0, ready: 0, completed: 0, failed: 0, canceled: 0 };
 
   // While false (during WAL replay), the state index
   // is not maintained; rebuildIndexes() makes it whole again in one pass,
   // which is cheaper than a set delete and add on every replayed transition.
   #indexing = true;
+
+  /** The set of runs in `state`, for the indexed states. */
+  #live(state: RunState): Set<RunId> | undefined {
+    switch (state) {
+      case "leased":
+        return this.#leased;
+      case "running":
+        return this.#running;
+      case "retryWait":
+        return this.#retryWait;
+      case "suspended":
+        return this.#suspended;
+      default:
+        return undefined;
+    }
+  }
 
   /** Stops maintaining the state index until {@link rebuildIndexes}. */
   suspendIndexes(): void {
@@ -143,8 +171,8 @@ export class ProjectionState {
 
   /** Rebuilds the state index from the run records and maintains it again from now on. */
   rebuildIndexes(): void {
-    for (const set of this.#live.values()) set.clear();
-    for (const state of this.#counts.keys()) this.#counts.set(state, 0);
+    for (const state of INDEXED_STATES) this.#live(state)!.clear();
+    for (const state of COUNTED_STATES) this.#counts[state] = 0;
     this.#indexing = true;
     for (const record of this.runs.values()) this.indexRun(record.id, record.state);
   }
@@ -152,27 +180,29 @@ export class ProjectionState {
   /** Adds run `id` to the index of `state`. */
   indexRun(id: RunId, state: RunState): void {
     if (!this.#indexing) return;
-    const live = this.#live.get(state);
+    const live = this.#live(state);
     if (live !== undefined) live.add(id);
-    else this.#counts.set(state, this.#counts.get(state)! + 1);
+    else this.#counts[state as CountedState] += 1;
   }
 
   /** Removes run `id` from the index of `state`. */
   unindexRun(id: RunId, state: RunState): void {
     if (!this.#indexing) return;
-    const live = this.#live.get(state);
+    const live = this.#live(state);
     if (live !== undefined) live.delete(id);
-    else this.#counts.set(state, this.#counts.get(state)! - 1);
+    else this.#counts[state as CountedState] -= 1;
   }
 
   /** Number of runs in `state`. */
   countInState(state: RunState): number {
-    return this.#live.get(state)?.size ?? this.#counts.get(state)!;
+    const live = this.#live(state);
+    if (live !== undefined) return live.size;
+    return Object.hasOwn(this.#counts, state) ? this.#counts[state as CountedState] : 0;
   }
 
   /** Ids of the runs in `state`, unordered (a state that is only counted scans every run). */
   runIdsInState(state: RunState): RunId[] {
-    const live = this.#live.get(state);
+    const live = this.#live(state);
     if (live !== undefined) return [...live];
     const out: RunId[] = [];
     for (const record of this.runs.values()) if (record.state === state) out.push(record.id);
