@@ -125,6 +125,7 @@ export type {
   CapabilityGrantCommand,
   CapabilityRevokeCommand,
   LedgerAppendCommand,
+  RunDispatchCommand,
 } from "./mutation/commands.js";
 export type { AppliedMutation, MutationOutcome, MutationAuthority, GroupCommitMutationAuthority } from "./mutation/authority.js";
 

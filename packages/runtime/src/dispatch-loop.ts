@@ -385,13 +385,10 @@ export class DispatchLoop {
     const s = authority.latestSequence();
     const leaseExpiresAt = now + options.leaseTimeoutMs;
     const runId = claim.id;
-    const batch: MutationCommand[] = [
-      { kind: "runStateTransition", sequence: s + 1, timestamp: now, runId, previousState: "ready", newState: "leased" },
-      { kind: "leaseAcquire", sequence: s + 2, timestamp: now, runId, owner: options.owner, expiresAt: leaseExpiresAt, attemptId },
-      { kind: "runStateTransition", sequence: s + 3, timestamp: now, runId, previousState: "leased", newState: "running" },
-      { kind: "attemptStart", sequence: s + 4, timestamp: now, runId, attemptId },
-    ];
-    const durable = authority.submitBatchDurable(batch, "immediate");
+    // One event for ready → leased, lease, leased → running and attempt start:
+    // the same changes as those four commands, a quarter of the records.
+    const dispatch: MutationCommand = { kind: "runDispatch", sequence: s + 1, timestamp: now, runId, owner: options.owner, expiresAt: leaseExpiresAt, attemptId };
+    const durable = authority.submitBatchDurable([dispatch], "immediate");
     if (authority.latestSequence() === s) {
       // Refused (the projection and the scheduler disagree): a bug, not bad input, so the queue stops.
       durable.then(undefined, this.#d.onFatal);

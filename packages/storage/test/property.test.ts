@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { AttemptOutcome, validTransitions } from "@actionqueue/core";
 import type { MutationAuthority, RunId, TaskId, UnsequencedCommand } from "@actionqueue/core";
-import { encodeSnapshot, openStorage } from "@actionqueue/storage";
-import type { Projection, ProjectionView } from "@actionqueue/storage";
+import { Projection, decodeSnapshot, encodeSnapshot, openStorage } from "@actionqueue/storage";
+import type { ProjectionView } from "@actionqueue/storage";
 import { Commands, submit, tempDir } from "./helpers.js";
 
 interface Intent {
@@ -44,7 +44,11 @@ function command(intentValue: Intent, p: ProjectionView, c: Commands, tasks: Tas
     case 6: {
       if (runId === undefined) return { kind: "enginePause", timestamp: now };
       const lease = p.lease(runId);
-      if (lease === undefined) return { kind: "leaseAcquire", timestamp: now, runId, owner: `w${b % 3}`, expiresAt: now + b, attemptId: c.ids.attemptId() };
+      if (lease === undefined) {
+        return b % 2 === 0
+          ? { kind: "runDispatch", timestamp: now, runId, owner: `w${b % 3}`, expiresAt: now + b, attemptId: c.ids.attemptId() }
+          : { kind: "leaseAcquire", timestamp: now, runId, owner: `w${b % 3}`, expiresAt: now + b, attemptId: c.ids.attemptId() };
+      }
       if (b % 3 === 0) return { kind: "leaseHeartbeat", timestamp: now, runId, owner: lease.owner, expiresAt: lease.expiresAt + 10, attemptId: lease.attemptId };
       return { kind: b % 2 === 0 ? "leaseExpire" : "leaseRelease", timestamp: now, runId, owner: lease.owner, expiresAt: lease.expiresAt };
     }
@@ -124,4 +128,92 @@ describe("projection equivalence (property)", () => {
       { numRuns: 40 },
     );
   }, 60_000);
+});
+
+/** Everything a dispatch can change, as plain data. */
+function runView(p: Projection, runId: RunId): unknown {
+  return {
+    run: p.getRun(runId)?.toFields(),
+    history: p.runHistory(runId),
+    attempts: p.attempts(runId),
+    lease: p.lease(runId),
+    active: p.activeAttemptId(runId),
+    counts: p.countsByState(),
+    running: p.runsInState("running"),
+    leased: p.runsInState("leased"),
+  };
+}
+
+describe("runDispatch (property)", () => {
+  it("changes exactly what ready → leased, leaseAcquire, leased → running and attemptStart in a row change, and is refused exactly where they are", () => {
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.array(intent, { maxLength: 60 }), fc.nat(), fc.nat(), (intents, which, b) => {
+        const c = new Commands();
+        const p = new Projection();
+        const tasks: TaskId[] = [];
+        const runs: RunId[] = [];
+        for (const i of intents) {
+          c.clock.advance(1 + (i.b % 5));
+          const cmd = command(i, p, c, tasks, runs);
+          try {
+            p.apply({ ...cmd, sequence: p.latestSequence + 1 });
+            if (cmd.kind === "taskCreate") tasks.push(cmd.taskSpec.id);
+            if (cmd.kind === "runCreate") runs.push(cmd.run.id);
+          } catch {
+            // Refused: the state is unchanged, the walk goes on.
+          }
+        }
+        // Ready runs half the time (the interesting case), any run otherwise, sometimes an unknown one.
+        if (b % 2 === 0) {
+          // Promote a scheduled run so that ready ones are common.
+          const scheduled = pick(runs.filter((id) => p.runState(id) === "scheduled"), which);
+          if (scheduled !== undefined) p.apply({ ...c.transition(scheduled, "scheduled", "ready"), sequence: p.latestSequence + 1 });
+        }
+        const ready = runs.filter((id) => p.runState(id) === "ready");
+        const runId = b % 11 === 0 ? c.ids.runId() : ((b % 2 === 0 ? pick(ready, which) : undefined) ?? pick(runs, which));
+        if (runId === undefined) return;
+        const used = p.attempts(runId)[0]?.attemptId;
+        const attemptId = b % 7 === 0 && used !== undefined ? used : c.ids.attemptId();
+        const owner = b % 13 === 0 ? "" : `w${b % 3}`;
+        const now = c.clock.now() + 1;
+        const expiresAt = now + 30_000;
+        const s = p.latestSequence;
+        const snapshot = encodeSnapshot(p, 0);
+        const one = decodeSnapshot(snapshot).projection;
+        const four = decodeSnapshot(snapshot).projection;
+        let oneError: unknown;
+        let fourError: unknown;
+        try {
+          one.apply({ kind: "runDispatch", sequence: s + 1, timestamp: now, runId, owner, expiresAt, attemptId });
+        } catch (error) {
+          oneError = error;
+        }
+        try {
+          four.applyBatch([
+            { kind: "runStateTransition", sequence: s + 1, timestamp: now, runId, previousState: "ready", newState: "leased" },
+            { kind: "leaseAcquire", sequence: s + 2, timestamp: now, runId, owner, expiresAt, attemptId },
+            { kind: "runStateTransition", sequence: s + 3, timestamp: now, runId, previousState: "leased", newState: "running" },
+            { kind: "attemptStart", sequence: s + 4, timestamp: now, runId, attemptId },
+          ]);
+        } catch (error) {
+          fourError = error;
+        }
+        expect(oneError === undefined, `runDispatch ${oneError === undefined ? "accepted" : "refused"} what the four commands ${fourError === undefined ? "accept" : "refuse"}`).toBe(fourError === undefined);
+        if (oneError === undefined) {
+          accepted++;
+          expect(runView(one, runId)).toEqual(runView(four, runId));
+        } else {
+          refused++;
+          // A refusal changes nothing.
+          expect(encodeSnapshot(one, 0).equals(snapshot)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Both sides of the property were exercised.
+    expect(accepted).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(20);
+  });
 });

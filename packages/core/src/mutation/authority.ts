@@ -22,6 +22,7 @@ export type AppliedMutation =
       readonly owner: string;
       readonly expiresAt: number;
     }
+  | { readonly kind: "runDispatch"; readonly runId: RunId; readonly owner: string; readonly expiresAt: number; readonly attemptId: AttemptId }
   | { readonly kind: "enginePause" | "engineResume" }
   | { readonly kind: "taskCancel"; readonly taskId: TaskId }
   | { readonly kind: "dependencyDeclare"; readonly taskId: TaskId; readonly dependsOn: readonly TaskId[] }

@@ -56,6 +56,20 @@ export interface AttemptFinishCommand extends CommandBase {
   readonly outcome: AttemptOutcome;
 }
 /**
+ * Dispatches a ready run in one event: leases it to `owner` until `expiresAt`
+ * and starts attempt `attemptId`. It makes exactly the changes of
+ * `ready → leased`, `leaseAcquire`, `leased → running` and `attemptStart`
+ * submitted in a row (and is refused wherever one of them would be), in one
+ * WAL record instead of four: the dispatch loop starts every run this way.
+ */
+export interface RunDispatchCommand extends CommandBase {
+  readonly kind: "runDispatch";
+  readonly runId: RunId;
+  readonly owner: string;
+  readonly expiresAt: number;
+  readonly attemptId: AttemptId;
+}
+/**
  * Acquires a lease on a ready run for `owner` until `expiresAt`. `attemptId` is
  * the fencing token: the attempt this lease is for.
  */
@@ -233,7 +247,8 @@ export type MutationCommand =
   | RoleAssignCommand
   | CapabilityGrantCommand
   | CapabilityRevokeCommand
-  | LedgerAppendCommand;
+  | LedgerAppendCommand
+  | RunDispatchCommand;
 
 /** The `kind` of a command. */
 export type MutationCommandKind = MutationCommand["kind"];
@@ -269,6 +284,7 @@ export const MUTATION_COMMAND_KINDS: readonly MutationCommandKind[] = [
   "capabilityGrant",
   "capabilityRevoke",
   "ledgerAppend",
+  "runDispatch",
 ];
 
 /** A command without its sequence: what callers build before the authority numbers it. */

@@ -47,6 +47,7 @@ const valid: MutationCommand[] = [
   { ...base, kind: "capabilityGrant", actorId: act, capability: { kind: "canSubmit" }, tenantId: ten },
   { ...base, kind: "capabilityRevoke", actorId: act, capability: { kind: "custom", name: "x" }, tenantId: ten },
   { ...base, kind: "ledgerAppend", entry: { entryId: ledgerEntryId(), tenantId: ten, ledgerKey: "audit", payload: new Uint8Array(), timestamp: 1 } },
+  { ...base, kind: "runDispatch", runId: r, owner: "w1", expiresAt: 5000, attemptId: a },
 ];
 
 const bad = <T extends MutationCommand>(kind: T["kind"], patch: Record<string, unknown>): MutationCommand => {
@@ -84,6 +85,10 @@ describe("validateCommandShape", () => {
     ["empty lease owner on release", bad("leaseRelease", { owner: "" }), "EMPTY_LEASE_OWNER"],
     ["lease expiry not a timestamp", bad("leaseRelease", { expiresAt: -5 }), "INVALID_TIMESTAMP"],
     ["lease without fencing attempt", bad("leaseAcquire", { attemptId: undefined }), "INVALID_ID"],
+    ["dispatch with an empty owner", bad("runDispatch", { owner: "" }), "EMPTY_LEASE_OWNER"],
+    ["dispatch expiry not a timestamp", bad("runDispatch", { expiresAt: 1.5 }), "INVALID_TIMESTAMP"],
+    ["dispatch without an attempt id", bad("runDispatch", { attemptId: "a" }), "INVALID_ID"],
+    ["dispatch with a malformed run id", bad("runDispatch", { runId: "r" }), "INVALID_ID"],
     ["empty dependency list", bad("dependencyDeclare", { dependsOn: [] }), "EMPTY_DEPENDENCY_LIST"],
     ["bad dependency id", bad("dependencyDeclare", { dependsOn: [t, "zz"] }), "INVALID_ID"],
     ["illegal transition pair", bad("runStateTransition", { previousState: "ready", newState: "running" }), "INVALID_TRANSITION"],

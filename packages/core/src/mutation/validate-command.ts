@@ -92,6 +92,7 @@ export function validateCommandShape(command: MutationCommand): void {
       return;
     case "leaseAcquire":
     case "leaseHeartbeat":
+    case "runDispatch":
       lease(command);
       attemptId(command);
       return;

@@ -62,6 +62,7 @@ export const EVENT_TAGS: readonly MutationCommandKind[] = [
   "capabilityGrant",
   "capabilityRevoke",
   "ledgerAppend",
+  "runDispatch",
 ];
 
 const TAG_OF = new Map<MutationCommandKind, number>(EVENT_TAGS.map((kind, tag) => [kind, tag]));
@@ -113,6 +114,7 @@ export function writeEvent(w: BinaryWriter, c: MutationCommand): void {
       return writeOutcome(w, c.outcome);
     case "leaseAcquire":
     case "leaseHeartbeat":
+    case "runDispatch":
       w.ulid(c.runId, "runId");
       w.string(c.owner);
       w.uint(c.expiresAt, "expiresAt");
@@ -209,6 +211,7 @@ export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, en
       break;
     case "leaseAcquire":
     case "leaseHeartbeat":
+    case "runDispatch":
       command = {
         kind,
         sequence,

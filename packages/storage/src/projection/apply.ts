@@ -99,6 +99,8 @@ function appliedMutation(state: ProjectionState, c: MutationCommand): AppliedMut
     case "capabilityRevoke":
     case "ledgerAppend":
       return { kind: "noOp" };
+    case "runDispatch":
+      return { kind: "runDispatch", runId: c.runId, owner: c.owner, expiresAt: c.expiresAt, attemptId: c.attemptId };
   }
 }
 
@@ -153,6 +155,22 @@ export function applyChange(state: ProjectionState, c: MutationCommand): void {
         c.kind === "leaseAcquire" || held === undefined
           ? { owner: c.owner, expiresAt: c.expiresAt, attemptId: c.attemptId, acquiredAt: at, updatedAt: at }
           : { owner: held.owner, expiresAt: c.expiresAt, attemptId: held.attemptId, acquiredAt: held.acquiredAt, updatedAt: at };
+      return;
+    }
+    case "runDispatch": {
+      // The changes of ready → leased, leaseAcquire, leased → running and
+      // attemptStart, with both transitions in the history; the index moves once.
+      const record = runRecord(state, c.runId);
+      state.unindexRun(record.id, record.state);
+      record.recordChange("leased", at);
+      record.recordChange("running", at);
+      record.state = "running";
+      record.lastStateChangeAt = at;
+      state.indexRun(record.id, "running");
+      record.lease = { owner: c.owner, expiresAt: c.expiresAt, attemptId: c.attemptId, acquiredAt: at, updatedAt: at };
+      record.attemptCount += 1;
+      record.currentAttemptId = c.attemptId;
+      record.addAttempt({ attemptId: c.attemptId, startedAt: at });
       return;
     }
     case "leaseExpire":

@@ -126,6 +126,14 @@ function checkLeaseMatch(record: RunRecord, owner: string, what: string): NonNul
   return lease;
 }
 
+/** An attempt id is used once per run (a loop rather than `some`: no closure per start). */
+function requireUnusedAttemptId(record: RunRecord, attemptId: string): void {
+  const attempts = record.attempts;
+  for (let i = 0; i < attempts.length; i++) {
+    if (attempts[i]!.attemptId === attemptId) reject("ALREADY_EXISTS", `run ${record.id}: attempt ${attemptId} was already used`, { runId: record.id, attemptId });
+  }
+}
+
 /**
  * Throws a typed error if `command` cannot be applied to `state`; changes
  * nothing. The sequence is checked by the caller (the authority wants exactly
@@ -166,7 +174,23 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
         throw new TransitionError("ATTEMPT_ALREADY_ACTIVE", `run ${run.id}: attempt ${run.currentAttemptId} is already active`, { details: { runId: run.id, activeAttemptId: run.currentAttemptId } });
       }
       if (run.attemptCount >= U32_MAX) throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${run.id}: attempt count would overflow`, { details: { runId: run.id } });
-      if (record.attempts.some((a) => a.attemptId === command.attemptId)) reject("ALREADY_EXISTS", `run ${run.id}: attempt ${command.attemptId} was already used`, { runId: run.id, attemptId: command.attemptId });
+      requireUnusedAttemptId(record, command.attemptId);
+      return;
+    }
+    case "runDispatch": {
+      // Refused exactly where ready → leased, leaseAcquire, leased → running
+      // and attemptStart submitted in a row would be (the first transition
+      // clears any active attempt, so that check cannot fail here).
+      const record = requireRun(state, command.runId);
+      checkOwner(command.owner);
+      checkTime("expiresAt", command.expiresAt);
+      checkId("AttemptId", command.attemptId);
+      if (record.state !== "ready") {
+        reject("COMMAND_REJECTED", `run ${record.id}: a dispatch requires state ready, the run is ${record.state}`, { runId: record.id, state: record.state, allowed: ["ready"] });
+      }
+      if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${record.id}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: record.id, owner: record.lease.owner });
+      if (record.attemptCount >= U32_MAX) throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${record.id}: attempt count would overflow`, { details: { runId: record.id } });
+      requireUnusedAttemptId(record, command.attemptId);
       return;
     }
     case "attemptFinish": {
