@@ -1,8 +1,9 @@
 /**
  * Crash-loop child: opens the data directory, then keeps many concurrent
  * submitters busy (task + runs batches, runs driven to Running with a lease
- * and an attempt) and prints `ack <sequence>` for every command whose
- * `immediate` promise resolved. The parent SIGKILLs it at a random moment.
+ * and an attempt, half of them by one runDispatch) and prints `ack <sequence>`
+ * for every command whose `immediate` promise resolved. The parent SIGKILLs
+ * it at a random moment.
  */
 import { ManualClock, createIdFactory, RunInstance, createTaskSpec } from "@actionqueue/core";
 import type { MutationCommand, UnsequencedCommand } from "@actionqueue/core";
@@ -21,6 +22,8 @@ function number(commands: readonly UnsequencedCommand[]): MutationCommand[] {
   return commands.map((c, i) => ({ ...c, sequence: first + i }));
 }
 
+let started = 0;
+
 async function submitter(): Promise<void> {
   for (;;) {
     const now = clock.now();
@@ -33,13 +36,20 @@ async function submitter(): Promise<void> {
     const outcomes = await authority.submitBatch(batch, "immediate");
     process.stdout.write(outcomes.map((o) => `ack ${o.sequence}\n`).join(""));
     const attemptId = ids.attemptId();
-    const steps: UnsequencedCommand[] = [
-      { kind: "runStateTransition", timestamp: now, runId, previousState: "scheduled", newState: "ready" },
-      { kind: "leaseAcquire", timestamp: now, runId, owner: "child", expiresAt: now + 30_000, attemptId },
-      { kind: "runStateTransition", timestamp: now, runId, previousState: "ready", newState: "leased" },
-      { kind: "runStateTransition", timestamp: now, runId, previousState: "leased", newState: "running" },
-      { kind: "attemptStart", timestamp: now, runId, attemptId },
-    ];
+    // Every other run is dispatched with the one-record runDispatch, the rest command by command.
+    const steps: UnsequencedCommand[] =
+      started++ % 2 === 0
+        ? [
+            { kind: "runStateTransition", timestamp: now, runId, previousState: "scheduled", newState: "ready" },
+            { kind: "runDispatch", timestamp: now, runId, owner: "child", expiresAt: now + 30_000, attemptId },
+          ]
+        : [
+            { kind: "runStateTransition", timestamp: now, runId, previousState: "scheduled", newState: "ready" },
+            { kind: "leaseAcquire", timestamp: now, runId, owner: "child", expiresAt: now + 30_000, attemptId },
+            { kind: "runStateTransition", timestamp: now, runId, previousState: "ready", newState: "leased" },
+            { kind: "runStateTransition", timestamp: now, runId, previousState: "leased", newState: "running" },
+            { kind: "attemptStart", timestamp: now, runId, attemptId },
+          ];
     for (const step of steps) {
       const [command] = number([step]);
       const outcome = await authority.submitCommand(command!, "immediate");
