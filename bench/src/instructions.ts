@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "instructions-child.mjs");
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "throughput-child.mjs");
 
 /** Total instructions of one child run (callgrind's "Collected" line). */
 function collected(root: string, jobs: number): Promise<number> {

@@ -1,0 +1,54 @@
+// The throughput workload's shape against the runtime of one checkout, for
+// the A/B tools (ab-throughput.ts, instructions.ts): N once tasks submitted
+// concurrently, then processed at concurrency 64 with Immediate durability,
+// the handler parsing its JSON payload. Plain JavaScript, so that no loader's
+// work is timed or counted. Prints one JSON line: jobs/s end to end, enqueue
+// and processing, and CPU µs per job.
+//   node throughput-child.mjs <checkout> <jobs>
+import { mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const [root = ".", jobsText = "20000"] = process.argv.slice(2);
+const jobs = Number(jobsText);
+const runtime = await import(path.join(path.resolve(root), "packages/runtime/dist/index.js"));
+const dataDir = path.join(process.env.BENCH_TMP || path.join(tmpdir(), "actionqueue-bench"), `ab-${process.pid}`);
+rmSync(dataDir, { recursive: true, force: true });
+mkdirSync(dataDir, { recursive: true });
+const encoder = new TextEncoder();
+const queue = await runtime.ActionQueue.open({
+  dataDir,
+  concurrency: 64,
+  backoff: runtime.fixedBackoff(0),
+  handler: (ctx) => {
+    ctx.json();
+    return Promise.resolve();
+  },
+});
+let completed = 0;
+const done = new Promise((resolve) => {
+  queue.on("run:completed", () => {
+    if (++completed === jobs) resolve();
+  });
+});
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+await Promise.all(
+  Array.from({ length: jobs }, (_, i) =>
+    queue.submit({ runPolicy: { kind: "once" }, payload: encoder.encode(`{"id":"tp-${i}","t":${t0}}`), contentType: "application/json" }),
+  ),
+);
+const t1 = performance.now();
+queue.start();
+await done;
+const t2 = performance.now();
+const cpu = process.cpuUsage(cpu0);
+await queue.close({ mode: "abort" });
+rmSync(dataDir, { recursive: true, force: true });
+const sample = {
+  e2e: Math.round((jobs / (t2 - t0)) * 1000),
+  enqueue: Math.round((jobs / (t1 - t0)) * 1000),
+  process: Math.round((jobs / (t2 - t1)) * 1000),
+  cpuUsPerJob: Math.round(((cpu.user + cpu.system) / jobs) * 10) / 10,
+};
+process.stdout.write(`${JSON.stringify(sample)}\n`);
