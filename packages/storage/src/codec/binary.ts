@@ -11,29 +11,11 @@ const ULID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const ULID_VALUES = new Int8Array(128).fill(-1);
 for (let i = 0; i < ULID_ALPHABET.length; i++) ULID_VALUES[ULID_ALPHABET.charCodeAt(i)] = i;
 const ULID_CODES = Uint8Array.from(ULID_ALPHABET, (c) => c.charCodeAt(0));
-// For character i of a ULID: the byte its 5 (first: 3) bits start in, the
-// right shift of the 16-bit window at that byte, and the mask.
-const ULID_BYTE = new Uint8Array(26);
-const ULID_SHIFT = new Uint8Array(26);
-const ULID_MASK = new Uint8Array(26);
-for (let i = 0; i < 26; i++) {
-  const width = i === 0 ? 3 : 5;
-  const startBit = i === 0 ? 0 : 3 + 5 * (i - 1);
-  ULID_BYTE[i] = startBit >> 3;
-  ULID_SHIFT[i] = 16 - (startBit & 7) - width;
-  ULID_MASK[i] = (1 << width) - 1;
-}
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
 const ULID_CACHE_BITS = 14;
 const ULID_CACHE_KEYS = new Int32Array(4 << ULID_CACHE_BITS);
 const ULID_CACHE_VALUES: (string | undefined)[] = new Array<string | undefined>(1 << ULID_CACHE_BITS).fill(undefined);
-
-/** Character code of character `i` of the ULID whose 16 bytes start at `p`. */
-function ulidChar(b: Uint8Array, p: number, i: number): number {
-  const at = p + ULID_BYTE[i]!;
-  return ULID_CODES[(((b[at]! << 8) | (b[at + 1] ?? 0)) >> ULID_SHIFT[i]!) & ULID_MASK[i]!]!;
-}
 
 /** Thrown by {@link BinaryReader} on malformed input. */
 export function decodeError(message: string, details: Record<string, unknown> = {}, cause?: unknown): StorageError {
@@ -416,13 +398,18 @@ export class BinaryReader {
     }
     // One fixed-arity String.fromCharCode call builds a flat string directly:
     // no per-character concatenation (a rope that is slow to hash) and no
-    // native Buffer call. Each 5-bit group spans at most two bytes.
+    // native Buffer call. Byte 0 gives 3 + 5 bits, then each run of 5 bytes
+    // gives 8 characters, with constant shifts.
+    const c = ULID_CODES;
+    const b0 = b[p]!;
+    const x00 = b[p + 1]!, x01 = b[p + 2]!, x02 = b[p + 3]!, x03 = b[p + 4]!, x04 = b[p + 5]!;
+    const x10 = b[p + 6]!, x11 = b[p + 7]!, x12 = b[p + 8]!, x13 = b[p + 9]!, x14 = b[p + 10]!;
+    const x20 = b[p + 11]!, x21 = b[p + 12]!, x22 = b[p + 13]!, x23 = b[p + 14]!, x24 = b[p + 15]!;
     const text = String.fromCharCode(
-      ulidChar(b, p, 0), ulidChar(b, p, 1), ulidChar(b, p, 2), ulidChar(b, p, 3), ulidChar(b, p, 4), ulidChar(b, p, 5),
-      ulidChar(b, p, 6), ulidChar(b, p, 7), ulidChar(b, p, 8), ulidChar(b, p, 9), ulidChar(b, p, 10), ulidChar(b, p, 11),
-      ulidChar(b, p, 12), ulidChar(b, p, 13), ulidChar(b, p, 14), ulidChar(b, p, 15), ulidChar(b, p, 16), ulidChar(b, p, 17),
-      ulidChar(b, p, 18), ulidChar(b, p, 19), ulidChar(b, p, 20), ulidChar(b, p, 21), ulidChar(b, p, 22), ulidChar(b, p, 23),
-      ulidChar(b, p, 24), ulidChar(b, p, 25),
+      c[b0 >> 5]!, c[b0 & 31]!,
+      c[x00 >> 3]!, c[((x00 & 7) << 2) | (x01 >> 6)]!, c[(x01 >> 1) & 31]!, c[((x01 & 1) << 4) | (x02 >> 4)]!, c[((x02 & 15) << 1) | (x03 >> 7)]!, c[(x03 >> 2) & 31]!, c[((x03 & 3) << 3) | (x04 >> 5)]!, c[x04 & 31]!,
+      c[x10 >> 3]!, c[((x10 & 7) << 2) | (x11 >> 6)]!, c[(x11 >> 1) & 31]!, c[((x11 & 1) << 4) | (x12 >> 4)]!, c[((x12 & 15) << 1) | (x13 >> 7)]!, c[(x13 >> 2) & 31]!, c[((x13 & 3) << 3) | (x14 >> 5)]!, c[x14 & 31]!,
+      c[x20 >> 3]!, c[((x20 & 7) << 2) | (x21 >> 6)]!, c[(x21 >> 1) & 31]!, c[((x21 & 1) << 4) | (x22 >> 4)]!, c[((x22 & 15) << 1) | (x23 >> 7)]!, c[(x23 >> 2) & 31]!, c[((x23 & 3) << 3) | (x24 >> 5)]!, c[x24 & 31]!,
     );
     ULID_CACHE_KEYS[k] = w0;
     ULID_CACHE_KEYS[k + 1] = w1;
