@@ -25,7 +25,7 @@ import type {
   TenantId,
 } from "@actionqueue/core";
 import { RUN_STATES } from "@actionqueue/core";
-import { applyChange, applyEvent } from "./apply.js";
+import { applyEvent } from "./apply.js";
 import type {
   ActorRecord,
   AttemptRecord,
@@ -41,21 +41,13 @@ import type {
 } from "./records.js";
 import { budgetKey, grantKey, roleKey } from "./records.js";
 import { ProjectionState } from "./state.js";
-import { validateDecodedEvent, validateEvent } from "./validate.js";
+import { validateEvent } from "./validate.js";
 
 const states = new WeakMap<Projection, ProjectionState>();
 
 /** The internal state of a projection (package-internal: snapshots and recovery). */
 export function projectionState(projection: Projection): ProjectionState {
   return states.get(projection)!;
-}
-
-/** Replay of a decoded event (package-internal): like `apply`, trusting the decoder's id format. */
-export function applyDecoded(projection: Projection, command: MutationCommand): void {
-  const s = states.get(projection)!;
-  if (command.sequence <= s.latestSequence) throw new SequenceConflictError(s.latestSequence + 1, command.sequence);
-  validateDecodedEvent(s, command);
-  applyChange(s, command);
 }
 
 /** Read access to durable state; what `openStorage` hands out. */

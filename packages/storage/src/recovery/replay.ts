@@ -7,7 +7,9 @@
 import { StorageError } from "@actionqueue/core";
 import { decodeEvent } from "../codec/event-codec.js";
 import type { Projection } from "../projection/projection.js";
-import { applyDecoded, projectionState } from "../projection/projection.js";
+import { projectionState } from "../projection/projection.js";
+import { applyChange } from "../projection/apply.js";
+import { validateDecodedEvent } from "../projection/validate.js";
 import type { WalRecord } from "../wal/reader.js";
 import { SegmentRecord } from "../wal/reader.js";
 
@@ -17,20 +19,26 @@ import { SegmentRecord } from "../wal/reader.js";
  * in: call {@link finishReplay} once the scan is over.
  */
 export function replayInto(projection: Projection, counter: { replayed: number }): (record: WalRecord) => void {
-  projectionState(projection).suspendIndexes();
+  // The state once, not per record (a weak-map lookup each time showed in replay profiles).
+  const state = projectionState(projection);
+  state.suspendIndexes();
   return (record) => {
     const command =
       record instanceof SegmentRecord ? decodeEvent(record.bytes, record.sequence, record.start, record.end) : decodeEvent(record.payload, record.sequence);
-    const expected = projection.latestSequence + 1;
+    const expected = state.latestSequence + 1;
     if (record.sequence !== expected) {
       throw new StorageError(
         "WAL_CORRUPT",
-        `WAL gap in ${record.file} at offset ${record.offset}: record ${record.sequence} follows ${expected - 1}; records ${expected}..${record.sequence - 1} are missing`,
+        record.sequence > expected
+          ? `WAL gap in ${record.file} at offset ${record.offset}: record ${record.sequence} follows ${expected - 1}; records ${expected}..${record.sequence - 1} are missing`
+          : `WAL out of order in ${record.file} at offset ${record.offset}: record ${record.sequence} follows ${expected - 1}`,
         { details: { file: record.file, offset: record.offset, expected, actual: record.sequence } },
       );
     }
     try {
-      applyDecoded(projection, command);
+      // The sequence is latest + 1 (checked above): validate, then apply.
+      validateDecodedEvent(state, command);
+      applyChange(state, command);
     } catch (error) {
       throw new StorageError(
         "WAL_CORRUPT",
