@@ -83,7 +83,6 @@ function requireRun(state: ProjectionState, runId: RunId): RunRecord {
 
 // The states each lease command needs (constants: a literal would be a new array per command).
 const LEASABLE: readonly RunState[] = ["ready", "leased"];
-const DISPATCHABLE: readonly RunState[] = ["ready"];
 const HEARTBEAT_STATES: readonly RunState[] = ["leased", "running"];
 const LEASE_END_STATES: readonly RunState[] = ["ready", "leased", "running"];
 
@@ -127,21 +126,8 @@ function checkLeaseMatch(record: RunRecord, owner: string, what: string): NonNul
   return lease;
 }
 
-/** The checks of a new lease (leaseAcquire, runDispatch): its fields, the run's state, no lease held yet. */
-function checkNewLease(record: RunRecord, lease: { owner: string; expiresAt: number; attemptId: string }, allowed: readonly RunState[], what: string): void {
-  checkOwner(lease.owner);
-  checkTime("expiresAt", lease.expiresAt);
-  checkId("AttemptId", lease.attemptId);
-  requireRunState(record, allowed, what);
-  if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${record.id}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: record.id, owner: record.lease.owner });
-}
-
-/**
- * Room for one more attempt: the count cannot overflow, and an attempt id is
- * used once per run (a loop rather than `some`: no closure per start).
- */
-function requireAttemptRoom(record: RunRecord, attemptId: string): void {
-  if (record.attemptCount >= U32_MAX) throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${record.id}: attempt count would overflow`, { details: { runId: record.id } });
+/** An attempt id is used once per run (a loop rather than `some`: no closure per start). */
+function requireUnusedAttemptId(record: RunRecord, attemptId: string): void {
   const attempts = record.attempts;
   for (let i = 0; i < attempts.length; i++) {
     if (attempts[i]!.attemptId === attemptId) reject("ALREADY_EXISTS", `run ${record.id}: attempt ${attemptId} was already used`, { runId: record.id, attemptId });
@@ -187,7 +173,8 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       if (run.currentAttemptId !== undefined) {
         throw new TransitionError("ATTEMPT_ALREADY_ACTIVE", `run ${run.id}: attempt ${run.currentAttemptId} is already active`, { details: { runId: run.id, activeAttemptId: run.currentAttemptId } });
       }
-      requireAttemptRoom(record, command.attemptId);
+      if (run.attemptCount >= U32_MAX) throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${run.id}: attempt count would overflow`, { details: { runId: run.id } });
+      requireUnusedAttemptId(record, command.attemptId);
       return;
     }
     case "runDispatch": {
@@ -195,8 +182,15 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       // and attemptStart submitted in a row would be (the first transition
       // clears any active attempt, so that check cannot fail here).
       const record = requireRun(state, command.runId);
-      checkNewLease(record, command, DISPATCHABLE, "a dispatch");
-      requireAttemptRoom(record, command.attemptId);
+      checkOwner(command.owner);
+      checkTime("expiresAt", command.expiresAt);
+      checkId("AttemptId", command.attemptId);
+      if (record.state !== "ready") {
+        reject("COMMAND_REJECTED", `run ${record.id}: a dispatch requires state ready, the run is ${record.state}`, { runId: record.id, state: record.state, allowed: ["ready"] });
+      }
+      if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${record.id}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: record.id, owner: record.lease.owner });
+      if (record.attemptCount >= U32_MAX) throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${record.id}: attempt count would overflow`, { details: { runId: record.id } });
+      requireUnusedAttemptId(record, command.attemptId);
       return;
     }
     case "attemptFinish": {
@@ -216,7 +210,12 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       return;
     }
     case "leaseAcquire": {
-      checkNewLease(requireRun(state, command.runId), command, LEASABLE, "a lease");
+      const record = requireRun(state, command.runId);
+      checkOwner(command.owner);
+      checkTime("expiresAt", command.expiresAt);
+      checkId("AttemptId", command.attemptId);
+      requireRunState(record, LEASABLE, "a lease");
+      if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${command.runId}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: command.runId, owner: record.lease.owner });
       return;
     }
     case "leaseHeartbeat": {
