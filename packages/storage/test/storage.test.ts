@@ -172,6 +172,42 @@ describe("openStorage", () => {
     await third.close();
   });
 
+  it("runDispatch leases and starts a ready run in one record; it survives reopen, and recovery treats the run like any running run", async () => {
+    const store = await open();
+    const task = c.taskCreate({ maxAttempts: 2 });
+    const run = c.runCreate(task.taskSpec.id);
+    const runId = run.run.id;
+    await submitBatch(store.authority, [task, run, c.transition(runId, "scheduled", "ready")]);
+    const attemptId = c.ids.attemptId();
+    const now = c.clock.now();
+    const dispatch = { kind: "runDispatch", timestamp: now, runId, owner: "w1", expiresAt: now + 30_000, attemptId } as const;
+    expect(await submit(store.authority, dispatch)).toEqual({ sequence: 4, applied: { kind: "runDispatch", runId, owner: "w1", expiresAt: now + 30_000, attemptId } });
+    expect(store.projection.runHistory(runId).map((h) => h.to)).toEqual(["scheduled", "ready", "leased", "running"]);
+    expect(store.projection.lease(runId)).toMatchObject({ owner: "w1", expiresAt: now + 30_000, attemptId });
+    expect(store.projection.activeAttemptId(runId)).toBe(attemptId);
+    expect(store.projection.runsInState("running")).toEqual([runId]);
+    // A second dispatch of the same run is refused and writes nothing.
+    const refused = await submit(store.authority, { ...dispatch, attemptId: c.ids.attemptId() }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(ActionQueueError.hasCode(refused, "COMMAND_REJECTED")).toBe(true);
+    expect(store.authority.latestSequence()).toBe(4);
+    const before = snapshotBytes(store.projection);
+    await store.close();
+
+    // Read-only: the same state, replayed from the one record.
+    const inspected = openStorageReadOnly({ dataDir });
+    expect(inspected.walRecordsReplayed).toBe(4);
+    expect(snapshotBytes(inspected.projection).equals(before)).toBe(true);
+
+    // Writer open: the dispatched run was running when the process stopped, so its attempt is abandoned and counted.
+    const again = await open();
+    expect(again.recoveryReport.reconciledRuns).toMatchObject([{ runId, from: "running", to: "retryWait", abandonedAttemptId: attemptId }]);
+    expect(again.projection.getRun(runId)!.attemptCount).toBe(1);
+    await again.close();
+  });
+
   it("snapshot plus WAL tail equals full replay; a damaged snapshot falls back", async () => {
     const store = await open();
     const task = c.taskCreate();
