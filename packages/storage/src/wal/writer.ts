@@ -283,11 +283,14 @@ export class WalWriter {
   appendEncodedBatch(firstSequence: number, bytes: Uint8Array, ends: readonly number[], durability: WalDurability): Promise<void> {
     const count = ends.length;
     if (count === 0) return Promise.resolve();
-    // The sequences run on from the first, so checking the first and the last
-    // covers them all; only the lengths need a look each.
-    let problem = this.#check(firstSequence, ends[0]!) ?? this.#check(firstSequence + count - 1, 0, firstSequence + count - 2);
+    // The sequences run on from the first, so the first record's full check
+    // and the last sequence being a safe integer cover them all; the other
+    // records only need their length looked at.
+    const last = firstSequence + count - 1;
+    let problem = this.#check(firstSequence, ends[0]!) ?? this.#check(last, 0, last - 1);
     for (let i = 1; problem === undefined && i < count; i++) {
-      if (ends[i]! - ends[i - 1]! > MAX_PAYLOAD_BYTES) problem = this.#check(firstSequence + i, ends[i]! - ends[i - 1]!, firstSequence + i - 1);
+      const length = ends[i]! - ends[i - 1]!;
+      if (length > MAX_PAYLOAD_BYTES) problem = this.#check(firstSequence + i, length, firstSequence + i - 1);
     }
     if (problem !== undefined) {
       this.#stats.appendsRejected += count;
