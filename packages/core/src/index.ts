@@ -126,6 +126,7 @@ export type {
   CapabilityRevokeCommand,
   LedgerAppendCommand,
   RunDispatchCommand,
+  RunFinishCommand,
 } from "./mutation/commands.js";
 export type { AppliedMutation, MutationOutcome, MutationAuthority, GroupCommitMutationAuthority } from "./mutation/authority.js";
 

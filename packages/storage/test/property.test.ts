@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { AttemptOutcome, validTransitions } from "@actionqueue/core";
+import { AttemptOutcome, RUN_STATES, validTransitions } from "@actionqueue/core";
 import type { MutationAuthority, RunId, TaskId, UnsequencedCommand } from "@actionqueue/core";
 import { Projection, decodeSnapshot, encodeSnapshot, openStorage } from "@actionqueue/storage";
 import type { ProjectionView } from "@actionqueue/storage";
@@ -35,7 +35,10 @@ function command(intentValue: Intent, p: ProjectionView, c: Commands, tasks: Tas
       const run = p.getRun(runId)!;
       if (run.state === "running" && run.currentAttemptId !== undefined) {
         const outcomes = [AttemptOutcome.success(), AttemptOutcome.failure("boom"), AttemptOutcome.timeout("late"), AttemptOutcome.suspendedWithOutput(new Uint8Array([b % 256]))];
-        return { kind: "attemptFinish", timestamp: now, runId, attemptId: run.currentAttemptId, outcome: outcomes[b % 4]! };
+        const outcome = outcomes[b % 4]!;
+        // Half the finishes also leave running in the same record.
+        if (b % 8 < 4) return { kind: "attemptFinish", timestamp: now, runId, attemptId: run.currentAttemptId, outcome };
+        return { kind: "runFinish", timestamp: now, runId, attemptId: run.currentAttemptId, outcome, newState: pick(validTransitions("running"), a)! };
       }
       if (run.state === "running" && b % 3 === 0) return c.attemptStart(runId, c.ids.attemptId());
       const next = pick(validTransitions(run.state), b);
@@ -204,6 +207,89 @@ describe("runDispatch (property)", () => {
         if (oneError === undefined) {
           accepted++;
           expect(runView(one, runId)).toEqual(runView(four, runId));
+        } else {
+          refused++;
+          // A refusal changes nothing.
+          expect(encodeSnapshot(one, 0).equals(snapshot)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Both sides of the property were exercised.
+    expect(accepted).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(20);
+  });
+});
+
+describe("runFinish (property)", () => {
+  it("changes exactly what attemptFinish and running → newState in a row change, and is refused exactly where they are", () => {
+    const outcomes = [AttemptOutcome.success(), AttemptOutcome.failure("boom"), AttemptOutcome.timeout("late"), AttemptOutcome.suspendedWithOutput(new Uint8Array([7]))];
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.array(intent, { maxLength: 60 }), fc.nat(), fc.nat(), (intents, which, b) => {
+        const c = new Commands();
+        const p = new Projection();
+        const tasks: TaskId[] = [];
+        const runs: RunId[] = [];
+        for (const i of intents) {
+          c.clock.advance(1 + (i.b % 5));
+          const cmd = command(i, p, c, tasks, runs);
+          try {
+            p.apply({ ...cmd, sequence: p.latestSequence + 1 });
+            if (cmd.kind === "taskCreate") tasks.push(cmd.taskSpec.id);
+            if (cmd.kind === "runCreate") runs.push(cmd.run.id);
+          } catch {
+            // Refused: the state is unchanged, the walk goes on.
+          }
+        }
+        if (b % 4 !== 0) {
+          // Start an attempt on a scheduled or ready run so that active ones are common.
+          const startable = pick(runs.filter((id) => p.runState(id) === "scheduled" || p.runState(id) === "ready"), which);
+          if (startable !== undefined) {
+            if (p.runState(startable) === "scheduled") p.apply({ ...c.transition(startable, "scheduled", "ready"), sequence: p.latestSequence + 1 });
+            const at = c.clock.now();
+            try {
+              p.apply({ kind: "runDispatch", sequence: p.latestSequence + 1, timestamp: at, runId: startable, owner: "w", expiresAt: at + 30_000, attemptId: c.ids.attemptId() });
+            } catch {
+              // Already leased: it stays as it is.
+            }
+          }
+        }
+        // A running run with an active attempt most of the time (the interesting case), any run otherwise, sometimes an unknown one.
+        const active = runs.filter((id) => p.activeAttemptId(id) !== undefined);
+        const runId = b % 11 === 0 ? c.ids.runId() : ((b % 4 !== 0 ? pick(active, which) : undefined) ?? pick(runs, which));
+        if (runId === undefined) return;
+        const current = p.activeAttemptId(runId);
+        const attemptId = b % 7 === 0 || current === undefined ? c.ids.attemptId() : current;
+        // Mostly the states running can reach, sometimes any state.
+        const reachable = validTransitions("running");
+        const newState = b % 5 === 0 ? RUN_STATES[which % RUN_STATES.length]! : reachable[which % reachable.length]!;
+        const outcome = outcomes[(b >> 3) % outcomes.length]!;
+        const now = c.clock.now() + 1;
+        const s = p.latestSequence;
+        const snapshot = encodeSnapshot(p, 0);
+        const one = decodeSnapshot(snapshot).projection;
+        const two = decodeSnapshot(snapshot).projection;
+        let oneError: unknown;
+        let twoError: unknown;
+        try {
+          one.apply({ kind: "runFinish", sequence: s + 1, timestamp: now, runId, attemptId, outcome, newState });
+        } catch (error) {
+          oneError = error;
+        }
+        try {
+          two.applyBatch([
+            { kind: "attemptFinish", sequence: s + 1, timestamp: now, runId, attemptId, outcome },
+            { kind: "runStateTransition", sequence: s + 2, timestamp: now, runId, previousState: "running", newState },
+          ]);
+        } catch (error) {
+          twoError = error;
+        }
+        expect(oneError === undefined, `runFinish ${oneError === undefined ? "accepted" : "refused"} what the two commands ${twoError === undefined ? "accept" : "refuse"}`).toBe(twoError === undefined);
+        if (oneError === undefined) {
+          accepted++;
+          expect(runView(one, runId)).toEqual(runView(two, runId));
         } else {
           refused++;
           // A refusal changes nothing.

@@ -208,6 +208,43 @@ describe("openStorage", () => {
     await again.close();
   });
 
+  it("runFinish finishes the attempt and moves the run out of running in one record; a stale finish writes nothing; it survives reopen", async () => {
+    const store = await open();
+    const task = c.taskCreate({ maxAttempts: 2 });
+    const run = c.runCreate(task.taskSpec.id);
+    const runId = run.run.id;
+    const attemptId = c.ids.attemptId();
+    const now = c.clock.now();
+    await submitBatch(store.authority, [task, run, c.transition(runId, "scheduled", "ready")]);
+    await submit(store.authority, { kind: "runDispatch", timestamp: now, runId, owner: "w1", expiresAt: now + 30_000, attemptId });
+    const outcome = AttemptOutcome.failure("boom");
+    const finish = { kind: "runFinish", timestamp: now + 5, runId, attemptId, outcome, newState: "retryWait" } as const;
+    expect(await submit(store.authority, finish)).toEqual({ sequence: 5, applied: { kind: "runFinish", runId, attemptId, outcome, newState: "retryWait" } });
+    expect(store.projection.runHistory(runId).map((h) => h.to)).toEqual(["scheduled", "ready", "leased", "running", "retryWait"]);
+    expect(store.projection.attempts(runId)).toMatchObject([{ attemptId, startedAt: now, finishedAt: now + 5, outcome: { result: "failure", error: "boom" } }]);
+    expect(store.projection.activeAttemptId(runId)).toBeUndefined();
+    // The lease ends with running, as the separate transition would end it.
+    expect(store.projection.lease(runId)).toBeUndefined();
+    // The same finish again: no attempt is active and the run is not running, so it is refused and writes nothing.
+    const refused = await submit(store.authority, finish).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(ActionQueueError.hasCode(refused, "ATTEMPT_FINISH_REQUIRES_RUNNING")).toBe(true);
+    expect(store.authority.latestSequence()).toBe(5);
+    const before = snapshotBytes(store.projection);
+    await store.close();
+
+    const inspected = openStorageReadOnly({ dataDir });
+    expect(inspected.walRecordsReplayed).toBe(5);
+    expect(snapshotBytes(inspected.projection).equals(before)).toBe(true);
+    // A writer open has nothing to reconcile: the run is waiting for its retry, not running.
+    const again = await open();
+    expect(again.recoveryReport.reconciledRuns).toEqual([]);
+    expect(snapshotBytes(again.projection).equals(before)).toBe(true);
+    await again.close();
+  });
+
   it("snapshot plus WAL tail equals full replay; a damaged snapshot falls back", async () => {
     const store = await open();
     const task = c.taskCreate();

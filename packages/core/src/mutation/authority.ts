@@ -23,6 +23,7 @@ export type AppliedMutation =
       readonly expiresAt: number;
     }
   | { readonly kind: "runDispatch"; readonly runId: RunId; readonly owner: string; readonly expiresAt: number; readonly attemptId: AttemptId }
+  | { readonly kind: "runFinish"; readonly runId: RunId; readonly attemptId: AttemptId; readonly outcome: AttemptOutcome; readonly newState: RunState }
   | { readonly kind: "enginePause" | "engineResume" }
   | { readonly kind: "taskCancel"; readonly taskId: TaskId }
   | { readonly kind: "dependencyDeclare"; readonly taskId: TaskId; readonly dependsOn: readonly TaskId[] }

@@ -70,6 +70,20 @@ export interface RunDispatchCommand extends CommandBase {
   readonly attemptId: AttemptId;
 }
 /**
+ * Finishes a running run's active attempt and moves the run out of running
+ * in one event. It makes exactly the changes of `attemptFinish` followed by
+ * `running → newState` (and is refused wherever one of them would be), in one
+ * WAL record instead of two: the dispatch loop ends every attempt this way.
+ */
+export interface RunFinishCommand extends CommandBase {
+  readonly kind: "runFinish";
+  readonly runId: RunId;
+  readonly attemptId: AttemptId;
+  readonly outcome: AttemptOutcome;
+  /** Where the run goes from running: completed, failed, retryWait, suspended or canceled. */
+  readonly newState: RunState;
+}
+/**
  * Acquires a lease on a ready run for `owner` until `expiresAt`. `attemptId` is
  * the fencing token: the attempt this lease is for.
  */
@@ -248,7 +262,8 @@ export type MutationCommand =
   | CapabilityGrantCommand
   | CapabilityRevokeCommand
   | LedgerAppendCommand
-  | RunDispatchCommand;
+  | RunDispatchCommand
+  | RunFinishCommand;
 
 /** The `kind` of a command. */
 export type MutationCommandKind = MutationCommand["kind"];
@@ -285,6 +300,7 @@ export const MUTATION_COMMAND_KINDS: readonly MutationCommandKind[] = [
   "capabilityRevoke",
   "ledgerAppend",
   "runDispatch",
+  "runFinish",
 ];
 
 /** A command without its sequence: what callers build before the authority numbers it. */

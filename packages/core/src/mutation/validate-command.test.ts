@@ -48,6 +48,7 @@ const valid: MutationCommand[] = [
   { ...base, kind: "capabilityRevoke", actorId: act, capability: { kind: "custom", name: "x" }, tenantId: ten },
   { ...base, kind: "ledgerAppend", entry: { entryId: ledgerEntryId(), tenantId: ten, ledgerKey: "audit", payload: new Uint8Array(), timestamp: 1 } },
   { ...base, kind: "runDispatch", runId: r, owner: "w1", expiresAt: 5000, attemptId: a },
+  { ...base, kind: "runFinish", runId: r, attemptId: a, outcome: AttemptOutcome.success(), newState: "completed" },
 ];
 
 const bad = <T extends MutationCommand>(kind: T["kind"], patch: Record<string, unknown>): MutationCommand => {
@@ -89,6 +90,9 @@ describe("validateCommandShape", () => {
     ["dispatch expiry not a timestamp", bad("runDispatch", { expiresAt: 1.5 }), "INVALID_TIMESTAMP"],
     ["dispatch without an attempt id", bad("runDispatch", { attemptId: "a" }), "INVALID_ID"],
     ["dispatch with a malformed run id", bad("runDispatch", { runId: "r" }), "INVALID_ID"],
+    ["finish into a state that is not one", bad("runFinish", { newState: "done" }), "INVALID_FIELD"],
+    ["finish into a state running cannot reach", bad("runFinish", { newState: "ready" }), "INVALID_TRANSITION"],
+    ["finish without an attempt id", bad("runFinish", { attemptId: undefined }), "INVALID_ID"],
     ["empty dependency list", bad("dependencyDeclare", { dependsOn: [] }), "EMPTY_DEPENDENCY_LIST"],
     ["bad dependency id", bad("dependencyDeclare", { dependsOn: [t, "zz"] }), "INVALID_ID"],
     ["illegal transition pair", bad("runStateTransition", { previousState: "ready", newState: "running" }), "INVALID_TRANSITION"],

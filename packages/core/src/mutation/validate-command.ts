@@ -90,6 +90,17 @@ export function validateCommandShape(command: MutationCommand): void {
       attemptId(command);
       validateAttemptOutcome(command.outcome);
       return;
+    case "runFinish":
+      runId(command);
+      attemptId(command);
+      validateAttemptOutcome(command.outcome);
+      if (!isRunState(command.newState)) fail("INVALID_FIELD", "command.newState", command.newState, "a run state");
+      if (!isValidTransition("running", command.newState)) {
+        throw new TransitionError("INVALID_TRANSITION", `invalid command: run transition running → ${command.newState} is not legal`, {
+          details: { field: "command.newState", from: "running", to: command.newState },
+        });
+      }
+      return;
     case "leaseAcquire":
     case "leaseHeartbeat":
     case "runDispatch":

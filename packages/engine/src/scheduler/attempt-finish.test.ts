@@ -214,7 +214,7 @@ class GroupCommitMock extends MockAuthority implements GroupCommitMutationAuthor
   readonly batches: MutationCommand[][] = [];
   readonly commit = Promise.resolve();
   submitBatchDurable(commands: readonly MutationCommand[], _durability: DurabilityPolicy): Promise<void> {
-    if (commands[0]?.kind !== "attemptFinish") return Promise.reject(new Error("refused: not an attempt finish"));
+    if (commands[0]?.kind !== "attemptFinish" && commands[0]?.kind !== "runFinish") return Promise.reject(new Error("refused: not an attempt finish"));
     this.batches.push([...commands]);
     this.submitted.push(...commands);
     return this.commit;
@@ -231,10 +231,31 @@ describe("submitAttemptFinishInGroupCommit", () => {
     const durable = submitAttemptFinishInGroupCommit(finish, "immediate", authority, next);
     expect(durable).toBe(authority.commit);
     await durable;
-    expect(authority.batches).toEqual([[finish, next]]);
+    // The run's move out of running travels with the finish as one runFinish record.
+    expect(authority.batches).toEqual([[{ kind: "runFinish", sequence: 1, timestamp: 10, runId, attemptId, outcome: finish.outcome, newState: "completed" }]]);
     const alone = buildAttemptFinishCommand(3, runId, attemptId, { kind: "success" }, 11);
     expect(submitAttemptFinishInGroupCommit(alone, "immediate", authority)).toBe(authority.commit);
     expect(authority.batches[1]).toEqual([alone]);
+  });
+
+  it("fuses a suspension without a reason, and keeps two commands when the follow-up is not the finish's own move", () => {
+    const authority = new GroupCommitMock();
+    const runId = ids.runId();
+    const attemptId = ids.attemptId();
+    const finish = buildAttemptFinishCommand(1, runId, attemptId, { kind: "suspended" }, 10);
+    void submitAttemptFinishInGroupCommit(finish, "immediate", authority, { kind: "runSuspend", sequence: 2, timestamp: 10, runId });
+    expect(authority.batches[0]).toEqual([{ kind: "runFinish", sequence: 1, timestamp: 10, runId, attemptId, outcome: finish.outcome, newState: "suspended" }]);
+    const apart: MutationCommand[] = [
+      { kind: "runSuspend", sequence: 2, timestamp: 10, runId, reason: "budget" }, // a reason the fused record would lose
+      { kind: "runStateTransition", sequence: 2, timestamp: 11, runId, previousState: "running", newState: "completed" }, // another time
+      { kind: "runStateTransition", sequence: 2, timestamp: 10, runId: ids.runId(), previousState: "running", newState: "completed" }, // another run
+      { kind: "runStateTransition", sequence: 3, timestamp: 10, runId, previousState: "running", newState: "completed" }, // not next in line
+      { kind: "enginePause", sequence: 2, timestamp: 10 },
+    ];
+    for (const next of apart) {
+      void submitAttemptFinishInGroupCommit(finish, "immediate", authority, next);
+      expect(authority.batches.at(-1)).toEqual([finish, next]);
+    }
   });
 
   it("wraps a refusal in AttemptFinishSubmissionError naming the run", async () => {

@@ -14,7 +14,9 @@ import type {
   MutationAuthority,
   MutationCommand,
   MutationOutcome,
+  RunFinishCommand,
   RunId,
+  RunState,
 } from "@actionqueue/core";
 import type { LeaseTable } from "../lease/lease-table.js";
 import type { ExecutorResponse } from "@actionqueue/executor-local";
@@ -96,10 +98,28 @@ export function submitAttemptFinishViaAuthority(
 }
 
 /**
+ * The finish and the run's move out of running as one `runFinish` command,
+ * when `nextState` is that move (a `running → x` transition, or a suspension
+ * without a reason, of the same run at the same time, numbered right after
+ * the finish); undefined otherwise.
+ */
+function fusedFinish(finish: AttemptFinishCommand, nextState: MutationCommand): RunFinishCommand | undefined {
+  let newState: RunState;
+  if (nextState.kind === "runStateTransition" && nextState.previousState === "running") newState = nextState.newState;
+  else if (nextState.kind === "runSuspend" && nextState.reason === undefined) newState = "suspended";
+  else return undefined;
+  if (nextState.runId !== finish.runId || nextState.timestamp !== finish.timestamp || nextState.sequence !== finish.sequence + 1) return undefined;
+  return { kind: "runFinish", sequence: finish.sequence, timestamp: finish.timestamp, runId: finish.runId, attemptId: finish.attemptId, outcome: finish.outcome, newState };
+}
+
+/**
  * {@link submitAttemptFinishViaAuthority} for a dispatch loop that finishes
- * many attempts per group commit: the same command and the same atomic batch
- * with `nextState`, through `submitBatchDurable`, so the promise is the group
- * commit's, shared with every other batch in it, and resolves with nothing.
+ * many attempts per group commit: the same changes, atomic with `nextState`,
+ * through `submitBatchDurable`, so the promise is the group commit's, shared
+ * with every other batch in it, and resolves with nothing. When `nextState`
+ * is the run's move out of running (the usual case) both travel as one
+ * `runFinish` record, which makes exactly their changes: the authority's
+ * `latestSequence()` then moves by one, not two.
  * A refusal rejects with {@link AttemptFinishSubmissionError} naming the run,
  * as in {@link submitAttemptFinishViaAuthority}; the caller knows of it
  * synchronously too (`latestSequence()` did not move). A later write failure
@@ -114,7 +134,13 @@ export function submitAttemptFinishInGroupCommit(
   const before = authority.latestSequence();
   let durable: Promise<void>;
   try {
-    durable = authority.submitBatchDurable(nextState === undefined ? [finishCommand] : [finishCommand, nextState], durability);
+    let batch: MutationCommand[];
+    if (nextState === undefined) batch = [finishCommand];
+    else {
+      const fused = fusedFinish(finishCommand, nextState);
+      batch = fused === undefined ? [finishCommand, nextState] : [fused];
+    }
+    durable = authority.submitBatchDurable(batch, durability);
   } catch (cause) {
     return Promise.reject(new AttemptFinishSubmissionError(finishCommand.runId, cause));
   }

@@ -63,6 +63,7 @@ export const EVENT_TAGS: readonly MutationCommandKind[] = [
   "capabilityRevoke",
   "ledgerAppend",
   "runDispatch",
+  "runFinish",
 ];
 
 const TAG_OF = new Map<MutationCommandKind, number>(EVENT_TAGS.map((kind, tag) => [kind, tag]));
@@ -112,6 +113,11 @@ export function writeEvent(w: BinaryWriter, c: MutationCommand): void {
       w.ulid(c.runId, "runId");
       w.ulid(c.attemptId, "attemptId");
       return writeOutcome(w, c.outcome);
+    case "runFinish":
+      w.ulid(c.runId, "runId");
+      w.ulid(c.attemptId, "attemptId");
+      writeOutcome(w, c.outcome);
+      return writeState(w, c.newState, "newState");
     case "leaseAcquire":
     case "leaseHeartbeat":
     case "runDispatch":
@@ -208,6 +214,17 @@ export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, en
       break;
     case "attemptFinish":
       command = { kind, sequence, timestamp, runId: r.ulid("runId") as RunId, attemptId: r.ulid("attemptId") as AttemptId, outcome: readOutcome(r) };
+      break;
+    case "runFinish":
+      command = {
+        kind,
+        sequence,
+        timestamp,
+        runId: r.ulid("runId") as RunId,
+        attemptId: r.ulid("attemptId") as AttemptId,
+        outcome: readOutcome(r),
+        newState: r.choice(RUN_STATES, "newState"),
+      };
       break;
     case "leaseAcquire":
     case "leaseHeartbeat":

@@ -90,6 +90,7 @@ export function sampleEvents(): { name: string; command: MutationCommand }[] {
       command: { kind: "ledgerAppend", timestamp: T + 27, entry: { entryId, tenantId, ledgerKey: "audit", actorId, payload: new Uint8Array([9, 8, 7]), timestamp: T + 27 } },
     },
     { name: "run-dispatch", command: { kind: "runDispatch", timestamp: T + 28, runId, owner: "worker-1", expiresAt: T + 30_028, attemptId } },
+    { name: "run-finish", command: { kind: "runFinish", timestamp: T + 29, runId, attemptId, outcome: AttemptOutcome.failure("boom"), newState: "retryWait" } },
   ];
   return list.map((entry, index) => ({ name: entry.name, command: { ...entry.command, sequence: index + 1 } }));
 }

@@ -62,6 +62,11 @@ function appliedMutation(state: ProjectionState, c: MutationCommand): AppliedMut
       const outcome = attempts[attempts.length - 1]?.outcome ?? AttemptOutcome.fromParts(c.outcome.result, c.outcome.error, c.outcome.output);
       return { kind: "attemptFinish", runId: c.runId, attemptId: c.attemptId, outcome };
     }
+    case "runFinish": {
+      const attempts = state.runs.get(c.runId)!.attempts;
+      const outcome = attempts[attempts.length - 1]?.outcome ?? AttemptOutcome.fromParts(c.outcome.result, c.outcome.error, c.outcome.output);
+      return { kind: "runFinish", runId: c.runId, attemptId: c.attemptId, outcome, newState: c.newState };
+    }
     case "leaseAcquire":
     case "leaseHeartbeat":
     case "leaseExpire":
@@ -135,7 +140,8 @@ export function applyChange(state: ProjectionState, c: MutationCommand): void {
       record.addAttempt({ attemptId: c.attemptId, startedAt: at });
       return;
     }
-    case "attemptFinish": {
+    case "attemptFinish":
+    case "runFinish": {
       const record = runRecord(state, c.runId);
       record.currentAttemptId = undefined;
       const outcome = AttemptOutcome.fromParts(c.outcome.result, c.outcome.error, c.outcome.output);
@@ -144,6 +150,8 @@ export function applyChange(state: ProjectionState, c: MutationCommand): void {
       // A fresh object with an explicit shape: object spread here was the
       // single hottest line of replay.
       if (entry !== undefined) record.replaceLastAttempt({ attemptId: entry.attemptId, startedAt: entry.startedAt, finishedAt: at, outcome });
+      // runFinish: then the run's move out of running, as its own transition would make it.
+      if (c.kind === "runFinish") moveRun(state, record, c.newState, at);
       return;
     }
     case "leaseAcquire":

@@ -193,7 +193,8 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       requireUnusedAttemptId(record, command.attemptId);
       return;
     }
-    case "attemptFinish": {
+    case "attemptFinish":
+    case "runFinish": {
       const record = requireRun(state, command.runId);
       const run = record;
       const o = command.outcome;
@@ -206,6 +207,15 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
         throw new TransitionError("ATTEMPT_OWNERSHIP_MISMATCH", `run ${run.id}: attempt ${command.attemptId} is not the active attempt ${run.currentAttemptId}`, {
           details: { runId: run.id, expectedAttemptId: run.currentAttemptId, actualAttemptId: command.attemptId },
         });
+      }
+      // runFinish: then running → newState, checked as the transition would be
+      // after the finish (no attempt is active any more, so only the pair can fail).
+      if (command.kind === "runFinish") {
+        const to = command.newState;
+        if (!isRunState(to)) invalid("INVALID_TRANSITION", "newState", to, "a run state");
+        if (!isValidTransition("running", to)) {
+          throw new TransitionError("INVALID_TRANSITION", `run ${run.id}: invalid transition running → ${to}`, { details: { runId: run.id, from: "running", to } });
+        }
       }
       return;
     }

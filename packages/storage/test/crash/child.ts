@@ -5,7 +5,7 @@
  * for every command whose `immediate` promise resolved. The parent SIGKILLs
  * it at a random moment.
  */
-import { ManualClock, createIdFactory, RunInstance, createTaskSpec } from "@actionqueue/core";
+import { AttemptOutcome, ManualClock, createIdFactory, RunInstance, createTaskSpec } from "@actionqueue/core";
 import type { MutationCommand, UnsequencedCommand } from "@actionqueue/core";
 import { openStorage } from "../../src/index.js";
 import type { WalSyncMode } from "../../src/index.js";
@@ -36,12 +36,15 @@ async function submitter(): Promise<void> {
     const outcomes = await authority.submitBatch(batch, "immediate");
     process.stdout.write(outcomes.map((o) => `ack ${o.sequence}\n`).join(""));
     const attemptId = ids.attemptId();
-    // Every other run is dispatched with the one-record runDispatch, the rest command by command.
+    // Every other run is dispatched with the one-record runDispatch, the rest command by command;
+    // half of the former also finish, with the one-record runFinish.
+    const turn = started++;
     const steps: UnsequencedCommand[] =
-      started++ % 2 === 0
+      turn % 2 === 0
         ? [
             { kind: "runStateTransition", timestamp: now, runId, previousState: "scheduled", newState: "ready" },
             { kind: "runDispatch", timestamp: now, runId, owner: "child", expiresAt: now + 30_000, attemptId },
+            ...(turn % 4 === 0 ? [{ kind: "runFinish", timestamp: now, runId, attemptId, outcome: AttemptOutcome.success(), newState: "completed" } as const] : []),
           ]
         : [
             { kind: "runStateTransition", timestamp: now, runId, previousState: "scheduled", newState: "ready" },
