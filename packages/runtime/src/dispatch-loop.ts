@@ -335,7 +335,7 @@ export class DispatchLoop {
       );
       runIds.push(runId);
       taskIds.push(claim.taskId);
-      scheduler.onTransition(runId, "ready", now);
+      scheduler.onClaimedTransition(claim, "ready", now);
     }
     if (last === undefined) return;
     const emitter = this.#d.emitter;
@@ -397,7 +397,7 @@ export class DispatchLoop {
     // The authority applied the batch synchronously: the new attempt is the last one listed.
     const attempts = projection.attempts(runId);
     const entry = new InFlight(runId, claim.taskId, attemptId, spec, countedAttempts(attempts), claim.scheduledAt, now, leaseExpiresAt);
-    scheduler.onTransition(runId, "running", now, attempts.length);
+    scheduler.onClaimedTransition(claim, "running", now, attempts.length);
     this.#inFlight.set(runId, entry);
     this.#armHeartbeat();
     this.#joinGroup(durable, entry);
@@ -509,7 +509,8 @@ export class DispatchLoop {
     this.#inFlight.delete(entry.runId);
     entry.handle = undefined;
     const { projection } = this.#d;
-    if (projection.runState(entry.runId) !== "running" || projection.activeAttemptId(entry.runId) !== entry.attemptId) {
+    // A run has an active attempt only while running: one lookup checks both.
+    if (projection.activeAttemptId(entry.runId) !== entry.attemptId) {
       this.#checkIdle();
       return;
     }

@@ -214,6 +214,29 @@ describe("scheduler: selection", () => {
     s.forget(r.id);
     expect(s.count("leased")).toBe(0);
   });
+  it("onClaimedTransition reports a held claim without a lookup, and falls back to the id once the claim is spent or forgotten", () => {
+    const t = task();
+    const s = new Scheduler();
+    s.setTask(t);
+    const a = mk(t.id, "scheduled");
+    const b = mk(t.id, "scheduled");
+    s.onRunChanged(a);
+    s.onRunChanged(b);
+    const [first, second] = s.promoteDue(0);
+    expect(s.onClaimedTransition(first!, "ready", 1)).toBe(true);
+    expect(s.counts()).toMatchObject({ scheduled: 1, ready: 1 });
+    // Spent: the same object again is reported by id, like onTransition.
+    expect(s.onClaimedTransition(first!, "leased", 2)).toBe(true);
+    expect(s.counts()).toMatchObject({ scheduled: 1, ready: 0, leased: 1 });
+    // Forgotten while claimed: the stale claim changes nothing and is not tracked again.
+    s.forget(second!.id);
+    expect(s.onClaimedTransition(second!, "ready", 3)).toBe(false);
+    expect(s.get(second!.id)).toBeUndefined();
+    expect(s.counts()).toMatchObject({ scheduled: 0, ready: 0, leased: 1 });
+    // Any look-alike object takes the id path.
+    expect(s.onClaimedTransition({ ...first! }, "running", 4)).toBe(true);
+    expect(s.get(first!.id)?.state).toBe("running");
+  });
 });
 
 describe("scheduler: key gate property", () => {

@@ -204,6 +204,20 @@ export class Scheduler {
     return true;
   }
 
+  /**
+   * {@link onTransition} for a run this scheduler handed out as a claim
+   * (`promoteDue`, `selectNext`) and that is still claimed: the claim is the
+   * scheduler's own entry, so no lookup by id is needed (the dispatch loop
+   * reports two transitions per run this way). A claim that was already
+   * reported, given back or forgotten takes the lookup path.
+   */
+  onClaimedTransition(claim: SchedulerRun, state: RunState, at: number, attemptCount?: number): boolean {
+    const e = claim as Entry;
+    if (!(e instanceof Entry) || e.claim === CLAIM_NONE) return this.onTransition(claim.id, state, at, attemptCount);
+    this.#apply(e, state, attemptCount ?? e.attemptCount, at, undefined);
+    return true;
+  }
+
   #apply(e: Entry, state: RunState, attemptCount: number, lastStateChangeAt: number, input: SchedulerRunInput | undefined): void {
     this.#detach(e);
     if (e.state !== state) {
@@ -230,6 +244,8 @@ export class Scheduler {
     this.#detach(e);
     if (e.holdsKey) this.#releaseKey(e);
     this.#counts[STATE_INDEX[e.state]]! -= 1;
+    // A claim still held elsewhere must not reach this entry again (onClaimedTransition).
+    e.claim = CLAIM_NONE;
     this.#entries.delete(runId);
   }
 

@@ -174,12 +174,12 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
         const command = commands[i]!;
         const expected = state.latestSequence + 1;
         if (command.sequence !== expected) throw new SequenceConflictError(expected, command.sequence);
-        validateEvent(state, command);
+        const known = validateEvent(state, command);
         const start = scratch.length;
         writeEvent(scratch, command);
         checkRecordSize(command, scratch.length - start);
         ends.push(scratch.length);
-        if (outcomes === undefined) applyChange(state, command);
+        if (outcomes === undefined) applyChange(state, command, known);
         else outcomes.push({ sequence: command.sequence, applied: applyEvent(state, command) });
       }
     } catch (error) {

@@ -15,9 +15,10 @@ function isLeaseFree(state: RunState): boolean {
   return state === "retryWait" || state === "suspended" || isTerminalState(state);
 }
 
-function runRecord(state: ProjectionState, runId: RunId): RunRecord {
+/** The run a validated event changes (`known` when validation returned it), saved by an open journal first. */
+function runRecord(state: ProjectionState, runId: RunId, known: RunRecord | undefined): RunRecord {
   state.touchRun(runId);
-  return state.runs.get(runId)!;
+  return known ?? state.runs.get(runId)!;
 }
 
 /**
@@ -111,9 +112,10 @@ function appliedMutation(state: ProjectionState, c: MutationCommand): AppliedMut
 
 /**
  * Applies a validated event and sets `latestSequence`, building no result:
- * the hot paths (replay, group-commit batches) never read one.
+ * the hot paths (replay, group-commit batches) never read one. `known` is
+ * what `validateEvent` returned for this very event, if anything.
  */
-export function applyChange(state: ProjectionState, c: MutationCommand): void {
+export function applyChange(state: ProjectionState, c: MutationCommand, known?: RunRecord): void {
   state.latestSequence = c.sequence;
   const at = c.timestamp;
   switch (c.kind) {
@@ -131,10 +133,10 @@ export function applyChange(state: ProjectionState, c: MutationCommand): void {
       return;
     }
     case "runStateTransition":
-      moveRun(state, runRecord(state, c.runId), c.newState, at);
+      moveRun(state, runRecord(state, c.runId, known), c.newState, at);
       return;
     case "attemptStart": {
-      const record = runRecord(state, c.runId);
+      const record = runRecord(state, c.runId, known);
       record.attemptCount += 1;
       record.currentAttemptId = c.attemptId;
       record.addAttempt({ attemptId: c.attemptId, startedAt: at });
@@ -142,7 +144,7 @@ export function applyChange(state: ProjectionState, c: MutationCommand): void {
     }
     case "attemptFinish":
     case "runFinish": {
-      const record = runRecord(state, c.runId);
+      const record = runRecord(state, c.runId, known);
       record.currentAttemptId = undefined;
       const outcome = AttemptOutcome.fromParts(c.outcome.result, c.outcome.error, c.outcome.output);
       // The active attempt is always the last one started.
@@ -156,7 +158,7 @@ export function applyChange(state: ProjectionState, c: MutationCommand): void {
     }
     case "leaseAcquire":
     case "leaseHeartbeat": {
-      const record = runRecord(state, c.runId);
+      const record = runRecord(state, c.runId, known);
       const held = record.lease;
       // Leases are immutable (the journal shares them): a heartbeat replaces it.
       record.lease =
@@ -168,7 +170,7 @@ export function applyChange(state: ProjectionState, c: MutationCommand): void {
     case "runDispatch": {
       // The changes of ready → leased, leaseAcquire, leased → running and
       // attemptStart, with both transitions in the history; the index moves once.
-      const record = runRecord(state, c.runId);
+      const record = runRecord(state, c.runId, known);
       state.unindexRun(record.id, record.state);
       record.recordChange("leased", at);
       record.recordChange("running", at);
@@ -183,7 +185,7 @@ export function applyChange(state: ProjectionState, c: MutationCommand): void {
     }
     case "leaseExpire":
     case "leaseRelease": {
-      const record = runRecord(state, c.runId);
+      const record = runRecord(state, c.runId, known);
       record.lease = undefined;
       // A leased run without its lease is ready again; unlike Rust, this is a
       // recorded transition, so history always ends at the run's state.
@@ -210,10 +212,10 @@ export function applyChange(state: ProjectionState, c: MutationCommand): void {
       return;
     }
     case "runSuspend":
-      moveRun(state, runRecord(state, c.runId), "suspended", at);
+      moveRun(state, runRecord(state, c.runId, known), "suspended", at);
       return;
     case "runResume":
-      moveRun(state, runRecord(state, c.runId), "ready", at);
+      moveRun(state, runRecord(state, c.runId, known), "ready", at);
       return;
     case "budgetAllocate": {
       const key = budgetKey(c.taskId, c.dimension);

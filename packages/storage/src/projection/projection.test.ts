@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { AttemptOutcome, RunInstance, createTaskSpec } from "@actionqueue/core";
+import { AttemptOutcome, RUN_STATES, RunInstance, createTaskSpec } from "@actionqueue/core";
 import type { AttemptId, RunId, TaskId, UnsequencedCommand } from "@actionqueue/core";
 import { Projection } from "./projection.js";
+import { stateCode } from "./records.js";
 
 const T = (n: number): TaskId => `01HF0000000000000000000T${String(n).padStart(2, "0")}` as TaskId;
 const R = (n: number): RunId => `01HF0000000000000000000R${String(n).padStart(2, "0")}` as RunId;
@@ -257,5 +258,11 @@ describe("projection (replay reducer)", () => {
     expect(() => run(5)).toThrow(/already exists/);
     expect(() => run(9)).toThrow(/already exists/);
     expect(p.runsOfTask(T(1))).toEqual([R(1), R(2), R(3), R(5), R(9)]);
+  });
+});
+
+describe("packed history codes", () => {
+  it("code each state by its index in RUN_STATES, the order snapshots and histories are written in", () => {
+    expect(RUN_STATES.map((s) => stateCode(s))).toEqual(RUN_STATES.map((_, i) => i));
   });
 });

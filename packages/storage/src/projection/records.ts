@@ -82,12 +82,32 @@ const NO_ATTEMPTS: readonly AttemptRecord[] = Object.freeze([]);
 // Typed mutable, but never changed: recordChange replaces it instead.
 const NO_CHANGES = Object.freeze([]) as unknown as number[];
 
-/** The numeric code of each state in packed histories: its index in RUN_STATES. */
-const STATE_CODE: ReadonlyMap<RunState, number> = new Map(RUN_STATES.map((s, i) => [s, i]));
-
-/** The packed-history code of a state. */
+/**
+ * The packed-history code of a state: its index in RUN_STATES. A switch
+ * rather than a Map: the constants compare by identity, where a Map lookup
+ * (a builtin call) ran several times per job.
+ */
 export function stateCode(state: RunState): number {
-  return STATE_CODE.get(state)!;
+  switch (state) {
+    case "scheduled":
+      return 0;
+    case "ready":
+      return 1;
+    case "leased":
+      return 2;
+    case "running":
+      return 3;
+    case "retryWait":
+      return 4;
+    case "suspended":
+      return 5;
+    case "completed":
+      return 6;
+    case "failed":
+      return 7;
+    case "canceled":
+      return 8;
+  }
 }
 
 /**
@@ -187,7 +207,7 @@ export class RunRecord {
 
   /** Appends a state change to the packed history. */
   recordChange(to: RunState, at: number): void {
-    const code = STATE_CODE.get(to)!;
+    const code = stateCode(to);
     // A new run shares one frozen empty history until its first change.
     if (this.history === NO_CHANGES) this.history = [code, at - this.createdAt];
     else this.history.push(code, at - this.createdAt);

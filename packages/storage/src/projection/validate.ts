@@ -97,7 +97,7 @@ function requireRunState(record: RunRecord, allowed: readonly RunState[], what: 
 }
 
 /** Checks a transition the way RunInstance.transitionTo would, without changing anything. */
-function checkTransition(record: RunRecord, from: RunState, to: RunState): void {
+function checkTransition(record: RunRecord, from: RunState, to: RunState): RunRecord {
   const run = record;
   if (!isRunState(to)) invalid("INVALID_TRANSITION", "newState", to, "a run state");
   if (run.state !== from) {
@@ -111,6 +111,7 @@ function checkTransition(record: RunRecord, from: RunState, to: RunState): void 
       details: { runId: run.id, activeAttemptId: run.currentAttemptId },
     });
   }
+  return record;
 }
 
 function checkLeaseMatch(record: RunRecord, owner: string, what: string): NonNullable<RunRecord["lease"]> {
@@ -137,9 +138,11 @@ function requireUnusedAttemptId(record: RunRecord, attemptId: string): void {
 /**
  * Throws a typed error if `command` cannot be applied to `state`; changes
  * nothing. The sequence is checked by the caller (the authority wants exactly
- * latest + 1, replay only "greater").
+ * latest + 1, replay only "greater"). Returns the run record the command
+ * changes when it looked one up, for {@link applyChange} to use rather than
+ * look it up again (a big map's lookup, a few per job on the hot path).
  */
-export function validateEvent(state: ProjectionState, command: MutationCommand): void {
+export function validateEvent(state: ProjectionState, command: MutationCommand): RunRecord | undefined {
   checkTime("timestamp", command.timestamp);
   switch (command.kind) {
     case "taskCreate": {
@@ -175,7 +178,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       }
       if (run.attemptCount >= U32_MAX) throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${run.id}: attempt count would overflow`, { details: { runId: run.id } });
       requireUnusedAttemptId(record, command.attemptId);
-      return;
+      return record;
     }
     case "runDispatch": {
       // Refused exactly where ready → leased, leaseAcquire, leased → running
@@ -191,7 +194,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${record.id}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: record.id, owner: record.lease.owner });
       if (record.attemptCount >= U32_MAX) throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${record.id}: attempt count would overflow`, { details: { runId: record.id } });
       requireUnusedAttemptId(record, command.attemptId);
-      return;
+      return record;
     }
     case "attemptFinish":
     case "runFinish": {
@@ -217,7 +220,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
           throw new TransitionError("INVALID_TRANSITION", `run ${run.id}: invalid transition running → ${to}`, { details: { runId: run.id, from: "running", to } });
         }
       }
-      return;
+      return record;
     }
     case "leaseAcquire": {
       const record = requireRun(state, command.runId);
@@ -226,7 +229,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       checkId("AttemptId", command.attemptId);
       requireRunState(record, LEASABLE, "a lease");
       if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${command.runId}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: command.runId, owner: record.lease.owner });
-      return;
+      return record;
     }
     case "leaseHeartbeat": {
       const record = requireRun(state, command.runId);
@@ -239,7 +242,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       if (command.expiresAt < lease.expiresAt) {
         reject("COMMAND_REJECTED", `run ${command.runId}: heartbeat would move the lease expiry back from ${lease.expiresAt} to ${command.expiresAt}`, { runId: command.runId, previous: lease.expiresAt, proposed: command.expiresAt });
       }
-      return;
+      return record;
     }
     case "leaseExpire":
     case "leaseRelease": {
@@ -249,7 +252,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       if (lease.expiresAt !== command.expiresAt) {
         reject("COMMAND_REJECTED", `run ${command.runId}: lease expiry is ${lease.expiresAt}, the command says ${command.expiresAt}`, { runId: command.runId, expected: lease.expiresAt, provided: command.expiresAt });
       }
-      return;
+      return record;
     }
     case "enginePause":
       if (state.engine.paused) reject("COMMAND_REJECTED", `the engine is already paused (since ${state.engine.pausedAt})`, { pausedAt: state.engine.pausedAt });
@@ -373,10 +376,10 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
  * {@link validateEvent} for an event produced by `decodeEvent`: the same
  * checks, minus re-checking the text form of ids the decoder built itself.
  */
-export function validateDecodedEvent(state: ProjectionState, command: MutationCommand): void {
+export function validateDecodedEvent(state: ProjectionState, command: MutationCommand): RunRecord | undefined {
   idsFromDecoder = true;
   try {
-    validateEvent(state, command);
+    return validateEvent(state, command);
   } finally {
     idsFromDecoder = false;
   }

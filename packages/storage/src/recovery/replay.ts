@@ -37,8 +37,7 @@ export function replayInto(projection: Projection, counter: { replayed: number }
     }
     try {
       // The sequence is latest + 1 (checked above): validate, then apply.
-      validateDecodedEvent(state, command);
-      applyChange(state, command);
+      applyChange(state, command, validateDecodedEvent(state, command));
     } catch (error) {
       throw new StorageError(
         "WAL_CORRUPT",
