@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { AttemptOutcome, RUN_STATES, validTransitions } from "@actionqueue/core";
-import type { MutationAuthority, RunId, TaskId, UnsequencedCommand } from "@actionqueue/core";
+import type { MutationAuthority, MutationCommand, RunId, TaskId, UnsequencedCommand } from "@actionqueue/core";
 import { Projection, decodeSnapshot, encodeSnapshot, openStorage } from "@actionqueue/storage";
 import type { ProjectionView } from "@actionqueue/storage";
 import { Commands, submit, tempDir } from "./helpers.js";
@@ -147,27 +147,65 @@ function runView(p: Projection, runId: RunId): unknown {
   };
 }
 
+/** A projection after a random walk of intents, applied directly (refused commands are skipped). */
+function walk(intents: readonly Intent[]): { c: Commands; p: Projection; runs: RunId[] } {
+  const c = new Commands();
+  const p = new Projection();
+  const tasks: TaskId[] = [];
+  const runs: RunId[] = [];
+  for (const i of intents) {
+    c.clock.advance(1 + (i.b % 5));
+    const cmd = command(i, p, c, tasks, runs);
+    try {
+      p.apply({ ...cmd, sequence: p.latestSequence + 1 });
+      if (cmd.kind === "taskCreate") tasks.push(cmd.taskSpec.id);
+      if (cmd.kind === "runCreate") runs.push(cmd.run.id);
+    } catch {
+      // Refused: the state is unchanged, the walk goes on.
+    }
+  }
+  return { c, p, runs };
+}
+
+/**
+ * Applies the one fused command to a copy of `p` and the separate commands
+ * it stands for to another: both must be accepted or both refused; accepted,
+ * they must change `runId` alike; refused, the copy must be unchanged.
+ * Returns whether they were accepted.
+ */
+function agrees(p: Projection, runId: RunId, fused: MutationCommand, separate: MutationCommand[], what: string): boolean {
+  const snapshot = encodeSnapshot(p, 0);
+  const one = decodeSnapshot(snapshot).projection;
+  const many = decodeSnapshot(snapshot).projection;
+  let oneError: unknown;
+  let manyError: unknown;
+  try {
+    one.apply(fused);
+  } catch (error) {
+    oneError = error;
+  }
+  try {
+    many.applyBatch(separate);
+  } catch (error) {
+    manyError = error;
+  }
+  expect(oneError === undefined, `${fused.kind} ${oneError === undefined ? "accepted" : "refused"} what ${what} ${manyError === undefined ? "accept" : "refuse"}`).toBe(manyError === undefined);
+  if (oneError !== undefined) {
+    // A refusal changes nothing.
+    expect(encodeSnapshot(one, 0).equals(snapshot)).toBe(true);
+    return false;
+  }
+  expect(runView(one, runId)).toEqual(runView(many, runId));
+  return true;
+}
+
 describe("runDispatch (property)", () => {
   it("changes exactly what ready → leased, leaseAcquire, leased → running and attemptStart in a row change, and is refused exactly where they are", () => {
     let accepted = 0;
     let refused = 0;
     fc.assert(
       fc.property(fc.array(intent, { maxLength: 60 }), fc.nat(), fc.nat(), (intents, which, b) => {
-        const c = new Commands();
-        const p = new Projection();
-        const tasks: TaskId[] = [];
-        const runs: RunId[] = [];
-        for (const i of intents) {
-          c.clock.advance(1 + (i.b % 5));
-          const cmd = command(i, p, c, tasks, runs);
-          try {
-            p.apply({ ...cmd, sequence: p.latestSequence + 1 });
-            if (cmd.kind === "taskCreate") tasks.push(cmd.taskSpec.id);
-            if (cmd.kind === "runCreate") runs.push(cmd.run.id);
-          } catch {
-            // Refused: the state is unchanged, the walk goes on.
-          }
-        }
+        const { c, p, runs } = walk(intents);
         // Ready runs half the time (the interesting case), any run otherwise, sometimes an unknown one.
         if (b % 2 === 0) {
           // Promote a scheduled run so that ready ones are common.
@@ -183,35 +221,15 @@ describe("runDispatch (property)", () => {
         const now = c.clock.now() + 1;
         const expiresAt = now + 30_000;
         const s = p.latestSequence;
-        const snapshot = encodeSnapshot(p, 0);
-        const one = decodeSnapshot(snapshot).projection;
-        const four = decodeSnapshot(snapshot).projection;
-        let oneError: unknown;
-        let fourError: unknown;
-        try {
-          one.apply({ kind: "runDispatch", sequence: s + 1, timestamp: now, runId, owner, expiresAt, attemptId });
-        } catch (error) {
-          oneError = error;
-        }
-        try {
-          four.applyBatch([
-            { kind: "runStateTransition", sequence: s + 1, timestamp: now, runId, previousState: "ready", newState: "leased" },
-            { kind: "leaseAcquire", sequence: s + 2, timestamp: now, runId, owner, expiresAt, attemptId },
-            { kind: "runStateTransition", sequence: s + 3, timestamp: now, runId, previousState: "leased", newState: "running" },
-            { kind: "attemptStart", sequence: s + 4, timestamp: now, runId, attemptId },
-          ]);
-        } catch (error) {
-          fourError = error;
-        }
-        expect(oneError === undefined, `runDispatch ${oneError === undefined ? "accepted" : "refused"} what the four commands ${fourError === undefined ? "accept" : "refuse"}`).toBe(fourError === undefined);
-        if (oneError === undefined) {
-          accepted++;
-          expect(runView(one, runId)).toEqual(runView(four, runId));
-        } else {
-          refused++;
-          // A refusal changes nothing.
-          expect(encodeSnapshot(one, 0).equals(snapshot)).toBe(true);
-        }
+        const fused: MutationCommand = { kind: "runDispatch", sequence: s + 1, timestamp: now, runId, owner, expiresAt, attemptId };
+        const separate: MutationCommand[] = [
+          { kind: "runStateTransition", sequence: s + 1, timestamp: now, runId, previousState: "ready", newState: "leased" },
+          { kind: "leaseAcquire", sequence: s + 2, timestamp: now, runId, owner, expiresAt, attemptId },
+          { kind: "runStateTransition", sequence: s + 3, timestamp: now, runId, previousState: "leased", newState: "running" },
+          { kind: "attemptStart", sequence: s + 4, timestamp: now, runId, attemptId },
+        ];
+        if (agrees(p, runId, fused, separate, "the four commands")) accepted++;
+        else refused++;
       }),
       { numRuns: 300 },
     );
@@ -228,21 +246,7 @@ describe("runFinish (property)", () => {
     let refused = 0;
     fc.assert(
       fc.property(fc.array(intent, { maxLength: 60 }), fc.nat(), fc.nat(), (intents, which, b) => {
-        const c = new Commands();
-        const p = new Projection();
-        const tasks: TaskId[] = [];
-        const runs: RunId[] = [];
-        for (const i of intents) {
-          c.clock.advance(1 + (i.b % 5));
-          const cmd = command(i, p, c, tasks, runs);
-          try {
-            p.apply({ ...cmd, sequence: p.latestSequence + 1 });
-            if (cmd.kind === "taskCreate") tasks.push(cmd.taskSpec.id);
-            if (cmd.kind === "runCreate") runs.push(cmd.run.id);
-          } catch {
-            // Refused: the state is unchanged, the walk goes on.
-          }
-        }
+        const { c, p, runs } = walk(intents);
         if (b % 4 !== 0) {
           // Start an attempt on a scheduled or ready run so that active ones are common.
           const startable = pick(runs.filter((id) => p.runState(id) === "scheduled" || p.runState(id) === "ready"), which);
@@ -268,33 +272,13 @@ describe("runFinish (property)", () => {
         const outcome = outcomes[(b >> 3) % outcomes.length]!;
         const now = c.clock.now() + 1;
         const s = p.latestSequence;
-        const snapshot = encodeSnapshot(p, 0);
-        const one = decodeSnapshot(snapshot).projection;
-        const two = decodeSnapshot(snapshot).projection;
-        let oneError: unknown;
-        let twoError: unknown;
-        try {
-          one.apply({ kind: "runFinish", sequence: s + 1, timestamp: now, runId, attemptId, outcome, newState });
-        } catch (error) {
-          oneError = error;
-        }
-        try {
-          two.applyBatch([
-            { kind: "attemptFinish", sequence: s + 1, timestamp: now, runId, attemptId, outcome },
-            { kind: "runStateTransition", sequence: s + 2, timestamp: now, runId, previousState: "running", newState },
-          ]);
-        } catch (error) {
-          twoError = error;
-        }
-        expect(oneError === undefined, `runFinish ${oneError === undefined ? "accepted" : "refused"} what the two commands ${twoError === undefined ? "accept" : "refuse"}`).toBe(twoError === undefined);
-        if (oneError === undefined) {
-          accepted++;
-          expect(runView(one, runId)).toEqual(runView(two, runId));
-        } else {
-          refused++;
-          // A refusal changes nothing.
-          expect(encodeSnapshot(one, 0).equals(snapshot)).toBe(true);
-        }
+        const fused: MutationCommand = { kind: "runFinish", sequence: s + 1, timestamp: now, runId, attemptId, outcome, newState };
+        const separate: MutationCommand[] = [
+          { kind: "attemptFinish", sequence: s + 1, timestamp: now, runId, attemptId, outcome },
+          { kind: "runStateTransition", sequence: s + 2, timestamp: now, runId, previousState: "running", newState },
+        ];
+        if (agrees(p, runId, fused, separate, "the two commands")) accepted++;
+        else refused++;
       }),
       { numRuns: 300 },
     );
