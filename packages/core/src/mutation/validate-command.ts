@@ -13,6 +13,7 @@ import { fail, isIntInRange, isNonNegativeInt, requireCanonicalId, requireNonEmp
 import { validatePermission, validateRole, validateTenantRegistration, validateLedgerEntry } from "../platform/platform.js";
 import { RunInstance } from "../run/run-instance.js";
 import { isRunState, isValidTransition } from "../run/run-state.js";
+import type { RunState } from "../run/run-state.js";
 import { validateEventFilter } from "../subscription/event-filter.js";
 import { validateTaskSpec } from "../task/task-spec.js";
 import { validateAttemptOutcome } from "./attempt-outcome.js";
@@ -35,6 +36,16 @@ function lease(c: { runId: unknown; owner: unknown; expiresAt: unknown }): void 
 
 function positiveAmount(field: string, value: unknown): void {
   if (!isIntInRange(value, 1, Number.MAX_SAFE_INTEGER)) fail("INVALID_BUDGET_AMOUNT", field, value, "a safe integer ≥ 1");
+}
+
+/** `command.newState` is a run state that `from` may move to. */
+function legalTransition(from: RunState, newState: RunState): void {
+  if (!isRunState(newState)) fail("INVALID_FIELD", "command.newState", newState, "a run state");
+  if (!isValidTransition(from, newState)) {
+    throw new TransitionError("INVALID_TRANSITION", `invalid command: run transition ${from} → ${newState} is not legal`, {
+      details: { field: "command.newState", from, to: newState },
+    });
+  }
 }
 
 /**
@@ -73,12 +84,7 @@ export function validateCommandShape(command: MutationCommand): void {
       runId(command);
       const { previousState, newState } = command;
       if (!isRunState(previousState)) fail("INVALID_FIELD", "command.previousState", previousState, "a run state");
-      if (!isRunState(newState)) fail("INVALID_FIELD", "command.newState", newState, "a run state");
-      if (!isValidTransition(previousState, newState)) {
-        throw new TransitionError("INVALID_TRANSITION", `invalid command: run transition ${previousState} → ${newState} is not legal`, {
-          details: { field: "command.newState", from: previousState, to: newState },
-        });
-      }
+      legalTransition(previousState, newState);
       return;
     }
     case "attemptStart":
@@ -94,12 +100,7 @@ export function validateCommandShape(command: MutationCommand): void {
       runId(command);
       attemptId(command);
       validateAttemptOutcome(command.outcome);
-      if (!isRunState(command.newState)) fail("INVALID_FIELD", "command.newState", command.newState, "a run state");
-      if (!isValidTransition("running", command.newState)) {
-        throw new TransitionError("INVALID_TRANSITION", `invalid command: run transition running → ${command.newState} is not legal`, {
-          details: { field: "command.newState", from: "running", to: command.newState },
-        });
-      }
+      legalTransition("running", command.newState);
       return;
     case "leaseAcquire":
     case "leaseHeartbeat":

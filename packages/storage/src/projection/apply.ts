@@ -57,16 +57,14 @@ function appliedMutation(state: ProjectionState, c: MutationCommand): AppliedMut
       return { kind: "runStateTransition", runId: c.runId, previousState: c.previousState, newState: c.newState };
     case "attemptStart":
       return { kind: "attemptStart", runId: c.runId, attemptId: c.attemptId };
-    case "attemptFinish": {
+    case "attemptFinish":
+    case "runFinish": {
       // The outcome the record now holds (the finished attempt is the last one).
       const attempts = state.runs.get(c.runId)!.attempts;
       const outcome = attempts[attempts.length - 1]?.outcome ?? AttemptOutcome.fromParts(c.outcome.result, c.outcome.error, c.outcome.output);
-      return { kind: "attemptFinish", runId: c.runId, attemptId: c.attemptId, outcome };
-    }
-    case "runFinish": {
-      const attempts = state.runs.get(c.runId)!.attempts;
-      const outcome = attempts[attempts.length - 1]?.outcome ?? AttemptOutcome.fromParts(c.outcome.result, c.outcome.error, c.outcome.output);
-      return { kind: "runFinish", runId: c.runId, attemptId: c.attemptId, outcome, newState: c.newState };
+      return c.kind === "runFinish"
+        ? { kind: "runFinish", runId: c.runId, attemptId: c.attemptId, outcome, newState: c.newState }
+        : { kind: "attemptFinish", runId: c.runId, attemptId: c.attemptId, outcome };
     }
     case "leaseAcquire":
     case "leaseHeartbeat":
