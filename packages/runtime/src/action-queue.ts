@@ -183,6 +183,7 @@ export class ActionQueue {
       clock: resolved.clock,
       deferredFlushMs: resolved.deferredFlushMs,
       walSyncMode: resolved.walSyncMode,
+      walPreallocate: resolved.walPreallocate,
       ...(resolved.snapshotEvery > 0 ? { snapshotEvery: resolved.snapshotEvery } : {}),
       snapshotInWorker: resolved.snapshotInWorker,
       onAutomaticSnapshot: (info) => snapshotHook.emit?.(info.sequence),

@@ -27,6 +27,7 @@ export interface ResolvedOptions {
   readonly cronWindow: number;
   readonly deferredFlushMs: number;
   readonly walSyncMode: WalSyncMode;
+  readonly walPreallocate: boolean;
 }
 
 function integerIn(field: string, value: unknown, min: number, max: number): number {
@@ -64,12 +65,7 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   validateBackoff(backoff);
   const leaseTimeoutMs = integerIn("leaseTimeoutMs", options.leaseTimeoutMs ?? 30_000, 1_000, 86_400_000);
-  const snapshotInWorker = options.snapshotInWorker ?? true;
-  if (typeof snapshotInWorker !== "boolean") {
-    throw new ValidationError("INVALID_CONFIG", `invalid option snapshotInWorker ${describeValue(snapshotInWorker)}: expected true or false`, {
-      details: { field: "snapshotInWorker" },
-    });
-  }
+  const snapshotInWorker = booleanOption("snapshotInWorker", options.snapshotInWorker ?? true);
   const owner = options.owner ?? `local:${process.pid}`;
   if (typeof owner !== "string" || owner.length === 0) {
     throw new ValidationError("INVALID_CONFIG", "invalid option owner: expected a non-empty string", { details: { field: "owner" } });
@@ -89,7 +85,15 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
     cronWindow: integerIn("cronWindow", options.cronWindow ?? 5, 1, 1_000),
     deferredFlushMs: integerIn("deferredFlushMs", options.deferredFlushMs ?? 20, 1, 50),
     walSyncMode: walSyncModeOf(options.walSyncMode),
+    walPreallocate: booleanOption("walPreallocate", options.walPreallocate ?? true),
   };
+}
+
+function booleanOption(field: string, value: unknown): boolean {
+  if (typeof value === "boolean") return value;
+  throw new ValidationError("INVALID_CONFIG", `invalid option ${field} ${describeValue(value)}: expected true or false`, {
+    details: { field, value: describeValue(value) },
+  });
 }
 
 function walSyncModeOf(value: unknown): WalSyncMode {

@@ -3,11 +3,13 @@
  * once, and the durable record (runs, attempts, history, stats) is the same
  * after a restart and through the read-only inspector.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ManualClock, oncePolicy, repeatPolicy } from "@actionqueue/core";
 import { ActionQueue, fixedBackoff, isNoHandlerError } from "@actionqueue/runtime";
 import type { HandlerContext } from "@actionqueue/runtime";
+import { scanWal } from "@actionqueue/storage";
 import { allRuns, codeOf, openQueue, path, results, tempDir, text } from "./helpers.js";
 
 describe("once accounting", () => {
@@ -175,12 +177,32 @@ describe("submit", () => {
     expect(q2.stats().tasks).toBe(0);
   });
 
+  it("keeps the WAL zero-filled ahead of its data unless walPreallocate is false", async () => {
+    for (const walPreallocate of [true, false]) {
+      const dataDir = tempDir();
+      const queue = await ActionQueue.open({ dataDir, handler: () => undefined, walPreallocate });
+      await queue.submit({ runPolicy: oncePolicy() });
+      const walDir = join(dataDir, "wal");
+      const segment = join(walDir, readdirSync(walDir)[0]!);
+      const dataEnd = scanWal(walDir).segments[0]!.validEnd;
+      expect(statSync(segment).size > dataEnd).toBe(walPreallocate);
+      await queue.close();
+      expect(statSync(segment).size).toBe(dataEnd);
+    }
+  });
+
   it("rejects bad options before touching the disk", async () => {
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), concurrency: 0 }))).toBe("INVALID_CONFIG");
     expect(await codeOf(() => ActionQueue.open({ dataDir: "" }))).toBe("INVALID_CONFIG");
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), handlers: { x: 3 as never } }))).toBe("INVALID_CONFIG");
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), leaseTimeoutMs: 10 }))).toBe("INVALID_CONFIG");
     expect(await codeOf(() => ActionQueue.open({ dataDir: tempDir(), snapshotInWorker: "yes" as never }))).toBe("INVALID_CONFIG");
+    const badPreallocate = `${tempDir()}/never-created`;
+    await expect(ActionQueue.open({ dataDir: badPreallocate, walPreallocate: "no" as never })).rejects.toMatchObject({
+      code: "INVALID_CONFIG",
+      message: 'invalid option walPreallocate "no": expected true or false',
+    });
+    expect(existsSync(badPreallocate)).toBe(false);
     const badSync = `${tempDir()}/never-created`;
     await expect(ActionQueue.open({ dataDir: badSync, walSyncMode: "osync" as never })).rejects.toMatchObject({
       code: "INVALID_CONFIG",

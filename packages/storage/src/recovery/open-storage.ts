@@ -8,7 +8,7 @@
  * snapshot, then reconcile in-flight runs through the authority, durably.
  */
 import { join } from "node:path";
-import { StorageError, systemClock } from "@actionqueue/core";
+import { StorageError, ValidationError, describeValue, systemClock } from "@actionqueue/core";
 import type { Clock, DurabilityPolicy, RunState } from "@actionqueue/core";
 import { StorageMutationAuthority } from "../authority/storage-authority.js";
 import { mkdirDurableSync } from "../internal/fs.js";
@@ -42,6 +42,8 @@ export interface OpenStorageOptions {
   readonly segmentBytes?: number;
   /** How WAL writes become durable (default `writeThrough` where the platform has `O_DSYNC`, else `fdatasync`; see `WalSyncMode`). */
   readonly walSyncMode?: WalSyncMode;
+  /** Keep the WAL's last segment zero-filled ahead of its data (default true; see `OpenWalWriterOptions.preallocate`). */
+  readonly walPreallocate?: boolean;
   /** Write a snapshot (and compact) automatically after this many accepted commands; 0 or omitted: never. */
   readonly snapshotEvery?: number;
   /** `strict` (default): refuse any damage but a torn tail; `truncatePartial`: also drop a damaged final record. */
@@ -122,6 +124,11 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
   const clock = options.clock ?? systemClock;
   // Checked before the directory is created or locked.
   const walSyncMode = checkWalSyncMode(options.walSyncMode ?? DEFAULT_WAL_SYNC_MODE, "walSyncMode");
+  if (options.walPreallocate !== undefined && typeof options.walPreallocate !== "boolean") {
+    throw new ValidationError("INVALID_FIELD", `invalid walPreallocate ${describeValue(options.walPreallocate)}: expected true or false`, {
+      details: { field: "walPreallocate", value: describeValue(options.walPreallocate) },
+    });
+  }
   const { walDir, snapshotDir } = dataDirPaths(options.dataDir);
   mkdirDurableSync(options.dataDir);
   const lock = acquireDataDirLock(options.dataDir);
@@ -138,6 +145,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
       ...(options.deferredFlushMs === undefined ? {} : { deferredFlushMs: options.deferredFlushMs }),
       syncMode: walSyncMode,
+      ...(options.walPreallocate === undefined ? {} : { preallocate: options.walPreallocate }),
       fromSequence: snapshotSequence + 1,
       skipCoveredSegments: loaded !== undefined,
       onRecord: replayInto(projection, counter),

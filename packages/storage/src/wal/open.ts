@@ -7,6 +7,7 @@
  */
 import { open } from "node:fs/promises";
 import type { Clock } from "@actionqueue/core";
+import { ValidationError, describeValue } from "@actionqueue/core";
 import type { WalTruncation } from "./findings.js";
 import type { WalRecord, WalScanResult } from "./reader.js";
 import type { WalRepairMode } from "./repair.js";
@@ -38,6 +39,13 @@ export interface OpenWalWriterOptions {
   readonly skipCoveredSegments?: boolean;
   /** How writes become durable (default {@link DEFAULT_WAL_SYNC_MODE}: `writeThrough` where the platform has `O_DSYNC`). */
   readonly syncMode?: WalSyncMode;
+  /**
+   * Keep the last segment zero-filled ahead of its data (default true), so
+   * group commits overwrite existing blocks instead of growing the file;
+   * turn off on copy-on-write file systems (btrfs, ZFS), where that gains
+   * nothing.
+   */
+  readonly preallocate?: boolean;
   /** Fault injection for tests. */
   readonly faults?: WalWriterFaults;
 }
@@ -58,6 +66,11 @@ export interface OpenedWal {
 export async function openWalWriter(walDir: string, options: OpenWalWriterOptions = {}): Promise<OpenedWal> {
   // Checked before anything on disk is touched (the scan below may repair a torn tail).
   const syncMode = checkWalSyncMode(options.syncMode ?? DEFAULT_WAL_SYNC_MODE);
+  if (options.preallocate !== undefined && typeof options.preallocate !== "boolean") {
+    throw new ValidationError("INVALID_FIELD", `invalid preallocate ${describeValue(options.preallocate)}: expected true or false`, {
+      details: { field: "preallocate", value: describeValue(options.preallocate) },
+    });
+  }
   mkdirDurableSync(walDir);
   const scanOptions = {
     ...(options.onRecord === undefined ? {} : { onRecord: options.onRecord }),
@@ -74,6 +87,9 @@ export async function openWalWriter(walDir: string, options: OpenWalWriterOption
     segmentPath: remaining?.file ?? "",
     // No segment yet: force the first append to create one.
     position: remaining === undefined ? Number.POSITIVE_INFINITY : remaining.validEnd,
+    // The scan left only zeros after the last record (free space from preallocation), or nothing.
+    ...(remaining === undefined ? {} : { allocatedEnd: remaining.bytes }),
+    ...(options.preallocate === undefined ? {} : { preallocate: options.preallocate }),
     lastSequence: scan.lastSequence,
     segmentBytes,
     deferredFlushMs: options.deferredFlushMs ?? DEFAULT_DEFERRED_FLUSH_MS,

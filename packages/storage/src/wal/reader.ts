@@ -178,10 +178,23 @@ export function scanWal(walDir: string, options: ScanWalOptions = {}): WalScanRe
     let batchStart = -1;
     let damage: WalFinding | undefined;
 
-    const report = (kind: WalDamageKind, at: number, message: string, tailRepair: WalRepairAction): WalFinding => {
+    // `tornBefore`: where the damaged frame ends (its header, when the header
+    // itself is damaged); a frame whose bytes are zeros from a sector
+    // boundary before that point to the end of the file was cut short by a
+    // crash while being written into zero-filled space (preallocation).
+    const report = (kind: WalDamageKind, at: number, message: string, tailRepair: WalRepairAction, tornBefore?: number): WalFinding | undefined => {
       const cut = batchStart >= 0 ? batchStart : at;
-      if (isAllZero(bytes, at) && isLast) {
-        return finding("zero_filled_tail", file, at, `${size - at} zero bytes after the last record`, "automatic", cut, size - cut, false);
+      if (isLast && isAllZero(bytes, at)) {
+        // Zeros right after a complete record are the free space a writer keeps ahead of its data.
+        if (batchStart < 0) return undefined;
+        return finding("zero_filled_tail", file, at, `${size - at} zero bytes after an incomplete batch`, "automatic", cut, size - cut, false);
+      }
+      if (isLast && tornBefore !== undefined && tailRepair !== "automatic") {
+        const zeroFrom = zeroRunStart(bytes, at);
+        if (zeroFrom < tornBefore) {
+          const torn = `${message}; its bytes are zeros from offset ${zeroFrom} to the end of the file, as a write cut short by a crash leaves them`;
+          return finding(kind, file, at, torn, "automatic", cut, size - cut, false);
+        }
       }
       const next = findNextValidFrame(bytes, at + 1);
       if (next !== -1 || !isLast || laterHasData()) {
@@ -198,7 +211,7 @@ export function scanWal(walDir: string, options: ScanWalOptions = {}): WalScanRe
         break;
       }
       if (bytes[pos + 4] !== FRAME_MARKER) {
-        damage = report("invalid_header", pos, `frame marker is 0x${(bytes[pos + 4] ?? 0).toString(16)}, expected 0xa7`, "truncatePartial");
+        damage = report("invalid_header", pos, `frame marker is 0x${(bytes[pos + 4] ?? 0).toString(16)}, expected 0xa7`, "truncatePartial", pos + FRAME_HEADER_BYTES);
         break;
       }
       // Hot path: read the fields in place; build a header object only on trouble.
@@ -208,7 +221,7 @@ export function scanWal(walDir: string, options: ScanWalOptions = {}): WalScanRe
       if (bytes[pos + 5] !== FRAME_VERSION || (flags & ~FLAG_BATCH_CONTINUES) !== 0 || bytes[pos + 7] !== 0 || length > MAX_PAYLOAD_BYTES || sequence < 1 || sequence > Number.MAX_SAFE_INTEGER) {
         const frame = readFrameHeader(bytes, pos);
         const kind = frame.version !== FRAME_VERSION ? "unsupported_version" : "invalid_header";
-        damage = report(kind, pos, headerProblem(frame) ?? "invalid frame header", "truncatePartial");
+        damage = report(kind, pos, headerProblem(frame) ?? "invalid frame header", "truncatePartial", pos + FRAME_HEADER_BYTES);
         break;
       }
       const end = pos + FRAME_HEADER_BYTES + length;
@@ -228,7 +241,7 @@ export function scanWal(walDir: string, options: ScanWalOptions = {}): WalScanRe
       // damaged header there still derails the walk into a checksum failure
       // or a sequence gap further on, so nothing is lost silently.
       if (!(skipCovered && sequence < fromSequence) && crc32Range(bytes, pos + 4, end) !== crc) {
-        damage = report("checksum_mismatch", pos, `checksum 0x${crc.toString(16).padStart(8, "0")} does not match the record`, "truncatePartial");
+        damage = report("checksum_mismatch", pos, `checksum 0x${crc.toString(16).padStart(8, "0")} does not match the record`, "truncatePartial", end);
         break;
       }
       if (sequence <= lastSequence) {
@@ -313,6 +326,20 @@ function deliverOne(record: WalRecord, onRecord: (record: WalRecord) => void): {
     if (ActionQueueError.hasCode(error, "DECODE_FAILED")) return { record, message: error.message };
     throw error;
   }
+}
+
+/** Bytes are written to disk in whole sectors: a write cut short leaves zeros from a multiple of this on. */
+const SECTOR_BYTES = 512;
+
+/**
+ * The first sector boundary after `at` from which every byte to the end of
+ * `bytes` is zero (`bytes.length` rounded up when the last byte is not zero).
+ */
+function zeroRunStart(bytes: Buffer, at: number): number {
+  let end = bytes.length;
+  while (end > at && bytes[end - 1] === 0) end--;
+  const boundary = Math.ceil(Math.max(end, at + 1) / SECTOR_BYTES) * SECTOR_BYTES;
+  return boundary;
 }
 
 function completesWithLength(bytes: Buffer, pos: number, length: number, crc: number): boolean {

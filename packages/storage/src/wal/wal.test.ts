@@ -188,15 +188,35 @@ describe("torn tails and damage", () => {
     }
   });
 
-  it("removes a zero-filled tail and reports it", async () => {
+  it("takes zeros after the last record for free space: nothing to repair, appends go there", async () => {
     await writeRecords(3);
     const before = statSync(segmentPath()).size;
     appendFileSync(segmentPath(), Buffer.alloc(4096));
-    expect(verifyWal(wal).findings[0]).toMatchObject({ kind: "zero_filled_tail", offset: before, repair: "automatic" });
-    const { writer, truncations } = await openWalWriter(wal);
-    expect(truncations).toEqual([{ file: segmentPath(), offset: before, bytesRemoved: 4096, kind: "zero_filled_tail", deletedFile: false }]);
+    expect(verifyWal(wal)).toMatchObject({ clean: true, findings: [] });
+    const { writer, truncations, scan } = await openWalWriter(wal);
+    expect(truncations).toEqual([]);
+    expect(scan.segments[0]).toMatchObject({ validEnd: before, bytes: before + 4096 });
+    await writer.append(4, payload(4), "immediate");
     await writer.close();
-    expect(sequences()).toEqual([1, 2, 3]);
+    expect(sequences()).toEqual([1, 2, 3, 4]);
+  });
+
+  it("removes zeros after an incomplete batch with the batch", async () => {
+    await writeRecords(2);
+    const before = statSync(segmentPath()).size;
+    const { writer } = await openWalWriter(wal, { preallocate: false });
+    await writer.appendBatch([{ sequence: 3, payload: payload(3) }, { sequence: 4, payload: payload(4) }], "immediate");
+    await writer.close();
+    const bytes = readFileSync(segmentPath());
+    const secondFrame = before + FRAME_HEADER_BYTES + payload(3).length;
+    bytes.fill(0, secondFrame);
+    writeFileSync(segmentPath(), Buffer.concat([bytes, Buffer.alloc(1000)]));
+    expect(verifyWal(wal).findings[0]).toMatchObject({ kind: "zero_filled_tail", offset: secondFrame, truncateAt: before, repair: "automatic" });
+    const reopened = await openWalWriter(wal);
+    expect(reopened.truncations).toMatchObject([{ offset: before, kind: "zero_filled_tail" }]);
+    expect(reopened.writer.lastSequence).toBe(2);
+    await reopened.writer.close();
+    expect(statSync(segmentPath()).size).toBe(before);
   });
 
   it("zero-fills a final record's bytes: removed as a torn tail", async () => {
