@@ -1,0 +1,126 @@
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openWalWriter } from "./open.js";
+import { scanWal } from "./reader.js";
+import { verifyWal } from "./repair.js";
+import type { WalWriter } from "./writer.js";
+import { makeTempDir, removeDir } from "../internal/test-dirs.js";
+
+// While a write cycle runs, the backlog is sealed as the next cycle once it
+// reaches half of what the last two cycles carried (at least 4 KiB); appends
+// after that wait for the cycle after it.
+
+let dir: string;
+let wal: string;
+beforeEach(() => {
+  dir = makeTempDir();
+  wal = join(dir, "wal");
+});
+afterEach(() => removeDir(dir));
+
+const FRAME = 20 + 500;
+const record = (n: number): Buffer => Buffer.alloc(500, n % 251);
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Starts a one-record cycle, then appends `count` records in the same turn, while it runs; returns when each became durable. */
+async function appendWhileACycleRuns(writer: WalWriter, count: number): Promise<number[]> {
+  void writer.append(writer.lastSequence + 1, record(0), "immediate");
+  await nextTurn(); // the one-record cycle is now being written
+  const durableAtResolve: number[] = [];
+  await Promise.all(
+    Array.from({ length: count }, (_, i) => {
+      const sequence = writer.lastSequence + 1;
+      return writer.append(sequence, record(i), "immediate").then(() => {
+        durableAtResolve[i] = writer.durableSequence;
+      });
+    }),
+  );
+  return durableAtResolve;
+}
+
+describe("WAL group commit: sealing the next cycle while one runs", () => {
+  it("seals the first 4 KiB of a backlog as the next cycle; their appends resolve before the rest is written", async () => {
+    const { writer } = await openWalWriter(wal);
+    const durable = await appendWhileACycleRuns(writer, 20);
+    // 8 frames of 520 B reach 4 KiB: records 2..9 are the second cycle, 10..21 the third.
+    const sealed = Math.ceil(4096 / FRAME);
+    expect(writer.stats.writeCycles).toBe(3);
+    for (let i = 0; i < sealed; i++) expect(durable[i]).toBe(1 + sealed);
+    for (let i = sealed; i < 20; i++) expect(durable[i]).toBe(21);
+    await writer.close();
+    const seen: number[] = [];
+    scanWal(wal, { onRecord: (r) => seen.push(r.sequence) });
+    expect(seen).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+  });
+
+  it("seals at half of what the last two cycles carried, once that is more than 4 KiB", async () => {
+    const { writer } = await openWalWriter(wal);
+    // One turn of 40 frames: 16 (the 8 KiB eager start), 8 sealed, 16 more.
+    await Promise.all(Array.from({ length: 40 }, (_, i) => writer.append(i + 1, record(i), "immediate")));
+    expect(writer.stats.writeCycles).toBe(3);
+    // Then a one-frame cycle runs: the last two cycles carried 16 frames and 1, so the
+    // backlog is sealed at 4,420 B, 9 frames (above the 4 KiB floor of 8 frames).
+    const durable = await appendWhileACycleRuns(writer, 30);
+    expect(writer.stats.writeCycles).toBe(6);
+    expect(durable[0]).toBe(41 + 9);
+    expect(durable[29]).toBe(71);
+    await writer.close();
+  });
+
+  it("a sync() waits for the records appended after the sealed cycle too", async () => {
+    const { writer } = await openWalWriter(wal);
+    void writer.append(1, record(1), "immediate");
+    await nextTurn();
+    const appends = Array.from({ length: 12 }, (_, i) => writer.append(i + 2, record(i), "deferred"));
+    await writer.sync();
+    expect(writer.durableSequence).toBe(13);
+    await Promise.all(appends);
+    await writer.close();
+  });
+
+  it("names a segment by its first record when a sealed cycle starts it", async () => {
+    const { writer } = await openWalWriter(wal, { segmentBytes: 2048 });
+    for (let round = 0; round < 4; round++) await appendWhileACycleRuns(writer, 20);
+    await writer.close();
+    const report = verifyWal(wal);
+    expect(report.findings).toEqual([]);
+    expect(report.segments.length).toBeGreaterThan(4);
+    expect(report.lastSequence).toBe(84);
+  });
+
+  it("a failed write rejects the sealed cycle's appends and the rest alike", async () => {
+    let writes = 0;
+    const { writer } = await openWalWriter(wal, {
+      faults: {
+        beforeWrite: () => {
+          if (++writes === 2) throw new Error("EIO: injected");
+        },
+      },
+    });
+    void writer.append(1, record(1), "immediate");
+    await nextTurn();
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => writer.append(i + 2, record(i), "immediate")));
+    expect(results.every((r) => r.status === "rejected" && (r.reason as { code?: string }).code === "AUTHORITY_POISONED")).toBe(true);
+    await writer.close();
+    const seen: number[] = [];
+    scanWal(wal, { onRecord: (r) => seen.push(r.sequence) });
+    expect(seen).toEqual([1]);
+  });
+
+  it("a failed sync of the running cycle rejects a sealed cycle that never started, and the rest", async () => {
+    const { writer } = await openWalWriter(wal, {
+      syncMode: "fdatasync",
+      faults: {
+        beforeSync: () => {
+          throw new Error("EIO: injected");
+        },
+      },
+    });
+    const first = writer.append(1, record(1), "immediate");
+    await nextTurn();
+    const results = await Promise.allSettled([first, ...Array.from({ length: 20 }, (_, i) => writer.append(i + 2, record(i), "immediate"))]);
+    expect(results.map((r) => r.status === "rejected" && (r.reason as { code?: string }).code)).toEqual(Array(21).fill("AUTHORITY_POISONED"));
+    expect(writer.stats.writeCycles).toBe(1);
+    await writer.close();
+  });
+});
