@@ -153,6 +153,7 @@ export class DaemonMetrics {
     walCounter("actionqueue_wal_fsyncs_total", "fdatasync calls on the WAL (group commit shares one among many records).", (w) => w.syncs);
     walCounter("actionqueue_wal_bytes_written_total", "Bytes written to WAL segment files by this process.", (w) => w.bytesWritten);
     walCounter("actionqueue_wal_write_cycles_total", "WAL write cycles (one positional write each).", (w) => w.writeCycles);
+    walCounter("actionqueue_wal_bytes_preallocated_total", "Zero bytes written ahead of the WAL's data (preallocation) by this process.", (w) => w.bytesPreallocated);
     new Gauge({
       name: "actionqueue_wal_latest_sequence",
       help: "Sequence number of the last durable WAL record.",
@@ -163,7 +164,7 @@ export class DaemonMetrics {
     });
     new Gauge({
       name: "actionqueue_wal_size_bytes",
-      help: "Bytes of WAL segment files on disk.",
+      help: "Bytes of WAL segment files on disk, including the zero-filled free space kept ahead of the data.",
       registers,
       async collect() {
         const queue = queueOf();

@@ -75,6 +75,7 @@ describe("metrics", () => {
       "actionqueue_wal_appends_total",
       "actionqueue_wal_fsyncs_total",
       "actionqueue_wal_bytes_written_total",
+      "actionqueue_wal_bytes_preallocated_total",
       "actionqueue_wal_size_bytes",
       "actionqueue_recovery_duration_seconds",
       "process_cpu_user_seconds_total",
@@ -92,6 +93,9 @@ describe("metrics", () => {
     await expectAgreement(daemon.url);
     const walSize = sampleValue(samples, "actionqueue_wal_size_bytes")!;
     expect(walSize).toBeGreaterThan(0);
+    // The segment is kept zero-filled ahead of its data: the first fill alone is 64 KiB.
+    expect(sampleValue(samples, "actionqueue_wal_bytes_preallocated_total")!).toBeGreaterThanOrEqual(60 * 1024);
+    expect(walSize).toBeGreaterThanOrEqual(64 * 1024);
     expect((await stop(daemon)).code).toBe(0);
 
     const again = await startReady({ dataDir: daemon.dataDir });
