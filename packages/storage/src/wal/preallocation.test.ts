@@ -175,6 +175,29 @@ describe("WAL preallocation", () => {
     expect(existsSync(dataDir)).toBe(false);
   });
 
+  it("holds a write that would reach into a fill still running until the fill is done", async () => {
+    const gate: { closed?: Promise<void> } = {};
+    let open = (): void => undefined;
+    const { writer } = await openWalWriter(wal, { faults: { beforeFill: () => gate.closed } });
+    await writer.append(1, record(1), "immediate"); // the first fill (64 KiB) ran before this write
+    const allocated = statSync(segmentPath()).size;
+    gate.closed = new Promise<void>((resolve) => (open = resolve));
+    // Past half of the free space: the next fill starts after this write, and waits at the gate.
+    await writer.append(2, record(2, 40_000), "immediate");
+    let resolved = false;
+    const crossing = writer.append(3, record(3, 30_000), "immediate").then(() => (resolved = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(resolved).toBe(false);
+    expect(writer.stats.writeCycles).toBe(2);
+    expect(statSync(segmentPath()).size).toBe(allocated);
+    open();
+    await crossing;
+    expect(writer.stats.bytesPreallocated).toBeGreaterThan(allocated);
+    await writer.close();
+    expect(verifyWal(wal)).toMatchObject({ clean: true, records: 3 });
+    expect(sequences()).toEqual([1, 2, 3]);
+  });
+
   it("a failed zero fill turns preallocation off; writes go on growing the file", async () => {
     const { writer } = await openWalWriter(wal, {
       faults: {

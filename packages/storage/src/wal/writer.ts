@@ -114,8 +114,8 @@ export interface WalAppendRecord {
 export interface WalWriterFaults {
   beforeWrite?: () => void;
   beforeSync?: () => void;
-  /** Before each zero fill (preallocation). */
-  beforeFill?: () => void;
+  /** Before each zero fill (preallocation); a returned promise holds the fill until it settles. */
+  beforeFill?: () => void | Promise<void>;
 }
 
 /** Counters for metrics (since the writer was opened). */
@@ -754,7 +754,7 @@ export class WalWriter {
   async #zeroFill(target: number): Promise<void> {
     const handle = this.#handle!;
     try {
-      this.#faults?.beforeFill?.();
+      await this.#faults?.beforeFill?.();
       zeros ??= Buffer.alloc(FILL_WRITE_BYTES);
       let at = this.#allocatedEnd;
       while (at < target) {
