@@ -22,7 +22,7 @@ import {
   readFrameHeader,
 } from "./frame.js";
 import type { WalDamageKind, WalFinding, WalRepairAction } from "./findings.js";
-import { RUST_MESSAGE, SEGMENT_HEADER_BYTES, isAllZero, listSegments, parseSegmentHeader } from "./segment.js";
+import { RUST_MESSAGE, SEGMENT_HEADER_BYTES, endOfNonZero, isAllZero, listSegments, parseSegmentHeader } from "./segment.js";
 import { crc32 } from "node:zlib";
 import { crc32Range } from "../internal/crc32.js";
 
@@ -336,10 +336,7 @@ const SECTOR_BYTES = 512;
  * `bytes` is zero (`bytes.length` rounded up when the last byte is not zero).
  */
 function zeroRunStart(bytes: Buffer, at: number): number {
-  let end = bytes.length;
-  while (end > at && bytes[end - 1] === 0) end--;
-  const boundary = Math.ceil(Math.max(end, at + 1) / SECTOR_BYTES) * SECTOR_BYTES;
-  return boundary;
+  return Math.ceil(Math.max(endOfNonZero(bytes, at), at + 1) / SECTOR_BYTES) * SECTOR_BYTES;
 }
 
 function completesWithLength(bytes: Buffer, pos: number, length: number, crc: number): boolean {

@@ -101,10 +101,28 @@ export function looksLikeRustWal(bytes: Buffer): boolean {
   return crc32(bytes.subarray(12, 12 + length)) === bytes.readUInt32LE(8);
 }
 
-/** True when every byte from `from` to the end is zero. */
+const ZEROS = new Uint8Array(64 * 1024);
+
+/**
+ * True when every byte from `from` to the end is zero. Compared natively in
+ * chunks: the last segment normally ends in up to 4 MiB of preallocated zeros,
+ * which a byte loop took ~9 ms to check on every open.
+ */
 export function isAllZero(bytes: Uint8Array, from: number): boolean {
-  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  for (let at = from; at < bytes.length; at += ZEROS.length) {
+    const n = Math.min(ZEROS.length, bytes.length - at);
+    if (Buffer.compare(bytes.subarray(at, at + n), n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n)) !== 0) return false;
+  }
   return true;
+}
+
+/** Offset just past the last non-zero byte at or after `from` (`from` when there is none). */
+export function endOfNonZero(bytes: Uint8Array, from: number): number {
+  let end = bytes.length;
+  // Whole zero chunks from the end first, natively; then byte by byte within the last non-zero one.
+  while (end - from >= ZEROS.length && Buffer.compare(bytes.subarray(end - ZEROS.length, end), ZEROS) === 0) end -= ZEROS.length;
+  while (end > from && bytes[end - 1] === 0) end--;
+  return end;
 }
 
 /**
