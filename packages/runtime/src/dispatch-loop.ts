@@ -302,9 +302,15 @@ export class DispatchLoop {
       return;
     }
     try {
-      this.#promoteDue();
-      if (this.#dispatching && !this.#d.projection.isEnginePaused()) this.#dispatchReady();
-      this.#armWakeTimer();
+      // Before start() nothing is promoted either: a queue that only submits
+      // (the CLI's `submit`) leaves its due runs Scheduled, so the misfire
+      // policy judges them at the next start, however long this one stayed
+      // open (promoting here made that depend on timing).
+      if (this.#dispatching) {
+        this.#promoteDue();
+        if (!this.#d.projection.isEnginePaused()) this.#dispatchReady();
+        this.#armWakeTimer();
+      }
       this.#checkIdle();
     } catch (error) {
       this.#d.onFatal(error);

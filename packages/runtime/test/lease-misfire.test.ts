@@ -179,6 +179,26 @@ describe("misfire after downtime", () => {
     });
   }
 
+  it("a queue that is never started promotes nothing, however long it stays open: the policy judges every missed run", async () => {
+    const dataDir = tempDir();
+    const clock = new ManualClock({ startMs: T0 });
+    const q = await openQueue({ dataDir, clock, handler: () => undefined });
+    const readyEvents: RunId[] = [];
+    q.on("run:ready", (e) => void readyEvents.push(e.runId));
+    const { runIds } = await q.submit({ runPolicy: repeatPolicy(3, 1_000, { kind: "skip" }) });
+    // Well past the loop's next passes (it used to promote the first, already due run here).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(runIds.map((id) => q.getRun(id)!.state)).toEqual(["scheduled", "scheduled", "scheduled"]);
+    expect(q.explain(runIds[0]!)).toMatchObject({ kind: "ready" }); // due: it goes as soon as the queue starts
+    expect(readyEvents).toEqual([]);
+    await q.close();
+    clock.set(T0 + 3_600_000);
+    const q2 = await openQueue({ dataDir, clock, idleHorizonMs: 0, handler: () => undefined });
+    await q2.runUntilIdle();
+    expect(runIds.map((id) => q2.getRun(id)!.state)).toEqual(["canceled", "canceled", "canceled"]);
+    await q2.close();
+  });
+
   it("skip cancels only the runs overdue beyond the tolerance; runs still due in the future keep their schedule", async () => {
     const dataDir = tempDir();
     const clock = new ManualClock({ startMs: T0 });
