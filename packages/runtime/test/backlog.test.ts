@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { oncePolicy } from "@actionqueue/core";
+import { openQueue, tempDir } from "./helpers.js";
+
+describe("a backlog at start", () => {
+  it("is promoted a slice per pass: runs start before the whole backlog is ready", async () => {
+    const q = await openQueue({ dataDir: tempDir(), concurrency: 16, handler: () => undefined });
+    const count = 5_000;
+    await q.submitMany(Array.from({ length: count }, () => ({ runPolicy: oncePolicy() })));
+    const events: string[] = [];
+    q.on("run:ready", () => void events.push("ready"));
+    q.on("attempt:started", () => void events.push("started"));
+    await q.runUntilIdle();
+    expect(q.stats().runsByState.completed).toBe(count);
+    expect(events.filter((e) => e === "ready")).toHaveLength(count);
+    // One pass promoting all 5,000 would report every run ready before the first start.
+    expect(events.indexOf("started")).toBeLessThan(events.lastIndexOf("ready"));
+    await q.close();
+  });
+});
