@@ -494,61 +494,55 @@ export class WalWriter {
       this.#endCycles();
       return;
     }
-    if (this.#sealedLength > 0) {
-      this.#nextSealedCycle();
+    const data = this.#buffer;
+    const firstSequence = this.#pendingFirstSequence;
+    const sealed = this.#sealedLength;
+    if (sealed > 0) {
+      // The sealed head is the cycle; what follows it moves to a fresh buffer
+      // and stays pending with its waiters, sync() waiters included (they want
+      // everything appended before them).
+      const rest = this.#length - sealed;
+      this.#cycleLastSequence = this.#sealedLastSequence;
+      this.#cycleImmediate = this.#sealedImmediate;
+      this.#cycleDeferred = this.#sealedDeferred;
+      this.#cycleSync = undefined;
+      const fresh = this.#freshBuffer(rest);
+      data.copy(fresh, 0, sealed, sealed + rest);
+      this.#buffer = fresh;
+      this.#length = rest;
+      this.#pendingFirstSequence = this.#unsealedFirstSequence;
+      this.#sealedLength = 0;
+      this.#sealedImmediate = this.#sealedDeferred = undefined;
+      this.#beginCycle(data, sealed, firstSequence);
       return;
     }
     const length = this.#length;
-    this.#previousCycleBytes = this.#lastCycleBytes;
-    this.#lastCycleBytes = length;
-    const data = this.#buffer;
-    const firstSequence = this.#pendingFirstSequence;
-    this.#cycleData = data;
-    this.#cycleLength = length;
-    this.#cycleWritten = 0;
     this.#cycleLastSequence = this.#pendingLastSequence;
     this.#cycleImmediate = this.#immediate;
     this.#cycleDeferred = this.#deferred;
     this.#cycleSync = this.#syncWaiters;
-    this.#buffer = this.#spare.length >= INITIAL_BUFFER_BYTES ? this.#spare : Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
-    this.#spare = data;
+    this.#buffer = this.#freshBuffer(0);
     this.#length = 0;
-    this.#immediate = undefined;
-    this.#deferred = undefined;
-    this.#syncWaiters = undefined;
-    if (length > 0 && this.#position >= this.#segmentBytes) {
-      // Rare: a new segment first (async, with its own syncs).
-      this.#rotate(firstSequence).then(this.#writeCycle, this.#failCycle);
-      return;
-    }
-    this.#writeCycle();
+    this.#immediate = this.#deferred = this.#syncWaiters = undefined;
+    this.#beginCycle(data, length, firstSequence);
   }
 
-  /** The sealed head becomes the cycle; what follows it moves to a fresh buffer and stays pending, with its waiters. */
-  #nextSealedCycle(): void {
-    const length = this.#sealedLength;
-    const data = this.#buffer;
-    const rest = this.#length - length;
-    const firstSequence = this.#pendingFirstSequence;
+  /** The buffer appends go to next: the spare (whose cycle has ended) when it holds `bytes`. */
+  #freshBuffer(bytes: number): ReturnType<typeof Buffer.allocUnsafe> {
+    const size = Math.max(INITIAL_BUFFER_BYTES, bytes);
+    return this.#spare.length >= size ? this.#spare : Buffer.allocUnsafe(size);
+  }
+
+  /** Writes `data[0, length)` as the cycle whose waiters are already set, rotating first if the segment is full. */
+  #beginCycle(data: ReturnType<typeof Buffer.allocUnsafe>, length: number, firstSequence: number): void {
     this.#previousCycleBytes = this.#lastCycleBytes;
     this.#lastCycleBytes = length;
     this.#cycleData = data;
     this.#cycleLength = length;
     this.#cycleWritten = 0;
-    this.#cycleLastSequence = this.#sealedLastSequence;
-    this.#cycleImmediate = this.#sealedImmediate;
-    this.#cycleDeferred = this.#sealedDeferred;
-    // sync() waiters want everything appended before them: they stay with the rest.
-    this.#cycleSync = undefined;
-    const fresh = this.#spare.length >= Math.max(INITIAL_BUFFER_BYTES, rest) ? this.#spare : Buffer.allocUnsafe(Math.max(INITIAL_BUFFER_BYTES, rest));
-    data.copy(fresh, 0, length, length + rest);
-    this.#buffer = fresh;
     this.#spare = data;
-    this.#length = rest;
-    this.#pendingFirstSequence = this.#unsealedFirstSequence;
-    this.#sealedLength = 0;
-    this.#sealedImmediate = this.#sealedDeferred = undefined;
-    if (this.#position >= this.#segmentBytes) {
+    if (length > 0 && this.#position >= this.#segmentBytes) {
+      // Rare: a new segment first (async, with its own syncs).
       this.#rotate(firstSequence).then(this.#writeCycle, this.#failCycle);
       return;
     }
