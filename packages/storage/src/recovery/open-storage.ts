@@ -8,7 +8,7 @@
  * snapshot, then reconcile in-flight runs through the authority, durably.
  */
 import { join } from "node:path";
-import { StorageError, ValidationError, describeValue, systemClock } from "@actionqueue/core";
+import { StorageError, systemClock } from "@actionqueue/core";
 import type { Clock, DurabilityPolicy, RunState } from "@actionqueue/core";
 import { StorageMutationAuthority } from "../authority/storage-authority.js";
 import { mkdirDurableSync } from "../internal/fs.js";
@@ -22,7 +22,7 @@ import { compactWal } from "../wal/compaction.js";
 import type { WalFinding, WalTruncation } from "../wal/findings.js";
 import { openWalWriter } from "../wal/open.js";
 import type { WalSyncMode, WalWriterStats } from "../wal/writer.js";
-import { DEFAULT_WAL_SYNC_MODE, checkWalSyncMode } from "../wal/writer.js";
+import { DEFAULT_WAL_SYNC_MODE, checkPreallocate, checkWalSyncMode } from "../wal/writer.js";
 import { scanWal } from "../wal/reader.js";
 import type { WalRepairMode } from "../wal/repair.js";
 import type { ReconciledRun } from "./reconcile.js";
@@ -124,11 +124,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
   const clock = options.clock ?? systemClock;
   // Checked before the directory is created or locked.
   const walSyncMode = checkWalSyncMode(options.walSyncMode ?? DEFAULT_WAL_SYNC_MODE, "walSyncMode");
-  if (options.walPreallocate !== undefined && typeof options.walPreallocate !== "boolean") {
-    throw new ValidationError("INVALID_FIELD", `invalid walPreallocate ${describeValue(options.walPreallocate)}: expected true or false`, {
-      details: { field: "walPreallocate", value: describeValue(options.walPreallocate) },
-    });
-  }
+  checkPreallocate(options.walPreallocate, "walPreallocate");
   const { walDir, snapshotDir } = dataDirPaths(options.dataDir);
   mkdirDurableSync(options.dataDir);
   const lock = acquireDataDirLock(options.dataDir);

@@ -7,13 +7,12 @@
  */
 import { open } from "node:fs/promises";
 import type { Clock } from "@actionqueue/core";
-import { ValidationError, describeValue } from "@actionqueue/core";
 import type { WalTruncation } from "./findings.js";
 import type { WalRecord, WalScanResult } from "./reader.js";
 import type { WalRepairMode } from "./repair.js";
 import { scanAndRepair } from "./repair.js";
 import type { WalSyncMode, WalWriterFaults } from "./writer.js";
-import { DEFAULT_WAL_SYNC_MODE, WalWriter, checkWalSyncMode, segmentOpenFlags } from "./writer.js";
+import { DEFAULT_WAL_SYNC_MODE, WalWriter, checkPreallocate, checkWalSyncMode, segmentOpenFlags } from "./writer.js";
 import { mkdirDurableSync } from "../internal/fs.js";
 
 /** Default segment size before rotation: 64 MiB. */
@@ -66,11 +65,7 @@ export interface OpenedWal {
 export async function openWalWriter(walDir: string, options: OpenWalWriterOptions = {}): Promise<OpenedWal> {
   // Checked before anything on disk is touched (the scan below may repair a torn tail).
   const syncMode = checkWalSyncMode(options.syncMode ?? DEFAULT_WAL_SYNC_MODE);
-  if (options.preallocate !== undefined && typeof options.preallocate !== "boolean") {
-    throw new ValidationError("INVALID_FIELD", `invalid preallocate ${describeValue(options.preallocate)}: expected true or false`, {
-      details: { field: "preallocate", value: describeValue(options.preallocate) },
-    });
-  }
+  const preallocate = checkPreallocate(options.preallocate);
   mkdirDurableSync(walDir);
   const scanOptions = {
     ...(options.onRecord === undefined ? {} : { onRecord: options.onRecord }),
@@ -89,7 +84,7 @@ export async function openWalWriter(walDir: string, options: OpenWalWriterOption
     position: remaining === undefined ? Number.POSITIVE_INFINITY : remaining.validEnd,
     // The scan left only zeros after the last record (free space from preallocation), or nothing.
     ...(remaining === undefined ? {} : { allocatedEnd: remaining.bytes }),
-    ...(options.preallocate === undefined ? {} : { preallocate: options.preallocate }),
+    ...(preallocate === undefined ? {} : { preallocate }),
     lastSequence: scan.lastSequence,
     segmentBytes,
     deferredFlushMs: options.deferredFlushMs ?? DEFAULT_DEFERRED_FLUSH_MS,

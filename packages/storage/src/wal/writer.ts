@@ -30,7 +30,7 @@ import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
 import { constants as fsConstants, fdatasync as fdatasyncCallback, write as writeCallback } from "node:fs";
 import { join } from "node:path";
-import { StorageError, SequenceConflictError, ValidationError, systemClock } from "@actionqueue/core";
+import { StorageError, SequenceConflictError, ValidationError, describeValue, systemClock } from "@actionqueue/core";
 import type { Clock, ClockTimer } from "@actionqueue/core";
 import { FLAG_BATCH_CONTINUES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, writeFrameFrom } from "./frame.js";
 import { encodeSegmentHeader, segmentFileName } from "./segment.js";
@@ -91,6 +91,14 @@ export function checkWalSyncMode(mode: unknown, field = "syncMode"): WalSyncMode
   if (mode === "writeThrough" || mode === "fdatasync") return mode;
   throw new ValidationError("INVALID_FIELD", `invalid ${field} ${JSON.stringify(mode)}: expected "writeThrough" or "fdatasync"`, {
     details: { field, value: String(mode) },
+  });
+}
+
+/** `value` if it is undefined or a boolean (the preallocate switch); otherwise an `INVALID_FIELD` error naming it. */
+export function checkPreallocate(value: unknown, field = "preallocate"): boolean | undefined {
+  if (value === undefined || typeof value === "boolean") return value;
+  throw new ValidationError("INVALID_FIELD", `invalid ${field} ${describeValue(value)}: expected true or false`, {
+    details: { field, value: describeValue(value) },
   });
 }
 
