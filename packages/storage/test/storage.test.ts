@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AttemptOutcome, ActionQueueError } from "@actionqueue/core";
@@ -29,6 +29,37 @@ describe("openStorage", () => {
     expect(readdirSync(dataDir).sort()).toEqual(["LOCK", "snapshots", "wal"]);
     await store.close();
     expect(readdirSync(dataDir).sort()).toEqual(["snapshots", "wal"]);
+  });
+
+  it("creates the first WAL segment at open, so the first submission does not wait for it", async () => {
+    const store = await open();
+    expect(readdirSync(join(dataDir, "wal"))).toEqual(["00000000000000000001.wal"]);
+    await submit(store.authority, c.taskCreate());
+    // The append found its segment ready: no rotation (creation) on the write path.
+    expect(store.walStats()).toMatchObject({ rotations: 0, recordsAppended: 1 });
+    await store.close();
+    const again = await open();
+    expect(again.recoveryReport).toMatchObject({ walRecordsReplayed: 1, latestSequence: 1 });
+    await again.close();
+  });
+
+  it("with every segment compacted into the snapshot, the segment created at open is named after the snapshot", async () => {
+    const store = await open();
+    const task = c.taskCreate();
+    await submit(store.authority, task);
+    for (let i = 0; i < 4; i++) await submit(store.authority, c.runCreate(task.taskSpec.id));
+    await store.writeSnapshot();
+    await store.close();
+    const wal = join(dataDir, "wal");
+    for (const name of readdirSync(wal)) rmSync(join(wal, name));
+    const again = await open();
+    expect(readdirSync(wal)).toEqual(["00000000000000000006.wal"]);
+    await submit(again.authority, c.runCreate(task.taskSpec.id));
+    await again.close();
+    const third = await open();
+    expect(third.recoveryReport).toMatchObject({ latestSequence: 6, walRecordsReplayed: 1 });
+    expect(third.projection.runCount).toBe(5);
+    await third.close();
   });
 
   it("applies commands in order, returns the applied mutation, and survives reopen", async () => {

@@ -143,6 +143,10 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       syncMode: walSyncMode,
       ...(options.walPreallocate === undefined ? {} : { preallocate: options.walPreallocate }),
       fromSequence: snapshotSequence + 1,
+      // With no segment left (a fresh directory, or every one compacted into
+      // the snapshot), the next record follows the snapshot: its segment is
+      // created now rather than by the first submission.
+      nextSequence: snapshotSequence + 1,
       skipCoveredSegments: loaded !== undefined,
       onRecord: replayInto(projection, counter),
     });

@@ -198,6 +198,41 @@ describe("WAL preallocation", () => {
     expect(sequences()).toEqual([1, 2, 3]);
   });
 
+  it("lets a waiting write go as soon as the fill's first write covers it, while the rest of the fill is held", async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const fillWrites: number[] = [];
+    let fillStart: number | undefined;
+    const { writer } = await openWalWriter(wal, {
+      faults: {
+        beforeFill: () => {
+          fillStart = undefined;
+        },
+        // Every fill's first write goes through; the writes after it wait until released.
+        beforeFillWrite: (offset) => {
+          fillWrites.push(offset);
+          fillStart ??= offset;
+          return offset === fillStart ? undefined : held;
+        },
+      },
+    });
+    // A fresh segment has no free space, and a 600 KB record is more than the
+    // first fill would make: it grows the file. The next fill (600 KB, three
+    // writes) then starts at the end of the data.
+    await writer.append(1, record(1, 600_000), "immediate");
+    const end = dataEnd();
+    // This one must wait for room: its write comes after the fill's first write, and before the rest.
+    await writer.append(2, record(2), "immediate");
+    expect(fillWrites[0]).toBe(end);
+    expect(fillWrites.length).toBe(2);
+    expect(dataEnd()).toBe(end + FRAME_HEADER_BYTES + 40);
+    expect(writer.stats.bytesPreallocated).toBe(256 * 1024);
+    release();
+    await writer.close();
+    expect(verifyWal(wal)).toMatchObject({ clean: true, records: 2 });
+    expect(sequences()).toEqual([1, 2]);
+  });
+
   it("a failed zero fill turns preallocation off; writes go on growing the file", async () => {
     const { writer } = await openWalWriter(wal, {
       faults: {

@@ -67,6 +67,49 @@ describe("WAL group commit: sealing the next cycle while one runs", () => {
     await writer.close();
   });
 
+  it("writes a sealed head with the rest when the rest is more than 8 times its size (a burst); waiters still settle in append order", async () => {
+    const { writer } = await openWalWriter(wal);
+    void writer.append(1, record(0), "immediate");
+    await nextTurn();
+    // 8 frames are sealed (4 KiB), then 192 more follow in the same turn: ~100 KB, far more than 8 × 4 KiB.
+    const order: number[] = [];
+    const durable: number[] = [];
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        writer.append(i + 2, record(i), i % 3 === 0 ? "deferred" : "immediate").then(() => {
+          order.push(i);
+          durable[i] = writer.durableSequence;
+        }),
+      ),
+    );
+    expect(writer.stats.writeCycles).toBe(2);
+    expect(durable.every((d) => d === 201)).toBe(true);
+    // Deferred waiters settle when the write returns, immediate ones after: each kind in append order.
+    const deferred = order.filter((i) => i % 3 === 0);
+    const immediate = order.filter((i) => i % 3 !== 0);
+    expect(deferred).toEqual([...deferred].sort((a, b) => a - b));
+    expect(immediate).toEqual([...immediate].sort((a, b) => a - b));
+    await writer.close();
+    expect(verifyWal(wal)).toMatchObject({ clean: true, records: 201 });
+  });
+
+  it("a failed write of a burst written with its sealed head rejects both", async () => {
+    let writes = 0;
+    const { writer } = await openWalWriter(wal, {
+      faults: {
+        beforeWrite: () => {
+          if (++writes === 2) throw new Error("EIO: injected");
+        },
+      },
+    });
+    void writer.append(1, record(1), "immediate");
+    await nextTurn();
+    const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => writer.append(i + 2, record(i), i % 2 === 0 ? "deferred" : "immediate")));
+    expect(results.every((r) => r.status === "rejected" && (r.reason as { code?: string }).code === "AUTHORITY_POISONED")).toBe(true);
+    expect(writer.stats.writeCycles).toBe(1);
+    await writer.close();
+  });
+
   it("a sync() waits for the records appended after the sealed cycle too", async () => {
     const { writer } = await openWalWriter(wal);
     void writer.append(1, record(1), "immediate");

@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ActionQueueError } from "@actionqueue/core";
@@ -45,6 +45,27 @@ describe("WAL writer and reader", () => {
     expect(writer.lastSequence).toBe(0);
     expect(readdirSync(wal)).toEqual([]);
     await writer.close();
+  });
+
+  it("with nextSequence and no segment, creates the first segment at open, named after it; bad values are refused first", async () => {
+    const { writer } = await openWalWriter(wal, { nextSequence: 7 });
+    expect(readdirSync(wal)).toEqual(["00000000000000000007.wal"]);
+    await writer.append(7, payload(7), "immediate");
+    expect(writer.stats.rotations).toBe(0);
+    await writer.close();
+    expect(sequences()).toEqual([7]);
+    // A segment exists now: nextSequence is not needed and creates nothing.
+    const reopened = await openWalWriter(wal, { nextSequence: 8 });
+    expect(readdirSync(wal)).toEqual(["00000000000000000007.wal"]);
+    await reopened.writer.close();
+    const other = join(dir, "other-wal");
+    for (const bad of [0, -1, 1.5, "3", Number.NaN]) {
+      await expect(openWalWriter(other, { nextSequence: bad as number })).rejects.toMatchObject({
+        code: "INVALID_FIELD",
+        message: expect.stringContaining("invalid nextSequence"),
+      });
+    }
+    expect(existsSync(other)).toBe(false);
   });
 
   it("appends, reopens at the last sequence and continues", async () => {
