@@ -79,6 +79,31 @@ describe("handler edge cases", () => {
     ]);
   });
 
+  it("a caller may reuse its payload buffer: each handler sees the bytes it was submitted with, before and after a restart", async () => {
+    const dataDir = tempDir();
+    const seen: string[] = [];
+    const q = await openQueue({ dataDir, handler: (ctx) => void seen.push(new TextDecoder().decode(ctx.payload)) });
+    const buffer = Buffer.alloc(5);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      buffer.write(`job-${i}`);
+      ids.push((await q.submit({ runPolicy: oncePolicy(), payload: buffer })).taskId);
+    }
+    buffer.write("later");
+    await q.close();
+    // Reopened: the bytes come back from the WAL; the live queue must have handed out the same.
+    const q2 = await openQueue({ dataDir, handler: (ctx) => void seen.push(new TextDecoder().decode(ctx.payload)) });
+    expect(ids.map((id) => new TextDecoder().decode(q2.getTask(id)!.payload))).toEqual(["job-0", "job-1", "job-2"]);
+    await q2.close();
+    const q3 = await openQueue({ dataDir: tempDir(), handler: (ctx) => void seen.push(new TextDecoder().decode(ctx.payload)) });
+    for (let i = 0; i < 3; i++) {
+      buffer.write(`run-${i}`);
+      await q3.submit({ runPolicy: oncePolicy(), payload: buffer });
+    }
+    await q3.runUntilIdle();
+    expect(seen.sort()).toEqual(["run-0", "run-1", "run-2"]);
+  });
+
   it("concurrent submissions with one taskId create one task", async () => {
     const dataDir = tempDir();
     const q = await openQueue({ dataDir, handler: () => undefined });

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { expectCode, taskId, tenantId } from "../../test/support.js";
 import { NIL_ID } from "../ids/ids.js";
@@ -148,14 +149,46 @@ describe("TaskSpec shared defaults", () => {
     expect(createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), constraints: {}, metadata: {} }).metadata).toBe(DEFAULT_TASK_METADATA);
   });
 
-  it("keeps a caller's payload bytes as given, even when empty", () => {
-    const bytes = new Uint8Array([1, 2]);
-    const empty = new Uint8Array(0);
-    expect(createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), payload: bytes }).payload.bytes).toBe(bytes);
-    const spec = createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), payload: empty });
-    expect(spec.payload.bytes).toBe(empty);
+  it("copies a caller's payload bytes: the caller may reuse its buffer (once every task saw the last bytes written into it)", () => {
+    const buffer = Buffer.from("job-0");
+    const specs: TaskSpec[] = [];
+    for (let i = 0; i < 3; i++) {
+      buffer.write(`job-${i}`);
+      specs.push(createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), payload: buffer }));
+    }
+    expect(specs.map((s) => new TextDecoder().decode(s.payload.bytes))).toEqual(["job-0", "job-1", "job-2"]);
+    // A plain Uint8Array, as the bytes read back from disk are, even for a Buffer.
+    expect(Object.getPrototypeOf(specs[0]!.payload.bytes)).toBe(Uint8Array.prototype);
+    const large = new Uint8Array(5000).fill(7);
+    const copy = createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), payload: large }).payload.bytes;
+    large.fill(0);
+    expect(copy.length).toBe(5000);
+    expect(copy.every((b) => b === 7)).toBe(true);
+    expect(copy.byteOffset).toBe(0);
+    expect(copy.buffer.byteLength).toBe(5000);
+  });
+
+  it("an empty payload becomes the shared empty bytes; with a content type it gets its own payload object", () => {
+    const spec = createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), payload: new Uint8Array(0), contentType: "text/plain" });
+    expect(spec.payload.bytes).toBe(EMPTY_PAYLOAD_BYTES);
     expect(spec.payload).not.toBe(EMPTY_TASK_PAYLOAD);
-    expect(Object.isFrozen(empty)).toBe(false);
+    expect(spec.payload.contentType).toBe("text/plain");
+  });
+
+  it("payload copies never overlap: every spec keeps its own bytes across slab boundaries (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 60 }), (lengths) => {
+        const inputs = lengths.map((n, i) => new Uint8Array(n).fill((i % 250) + 1));
+        const specs = inputs.map((payload) => createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), payload }));
+        for (const input of inputs) input.fill(0);
+        specs.forEach((spec, i) => {
+          const bytes = spec.payload.bytes;
+          expect(bytes.length).toBe(lengths[i]);
+          expect(bytes.every((b) => b === (i % 250) + 1)).toBe(true);
+        });
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("a content type without payload gets its own payload object over the shared empty bytes", () => {

@@ -10,6 +10,7 @@ import type { RunPolicy } from "./run-policy.js";
 import { ONCE_POLICY, validateRunPolicy } from "./run-policy.js";
 import type { TaskConstraints, TaskConstraintsInput } from "./task-constraints.js";
 import { DEFAULT_TASK_CONSTRAINTS, createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
+import { ownedPayloadBytes } from "./payload-bytes.js";
 
 /** Opaque payload bytes with an optional content type (`application/json` for JSON). */
 export interface TaskPayload {
@@ -42,6 +43,7 @@ export interface TaskSpec {
 export interface TaskSpecInput {
   readonly id: TaskId;
   readonly name?: string;
+  /** Copied by {@link createTaskSpec}: the caller may reuse the buffer. */
   readonly payload?: Uint8Array;
   readonly contentType?: string;
   readonly runPolicy: RunPolicy;
@@ -74,17 +76,25 @@ export const EMPTY_TASK_PAYLOAD: TaskPayload = Object.freeze({ bytes: EMPTY_PAYL
 /** The content type of JSON payloads. */
 export const JSON_CONTENT_TYPE = "application/json";
 
-/** Builds and validates a task spec; throws a `ValidationError` naming the first bad field. */
+/**
+ * Builds and validates a task spec; throws a `ValidationError` naming the
+ * first bad field. The payload bytes are copied (the caller may reuse its
+ * buffer); the spec's bytes are a plain `Uint8Array`.
+ */
 export function createTaskSpec(input: TaskSpecInput): TaskSpec {
   // Built by assignment rather than conditional spreads, which are slow on
   // Node 20 (this runs for every submitted task). Parts that equal the
   // defaults are the shared frozen defaults, so a plain task allocates little
-  // more than the spec itself; a caller's payload bytes are kept as given.
+  // more than the spec itself. A caller's payload bytes are copied: the
+  // caller may reuse its buffer, and the spec keeps the bytes the WAL holds.
   let payload: TaskPayload;
   if (input.payload === undefined && input.contentType === undefined) {
     payload = EMPTY_TASK_PAYLOAD;
   } else {
-    const p: Mutable<TaskPayload> = { bytes: input.payload ?? EMPTY_PAYLOAD_BYTES };
+    const given = input.payload;
+    // Anything but a Uint8Array is kept as given, for validation to name it.
+    const bytes = given === undefined ? EMPTY_PAYLOAD_BYTES : given instanceof Uint8Array ? ownedPayloadBytes(given, EMPTY_PAYLOAD_BYTES) : given;
+    const p: Mutable<TaskPayload> = { bytes };
     if (input.contentType !== undefined) p.contentType = input.contentType;
     payload = p;
   }
