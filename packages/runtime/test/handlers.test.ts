@@ -104,6 +104,17 @@ describe("handler edge cases", () => {
     expect(seen.sort()).toEqual(["run-0", "run-1", "run-2"]);
   });
 
+  it("a handler may return the same output buffer every time: each attempt keeps the output it returned", async () => {
+    const output = Buffer.alloc(5);
+    let n = 0;
+    const q = await openQueue({ dataDir: tempDir(), handler: () => (output.write(`out-${n++}`), output) });
+    const runIds: string[] = [];
+    for (let i = 0; i < 3; i++) runIds.push((await q.submit({ runPolicy: oncePolicy() })).runIds[0]!);
+    await q.runUntilIdle();
+    const outputs = runIds.map((id) => text(q.getRun(id)!.attempts[0]!.output));
+    expect(outputs.sort()).toEqual(["out-0", "out-1", "out-2"]);
+  });
+
   it("concurrent submissions with one taskId create one task", async () => {
     const dataDir = tempDir();
     const q = await openQueue({ dataDir, handler: () => undefined });

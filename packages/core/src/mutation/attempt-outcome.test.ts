@@ -34,6 +34,15 @@ describe("AttemptOutcome factories", () => {
     expect(AttemptOutcome.fromParts("failure", "x")).toEqual({ result: "failure", error: "x" });
   });
 
+  it("copy the output they are given: a handler may return one buffer every time", () => {
+    const buffer = new Uint8Array([1, 2, 3]);
+    const success = AttemptOutcome.successWithOutput(buffer);
+    const suspended = AttemptOutcome.suspendedWithOutput(buffer);
+    buffer.fill(9);
+    expect([...success.output!]).toEqual([1, 2, 3]);
+    expect([...suspended.output!]).toEqual([1, 2, 3]);
+  });
+
   it("normalise empty output to none", () => {
     expect(AttemptOutcome.successWithOutput(new Uint8Array())).toEqual({ result: "success" });
     expect(AttemptOutcome.suspendedWithOutput(new Uint8Array())).toEqual({ result: "suspended" });

@@ -4,6 +4,7 @@
  * Empty output means no output on every path.
  */
 import { ValidationError, describeValue } from "../errors/action-queue-error.js";
+import { ownedBytes } from "../internal/owned-bytes.js";
 
 /** The result of an attempt. `suspended` does not count toward `maxAttempts`. */
 export type AttemptResultKind = "success" | "failure" | "timeout" | "suspended";
@@ -46,9 +47,10 @@ export const AttemptOutcome = {
   success(): AttemptOutcome {
     return SUCCESS;
   },
-  /** A success with handler output (empty output means none). */
+  /** A success with handler output, copied (empty output means none). */
   successWithOutput(output: Uint8Array): AttemptOutcome {
-    return output.length === 0 ? SUCCESS : { result: "success", output };
+    // A copy: a handler may return the same buffer every time.
+    return output.length === 0 ? SUCCESS : { result: "success", output: ownedBytes(output, output) };
   },
   /** A retryable failure; `EMPTY_FAILURE_MESSAGE` for an empty message. */
   failure(message: string): AttemptOutcome {
@@ -62,9 +64,9 @@ export const AttemptOutcome = {
   suspended(): AttemptOutcome {
     return SUSPENDED;
   },
-  /** A preempted attempt with partial state for resumption (empty output means none). */
+  /** A preempted attempt with partial state for resumption, copied (empty output means none). */
   suspendedWithOutput(output: Uint8Array): AttemptOutcome {
-    return output.length === 0 ? SUSPENDED : { result: "suspended", output };
+    return output.length === 0 ? SUSPENDED : { result: "suspended", output: ownedBytes(output, output) };
   },
   /**
    * Rebuilds an outcome from persisted parts (the replay path), checking, in

@@ -10,7 +10,7 @@ import type { RunPolicy } from "./run-policy.js";
 import { ONCE_POLICY, validateRunPolicy } from "./run-policy.js";
 import type { TaskConstraints, TaskConstraintsInput } from "./task-constraints.js";
 import { DEFAULT_TASK_CONSTRAINTS, createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
-import { ownedPayloadBytes } from "./payload-bytes.js";
+import { ownedBytes } from "../internal/owned-bytes.js";
 
 /** Opaque payload bytes with an optional content type (`application/json` for JSON). */
 export interface TaskPayload {
@@ -93,7 +93,7 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
   } else {
     const given = input.payload;
     // Anything but a Uint8Array is kept as given, for validation to name it.
-    const bytes = given === undefined ? EMPTY_PAYLOAD_BYTES : given instanceof Uint8Array ? ownedPayloadBytes(given, EMPTY_PAYLOAD_BYTES) : given;
+    const bytes = given === undefined ? EMPTY_PAYLOAD_BYTES : given instanceof Uint8Array ? ownedBytes(given, EMPTY_PAYLOAD_BYTES) : given;
     const p: Mutable<TaskPayload> = { bytes };
     if (input.contentType !== undefined) p.contentType = input.contentType;
     payload = p;
