@@ -104,6 +104,20 @@ describe("handler edge cases", () => {
     expect(seen.sort()).toEqual(["run-0", "run-1", "run-2"]);
   });
 
+  it("a caller may change its run policy object after submitting: the task keeps the policy it was submitted with", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, handler: () => undefined });
+    const policy = { kind: "cron" as const, expression: "0 0 1 1 *", maxOccurrences: 3 };
+    const { taskId } = await q.submit({ runPolicy: policy });
+    policy.expression = "* * * * *";
+    policy.maxOccurrences = 1;
+    expect(q.getTask(taskId)!.runPolicy).toEqual({ kind: "cron", expression: "0 0 1 1 *", maxOccurrences: 3 });
+    await q.close();
+    const q2 = await openQueue({ dataDir, handler: () => undefined });
+    expect(q2.getTask(taskId)!.runPolicy).toEqual({ kind: "cron", expression: "0 0 1 1 *", maxOccurrences: 3 });
+    await q2.close();
+  });
+
   it("a handler may return the same output buffer every time: each attempt keeps the output it returned", async () => {
     const output = Buffer.alloc(5);
     let n = 0;

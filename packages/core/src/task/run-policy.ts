@@ -56,6 +56,41 @@ function isPositiveInt(value: unknown, max = Number.MAX_SAFE_INTEGER): value is 
  */
 export const ONCE_POLICY: OncePolicy = Object.freeze({ kind: "once" });
 
+/**
+ * A copy of a run policy, so that a task never shares its policy with the
+ * caller (who may change or reuse the object after submitting): its known
+ * fields only, as the WAL keeps them. A plain once policy is
+ * {@link ONCE_POLICY}. Anything that is not a policy of a known kind is
+ * returned as given, for validation to name.
+ */
+export function copyRunPolicy(policy: RunPolicy): RunPolicy {
+  if (typeof policy !== "object" || policy === null) return policy;
+  switch (policy.kind) {
+    case "once":
+      return ONCE_POLICY;
+    case "repeat": {
+      const copy: { -readonly [K in keyof RepeatPolicy]: RepeatPolicy[K] } = { kind: "repeat", count: policy.count, intervalMs: policy.intervalMs };
+      if (policy.misfire !== undefined) copy.misfire = copyMisfire(policy.misfire);
+      return copy;
+    }
+    case "cron": {
+      const copy: { -readonly [K in keyof CronPolicy]: CronPolicy[K] } = { kind: "cron", expression: policy.expression };
+      if (policy.maxOccurrences !== undefined) copy.maxOccurrences = policy.maxOccurrences;
+      if (policy.misfire !== undefined) copy.misfire = copyMisfire(policy.misfire);
+      return copy;
+    }
+    default:
+      return policy;
+  }
+}
+
+function copyMisfire(misfire: MisfirePolicy): MisfirePolicy {
+  if (typeof misfire !== "object" || misfire === null) return misfire;
+  if (misfire.kind === "catchUp") return misfire.maxRuns === undefined ? { kind: "catchUp" } : { kind: "catchUp", maxRuns: misfire.maxRuns };
+  if (misfire.kind === "skip" || misfire.kind === "coalesce") return { kind: misfire.kind };
+  return misfire;
+}
+
 /** The run policy `once`. */
 export function oncePolicy(): OncePolicy {
   return { kind: "once" };

@@ -210,11 +210,21 @@ describe("TaskSpec shared defaults", () => {
     expect(Object.is(createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), metadata: { priority: -0 } }).metadata.priority, -0)).toBe(true);
   });
 
-  it("a once policy carrying other keys is kept as given", () => {
-    const policy = { kind: "once", note: "x" } as unknown as RunPolicy;
-    expect(createTaskSpec({ id: taskId(), runPolicy: policy }).runPolicy).toBe(policy);
-    const repeat = repeatPolicy(2, 1000);
-    expect(createTaskSpec({ id: taskId(), runPolicy: repeat }).runPolicy).toBe(repeat);
+  it("copies the run policy, keeping only its known fields (as the WAL does): the caller may change or reuse its object", () => {
+    const once = { kind: "once", note: "x" } as unknown as RunPolicy;
+    expect(createTaskSpec({ id: taskId(), runPolicy: once }).runPolicy).toBe(ONCE_POLICY);
+    const repeat = { kind: "repeat", count: 2, intervalMs: 1000, misfire: { kind: "catchUp", maxRuns: 3 } } as { kind: "repeat"; count: number; intervalMs: number; misfire: { kind: "catchUp"; maxRuns: number } };
+    const cron = { kind: "cron", expression: "*/5 * * * *", maxOccurrences: 4, misfire: { kind: "skip" }, note: "y" } as unknown as { kind: "cron"; expression: string };
+    const repeatSpec = createTaskSpec({ id: taskId(), runPolicy: repeat });
+    const cronSpec = createTaskSpec({ id: taskId(), runPolicy: cron });
+    repeat.count = 9;
+    repeat.misfire.maxRuns = 9;
+    cron.expression = "0 0 * * *";
+    expect(repeatSpec.runPolicy).toEqual({ kind: "repeat", count: 2, intervalMs: 1000, misfire: { kind: "catchUp", maxRuns: 3 } });
+    expect(cronSpec.runPolicy).toEqual({ kind: "cron", expression: "*/5 * * * *", maxOccurrences: 4, misfire: { kind: "skip" } });
+    // A malformed policy still reaches validation as given, and is named there.
+    expectCode(() => createTaskSpec({ id: taskId(), runPolicy: { kind: "repeat", count: "2", intervalMs: 1000 } as unknown as RunPolicy }), "INVALID_REPEAT_COUNT");
+    expectCode(() => createTaskSpec({ id: taskId(), runPolicy: { kind: "weekly" } as unknown as RunPolicy }), "INVALID_RUN_POLICY");
   });
 
   it("reports the same errors as before, in the same order", () => {

@@ -7,7 +7,7 @@ import { ValidationError, describeValue } from "../errors/action-queue-error.js"
 import type { TaskId, TenantId } from "../ids/ids.js";
 import { isNilId, parseTaskId, parseTenantId } from "../ids/ids.js";
 import type { RunPolicy } from "./run-policy.js";
-import { ONCE_POLICY, validateRunPolicy } from "./run-policy.js";
+import { ONCE_POLICY, copyRunPolicy, validateRunPolicy } from "./run-policy.js";
 import type { TaskConstraints, TaskConstraintsInput } from "./task-constraints.js";
 import { DEFAULT_TASK_CONSTRAINTS, createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
 import { ownedBytes } from "../internal/owned-bytes.js";
@@ -103,7 +103,8 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
   const spec: Mutable<TaskSpec> = {
     id: input.id,
     payload,
-    runPolicy: isPlainOncePolicy(input.runPolicy) ? ONCE_POLICY : input.runPolicy,
+    // A copy: the caller may change or reuse its policy object after submitting.
+    runPolicy: isPlainOncePolicy(input.runPolicy) ? ONCE_POLICY : copyRunPolicy(input.runPolicy),
     constraints: createTaskConstraints(input.constraints),
     metadata,
   };
@@ -245,7 +246,7 @@ export function jsonPayload(value: unknown): TaskPayload {
  * own id is re-checked first, as in Rust). On error `spec` is untouched.
  */
 export function withRunPolicy(spec: TaskSpec, runPolicy: RunPolicy): TaskSpec {
-  const next: TaskSpec = { ...spec, runPolicy };
+  const next: TaskSpec = { ...spec, runPolicy: copyRunPolicy(runPolicy) };
   validateTaskSpec(next);
   return next;
 }
