@@ -36,12 +36,14 @@ export class AttemptContext<TPayload = unknown> implements HandlerContext<TPaylo
   readonly runId: RunId;
   readonly attemptId: AttemptId;
   readonly taskId: TaskId;
-  readonly payload: Uint8Array;
   readonly contentType: string | undefined;
   readonly attemptNumber: number;
   readonly maxAttempts: number;
   readonly timeoutMs: number | undefined;
   readonly safetyLevel: SafetyLevel;
+  /** The task's own bytes: never handed out, only copied or parsed. */
+  readonly #taskPayload: Uint8Array;
+  #payload: Uint8Array | undefined;
   #controller: AbortController | undefined;
   #abortReason: AttemptAbortReason | undefined;
   #json: { value: TPayload } | undefined;
@@ -50,7 +52,7 @@ export class AttemptContext<TPayload = unknown> implements HandlerContext<TPaylo
     this.runId = request.runId;
     this.attemptId = request.attemptId;
     this.taskId = request.taskId;
-    this.payload = request.payload;
+    this.#taskPayload = request.payload;
     this.contentType = request.contentType;
     this.attemptNumber = request.attemptNumber;
     this.maxAttempts = request.maxAttempts;
@@ -77,11 +79,22 @@ export class AttemptContext<TPayload = unknown> implements HandlerContext<TPaylo
     return this.#abortReason;
   }
 
+  /**
+   * The payload bytes: this attempt's own copy, made when first read. A
+   * handler may change them in place (decode, unmask) without changing what
+   * a retry of the run receives.
+   */
+  get payload(): Uint8Array {
+    this.#payload ??= this.#taskPayload.length === 0 ? this.#taskPayload : this.#taskPayload.slice();
+    return this.#payload;
+  }
+
   /** The payload parsed as JSON (cached); a non-JSON payload throws a `TerminalError`. */
   json(): TPayload {
     if (this.#json === undefined) {
       try {
-        this.#json = { value: payloadJson<TPayload>({ bytes: this.payload }) };
+        // Parsed from the task's bytes, not a copy: parsing changes nothing.
+        this.#json = { value: payloadJson<TPayload>({ bytes: this.#taskPayload }) };
       } catch (cause) {
         throw new TerminalError(`payload of run ${this.runId} is not valid JSON`, { cause });
       }

@@ -28,7 +28,7 @@ export interface HandlerContext<TPayload = unknown> extends AttemptMetadata {
   readonly runId: RunId;
   readonly attemptId: AttemptId;
   readonly taskId: TaskId;
-  /** The task's payload bytes (never copied; do not mutate). */
+  /** The task's payload bytes: this attempt's own copy, made when first read (a handler may change it in place; a retry still gets the task's bytes). */
   readonly payload: Uint8Array;
   /** The payload's content type, if the task declared one. */
   readonly contentType: string | undefined;

@@ -118,6 +118,24 @@ describe("handler edge cases", () => {
     await q2.close();
   });
 
+  it("a handler may change its payload in place: a retry of the run still gets the task's bytes", async () => {
+    const seen: string[] = [];
+    const q = await openQueue({
+      dataDir: tempDir(),
+      backoff: fixedBackoff(0),
+      handler: (ctx) => {
+        seen.push(new TextDecoder().decode(ctx.payload));
+        ctx.payload.fill(0x2a); // in-place decoding, say
+        if (ctx.attemptNumber === 1) throw new Error("try again");
+      },
+    });
+    const { taskId } = await q.submit({ runPolicy: oncePolicy(), payload: new TextEncoder().encode("secret"), constraints: { maxAttempts: 2 } });
+    await q.runUntilIdle();
+    expect(seen).toEqual(["secret", "secret"]);
+    expect(new TextDecoder().decode(q.getTask(taskId)!.payload)).toBe("secret");
+    await q.close();
+  });
+
   it("a handler may return the same output buffer every time: each attempt keeps the output it returned", async () => {
     const output = Buffer.alloc(5);
     let n = 0;
