@@ -54,7 +54,8 @@ export class QueryView {
       constraints: spec.constraints,
       metadata: spec.metadata,
       ...(spec.payload.contentType === undefined ? {} : { contentType: spec.payload.contentType }),
-      payload: spec.payload.bytes,
+      // A copy: the caller may change it in place; the task's bytes are what handlers get.
+      payload: spec.payload.bytes.slice(),
       createdAt: record.createdAt,
       ...(record.canceledAt === undefined ? {} : { canceledAt: record.canceledAt }),
       runIds: this.#projection.runsOfTask(taskId),
@@ -91,7 +92,7 @@ export class QueryView {
       ...(a.finishedAt === undefined ? {} : { finishedAt: a.finishedAt }),
       ...(a.outcome === undefined ? {} : { result: a.outcome.result }),
       ...(a.outcome?.error === undefined ? {} : { error: a.outcome.error }),
-      ...(a.outcome?.output === undefined ? {} : { output: a.outcome.output }),
+      ...(a.outcome?.output === undefined ? {} : { output: a.outcome.output.slice() }),
     }));
     const lease = this.#projection.lease(runId);
     return {

@@ -112,6 +112,7 @@ export interface TaskView {
   readonly constraints: TaskConstraints;
   readonly metadata: TaskMetadata;
   readonly contentType?: string;
+  /** A copy of the task's payload bytes (changing it changes nothing in the queue). */
   readonly payload: Uint8Array;
   readonly createdAt: number;
   readonly canceledAt?: number;
@@ -126,6 +127,7 @@ export interface AttemptView {
   readonly finishedAt?: number;
   readonly result?: AttemptResultKind;
   readonly error?: string;
+  /** A copy of the handler's output, if any (changing it changes nothing in the queue). */
   readonly output?: Uint8Array;
 }
 

@@ -133,6 +133,9 @@ describe("handler edge cases", () => {
     await q.runUntilIdle();
     expect(seen).toEqual(["secret", "secret"]);
     expect(new TextDecoder().decode(q.getTask(taskId)!.payload)).toBe("secret");
+    // Views hand out copies too.
+    q.getTask(taskId)!.payload.fill(0);
+    expect(new TextDecoder().decode(q.getTask(taskId)!.payload)).toBe("secret");
     await q.close();
   });
 
@@ -145,6 +148,8 @@ describe("handler edge cases", () => {
     await q.runUntilIdle();
     const outputs = runIds.map((id) => text(q.getRun(id)!.attempts[0]!.output));
     expect(outputs.sort()).toEqual(["out-0", "out-1", "out-2"]);
+    q.getRun(runIds[0]!)!.attempts[0]!.output!.fill(0);
+    expect(text(q.getRun(runIds[0]!)!.attempts[0]!.output)).toMatch(/^out-\d$/);
   });
 
   it("concurrent submissions with one taskId create one task", async () => {
