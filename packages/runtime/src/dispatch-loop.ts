@@ -135,6 +135,17 @@ const NO_HANDLER_PREFIX = "no handler for task";
 /** Most runs promoted by one pass of the loop (20,000 took one turn of 100–200 ms on the project VM). */
 const PROMOTIONS_PER_PASS = 2048;
 
+/**
+ * Runs promoted by a pass when nothing is ready and nothing runs (a start
+ * with a backlog): this many per slot, at least {@link MIN_FIRST_SLICE} and
+ * at most {@link PROMOTIONS_PER_PASS}.
+ * The first handlers then start after one small commit instead of after
+ * 2,048 promotions and their write: 8 ms rather than ~50 ms after `start()`
+ * with 20,000 runs due, on the project VM.
+ */
+const FIRST_SLICE_PER_SLOT = 2;
+const MIN_FIRST_SLICE = 64;
+
 /** The loop. Owned by {@link ActionQueue}. */
 export class DispatchLoop {
   readonly #d: DispatchLoopDeps;
@@ -323,12 +334,14 @@ export class DispatchLoop {
   #promoteDue(): void {
     const now = this.#clock.now();
     const { authority, scheduler, projection } = this.#d;
-    const due = scheduler.promoteDue(now, PROMOTIONS_PER_PASS);
+    const cold = this.#inFlight.size === 0 && scheduler.readyQueued === 0;
+    const limit = cold ? Math.min(PROMOTIONS_PER_PASS, Math.max(MIN_FIRST_SLICE, FIRST_SLICE_PER_SLOT * this.#d.options.concurrency)) : PROMOTIONS_PER_PASS;
+    const due = scheduler.promoteDue(now, limit);
     if (due.length === 0) return;
     // A backlog (a start after downtime, or after submitting many) is promoted
     // a slice per pass: the loop dispatches, and I/O callbacks run, between
     // slices, instead of one turn promoting every due run at once.
-    if (due.length === PROMOTIONS_PER_PASS) this.schedule();
+    if (due.length === limit) this.schedule();
     // Parallel arrays rather than an object per promoted run.
     const runIds: RunId[] = [];
     const taskIds: TaskId[] = [];

@@ -17,4 +17,18 @@ describe("a backlog at start", () => {
     expect(events.indexOf("started")).toBeLessThan(events.lastIndexOf("ready"));
     await q.close();
   });
+
+  it("starts cold with a small first slice: the first handlers start after twice the concurrency (at least 64) runs are ready", async () => {
+    const q = await openQueue({ dataDir: tempDir(), concurrency: 16, handler: () => undefined });
+    await q.submitMany(Array.from({ length: 5_000 }, () => ({ runPolicy: oncePolicy() })));
+    let readyBeforeFirstStart: number | undefined;
+    let ready = 0;
+    q.on("run:ready", () => void (ready += 1));
+    q.on("attempt:started", () => void (readyBeforeFirstStart ??= ready));
+    await q.runUntilIdle();
+    expect(q.stats().runsByState.completed).toBe(5_000);
+    // A first pass of 2,048 would report 2,048 ready runs before the first start.
+    expect(readyBeforeFirstStart).toBe(64);
+    await q.close();
+  });
 });
