@@ -340,8 +340,10 @@ export class DispatchLoop {
     if (due.length === 0) return;
     // A backlog (a start after downtime, or after submitting many) is promoted
     // a slice per pass: the loop dispatches, and I/O callbacks run, between
-    // slices, instead of one turn promoting every due run at once.
-    if (due.length === limit) this.schedule();
+    // slices, instead of one turn promoting every due run at once. The next
+    // pass is queued after this one's write, so the group commit that starts
+    // first carries this slice (and the starts it allows) without the next.
+    const more = due.length === limit;
     // Parallel arrays rather than an object per promoted run.
     const runIds: RunId[] = [];
     const taskIds: TaskId[] = [];
@@ -363,6 +365,7 @@ export class DispatchLoop {
       taskIds.push(claim.taskId);
       scheduler.onClaimedTransition(claim, "ready", now);
     }
+    if (more) this.schedule();
     if (last === undefined) return;
     const emitter = this.#d.emitter;
     // WAL order: the latest submission durable means every earlier one is (its
