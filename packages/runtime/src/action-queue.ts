@@ -350,7 +350,14 @@ export class ActionQueue {
     }
     const fresh = prepared.filter((p): p is PreparedTask => typeof p !== "string");
     const written = fresh.length === 0 ? Promise.resolve() : this.#write(fresh, now);
-    return written.then(() => Promise.all(prepared.map((p) => (typeof p === "string" ? this.#existingTask(p) : Promise.resolve(this.#resultOf(p.spec.id, p.runIds))))));
+    // Results are built once the batch is durable: plain values, and a promise
+    // only for inputs naming an existing task (which may still be on its way
+    // to disk). A promise per input cost ~20 ms per 20,000 inputs here.
+    const anyExisting = fresh.length !== prepared.length;
+    return written.then(() => {
+      const results = prepared.map((p) => (typeof p === "string" ? this.#existingTask(p) : this.#resultOf(p.spec.id, p.runIds)));
+      return anyExisting ? Promise.all(results) : (results as SubmitResult[]);
+    });
   }
 
   /** The body of {@link submit}: validation errors throw synchronously, everything after the write settles through the returned promise. */

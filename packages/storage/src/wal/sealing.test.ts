@@ -93,6 +93,20 @@ describe("WAL group commit: sealing the next cycle while one runs", () => {
     expect(verifyWal(wal)).toMatchObject({ clean: true, records: 201 });
   });
 
+  it("never seals a backlog past 64 KiB: after big cycles, a big backlog is written as one cycle", async () => {
+    const { writer } = await openWalWriter(wal);
+    // One turn of 600 frames (~312 KB): the eager 8 KiB cycle, then the rest as one.
+    await Promise.all(Array.from({ length: 600 }, (_, i) => writer.append(i + 1, record(i), "immediate")));
+    const before = writer.stats.writeCycles;
+    // The last two cycles carried ~304 KB and 1 frame, so the seal point would be ~150 KB:
+    // beyond 64 KiB, the 300 frames (~156 KB) appended while one frame is written stay one cycle.
+    const durable = await appendWhileACycleRuns(writer, 300);
+    expect(writer.stats.writeCycles - before).toBe(2);
+    expect(durable.every((d) => d === 901)).toBe(true);
+    await writer.close();
+    expect(verifyWal(wal)).toMatchObject({ clean: true, records: 901 });
+  });
+
   it("a sync() waits for the records appended after the sealed cycle too", async () => {
     const { writer } = await openWalWriter(wal);
     void writer.append(1, record(1), "immediate");
