@@ -355,8 +355,8 @@ export class ActionQueue {
     // to disk). A promise per input cost ~20 ms per 20,000 inputs here.
     const anyExisting = fresh.length !== prepared.length;
     return written.then(() => {
-      const results = prepared.map((p) => (typeof p === "string" ? this.#existingTask(p) : this.#resultOf(p.spec.id, p.runIds)));
-      return anyExisting ? Promise.all(results) : (results as SubmitResult[]);
+      if (anyExisting) return Promise.all(prepared.map((p) => (typeof p === "string" ? this.#existingTask(p) : Promise.resolve(this.#resultOf(p.spec.id, p.runIds)))));
+      return (prepared as PreparedTask[]).map((p) => this.#resultOf(p.spec.id, p.runIds));
     });
   }
 
