@@ -20,11 +20,9 @@ let slabUsed = 0;
  * A copy of `bytes` that no one else holds: a view into a shared slab for
  * small ones, an exact copy otherwise. Always a plain `Uint8Array` (a
  * `Buffer` argument is copied into one, as bytes read back from disk are).
- * Empty input returns `empty`.
  */
-export function ownedBytes(bytes: Uint8Array, empty: Uint8Array): Uint8Array {
+export function ownedBytes(bytes: Uint8Array): Uint8Array {
   const n = bytes.length;
-  if (n === 0) return empty;
   if (n > SLAB_MAX_PAYLOAD) return new Uint8Array(bytes);
   if (slabUsed + n > SLAB_BYTES) {
     slab = new ArrayBuffer(SLAB_BYTES);

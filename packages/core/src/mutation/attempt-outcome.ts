@@ -50,7 +50,7 @@ export const AttemptOutcome = {
   /** A success with handler output, copied (empty output means none). */
   successWithOutput(output: Uint8Array): AttemptOutcome {
     // A copy: a handler may return the same buffer every time.
-    return output.length === 0 ? SUCCESS : { result: "success", output: ownedBytes(output, output) };
+    return output.length === 0 ? SUCCESS : { result: "success", output: ownedBytes(output) };
   },
   /** A retryable failure; `EMPTY_FAILURE_MESSAGE` for an empty message. */
   failure(message: string): AttemptOutcome {
@@ -66,7 +66,7 @@ export const AttemptOutcome = {
   },
   /** A preempted attempt with partial state for resumption, copied (empty output means none). */
   suspendedWithOutput(output: Uint8Array): AttemptOutcome {
-    return output.length === 0 ? SUSPENDED : { result: "suspended", output: ownedBytes(output, output) };
+    return output.length === 0 ? SUSPENDED : { result: "suspended", output: ownedBytes(output) };
   },
   /**
    * Rebuilds an outcome from persisted parts (the replay path), checking, in

@@ -93,7 +93,7 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
   } else {
     const given = input.payload;
     // Anything but a Uint8Array is kept as given, for validation to name it.
-    const bytes = given === undefined ? EMPTY_PAYLOAD_BYTES : given instanceof Uint8Array ? ownedBytes(given, EMPTY_PAYLOAD_BYTES) : given;
+    const bytes = !(given instanceof Uint8Array) ? (given ?? EMPTY_PAYLOAD_BYTES) : given.length === 0 ? EMPTY_PAYLOAD_BYTES : ownedBytes(given);
     const p: Mutable<TaskPayload> = { bytes };
     if (input.contentType !== undefined) p.contentType = input.contentType;
     payload = p;
