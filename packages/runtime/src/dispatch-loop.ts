@@ -150,6 +150,8 @@ const MIN_FIRST_SLICE = 64;
 export class DispatchLoop {
   readonly #d: DispatchLoopDeps;
   readonly #clock: Clock;
+  /** Runs promoted by a cold pass (see {@link FIRST_SLICE_PER_SLOT}). */
+  readonly #firstSlice: number;
   readonly #inFlight = new Map<RunId, InFlight>();
   #dispatching = false;
   #closing = false;
@@ -164,6 +166,7 @@ export class DispatchLoop {
   constructor(deps: DispatchLoopDeps) {
     this.#d = deps;
     this.#clock = deps.options.clock;
+    this.#firstSlice = Math.min(PROMOTIONS_PER_PASS, Math.max(MIN_FIRST_SLICE, FIRST_SLICE_PER_SLOT * deps.options.concurrency));
   }
 
   /** Attempts currently in flight. */
@@ -335,7 +338,7 @@ export class DispatchLoop {
     const now = this.#clock.now();
     const { authority, scheduler, projection } = this.#d;
     const cold = this.#inFlight.size === 0 && scheduler.readyQueued === 0;
-    const limit = cold ? Math.min(PROMOTIONS_PER_PASS, Math.max(MIN_FIRST_SLICE, FIRST_SLICE_PER_SLOT * this.#d.options.concurrency)) : PROMOTIONS_PER_PASS;
+    const limit = cold ? this.#firstSlice : PROMOTIONS_PER_PASS;
     const due = scheduler.promoteDue(now, limit);
     if (due.length === 0) return;
     // A backlog (a start after downtime, or after submitting many) is promoted
