@@ -119,7 +119,11 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Exactly `{ kind: "once" }` (no other own keys), which {@link ONCE_POLICY} can stand for. */
 function isPlainOncePolicy(policy: RunPolicy): boolean {
-  return typeof policy === "object" && policy !== null && policy.kind === "once" && Object.keys(policy).length === 1;
+  if (typeof policy !== "object" || policy === null || policy.kind !== "once") return false;
+  // A for-in rather than Object.keys: no array per submitted task. Inherited
+  // enumerable keys count too, as a copy would not keep them either.
+  for (const key in policy) if (key !== "kind") return false;
+  return true;
 }
 
 /** Metadata from partial input (tags copied); the shared {@link DEFAULT_TASK_METADATA} when it asks for nothing else. */
@@ -139,9 +143,15 @@ function createTaskMetadata(input: Partial<TaskMetadata> | undefined): TaskMetad
   return metadata;
 }
 
+/** True when every element is a string (a loop: no closure per validated spec). */
+function allStrings(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) if (typeof values[i] !== "string") return false;
+  return true;
+}
+
 /** Validates task metadata; throws `INVALID_TAGS`, `INVALID_PRIORITY` or `INVALID_DESCRIPTION`. */
 export function validateTaskMetadata(m: TaskMetadata): void {
-  if (!Array.isArray(m.tags) || m.tags.some((t) => typeof t !== "string")) {
+  if (!Array.isArray(m.tags) || !allStrings(m.tags)) {
     throw new ValidationError("INVALID_TAGS", "invalid metadata.tags: expected an array of strings", {
       details: { field: "metadata.tags" },
     });

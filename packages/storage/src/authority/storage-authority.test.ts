@@ -153,6 +153,27 @@ describe("StorageMutationAuthority", () => {
       expect(authority.latestSequence()).toBe(1);
     });
 
+    it("a refused batch undoes its own changes only, whatever batches came before it", async () => {
+      const sink = commitSink();
+      const projection = new Projection();
+      const authority = new StorageMutationAuthority(projection, sink);
+      const tasks = (first: number, count: number, sequence: number) => Array.from({ length: count }, (_, i) => taskCreate(first + i, sequence + i));
+      const small = authority.submitBatchDurable(tasks(1, 2, 1), "immediate");
+      // Larger than the undo journal the authority keeps between batches.
+      const large = authority.submitBatchDurable(tasks(10, 80, 3), "immediate");
+      // Refused at its last command (task 10 exists): its first task is undone, nothing earlier is.
+      await expect(authority.submitBatchDurable([taskCreate(95, 83), taskCreate(10, 84)], "immediate")).rejects.toMatchObject({ code: "ALREADY_EXISTS" });
+      await expect(authority.submitBatchDurable([taskCreate(96, 83), taskCreate(97, 84), taskCreate(96, 85)], "immediate")).rejects.toMatchObject({ code: "ALREADY_EXISTS" });
+      expect(projection.getTask(taskId(95))).toBeUndefined();
+      expect(projection.getTask(taskId(96))).toBeUndefined();
+      expect(projection.getTask(taskId(97))).toBeUndefined();
+      for (const n of [1, 2, 10, 50, 89]) expect(projection.getTask(taskId(n))).toBeDefined();
+      expect(authority.latestSequence()).toBe(82);
+      sink.commit();
+      await Promise.all([small, large]);
+      expect(sink.written).toEqual(Array.from({ length: 82 }, (_, i) => i + 1));
+    });
+
     it("poisons the authority when the commit fails, for every batch in it and every later call", async () => {
       const sink = commitSink();
       const authority = new StorageMutationAuthority(new Projection(), sink);

@@ -130,11 +130,12 @@ export function writeTaskSpec(w: BinaryWriter, s: TaskSpec): void {
   else {
     w.u8(1);
     w.uint(capabilities.length, "length");
-    for (const capability of capabilities) w.string(capability);
+    for (let i = 0; i < capabilities.length; i++) w.string(capabilities[i]!);
   }
   const tags = s.metadata.tags;
   w.uint(tags.length, "length");
-  for (const tag of tags) w.string(tag);
+  // Indexed loops: no iterator result per element where the encoder is not optimized yet.
+  for (let i = 0; i < tags.length; i++) w.string(tags[i]!);
   w.int(s.metadata.priority, "metadata.priority");
   w.optionalString(s.metadata.description);
   w.optionalUlid(s.parentTaskId, "taskSpec.parentTaskId");

@@ -95,6 +95,38 @@ class CreatedTask {
  * short array is cheaper than a set; a large batch (thousands of runs
  * created at once) moves to a set so the check stays O(1).
  */
+type JournalEntry = Undo | RunUndo | CreatedRun | CreatedTask;
+
+/** Entries beyond which a cleared journal drops its array rather than keep the batch's entries pinned. */
+const MAX_KEPT_JOURNAL = 64;
+
+/**
+ * The undo entries of the open batch. One instance serves every batch: its
+ * array keeps its capacity, where a fresh `[]` per batch (most batches are a
+ * job's one or two commands) allocated room for 17 at the first push.
+ */
+class Journal {
+  #entries: JournalEntry[] = [];
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(entry: JournalEntry): void {
+    this.#entries[this.#length++] = entry;
+  }
+
+  at(index: number): JournalEntry {
+    return this.#entries[index]!;
+  }
+
+  clear(): void {
+    if (this.#length > MAX_KEPT_JOURNAL) this.#entries = [];
+    this.#length = 0;
+  }
+}
+
 class TouchedIds<TId extends string> {
   // The first `#count` slots hold the ids; clearing only resets the count
   // (setting an array's length costs a builtin call, twice per batch).
@@ -218,7 +250,9 @@ export class ProjectionState {
   readonly grants = new Map<string, GrantRecord>();
   readonly ledger: LedgerEntry[] = [];
 
-  #journal: (Undo | RunUndo | CreatedRun | CreatedTask)[] | undefined;
+  /** The open journal (the same object every time), or undefined outside a batch. */
+  #journal: Journal | undefined;
+  readonly #journalStore = new Journal();
   #touched: Set<string> | undefined;
   // The sequence when the journal opened: restored on rollback without a closure.
   #savedSequence = 0;
@@ -259,7 +293,8 @@ export class ProjectionState {
 
   /** Starts recording undo information. */
   beginJournal(): void {
-    this.#journal = [];
+    this.#journalStore.clear();
+    this.#journal = this.#journalStore;
     this.#touched = undefined;
     this.#savedSequence = this.latestSequence;
     this.#touchedRuns.clear();
@@ -268,6 +303,11 @@ export class ProjectionState {
 
   /** Drops the journal, keeping every change. */
   commitJournal(): void {
+    this.#closeJournal();
+    this.#journalStore.clear();
+  }
+
+  #closeJournal(): void {
     this.#journal = undefined;
     this.#touched = undefined;
     this.#touchedRuns.clear();
@@ -276,16 +316,18 @@ export class ProjectionState {
 
   /** Undoes every change since {@link beginJournal}, newest first. */
   rollbackJournal(): void {
-    const journal = this.#journal ?? [];
+    const journal = this.#journal;
     const sequence = this.#savedSequence;
-    this.commitJournal();
-    for (let i = journal.length - 1; i >= 0; i--) {
-      const entry = journal[i]!;
+    // Closed first, so that nothing the undo entries change is journaled again.
+    this.#closeJournal();
+    for (let i = (journal?.length ?? 0) - 1; i >= 0; i--) {
+      const entry = journal!.at(i);
       if (typeof entry === "function") entry();
       else if (entry instanceof RunUndo) entry.undo(this);
       else if (entry instanceof CreatedRun) this.#deleteCreatedRun(entry.id);
       else this.tasks.delete(entry.id);
     }
+    this.#journalStore.clear();
     this.latestSequence = sequence;
   }
 
