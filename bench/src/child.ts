@@ -27,6 +27,9 @@ async function main(): Promise<void> {
     case "throughput":
       metrics = await runThroughput(driver, task);
       break;
+    case "throughput-warm":
+      metrics = await runThroughput(driver, task, { warmUp: true });
+      break;
     case "latency":
       metrics = await runLatency(driver, task);
       break;

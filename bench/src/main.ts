@@ -53,6 +53,7 @@ function headline(workload: WorkloadName, m: Metrics): string {
   };
   switch (workload) {
     case "throughput":
+    case "throughput-warm":
       return pick("jobsPerSec");
     case "latency":
       return `${pick("p50Ms")}, ${pick("p99Ms")}`;
@@ -161,11 +162,11 @@ async function main(): Promise<number> {
                 ? await orchestrateCrash(namespace, { system, sizes, timeoutMs: quick ? 30_000 : 60_000 })
                 : await forkChild({ ...task, role: workload }, [], childTimeout).result;
             record = { system, workload, repetition: rep + 1, ok: true, metrics, wallSeconds: round((performance.now() - t0) / 1000, 1) };
-            console.log(`  [${rep + 1}/${reps}] ${workload.padEnd(10)} ${system.padEnd(11)} ${headline(workload, metrics)}`);
+            console.log(`  [${rep + 1}/${reps}] ${workload.padEnd(15)} ${system.padEnd(11)} ${headline(workload, metrics)}`);
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
             record = { system, workload, repetition: rep + 1, ok: false, error: message, wallSeconds: round((performance.now() - t0) / 1000, 1) };
-            console.log(`  [${rep + 1}/${reps}] ${workload.padEnd(10)} ${system.padEnd(11)} BROKE: ${message.split("\n").slice(0, 3).join(" | ")}`);
+            console.log(`  [${rep + 1}/${reps}] ${workload.padEnd(15)} ${system.padEnd(11)} BROKE: ${message.split("\n").slice(0, 3).join(" | ")}`);
           }
           runs.push(record);
         }

@@ -4,6 +4,12 @@
  * to end (first enqueue to last durable completion); enqueue and processing
  * rates are reported separately, and so is the CPU time this process spent
  * per job (for the peers the server's CPU is not included).
+ *
+ * `throughput-warm` measures the same round after one unmeasured round of
+ * the same size and shape in the same process (its own queue or namespace,
+ * torn down before the measured round starts): what a long-running service
+ * sees once its JIT has compiled the hot paths and its heap has grown, where
+ * `throughput` is a fresh process's first round.
  */
 import { round } from "../stats.js";
 import type { BenchJob, SystemDriver } from "../systems/types.js";
@@ -17,13 +23,27 @@ export function makeJobs(prefix: string, count: number): BenchJob[] {
   return jobs;
 }
 
-export async function runThroughput(driver: SystemDriver, task: ChildTask): Promise<Metrics> {
+/** Options of {@link runThroughput}. */
+export interface ThroughputOptions {
+  /** Run one unmeasured round of the same size first, in a namespace of its own. */
+  readonly warmUp?: boolean;
+}
+
+export async function runThroughput(driver: SystemDriver, task: ChildTask, options: ThroughputOptions = {}): Promise<Metrics> {
+  if (options.warmUp === true) {
+    const warm = await oneRound(driver, { ...task, namespace: `${task.namespace}-warmup` }, "wu");
+    return { ...(await oneRound(driver, task, "tp")), warmUpJobsPerSec: warm.jobsPerSec as number };
+  }
+  return oneRound(driver, task, "tp");
+}
+
+async function oneRound(driver: SystemDriver, task: ChildTask, prefix: string): Promise<Metrics> {
   const n = task.sizes.throughputJobs;
   const concurrency = task.sizes.concurrency;
   const system = await driver.setup({ namespace: task.namespace, fresh: true, retries: 0, fastRecovery: false, concurrency });
   let executions = 0;
   try {
-    const jobs = makeJobs("tp", n);
+    const jobs = makeJobs(prefix, n);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await system.enqueueBulk(jobs);

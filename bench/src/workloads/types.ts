@@ -8,12 +8,12 @@ import type { Sizes } from "../config.js";
 import type { SystemName } from "../systems/types.js";
 
 /** The workloads of the comparison. */
-export type WorkloadName = "throughput" | "latency" | "retries" | "crash";
+export type WorkloadName = "throughput" | "throughput-warm" | "latency" | "retries" | "crash";
 
-export const WORKLOAD_NAMES: readonly WorkloadName[] = ["throughput", "latency", "retries", "crash"];
+export const WORKLOAD_NAMES: readonly WorkloadName[] = ["throughput", "throughput-warm", "latency", "retries", "crash"];
 
 /** Roles a child process can play. Crash uses two workers: one that seeds and is killed, then one that resumes. */
-export type ChildRole = "throughput" | "latency" | "retries" | "crash-worker" | "heap";
+export type ChildRole = "throughput" | "throughput-warm" | "latency" | "retries" | "crash-worker" | "heap";
 
 export interface ChildTask {
   readonly role: ChildRole;
