@@ -6,6 +6,7 @@ import {
   FRAME_HEADER_BYTES,
   encodeFrame,
   findNextValidFrame,
+  writeFrameFrom,
   frameChecksumMatches,
   headerProblem,
   isValidFrameAt,
@@ -24,6 +25,23 @@ describe("frame", () => {
     expect(headerProblem(header)).toBeUndefined();
     expect(frameChecksumMatches(frame, 0, header)).toBe(true);
     expect(frame.subarray(FRAME_HEADER_BYTES).toString()).toBe("hello");
+  });
+
+  it("frames a payload taken from the middle of a buffer, small or large: the stored checksum is zlib's over header and payload", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2100 }), fc.nat(), fc.nat(), fc.nat({ max: 64 }), (source, a, b, offset) => {
+        const start = source.length === 0 ? 0 : a % source.length;
+        const end = start + (source.length === 0 ? 0 : b % (source.length - start + 1));
+        const target = Buffer.alloc(offset + FRAME_HEADER_BYTES + (end - start) + 4, 0xee);
+        const frameEnd = writeFrameFrom(target, offset, 2 ** 33 + 5, FLAG_BATCH_CONTINUES, source, start, end);
+        expect(frameEnd).toBe(offset + FRAME_HEADER_BYTES + end - start);
+        const frame = target.subarray(offset, frameEnd);
+        expect(frame.readUInt32LE(0)).toBe(crc32(frame.subarray(4)));
+        expect(readFrameHeader(frame, 0)).toMatchObject({ length: end - start, sequence: 2 ** 33 + 5, flags: FLAG_BATCH_CONTINUES });
+        expect(Buffer.from(frame.subarray(FRAME_HEADER_BYTES))).toEqual(Buffer.from(source.subarray(start, end)));
+        expect(target.subarray(frameEnd).every((x) => x === 0xee)).toBe(true);
+      }),
+    );
   });
 
   it("is byte-stable", () => {

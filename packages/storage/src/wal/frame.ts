@@ -18,7 +18,7 @@
  * | 12     | 8    | sequence (u64, at most 2^53 − 1)               |
  * | 20     | N    | payload (an encoded event)                     |
  */
-import { crc32Range } from "../internal/crc32.js";
+import { CRC32_START, crc32CopyUpdate, crc32Finish, crc32Range, crc32Update } from "../internal/crc32.js";
 
 /** Size of a frame header in bytes. */
 export const FRAME_HEADER_BYTES = 20;
@@ -32,6 +32,8 @@ export const FLAG_BATCH_CONTINUES = 0x01;
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
 const KNOWN_FLAGS = FLAG_BATCH_CONTINUES;
+/** Payloads up to this size are copied and checksummed in one JS pass; larger ones go to `set` and zlib. */
+const FUSED_COPY_MAX_BYTES = 1024;
 const TWO_POW_32 = 0x1_0000_0000;
 
 /** A decoded frame header, before the checksum has been checked. */
@@ -75,11 +77,16 @@ export function writeFrameFrom(target: Buffer, offset: number, sequence: number,
   putU32(target, offset + 12, sequence % TWO_POW_32);
   putU32(target, offset + 16, Math.floor(sequence / TWO_POW_32));
   const at = offset + FRAME_HEADER_BYTES;
-  // Most events are a few dozen bytes: a loop copies them without creating a view.
-  if (length <= 256) for (let i = 0; i < length; i++) target[at + i] = source[start + i]!;
-  else target.set(source.subarray(start, end), at);
-  const frameEnd = offset + FRAME_HEADER_BYTES + length;
-  putU32(target, offset, crc32Range(target, offset + 4, frameEnd));
+  const frameEnd = at + length;
+  if (length <= FUSED_COPY_MAX_BYTES) {
+    // Most events are a few dozen bytes: copied by a loop (no view) that
+    // checksums them on the way, after the header's 16 checksummed bytes.
+    const state = crc32CopyUpdate(crc32Update(CRC32_START, target, offset + 4, at), target, at, source, start, end);
+    putU32(target, offset, crc32Finish(state));
+  } else {
+    target.set(source.subarray(start, end), at);
+    putU32(target, offset, crc32Range(target, offset + 4, frameEnd));
+  }
   return frameEnd;
 }
 
