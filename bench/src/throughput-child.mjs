@@ -1,7 +1,7 @@
 // The throughput workload's shape against the runtime of one checkout, for
 // the A/B tools (ab-throughput.ts, instructions.ts): N once tasks submitted
 // concurrently, then processed at concurrency 64 with Immediate durability,
-// the handler parsing its JSON payload. Plain JavaScript, so that no loader's
+// the handler parsing its JSON payload (AQ_BULK=n: submitMany in chunks of n). Plain JavaScript, so that no loader's
 // work is timed or counted. Prints one JSON line: jobs/s end to end, enqueue
 // and processing, and CPU µs per job.
 //   node throughput-child.mjs <checkout> <jobs>
@@ -33,11 +33,16 @@ const done = new Promise((resolve) => {
 });
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-await Promise.all(
-  Array.from({ length: jobs }, (_, i) =>
-    queue.submit({ runPolicy: { kind: "once" }, payload: encoder.encode(`{"id":"tp-${i}","t":${t0}}`), contentType: "application/json" }),
-  ),
-);
+const input = (i) => ({ runPolicy: { kind: "once" }, payload: encoder.encode(`{"id":"tp-${i}","t":${t0}}`), contentType: "application/json" });
+const chunk = Number(process.env.AQ_BULK || 0);
+if (chunk > 0) {
+  // submitMany in chunks, as the peers' bulk APIs are used.
+  const calls = [];
+  for (let from = 0; from < jobs; from += chunk) calls.push(queue.submitMany(Array.from({ length: Math.min(chunk, jobs - from) }, (_, k) => input(from + k))));
+  await Promise.all(calls);
+} else {
+  await Promise.all(Array.from({ length: jobs }, (_, i) => queue.submit(input(i))));
+}
 const t1 = performance.now();
 queue.start();
 await done;

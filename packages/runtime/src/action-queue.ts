@@ -93,6 +93,12 @@ class SubmitGroup {
   constructor(durable: Promise<void>) {
     this.durable = durable;
   }
+
+  add(taskId: TaskId, runIds: readonly RunId[], at: number): void {
+    this.taskIds.push(taskId);
+    this.runIds.push(runIds);
+    this.at.push(at);
+  }
 }
 
 /** A durable, embeddable task queue over one data directory. */
@@ -331,32 +337,87 @@ export class ActionQueue {
     if (!Array.isArray(inputs)) throw new ValidationError("INVALID_FIELD", "submitMany needs an array of submissions", { details: {} });
     const list: readonly SubmitInput[] = inputs;
     const now = this.#options.clock.now();
-    const prepared: (PreparedTask | TaskId)[] = new Array<PreparedTask | TaskId>(list.length);
-    const seen = new Set<TaskId>();
-    for (let i = 0; i < list.length; i++) {
-      let item: PreparedTask | TaskId;
-      try {
-        item = this.#prepare(list[i]!, now);
-      } catch (error) {
-        if (error instanceof ActionQueueError) error.message = `submission ${i}: ${error.message}`;
-        throw error;
+    // Each task goes into one open batch as soon as it is prepared: validated,
+    // encoded and applied there, nothing written before the whole call
+    // succeeded. Nothing per task but its ids outlives its turn of the loop,
+    // where preparing every task, then building every command, kept them all
+    // alive until the write (and scavenges copied them).
+    const taskIds = new Array<TaskId>(list.length);
+    const runIds = new Array<readonly RunId[] | undefined>(list.length);
+    let fresh = 0;
+    const named = new Set<string>();
+    const batch = this.#authority.openBatch();
+    const registered: RunId[] = [];
+    const keyed: PreparedTask[] = [];
+    try {
+      for (let i = 0; i < list.length; i++) {
+        const input = list[i]!;
+        // Before preparing: the first of two inputs naming one task is already applied by then.
+        const given: unknown = typeof input === "object" && input !== null ? input.taskId : undefined;
+        if (typeof given === "string") {
+          if (named.has(given)) {
+            throw new ValidationError("INVALID_FIELD", `submission ${i}: task ${given} appears more than once in this call`, { details: { index: i, taskId: given } });
+          }
+          named.add(given);
+        }
+        let item: PreparedTask | TaskId;
+        try {
+          item = this.#prepare(input, now);
+        } catch (error) {
+          if (error instanceof ActionQueueError) error.message = `submission ${i}: ${error.message}`;
+          throw error;
+        }
+        if (typeof item === "string") {
+          taskIds[i] = item;
+          continue;
+        }
+        const spec = item.spec;
+        let s = this.#authority.latestSequence();
+        batch.add({ kind: "taskCreate", sequence: ++s, timestamp: now, taskSpec: spec });
+        const runs = item.runs;
+        for (let r = 0; r < runs.length; r++) batch.add({ kind: "runCreate", sequence: ++s, timestamp: now, run: runs[r]! });
+        if (spec.constraints.concurrencyKey !== undefined) {
+          // The scheduler learns of a keyed task (a key entry of its own) only once the batch is accepted.
+          keyed.push(item);
+        } else {
+          // Known to the scheduler at once, so the runs need not be kept; forgotten again if the batch is refused.
+          for (let r = 0; r < runs.length; r++) {
+            this.#scheduler.onRunChanged(runs[r]!);
+            registered.push(runs[r]!.id);
+          }
+        }
+        taskIds[i] = spec.id;
+        runIds[i] = item.runIds;
+        fresh += 1;
       }
-      const taskId = typeof item === "string" ? item : item.spec.id;
-      if (seen.has(taskId)) {
-        throw new ValidationError("INVALID_FIELD", `submission ${i}: task ${taskId} appears more than once in this call`, { details: { index: i, taskId } });
-      }
-      seen.add(taskId);
-      prepared[i] = item;
+    } catch (error) {
+      batch.abort();
+      for (let r = 0; r < registered.length; r++) this.#scheduler.forget(registered[r]!);
+      throw error;
     }
-    const fresh = prepared.filter((p): p is PreparedTask => typeof p !== "string");
-    const written = fresh.length === 0 ? Promise.resolve() : this.#write(fresh, now);
+    const written = batch.commit("immediate");
+    for (const task of keyed) {
+      this.#scheduler.setTask(task.spec);
+      for (const run of task.runs) this.#scheduler.onRunChanged(run);
+    }
+    if (fresh > 0) {
+      const group = this.#submitGroupFor(written);
+      for (let i = 0; i < list.length; i++) {
+        const ids = runIds[i];
+        if (ids !== undefined) group.add(taskIds[i]!, ids, now);
+      }
+    }
     // Results are built once the batch is durable: plain values, and a promise
     // only for inputs naming an existing task (which may still be on its way
     // to disk). A promise per input cost ~20 ms per 20,000 inputs here.
-    const anyExisting = fresh.length !== prepared.length;
+    const anyExisting = fresh !== list.length;
     return written.then(() => {
-      if (anyExisting) return Promise.all(prepared.map((p) => (typeof p === "string" ? this.#existingTask(p) : Promise.resolve(this.#resultOf(p.spec.id, p.runIds)))));
-      return (prepared as PreparedTask[]).map((p) => this.#resultOf(p.spec.id, p.runIds));
+      const results = new Array<SubmitResult | Promise<SubmitResult>>(list.length);
+      for (let i = 0; i < list.length; i++) {
+        const ids = runIds[i];
+        results[i] = ids === undefined ? this.#existingTask(taskIds[i]!) : this.#resultOf(taskIds[i]!, ids);
+      }
+      return anyExisting ? Promise.all(results) : (results as SubmitResult[]);
     });
   }
 
@@ -460,6 +521,17 @@ export class ActionQueue {
       const runs = task.runs;
       for (let r = 0; r < runs.length; r++) this.#scheduler.onRunChanged(runs[r]!);
     }
+    const group = this.#submitGroupFor(durable);
+    for (let t = 0; t < tasks.length; t++) group.add(tasks[t]!.spec.id, tasks[t]!.runIds, now);
+    return durable;
+  }
+
+  /**
+   * The submit group of the commit `durable` belongs to (one counted write,
+   * `task:submitted` once durable), for tasks just accepted into it; wakes a
+   * started loop.
+   */
+  #submitGroupFor(durable: Promise<void>): SubmitGroup {
     // A started loop wakes now (before the WAL's next group commit starts), not
     // after the fsync: a handler starts only once its lease-and-start batch is
     // durable, and the WAL makes records durable in order, so that batch can
@@ -479,12 +551,7 @@ export class ActionQueue {
         () => this.#submitGroupSettled(fresh),
       );
     }
-    for (const task of tasks) {
-      group.taskIds.push(task.spec.id);
-      group.runIds.push(task.runIds);
-      group.at.push(now);
-    }
-    return durable;
+    return group;
   }
 
   #submitGroupSettled(group: SubmitGroup): void {

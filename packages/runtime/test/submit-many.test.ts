@@ -58,4 +58,40 @@ describe("submitMany", () => {
     expect(await q.submitMany([])).toEqual([]);
     await q.close();
   });
+
+  it("a refused call leaves nothing for the loop to chase: the queue still goes idle", async () => {
+    const q = await openQueue({ dataDir: tempDir(), handler: () => undefined });
+    q.start();
+    const before = q.stats();
+    // Valid tasks first (already known to the scheduler when the last input is refused), then a bad one.
+    const inputs = [...Array.from({ length: 5 }, (_, i) => ({ runPolicy: oncePolicy(), payload: { i } })), { runPolicy: { kind: "repeat" as const, count: 0, intervalMs: 10 } }];
+    expect(await codeOf(() => q.submitMany(inputs))).toBe("INVALID_REPEAT_COUNT");
+    expect(q.stats()).toEqual(before);
+    await q.runUntilIdle();
+    expect(q.stats()).toEqual(before);
+    const [ok] = await q.submitMany([{ runPolicy: oncePolicy() }]);
+    await q.runUntilIdle();
+    expect(q.getRun(ok!.runIds[0]!)?.state).toBe("completed");
+    await q.close();
+  });
+
+  it("keeps a concurrency key's single flight among tasks submitted together", async () => {
+    let running = 0;
+    let most = 0;
+    const q = await openQueue({
+      dataDir: tempDir(),
+      concurrency: 8,
+      handler: async () => {
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running -= 1;
+      },
+    });
+    const results = await q.submitMany(Array.from({ length: 6 }, (_, i) => ({ runPolicy: oncePolicy(), payload: { i }, constraints: { concurrencyKey: "k" } })));
+    q.start();
+    await q.runUntilIdle();
+    expect(most).toBe(1);
+    for (const r of results) expect(q.getRun(r.runIds[0]!)?.state).toBe("completed");
+    await q.close();
+  });
 });

@@ -13,7 +13,7 @@ export type { ReconciledRun } from "./recovery/reconcile.js";
 
 // Mutation authority and projection
 export { StorageMutationAuthority } from "./authority/storage-authority.js";
-export type { EventSink } from "./authority/storage-authority.js";
+export type { EventSink, OpenBatch } from "./authority/storage-authority.js";
 export { Projection } from "./projection/projection.js";
 export type { ProjectionView } from "./projection/projection.js";
 export type {

@@ -174,6 +174,57 @@ describe("StorageMutationAuthority", () => {
       expect(sink.written).toEqual(Array.from({ length: 82 }, (_, i) => i + 1));
     });
 
+    it("an open batch applies each command as it is added and writes them all as one batch at commit", async () => {
+      const sink = commitSink();
+      const projection = new Projection();
+      const authority = new StorageMutationAuthority(projection, sink);
+      const batch = authority.openBatch();
+      batch.add(taskCreate(1, 1));
+      batch.add(taskCreate(2, 2));
+      expect(batch.size).toBe(2);
+      expect(projection.getTask(taskId(2))).toBeDefined();
+      expect(sink.written).toEqual([]);
+      // Nothing else may interleave while it is open.
+      await expect(authority.submitBatchDurable([taskCreate(3, 3)], "immediate")).rejects.toMatchObject({ code: "COMMAND_REJECTED" });
+      await expect(authority.submitCommand(taskCreate(3, 3), "immediate")).rejects.toMatchObject({ code: "COMMAND_REJECTED" });
+      expect(() => authority.openBatch()).toThrow(/a batch is open/);
+      const done = batch.commit("immediate");
+      expect(sink.written).toEqual([1, 2]);
+      await expect(batch.commit("immediate")).rejects.toMatchObject({ code: "COMMAND_REJECTED" });
+      expect(() => batch.add(taskCreate(3, 3))).toThrow(/already committed or aborted/);
+      batch.abort(); // a no-op once committed
+      expect(projection.getTask(taskId(2))).toBeDefined();
+      sink.commit();
+      await done;
+      // Usable again, and an empty batch writes nothing.
+      await expect(authority.openBatch().commit("immediate")).resolves.toBeUndefined();
+      const next = authority.submitBatchDurable([taskCreate(3, 3)], "immediate");
+      sink.commit();
+      await next;
+      expect(sink.written).toEqual([1, 2, 3]);
+    });
+
+    it("an open batch is undone whole when a command is refused, or when aborted", () => {
+      const sink = commitSink();
+      const projection = new Projection();
+      const authority = new StorageMutationAuthority(projection, sink);
+      const refused = authority.openBatch();
+      refused.add(taskCreate(1, 1));
+      expect(() => refused.add(taskCreate(1, 2))).toThrow(/already exists/);
+      expect(projection.getTask(taskId(1))).toBeUndefined();
+      expect(authority.latestSequence()).toBe(0);
+      expect(() => refused.add(taskCreate(2, 1))).toThrow(/already committed or aborted/);
+      const aborted = authority.openBatch();
+      aborted.add(taskCreate(2, 1));
+      expect(() => aborted.add(taskCreate(3, 3))).toThrow(/sequence/);
+      const third = authority.openBatch();
+      third.add(taskCreate(4, 1));
+      third.abort();
+      expect(projection.getTask(taskId(4))).toBeUndefined();
+      expect(authority.latestSequence()).toBe(0);
+      expect(sink.written).toEqual([]);
+    });
+
     it("poisons the authority when the commit fails, for every batch in it and every later call", async () => {
       const sink = commitSink();
       const authority = new StorageMutationAuthority(new Projection(), sink);

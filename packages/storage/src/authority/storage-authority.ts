@@ -7,7 +7,7 @@
  * policy. An I/O failure poisons the authority (fail-stop): every later call
  * rejects until the process reopens the data directory and recovers from disk.
  */
-import { SequenceConflictError, StorageError, ValidationError } from "@actionqueue/core";
+import { CommandRejectedError, SequenceConflictError, StorageError, ValidationError } from "@actionqueue/core";
 import type { DurabilityPolicy, GroupCommitMutationAuthority, MutationCommand, MutationOutcome } from "@actionqueue/core";
 import { BinaryWriter } from "../codec/binary.js";
 import { encodeEventTransient, writeEvent } from "../codec/event-codec.js";
@@ -36,6 +36,30 @@ export interface EventSink {
   readonly poisonedBy: Error | undefined;
 }
 
+/**
+ * A batch whose commands are given one at a time (see
+ * {@link StorageMutationAuthority.openBatch}): each is validated, encoded and
+ * applied as it is added, and nothing reaches the log before `commit`.
+ */
+export interface OpenBatch {
+  /**
+   * Validates, encodes and applies `command` (its sequence must be the next
+   * one). On a refusal the whole batch is undone and closed, and the error is
+   * thrown.
+   */
+  add(command: MutationCommand): void;
+  /** Commands added so far. */
+  readonly size: number;
+  /**
+   * Queues every added command as one atomic record batch and closes the
+   * batch; the promise is that of {@link StorageMutationAuthority.submitBatchDurable}
+   * (shared by every batch of the group commit). An empty batch writes nothing.
+   */
+  commit(durability: DurabilityPolicy): Promise<void>;
+  /** Undoes every added command and closes the batch (a no-op once closed). */
+  abort(): void;
+}
+
 /** Validates, writes ahead, applies; see the module comment. */
 export class StorageMutationAuthority implements GroupCommitMutationAuthority {
   readonly #projection: Projection;
@@ -44,6 +68,8 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
   readonly #onAccepted: ((count: number) => void) | undefined;
   #poison: StorageError | undefined;
   #closed = false;
+  /** True while an {@link OpenBatch} is open: no other command may interleave with it. */
+  #batchOpen = false;
 
   /**
    * @param onAccepted called synchronously with the number of commands just
@@ -73,6 +99,7 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
   }
 
   #usable(): Error | undefined {
+    if (this.#batchOpen) return new CommandRejectedError("COMMAND_REJECTED", "a batch is open on the mutation authority: commit or abort it first", { details: {} });
     if (this.#poison !== undefined) return this.#poison;
     if (this.#sink.poisonedBy !== undefined) return this.#poisonWith(this.#sink.poisonedBy);
     if (this.#closed) return new StorageError("CLOSED", "the storage is closed; no more commands are accepted");
@@ -150,6 +177,73 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
     return (durability === "immediate" ? this.#sharedImmediate : this.#sharedDeferred).durableFor(written, this.#failWrite);
   }
 
+  /**
+   * Opens a batch that takes its commands one at a time: the same
+   * validation, atomicity and ordering as {@link submitBatchDurable}, without
+   * the caller building every command (and whatever it derives them from)
+   * before the first is checked. A bulk submission then keeps nothing per
+   * task alive longer than it needs. Until the batch is committed or
+   * aborted, every other call is refused; use it within one synchronous
+   * stretch of code.
+   */
+  openBatch(): OpenBatch {
+    const unusable = this.#usable();
+    if (unusable !== undefined) throw unusable;
+    const state = this.#state;
+    const scratch = batchScratch;
+    scratch.reset();
+    const ends: number[] = [];
+    const firstSequence = state.latestSequence + 1;
+    state.beginJournal();
+    this.#batchOpen = true;
+    let open = true;
+    const close = (): void => {
+      open = false;
+      this.#batchOpen = false;
+    };
+    const abort = (): void => {
+      if (!open) return;
+      state.rollbackJournal();
+      close();
+    };
+    return {
+      add: (command: MutationCommand): void => {
+        if (!open) throw batchClosed();
+        try {
+          const expected = state.latestSequence + 1;
+          if (command.sequence !== expected) throw new SequenceConflictError(expected, command.sequence);
+          const known = validateEvent(state, command);
+          const start = scratch.length;
+          writeEvent(scratch, command);
+          checkRecordSize(command, scratch.length - start);
+          applyChange(state, command, known);
+          ends.push(scratch.length);
+        } catch (error) {
+          abort();
+          throw error;
+        }
+      },
+      get size(): number {
+        return ends.length;
+      },
+      commit: (durability: DurabilityPolicy): Promise<void> => {
+        if (!open) return Promise.reject(batchClosed());
+        state.commitJournal();
+        close();
+        if (ends.length === 0) return NOTHING_WRITTEN;
+        let written: Promise<void>;
+        try {
+          written = this.#sink.appendEncodedBatch(firstSequence, scratch.buffer, ends, durability);
+        } finally {
+          if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
+        }
+        this.#onAccepted?.(ends.length);
+        return (durability === "immediate" ? this.#sharedImmediate : this.#sharedDeferred).durableFor(written, this.#failWrite);
+      },
+      abort,
+    };
+  }
+
   readonly #sharedImmediate = new SharedCommit();
   readonly #sharedDeferred = new SharedCommit();
 
@@ -213,6 +307,10 @@ function checkRecordSize(command: MutationCommand, bytes: number): void {
 }
 
 const ignoreRejection = (): void => undefined;
+
+function batchClosed(): Error {
+  return new CommandRejectedError("COMMAND_REJECTED", "the batch was already committed or aborted", { details: {} });
+}
 
 /** An empty batch writes nothing and is "durable" at once. */
 const NOTHING_WRITTEN: Promise<void> = Promise.resolve();
