@@ -94,9 +94,9 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
     const given = input.payload;
     // Anything but a Uint8Array is kept as given, for validation to name it.
     const bytes = !(given instanceof Uint8Array) ? (given ?? EMPTY_PAYLOAD_BYTES) : given.length === 0 ? EMPTY_PAYLOAD_BYTES : ownedBytes(given);
-    const p: Mutable<TaskPayload> = { bytes };
-    if (input.contentType !== undefined) p.contentType = input.contentType;
-    payload = p;
+    // One literal per shape: a content type added to `{ bytes }` afterwards
+    // went to a separate property array (40 bytes more per task on the heap).
+    payload = input.contentType === undefined ? { bytes } : { bytes, contentType: input.contentType };
   }
   // Metadata before constraints, the order in which their errors have always surfaced.
   const metadata = createTaskMetadata(input.metadata);
