@@ -171,9 +171,8 @@ export function readTaskSpec(r: BinaryReader): TaskSpec {
   if (bytes.length === 0 && contentType === undefined) {
     payload = EMPTY_TASK_PAYLOAD;
   } else {
-    const p: Mutable<TaskPayload> = { bytes: bytes.length === 0 ? EMPTY_PAYLOAD_BYTES : bytes };
-    if (contentType !== undefined) p.contentType = contentType;
-    payload = p;
+    const b = bytes.length === 0 ? EMPTY_PAYLOAD_BYTES : bytes;
+    payload = contentType === undefined ? { bytes: b } : { bytes: b, contentType };
   }
   let constraints: TaskConstraints;
   if (
@@ -200,8 +199,8 @@ export function readTaskSpec(r: BinaryReader): TaskSpec {
     if (description !== undefined) m.description = description;
     metadata = m;
   }
-  const spec: Mutable<TaskSpec> = { id, payload, runPolicy, constraints, metadata };
-  if (name !== undefined) spec.name = name;
+  // A name (the common optional field) is part of the literal, as in `createTaskSpec`.
+  const spec: Mutable<TaskSpec> = name === undefined ? { id, payload, runPolicy, constraints, metadata } : { id, payload, runPolicy, constraints, metadata, name };
   if (parentTaskId !== undefined) spec.parentTaskId = parentTaskId;
   if (tenantId !== undefined) spec.tenantId = tenantId;
   validated("taskSpec", () => validateTaskSpec(spec));
