@@ -60,12 +60,10 @@ class ActionQueueInstance implements SystemInstance {
   }
 
   #submission(job: BenchJob): Parameters<ActionQueue["submit"]>[0] {
-    return {
-      runPolicy: { kind: "once" },
-      payload: encoder.encode(`{"id":"${job.id}","t":${job.t}}`),
-      contentType: "application/json",
-      ...(this.#maxAttempts > 1 ? { constraints: { maxAttempts: this.#maxAttempts } } : {}),
-    };
+    const payload = encoder.encode(`{"id":"${job.id}","t":${job.t}}`);
+    // Two literals rather than a conditional spread, which costs a clone per call on Node 20 (the peers' drivers build plain literals too).
+    if (this.#maxAttempts > 1) return { runPolicy: { kind: "once" }, payload, contentType: "application/json", constraints: { maxAttempts: this.#maxAttempts } };
+    return { runPolicy: { kind: "once" }, payload, contentType: "application/json" };
   }
 
   async enqueueBulk(jobs: readonly BenchJob[]): Promise<void> {
