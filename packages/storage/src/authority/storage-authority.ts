@@ -210,12 +210,7 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
       add: (command: MutationCommand): void => {
         if (!open) throw batchClosed();
         try {
-          const expected = state.latestSequence + 1;
-          if (command.sequence !== expected) throw new SequenceConflictError(expected, command.sequence);
-          const known = validateEvent(state, command);
-          const start = scratch.length;
-          writeEvent(scratch, command);
-          checkRecordSize(command, scratch.length - start);
+          const known = checkAndEncode(state, scratch, command);
           applyChange(state, command, known);
           ends.push(scratch.length);
         } catch (error) {
@@ -267,12 +262,7 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
     try {
       for (let i = 0; i < commands.length; i++) {
         const command = commands[i]!;
-        const expected = state.latestSequence + 1;
-        if (command.sequence !== expected) throw new SequenceConflictError(expected, command.sequence);
-        const known = validateEvent(state, command);
-        const start = scratch.length;
-        writeEvent(scratch, command);
-        checkRecordSize(command, scratch.length - start);
+        const known = checkAndEncode(state, scratch, command);
         ends[i] = scratch.length;
         if (outcomes === undefined) applyChange(state, command, known);
         else outcomes.push({ sequence: command.sequence, applied: applyEvent(state, command) });
@@ -289,6 +279,22 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
     this.#onAccepted?.(commands.length);
     return written;
   }
+}
+
+/**
+ * The checks of one command of a batch, then its encoding appended to
+ * `scratch`: the sequence must be the next, the state must accept it, and
+ * its record must fit the WAL. Throws the refusal; applies nothing. Returns
+ * what validation looked up, for `applyChange`.
+ */
+function checkAndEncode(state: ProjectionState, scratch: BinaryWriter, command: MutationCommand): ReturnType<typeof validateEvent> {
+  const expected = state.latestSequence + 1;
+  if (command.sequence !== expected) throw new SequenceConflictError(expected, command.sequence);
+  const known = validateEvent(state, command);
+  const start = scratch.length;
+  writeEvent(scratch, command);
+  checkRecordSize(command, scratch.length - start);
+  return known;
 }
 
 /**
