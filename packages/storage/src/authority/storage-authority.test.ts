@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { createTaskSpec } from "@actionqueue/core";
 import type { TaskId } from "@actionqueue/core";
 import { StorageMutationAuthority } from "./storage-authority.js";
@@ -223,6 +224,42 @@ describe("StorageMutationAuthority", () => {
       expect(projection.getTask(taskId(4))).toBeUndefined();
       expect(authority.latestSequence()).toBe(0);
       expect(sink.written).toEqual([]);
+    });
+
+    it("whatever mix of batches is committed, refused or aborted, the state holds exactly the committed ones, written in order", () => {
+      // Each batch names task numbers; a number already present (or repeated) is refused.
+      const batchArb = fc.record({ tasks: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 5 }), abort: fc.boolean() });
+      fc.assert(
+        fc.property(fc.array(batchArb, { maxLength: 12 }), (batches) => {
+          const sink = commitSink();
+          const projection = new Projection();
+          const authority = new StorageMutationAuthority(projection, sink);
+          const expected = new Set<number>();
+          for (const { tasks, abort } of batches) {
+            const batch = authority.openBatch();
+            let refused = false;
+            for (const n of tasks) {
+              try {
+                batch.add(taskCreate(n, authority.latestSequence() + 1));
+              } catch {
+                refused = true;
+                break;
+              }
+            }
+            const wouldRefuse = new Set(tasks).size !== tasks.length || tasks.some((n) => expected.has(n));
+            expect(refused).toBe(wouldRefuse);
+            if (refused) continue;
+            if (abort) batch.abort();
+            else {
+              void batch.commit("immediate");
+              for (const n of tasks) expected.add(n);
+            }
+          }
+          expect(authority.latestSequence()).toBe(expected.size);
+          expect(sink.written).toEqual(Array.from({ length: expected.size }, (_, i) => i + 1));
+          for (let n = 1; n <= 30; n++) expect(projection.getTask(taskId(n)) !== undefined).toBe(expected.has(n));
+        }),
+      );
     });
 
     it("poisons the authority when the commit fails, for every batch in it and every later call", async () => {
