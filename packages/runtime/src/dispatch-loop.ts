@@ -394,20 +394,28 @@ export class DispatchLoop {
   }
 
   #dispatchReady(): void {
-    const { scheduler, projection, options } = this.#d;
+    const { scheduler, options } = this.#d;
     const slots = options.concurrency - this.#inFlight.size;
     if (slots <= 0) return;
-    const selected = scheduler.selectNext(slots);
-    for (let i = 0; i < selected.length; i++) {
-      const claim = selected[i]!;
-      // State and task straight from the projection: no copy of the run.
-      const task = projection.runState(claim.id) === "ready" ? projection.getTask(claim.taskId) : undefined;
-      if (task === undefined) {
-        scheduler.releaseClaim(claim.id);
-        continue;
-      }
-      this.#dispatch(claim, task.spec);
+    if (slots === 1) {
+      // The steady state: each finished run frees one slot. No array for one claim.
+      const claim = scheduler.selectOne();
+      if (claim !== undefined) this.#dispatchClaim(claim);
+      return;
     }
+    const selected = scheduler.selectNext(slots);
+    for (let i = 0; i < selected.length; i++) this.#dispatchClaim(selected[i]!);
+  }
+
+  #dispatchClaim(claim: SchedulerRun): void {
+    const { scheduler, projection } = this.#d;
+    // State and task straight from the projection: no copy of the run.
+    const task = projection.runState(claim.id) === "ready" ? projection.getTask(claim.taskId) : undefined;
+    if (task === undefined) {
+      scheduler.releaseClaim(claim.id);
+      return;
+    }
+    this.#dispatch(claim, task.spec);
   }
 
   #dispatch(claim: SchedulerRun, spec: TaskSpec): void {

@@ -324,3 +324,43 @@ describe("scheduler: key gate property", () => {
     );
   });
 });
+
+describe("scheduler: selectOne", () => {
+  it("claims what selectNext(1) would, one at a time: order, key holds and pause alike", () => {
+    const keyed = task("k");
+    const plain = task();
+    const build = (): { s: Scheduler; runs: MutableRun[] } => {
+      const s = new Scheduler();
+      s.setTask(keyed);
+      s.setTask(plain);
+      const runs = [
+        mk(keyed.id, "ready", { scheduledAt: 1 }),
+        mk(plain.id, "ready", { scheduledAt: 2, effectivePriority: 5 }),
+        mk(keyed.id, "ready", { scheduledAt: 3 }),
+        mk(plain.id, "ready", { scheduledAt: 4 }),
+      ];
+      for (const r of runs) s.onRunChanged(r);
+      return { s, runs };
+    };
+    const one = build();
+    const many = build();
+    const picked = (pick: () => { id: RunId } | undefined): RunId[] => {
+      const out: RunId[] = [];
+      for (let r = pick(); r !== undefined; r = pick()) out.push(r.id);
+      return out;
+    };
+    const a = picked(() => one.s.selectOne());
+    const b = picked(() => many.s.selectNext(1)[0]);
+    // Priority first, then the first keyed run; its twin waits for the key.
+    expect(a).toEqual([one.runs[1]!.id, one.runs[0]!.id, one.runs[3]!.id]);
+    expect(b).toEqual([many.runs[1]!.id, many.runs[0]!.id, many.runs[3]!.id]);
+    // The key holder finishes: its twin becomes selectable.
+    one.s.onRunChanged({ ...one.runs[0]!, state: "completed" });
+    expect(one.s.selectOne()?.id).toBe(one.runs[2]!.id);
+    const paused = build().s;
+    paused.setPaused(true);
+    expect(paused.selectOne()).toBeUndefined();
+    paused.setPaused(false);
+    expect(paused.selectOne()).toBeDefined();
+  });
+});

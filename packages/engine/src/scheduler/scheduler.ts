@@ -276,11 +276,26 @@ export class Scheduler {
    * back with `releaseClaim`.
    */
   selectNext(limit: number, out: SchedulerRun[] = []): SchedulerRun[] {
-    if (this.#paused) return out;
-    const ready = this.#ready;
     while (out.length < limit) {
-      const e = ready.pop();
+      const e = this.selectOne();
       if (e === undefined) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /**
+   * {@link selectNext} for a single run, without an array: the next claim,
+   * or undefined when nothing is selectable (or selection is paused). A
+   * loop that refills one freed slot per finished run calls this once per
+   * run, where an array grown by one push allocated room for 16.
+   */
+  selectOne(): SchedulerRun | undefined {
+    if (this.#paused) return undefined;
+    const ready = this.#ready;
+    for (;;) {
+      const e = ready.pop();
+      if (e === undefined) return undefined;
       const key = e.concurrencyKey;
       if (key !== undefined && !e.holdsKey) {
         if (this.#gate.acquire(key, e.id).kind === "occupied") {
@@ -290,9 +305,8 @@ export class Scheduler {
         e.holdsKey = true;
       }
       e.claim = CLAIM_SELECTION;
-      out.push(e);
+      return e;
     }
-    return out;
   }
 
   /** Gives back a claim whose commands failed: the run is re-indexed by its unchanged state (its key released if the state does not hold it). */
