@@ -90,11 +90,6 @@ class CreatedTask {
   }
 }
 
-/**
- * The ids an open journal has saved. Most batches touch one or two, where a
- * short array is cheaper than a set; a large batch (thousands of runs
- * created at once) moves to a set so the check stays O(1).
- */
 type JournalEntry = Undo | RunUndo | CreatedRun | CreatedTask;
 
 /** Entries beyond which a cleared journal drops its array rather than keep the batch's entries pinned. */
@@ -127,6 +122,11 @@ class Journal {
   }
 }
 
+/**
+ * The ids an open journal has saved. Most batches touch one or two, where a
+ * short array is cheaper than a set; a large batch (thousands of runs
+ * created at once) moves to a set so the check stays O(1).
+ */
 class TouchedIds<TId extends string> {
   // The first `#count` slots hold the ids; clearing only resets the count
   // (setting an array's length costs a builtin call, twice per batch).
