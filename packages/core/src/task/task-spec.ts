@@ -116,7 +116,7 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Exactly `{ kind: "once" }` (no other own keys), which {@link ONCE_POLICY} can stand for. */
+/** Exactly `{ kind: "once" }` (no other enumerable key, own or inherited), which {@link ONCE_POLICY} can stand for. */
 function isPlainOncePolicy(policy: RunPolicy): boolean {
   if (typeof policy !== "object" || policy === null || policy.kind !== "once") return false;
   // A for-in rather than Object.keys: no array per submitted task. Inherited
