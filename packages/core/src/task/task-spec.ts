@@ -7,7 +7,7 @@ import { ValidationError, describeValue } from "../errors/action-queue-error.js"
 import type { TaskId, TenantId } from "../ids/ids.js";
 import { isNilId, parseTaskId, parseTenantId } from "../ids/ids.js";
 import type { RunPolicy } from "./run-policy.js";
-import { ONCE_POLICY, copyRunPolicy, validateRunPolicy } from "./run-policy.js";
+import { copyRunPolicy, validateRunPolicy } from "./run-policy.js";
 import type { TaskConstraints, TaskConstraintsInput } from "./task-constraints.js";
 import { DEFAULT_TASK_CONSTRAINTS, createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
 import { ownedBytes } from "../internal/owned-bytes.js";
@@ -100,8 +100,8 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
   }
   // Metadata before constraints, the order in which their errors have always surfaced.
   const metadata = createTaskMetadata(input.metadata);
-  // A copy: the caller may change or reuse its policy object after submitting.
-  const runPolicy = isPlainOncePolicy(input.runPolicy) ? ONCE_POLICY : copyRunPolicy(input.runPolicy);
+  // A copy (the shared ONCE_POLICY for any once policy): the caller may change or reuse its policy object after submitting.
+  const runPolicy = copyRunPolicy(input.runPolicy);
   const constraints = createTaskConstraints(input.constraints);
   // A name (the common optional field) is part of the literal: added
   // afterwards it went to a separate property array, 40 bytes per task.
@@ -115,15 +115,6 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** Exactly `{ kind: "once" }` (no other enumerable key, own or inherited), which {@link ONCE_POLICY} can stand for. */
-function isPlainOncePolicy(policy: RunPolicy): boolean {
-  if (typeof policy !== "object" || policy === null || policy.kind !== "once") return false;
-  // A for-in rather than Object.keys: no array per submitted task. Inherited
-  // enumerable keys count too, as a copy would not keep them either.
-  for (const key in policy) if (key !== "kind") return false;
-  return true;
-}
 
 /** Metadata from partial input (tags copied); the shared {@link DEFAULT_TASK_METADATA} when it asks for nothing else. */
 function createTaskMetadata(input: Partial<TaskMetadata> | undefined): TaskMetadata {
