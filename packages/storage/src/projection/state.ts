@@ -293,7 +293,7 @@ export class ProjectionState {
 
   /** Starts recording undo information. */
   beginJournal(): void {
-    this.#journalStore.clear();
+    // The store is empty: committing and rolling back both clear it.
     this.#journal = this.#journalStore;
     this.#touched = undefined;
     this.#savedSequence = this.latestSequence;
