@@ -173,8 +173,7 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
   submitBatchDurable(commands: readonly MutationCommand[], durability: DurabilityPolicy): Promise<void> {
     const written = this.#acceptBatch(commands, durability, undefined);
     if (written instanceof Error) return Promise.reject(written);
-    // One per durability: the sink settles immediate and deferred records with different promises.
-    return (durability === "immediate" ? this.#sharedImmediate : this.#sharedDeferred).durableFor(written, this.#failWrite);
+    return this.#durableFor(written, durability);
   }
 
   /**
@@ -230,13 +229,19 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
         try {
           written = this.#sink.appendEncodedBatch(firstSequence, scratch.buffer, ends, durability);
         } finally {
-          if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
+          releaseLargeScratch(scratch);
         }
         this.#onAccepted?.(ends.length);
-        return (durability === "immediate" ? this.#sharedImmediate : this.#sharedDeferred).durableFor(written, this.#failWrite);
+        return this.#durableFor(written, durability);
       },
       abort,
     };
+  }
+
+  /** The promise shared by every batch of the group commit `written` belongs to. */
+  #durableFor(written: Promise<void>, durability: DurabilityPolicy): Promise<void> {
+    // One per durability: the sink settles immediate and deferred records with different promises.
+    return (durability === "immediate" ? this.#sharedImmediate : this.#sharedDeferred).durableFor(written, this.#failWrite);
   }
 
   readonly #sharedImmediate = new SharedCommit();
@@ -274,8 +279,7 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
     if (journaled) state.commitJournal();
     // The scratch buffer itself, not a view per batch: the sink reads only up to the last end.
     const written = this.#sink.appendEncodedBatch(commands[0]!.sequence, scratch.buffer, ends, durability);
-    // One huge batch must not pin its buffer for the life of the process.
-    if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
+    releaseLargeScratch(scratch);
     this.#onAccepted?.(commands.length);
     return written;
   }
@@ -349,3 +353,8 @@ class SharedCommit {
 /** The scratch buffer batches are encoded into (used synchronously, so one is enough). */
 let batchScratch = new BinaryWriter(1 << 16);
 const SCRATCH_KEPT_BYTES = 1 << 20;
+
+/** After a batch: one huge batch must not pin its buffer for the life of the process, so a fresh small scratch replaces it. */
+function releaseLargeScratch(scratch: BinaryWriter): void {
+  if (scratch.length > SCRATCH_KEPT_BYTES) batchScratch = new BinaryWriter(1 << 16);
+}
