@@ -396,10 +396,7 @@ export class ActionQueue {
       throw error;
     }
     const written = batch.commit("immediate");
-    for (const task of keyed) {
-      this.#scheduler.setTask(task.spec);
-      for (const run of task.runs) this.#scheduler.onRunChanged(run);
-    }
+    for (let t = 0; t < keyed.length; t++) this.#registerWithScheduler(keyed[t]!);
     if (fresh > 0) {
       const group = this.#submitGroupFor(written);
       for (let i = 0; i < list.length; i++) {
@@ -520,15 +517,17 @@ export class ActionQueue {
     // left nothing behind (the sequence did not move) and its promise rejects
     // with the refusal. The scheduler must not learn of runs that do not exist.
     if (this.#authority.latestSequence() !== first + commands.length) return durable;
-    for (let t = 0; t < tasks.length; t++) {
-      const task = tasks[t]!;
-      this.#scheduler.setTask(task.spec);
-      const runs = task.runs;
-      for (let r = 0; r < runs.length; r++) this.#scheduler.onRunChanged(runs[r]!);
-    }
+    for (let t = 0; t < tasks.length; t++) this.#registerWithScheduler(tasks[t]!);
     const group = this.#submitGroupFor(durable);
     for (let t = 0; t < tasks.length; t++) group.add(tasks[t]!.spec.id, tasks[t]!.runIds, now);
     return durable;
+  }
+
+  /** Tells the scheduler of a task just accepted and its runs (the task first: its key constraints apply to them). */
+  #registerWithScheduler(task: PreparedTask): void {
+    this.#scheduler.setTask(task.spec);
+    const runs = task.runs;
+    for (let r = 0; r < runs.length; r++) this.#scheduler.onRunChanged(runs[r]!);
   }
 
   /**
