@@ -28,12 +28,13 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
-import { constants as fsConstants, fdatasync as fdatasyncCallback, write as writeCallback } from "node:fs";
+import { constants as fsConstants, fdatasync as fdatasyncCallback, write as writeCallback, writev as writevCallback } from "node:fs";
 import { join } from "node:path";
 import { StorageError, SequenceConflictError, ValidationError, describeValue, systemClock } from "@actionqueue/core";
 import type { Clock, ClockTimer } from "@actionqueue/core";
 import { FLAG_BATCH_CONTINUES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, writeFrameFrom } from "./frame.js";
 import { SEGMENT_HEADER_BYTES, encodeSegmentHeader, segmentFileName } from "./segment.js";
+import { partsAfter } from "./buffer-parts.js";
 import { fsyncDir } from "../internal/fs.js";
 
 /** When an append's promise resolves: after its fdatasync, or after its write with a bounded sync delay. */
@@ -240,7 +241,15 @@ function settleInOrder(first: Deferred | undefined, then: Deferred | undefined):
   return first;
 }
 
-const INITIAL_BUFFER_BYTES = 1 << 20;
+/**
+ * Appends go into buffers of this size. A backlog that outgrows one goes on
+ * in another, and a cycle writes them all with one `writev`: nothing is
+ * copied to grow a buffer. Growing one by doubling cost a bulk submission of
+ * 20,000 tasks (3.7 MB) two copies and 6 MB of freshly faulted memory.
+ */
+const BUFFER_BYTES = 1 << 20;
+/** Free buffers kept for later appends: what a large backlog leaves behind is bounded. */
+const MAX_SPARE_BUFFERS = 4;
 const EMPTY_BUFFER = Buffer.alloc(0);
 
 /** Appends records durably with group commit. Create it with {@link openWalWriter}. */
@@ -266,9 +275,15 @@ export class WalWriter {
   #lastSequence: number;
   #durableSequence: number;
   #writtenSequence: number;
-  #buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
-  #spare = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+  /** The buffer appends go to, filled up to `#length`. */
+  #buffer: Buffer = Buffer.allocUnsafe(BUFFER_BYTES);
   #length = 0;
+  /** Earlier buffers of the pending backlog, in order, each filled up to its entry in `#filledLengths`. */
+  #filled: Buffer[] = [];
+  #filledLengths: number[] = [];
+  #filledBytes = 0;
+  /** Free buffers of {@link BUFFER_BYTES} (at most {@link MAX_SPARE_BUFFERS}). */
+  readonly #spares: Buffer[] = [Buffer.allocUnsafe(BUFFER_BYTES)];
   #pendingFirstSequence = 0;
   #pendingLastSequence = 0;
   #immediate: Deferred | undefined;
@@ -292,6 +307,9 @@ export class WalWriter {
   #cycleEnded: Deferred | undefined;
   // The running cycle: its bytes, how far they are written, and its waiters.
   #cycleData: Buffer = EMPTY_BUFFER;
+  /** A cycle of several buffers: the parts it writes (views) and the buffers they are in. */
+  #cycleParts: Buffer[] | undefined;
+  #cycleBuffers: Buffer[] | undefined;
   #cycleLength = 0;
   #cycleWritten = 0;
   #cycleLastSequence = 0;
@@ -502,17 +520,32 @@ export class WalWriter {
   /** Frames the record whose payload is `source[start, end)` into the pending buffer. */
   #put(sequence: number, flags: number, source: Uint8Array, start: number, end: number): void {
     const need = FRAME_HEADER_BYTES + end - start;
-    if (this.#length + need > this.#buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#length + need));
-      this.#buffer.copy(grown, 0, 0, this.#length);
-      this.#buffer = grown;
-    }
-    if (this.#length === 0) this.#pendingFirstSequence = sequence;
-    else if (this.#length === this.#sealedLength) this.#unsealedFirstSequence = sequence;
+    if (this.#length + need > this.#buffer.length) this.#moveToNextBuffer(need);
+    const pending = this.#filledBytes + this.#length;
+    if (pending === 0) this.#pendingFirstSequence = sequence;
+    else if (pending === this.#sealedLength) this.#unsealedFirstSequence = sequence;
     this.#length = writeFrameFrom(this.#buffer, this.#length, sequence, flags, source, start, end);
     this.#pendingLastSequence = sequence;
     this.#lastSequence = sequence;
     this.#stats.recordsAppended++;
+  }
+
+  /** The current buffer has no room for a frame of `need` bytes: it joins the filled ones as it is, and appends go on in another. */
+  #moveToNextBuffer(need: number): void {
+    if (this.#length > 0) {
+      this.#filled.push(this.#buffer);
+      this.#filledLengths.push(this.#length);
+      this.#filledBytes += this.#length;
+    } else {
+      this.#releaseBuffer(this.#buffer);
+    }
+    this.#buffer = this.#takeBuffer(need);
+    this.#length = 0;
+  }
+
+  /** Bytes appended and not yet taken by a cycle. */
+  #pendingBytes(): number {
+    return this.#filledBytes + this.#length;
   }
 
   #waiter(durability: WalDurability): Promise<void> {
@@ -524,12 +557,13 @@ export class WalWriter {
 
   #schedule(): void {
     if (this.#cycleActive) {
-      if (this.#sealedLength === 0 && this.#length >= Math.max(MIN_SEAL_BYTES, (this.#lastCycleBytes + this.#previousCycleBytes) / 2) && this.#length <= MAX_SEAL_BYTES) {
+      const pending = this.#pendingBytes();
+      if (this.#sealedLength === 0 && pending >= Math.max(MIN_SEAL_BYTES, (this.#lastCycleBytes + this.#previousCycleBytes) / 2) && pending <= MAX_SEAL_BYTES) {
         this.#seal();
       }
       return;
     }
-    if (this.#length >= this.#eagerBytes) {
+    if (this.#pendingBytes() >= this.#eagerBytes) {
       // Write-through: the cycle's write runs on the thread pool while this turn goes on producing the next one.
       this.#startCycle();
       return;
@@ -556,7 +590,7 @@ export class WalWriter {
 
   /** Makes everything pending so far the next cycle, with its own waiters; later appends form the one after. */
   #seal(): void {
-    this.#sealedLength = this.#length;
+    this.#sealedLength = this.#pendingBytes();
     this.#sealedLastSequence = this.#pendingLastSequence;
     this.#sealedImmediate = this.#immediate;
     this.#sealedDeferred = this.#deferred;
@@ -577,11 +611,16 @@ export class WalWriter {
 
   /** Takes everything pending (or its sealed head) into a new cycle, or ends the cycling when nothing is. */
   #nextCycle(): void {
-    if (this.#poison !== undefined || (this.#length === 0 && this.#syncWaiters === undefined)) {
+    // The cycle before, if any, is over: its buffers are free again.
+    this.#releaseCycleBuffers();
+    if (this.#poison !== undefined || (this.#pendingBytes() === 0 && this.#syncWaiters === undefined)) {
       this.#endCycles();
       return;
     }
-    if (this.#sealedLength > 0 && this.#length - this.#sealedLength > UNSEAL_FACTOR * this.#sealedLength) this.#unseal();
+    // A sealed head is at most MAX_SEAL_BYTES, so what follows it has filled a
+    // whole buffer only when it is far more than UNSEAL_FACTOR times the head:
+    // the sealed path below never sees more than one buffer.
+    if (this.#sealedLength > 0 && (this.#filled.length > 0 || this.#length - this.#sealedLength > UNSEAL_FACTOR * this.#sealedLength)) this.#unseal();
     const data = this.#buffer;
     const firstSequence = this.#pendingFirstSequence;
     const sealed = this.#sealedLength;
@@ -594,7 +633,7 @@ export class WalWriter {
       this.#cycleImmediate = this.#sealedImmediate;
       this.#cycleDeferred = this.#sealedDeferred;
       this.#cycleSync = undefined;
-      const fresh = this.#freshBuffer(rest);
+      const fresh = this.#takeBuffer(rest);
       data.copy(fresh, 0, sealed, sealed + rest);
       this.#buffer = fresh;
       this.#length = rest;
@@ -604,31 +643,60 @@ export class WalWriter {
       this.#beginCycle(data, sealed, firstSequence);
       return;
     }
-    const length = this.#length;
+    const length = this.#pendingBytes();
     this.#cycleLastSequence = this.#pendingLastSequence;
     this.#cycleImmediate = this.#immediate;
     this.#cycleDeferred = this.#deferred;
     this.#cycleSync = this.#syncWaiters;
-    this.#buffer = this.#freshBuffer(0);
+    if (this.#filled.length > 0) {
+      // A backlog of several buffers (a bulk submission): one writev of them all.
+      const buffers = this.#filled;
+      const parts = new Array<Buffer>(buffers.length + 1);
+      for (let i = 0; i < buffers.length; i++) parts[i] = buffers[i]!.subarray(0, this.#filledLengths[i]);
+      parts[buffers.length] = data.subarray(0, this.#length);
+      buffers.push(data);
+      this.#cycleParts = parts;
+      this.#cycleBuffers = buffers;
+      this.#filled = [];
+      this.#filledLengths = [];
+      this.#filledBytes = 0;
+    }
+    this.#buffer = this.#takeBuffer(0);
     this.#length = 0;
     this.#immediate = this.#deferred = this.#syncWaiters = undefined;
     this.#beginCycle(data, length, firstSequence);
   }
 
-  /** The buffer appends go to next: the spare (whose cycle has ended) when it holds `bytes`. */
-  #freshBuffer(bytes: number): ReturnType<typeof Buffer.allocUnsafe> {
-    const size = Math.max(INITIAL_BUFFER_BYTES, bytes);
-    return this.#spare.length >= size ? this.#spare : Buffer.allocUnsafe(size);
+  /** A buffer for appends with room for `bytes`: a spare when one is left and large enough. */
+  #takeBuffer(bytes: number): Buffer {
+    if (bytes <= BUFFER_BYTES && this.#spares.length > 0) return this.#spares.pop()!;
+    return Buffer.allocUnsafe(Math.max(BUFFER_BYTES, bytes));
+  }
+
+  /** Keeps a buffer no longer in use for later appends, unless enough are kept (or it is oversized). */
+  #releaseBuffer(buffer: Buffer): void {
+    if (buffer.length === BUFFER_BYTES && this.#spares.length < MAX_SPARE_BUFFERS) this.#spares.push(buffer);
+  }
+
+  /** Frees the buffers of the cycle that just ended. */
+  #releaseCycleBuffers(): void {
+    const buffers = this.#cycleBuffers;
+    if (buffers !== undefined) {
+      for (let i = 0; i < buffers.length; i++) this.#releaseBuffer(buffers[i]!);
+      this.#cycleBuffers = this.#cycleParts = undefined;
+    } else if (this.#cycleData !== EMPTY_BUFFER) {
+      this.#releaseBuffer(this.#cycleData);
+    }
+    this.#cycleData = EMPTY_BUFFER;
   }
 
   /** Writes `data[0, length)` as the cycle whose waiters are already set, rotating first if the segment is full. */
-  #beginCycle(data: ReturnType<typeof Buffer.allocUnsafe>, length: number, firstSequence: number): void {
+  #beginCycle(data: Buffer, length: number, firstSequence: number): void {
     this.#previousCycleBytes = this.#lastCycleBytes;
     this.#lastCycleBytes = length;
     this.#cycleData = data;
     this.#cycleLength = length;
     this.#cycleWritten = 0;
-    this.#spare = data;
     if (length > 0 && this.#position >= this.#segmentBytes) {
       // Rare: a new segment first (async, with its own syncs).
       this.#rotate(firstSequence).then(this.#writeCycle, this.#failCycle);
@@ -656,7 +724,9 @@ export class WalWriter {
   #writeRest(): void {
     const written = this.#cycleWritten;
     try {
-      writeCallback(this.#handle!.fd, this.#cycleData, written, this.#cycleLength - written, this.#position + written, this.#onWritten);
+      const parts = this.#cycleParts;
+      if (parts === undefined) writeCallback(this.#handle!.fd, this.#cycleData, written, this.#cycleLength - written, this.#position + written, this.#onWritten);
+      else writevCallback(this.#handle!.fd, written === 0 ? parts : partsAfter(parts, written), this.#position + written, this.#onWritten);
     } catch (error) {
       // Argument errors are thrown rather than passed to the callback: they fail the cycle all the same.
       this.#failCycle(error);
@@ -666,6 +736,11 @@ export class WalWriter {
   readonly #onWritten = (error: Error | null, bytesWritten: number): void => {
     if (error !== null) {
       this.#failCycle(error);
+      return;
+    }
+    if (bytesWritten <= 0) {
+      // Never seen for a regular file; retrying would spin forever.
+      this.#failCycle(new Error(`a write of ${this.#cycleLength - this.#cycleWritten} bytes wrote nothing`));
       return;
     }
     this.#cycleWritten += bytesWritten;
@@ -762,9 +837,11 @@ export class WalWriter {
       this.#syncWaiters?.reject(this.#poison);
       this.#immediate = this.#deferred = this.#syncWaiters = undefined;
       this.#length = 0;
+      this.#filled = [];
+      this.#filledLengths = [];
+      this.#filledBytes = 0;
     }
     this.#cycleActive = false;
-    this.#cycleData = EMPTY_BUFFER;
     const ended = this.#cycleEnded;
     this.#cycleEnded = undefined;
     ended?.resolve();
