@@ -108,6 +108,7 @@ export type {
   EnginePauseCommand,
   EngineResumeCommand,
   TaskCancelCommand,
+  TaskPurgeCommand,
   DependencyDeclareCommand,
   RunSuspendCommand,
   RunResumeCommand,

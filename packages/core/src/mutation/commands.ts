@@ -129,6 +129,16 @@ export interface TaskCancelCommand extends CommandBase {
   readonly kind: "taskCancel";
   readonly taskId: TaskId;
 }
+/**
+ * Removes a finished task with its runs and their attempt history: every run
+ * is terminal and the policy will derive no more (a cron task must be
+ * canceled or have reached `maxOccurrences`), and no dependency, budget or
+ * subscription names the task. Its id becomes free again.
+ */
+export interface TaskPurgeCommand extends CommandBase {
+  readonly kind: "taskPurge";
+  readonly taskId: TaskId;
+}
 /** Declares that a task waits for others (non-empty; all must exist). */
 export interface DependencyDeclareCommand extends CommandBase {
   readonly kind: "dependencyDeclare";
@@ -263,7 +273,8 @@ export type MutationCommand =
   | CapabilityRevokeCommand
   | LedgerAppendCommand
   | RunDispatchCommand
-  | RunFinishCommand;
+  | RunFinishCommand
+  | TaskPurgeCommand;
 
 /** The `kind` of a command. */
 export type MutationCommandKind = MutationCommand["kind"];
@@ -301,6 +312,7 @@ export const MUTATION_COMMAND_KINDS: readonly MutationCommandKind[] = [
   "ledgerAppend",
   "runDispatch",
   "runFinish",
+  "taskPurge",
 ];
 
 /** A command without its sequence: what callers build before the authority numbers it. */

@@ -49,6 +49,7 @@ const valid: MutationCommand[] = [
   { ...base, kind: "ledgerAppend", entry: { entryId: ledgerEntryId(), tenantId: ten, ledgerKey: "audit", payload: new Uint8Array(), timestamp: 1 } },
   { ...base, kind: "runDispatch", runId: r, owner: "w1", expiresAt: 5000, attemptId: a },
   { ...base, kind: "runFinish", runId: r, attemptId: a, outcome: AttemptOutcome.success(), newState: "completed" },
+  { ...base, kind: "taskPurge", taskId: t },
 ];
 
 const bad = <T extends MutationCommand>(kind: T["kind"], patch: Record<string, unknown>): MutationCommand => {
@@ -78,6 +79,7 @@ describe("validateCommandShape", () => {
 
   const cases: [string, MutationCommand, string][] = [
     ["malformed run id", bad("attemptStart", { runId: "nope" }), "INVALID_ID"],
+    ["taskPurge with a malformed task id", bad("taskPurge", { taskId: "nope" }), "INVALID_ID"],
     ["lowercase (non-canonical) run id", bad("runResume", { runId: r.toLowerCase() }), "INVALID_ID"],
     ["malformed attempt id", bad("attemptFinish", { attemptId: "x" }), "INVALID_ID"],
     ["empty lease owner", bad("leaseAcquire", { owner: "" }), "EMPTY_LEASE_OWNER"],

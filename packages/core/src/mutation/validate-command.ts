@@ -116,6 +116,7 @@ export function validateCommandShape(command: MutationCommand): void {
     case "engineResume":
       return;
     case "taskCancel":
+    case "taskPurge":
       taskId(command);
       return;
     case "dependencyDeclare":

@@ -64,6 +64,7 @@ export const EVENT_TAGS: readonly MutationCommandKind[] = [
   "ledgerAppend",
   "runDispatch",
   "runFinish",
+  "taskPurge",
 ];
 
 const TAG_OF = new Map<MutationCommandKind, number>(EVENT_TAGS.map((kind, tag) => [kind, tag]));
@@ -134,6 +135,7 @@ export function writeEvent(w: BinaryWriter, c: MutationCommand): void {
     case "engineResume":
       return;
     case "taskCancel":
+    case "taskPurge":
       return w.ulid(c.taskId, "taskId");
     case "dependencyDeclare":
       w.ulid(c.taskId, "taskId");
@@ -248,6 +250,7 @@ export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, en
       command = { kind, sequence, timestamp };
       break;
     case "taskCancel":
+    case "taskPurge":
       command = { kind, sequence, timestamp, taskId: r.ulid("taskId") as TaskId };
       break;
     case "dependencyDeclare":

@@ -91,6 +91,7 @@ export function sampleEvents(): { name: string; command: MutationCommand }[] {
     },
     { name: "run-dispatch", command: { kind: "runDispatch", timestamp: T + 28, runId, owner: "worker-1", expiresAt: T + 30_028, attemptId } },
     { name: "run-finish", command: { kind: "runFinish", timestamp: T + 29, runId, attemptId, outcome: AttemptOutcome.failure("boom"), newState: "retryWait" } },
+    { name: "task-purge", command: { kind: "taskPurge", timestamp: T + 30, taskId } },
   ];
   return list.map((entry, index) => ({ name: entry.name, command: { ...entry.command, sequence: index + 1 } }));
 }

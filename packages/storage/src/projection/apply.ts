@@ -91,6 +91,8 @@ function appliedMutation(state: ProjectionState, c: MutationCommand): AppliedMut
       return { kind: "budgetReplenish", taskId: c.taskId, dimension: c.dimension, newLimit: c.newLimit };
     case "subscriptionCreate":
       return { kind: "subscriptionCreate", subscriptionId: c.subscriptionId, taskId: c.taskId };
+    case "taskPurge":
+      return { kind: "taskPurge", taskId: c.taskId };
     case "subscriptionCancel":
     case "subscriptionTrigger":
       return { kind: c.kind, subscriptionId: c.subscriptionId };
@@ -280,6 +282,9 @@ export function applyChange(state: ProjectionState, c: MutationCommand, known?: 
     case "ledgerAppend":
       state.touchLedger();
       state.ledger.push(c.entry);
+      return;
+    case "taskPurge":
+      state.purgeTask(c.taskId);
       return;
   }
 }

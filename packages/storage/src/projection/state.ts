@@ -291,6 +291,43 @@ export class ProjectionState {
     if (runs.length === 0) task.runs = undefined;
   }
 
+  /**
+   * Removes task `taskId` with its runs, and what belongs to it alone: its
+   * own dependency list, budgets and subscriptions (validation checked that
+   * it may go). One undo entry restores all of it.
+   */
+  purgeTask(taskId: TaskId): void {
+    const task = this.tasks.get(taskId)!;
+    const runs: RunRecord[] = [];
+    for (const runId of this.runIdsOfTask(taskId)) {
+      const record = this.runs.get(runId);
+      if (record === undefined) continue;
+      runs.push(record);
+      this.runs.delete(runId);
+      this.unindexRun(runId, record.state);
+    }
+    this.tasks.delete(taskId);
+    const dependencies = this.dependencies.get(taskId);
+    this.dependencies.delete(taskId);
+    const budgets: [string, BudgetRecord][] = [];
+    for (const [key, budget] of this.budgets) if (budget.taskId === taskId) budgets.push([key, budget]);
+    for (const [key] of budgets) this.budgets.delete(key);
+    const subscriptions: [string, SubscriptionRecord][] = [];
+    for (const [key, subscription] of this.subscriptions) if (subscription.taskId === taskId) subscriptions.push([key, subscription]);
+    for (const [key] of subscriptions) this.subscriptions.delete(key);
+    // Purges are rare: one closure holding what went is the simplest undo.
+    this.#journal?.push(() => {
+      this.tasks.set(taskId, task);
+      for (const record of runs) {
+        this.runs.set(record.id, record);
+        this.indexRun(record.id, record.state);
+      }
+      if (dependencies !== undefined) this.dependencies.set(taskId, dependencies);
+      for (const [key, budget] of budgets) this.budgets.set(key, budget);
+      for (const [key, subscription] of subscriptions) this.subscriptions.set(key, subscription);
+    });
+  }
+
   /** Starts recording undo information. */
   beginJournal(): void {
     // The store is empty: committing and rolling back both clear it.

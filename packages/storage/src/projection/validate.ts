@@ -15,6 +15,7 @@ import {
   ValidationError,
   describeValue,
   isRunState,
+  isTerminalState,
   isValidTransition,
   validateTaskSpec,
 } from "@actionqueue/core";
@@ -72,6 +73,32 @@ function requireTask(state: ProjectionState, taskId: TaskId, field = "taskId"): 
   if (state.tasks.has(taskId)) return;
   checkId("TaskId", taskId);
   reject("NOT_FOUND", `unknown task ${taskId} (${field})`, { field, taskId });
+}
+
+/**
+ * Refuses to purge a task that is not finished: a run not terminal, a cron
+ * task that may still derive runs (not canceled, below `maxOccurrences`), or
+ * a task another task still waits for.
+ */
+function checkPurgeable(state: ProjectionState, taskId: TaskId): void {
+  requireTask(state, taskId);
+  const task = state.tasks.get(taskId)!;
+  const runIds = state.runIdsOfTask(taskId);
+  for (const runId of runIds) {
+    const run = state.runs.get(runId);
+    if (run !== undefined && !isTerminalState(run.state)) {
+      reject("COMMAND_REJECTED", `task ${taskId} cannot be purged: its run ${runId} is ${run.state}, not terminal`, { taskId, runId, state: run.state });
+    }
+  }
+  const policy = task.spec.runPolicy;
+  if (policy.kind === "cron" && task.canceledAt === undefined && (policy.maxOccurrences === undefined || runIds.length < policy.maxOccurrences)) {
+    reject("COMMAND_REJECTED", `task ${taskId} cannot be purged: it is a cron task that may still derive runs; cancel it first`, { taskId });
+  }
+  for (const [dependent, prerequisites] of state.dependencies) {
+    if (dependent !== taskId && prerequisites.has(taskId)) {
+      reject("COMMAND_REJECTED", `task ${taskId} cannot be purged: task ${dependent} depends on it (purge that one first)`, { taskId, dependent });
+    }
+  }
 }
 
 function requireRun(state: ProjectionState, runId: RunId): RunRecord {
@@ -269,6 +296,9 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       if (task.canceledAt !== undefined) reject("COMMAND_REJECTED", `task ${command.taskId} was already canceled at ${task.canceledAt}`, { taskId: command.taskId, canceledAt: task.canceledAt });
       return;
     }
+    case "taskPurge":
+      checkPurgeable(state, command.taskId);
+      return;
     case "dependencyDeclare": {
       const list: unknown = command.dependsOn;
       if (!Array.isArray(list) || list.length === 0) invalid("EMPTY_DEPENDENCY_LIST", "dependsOn", list, "at least one prerequisite task");
