@@ -22,6 +22,7 @@ import { registerInspect } from "./commands/inspect.js";
 import { registerControl } from "./commands/control.js";
 import { registerWal } from "./commands/wal.js";
 import { registerSnapshot } from "./commands/snapshot.js";
+import { registerPurge } from "./commands/purge.js";
 
 /** The version printed by `--version` (this package's version). */
 export function cliVersion(): string {
@@ -183,6 +184,7 @@ export function createProgram(hooks: ProgramHooks): Command {
   registerControl(program, run);
   registerWal(program, run);
   registerSnapshot(program, run);
+  registerPurge(program, run);
   for (const register of hooks.extraCommands ?? []) register(program, run);
 
   // Subcommands inherit the output and exit settings, but commands created by

@@ -233,6 +233,22 @@ describe.concurrent("control commands", () => {
     expect(text.stdout).toBe("the queue is paused\n");
   });
 
+  it("purge removes finished tasks only, filtered by age and state", async () => {
+    const dataDir = join(tempDir(), "data");
+    const { json: done } = await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "once"]);
+    const { json: later } = await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "repeat:2:1h"]);
+    await cliJson(["run", "--handler", "handlers.mjs", "--until-idle", "--data-dir", dataDir]);
+    expect((await cliJson(["purge", "--older-than", "1h", "--data-dir", dataDir])).json).toEqual({ tasks: 0, runs: 0 });
+    expect((await cliJson(["purge", "--states", "failed,canceled", "--data-dir", dataDir])).json).toEqual({ tasks: 0, runs: 0 });
+    expect((await cliJson(["purge", "--states", "completed", "--limit", "5", "--data-dir", dataDir])).json).toEqual({ tasks: 1, runs: 1 });
+    const { json: stats } = await cliJson(["stats", "--data-dir", dataDir]);
+    expect(stats).toMatchObject({ tasks: 1, runs: 2 });
+    expect((await cliJson(["tasks", "get", later.taskId, "--data-dir", dataDir])).json.taskId).toBe(later.taskId);
+    const gone = await cli(["tasks", "get", done.taskId, "--data-dir", dataDir]);
+    expect(gone.code).toBe(3); // NOT_FOUND: the id names nothing (any more)
+    expect((await cli(["purge", "--data-dir", dataDir])).stdout).toMatch(/^tasks purged\s+0$/m);
+  });
+
   it("resume-run resumes a suspended run", async () => {
     const dataDir = join(tempDir(), "data");
     const { json: submitted } = await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "once", "--name", "hold"]);
@@ -268,6 +284,7 @@ describe.concurrent("help and version", () => {
     ["wal", "verify"],
     ["wal", "repair"],
     ["snapshot"],
+    ["purge"],
   ];
   it("--help exits 0 on every command (in process) with usage on stdout", async () => {
     for (const path of paths) {

@@ -39,6 +39,7 @@ export function attachRunLogging(queue: Pick<ActionQueue, "on">, logger: Logger)
   const offs = [
     queue.on("task:submitted", (e) => logger.info({ taskId: e.taskId, runIds: e.runIds }, "task submitted")),
     queue.on("task:canceled", (e) => logger.info({ taskId: e.taskId }, "task canceled")),
+    queue.on("task:purged", (e) => logger.debug({ taskId: e.taskId, runs: e.runIds.length }, "task purged")),
     queue.on("attempt:started", (e) => {
       lastAttempt.set(e.runId, e.attemptId);
       logger.debug({ runId: e.runId, attemptId: e.attemptId, taskId: e.taskId, attemptNumber: e.attemptNumber, lagMs: e.lagMs }, "attempt started");

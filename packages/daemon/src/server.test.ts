@@ -160,6 +160,26 @@ describe("control", () => {
     expect(poisoned.statusCode).toBe(400);
   });
 
+  it("purge removes finished tasks; options are checked by name; it needs the token", async () => {
+    expect((await submit()).status).toBe(201);
+    await queue.runUntilIdle();
+    const json = { ...AUTH, "content-type": "application/json" };
+    const unknown = await app.inject({ method: "POST", url: "/api/v1/purge", headers: json, payload: { olderThan: 5 } });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error).toMatchObject({ code: "INVALID_FIELD", field: "body.olderThan" });
+    const bad = await app.inject({ method: "POST", url: "/api/v1/purge", headers: json, payload: { olderThanMs: -1 } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toContain("olderThanMs -1");
+    expect((await app.inject({ method: "POST", url: "/api/v1/purge" })).statusCode).toBe(401);
+    expect(queue.stats().tasks).toBe(1);
+    const kept = await app.inject({ method: "POST", url: "/api/v1/purge", headers: json, payload: { olderThanMs: 3_600_000 } });
+    expect(kept.json()).toEqual({ tasks: 0, runs: 0 });
+    const purged = await app.inject({ method: "POST", url: "/api/v1/purge", headers: AUTH });
+    expect(purged.statusCode).toBe(200);
+    expect(purged.json()).toEqual({ tasks: 1, runs: 1 });
+    expect(queue.stats().tasks).toBe(0);
+  });
+
   it("idempotent submit with a taskId", async () => {
     const taskId = "01HZZZZZZZZZZZZZZZZZZZZZZZ";
     const first = await submit({ runPolicy: "once", taskId });

@@ -14,6 +14,7 @@ import { toWire } from "./internal/wire.js";
 export const STREAMED_EVENTS = [
   "task:submitted",
   "task:canceled",
+  "task:purged",
   "run:ready",
   "attempt:started",
   "attempt:finished",

@@ -6,6 +6,7 @@
  * handlers; `close()` drains and releases the lock.
  */
 import type {
+  ClockTimer,
   IdFactory,
   MutationCommand,
   RunId,
@@ -38,6 +39,8 @@ import { TypedEmitter } from "./events/typed-emitter.js";
 import type { ResolvedOptions } from "./options.js";
 import { resolveOptions } from "./options.js";
 import { QueryView } from "./query-view.js";
+import type { PurgeOptions, PurgeResult, PurgeSelection } from "./purge.js";
+import { purgeableRuns, prerequisitesInUse, resolvePurgeOptions } from "./purge.js";
 import { QueueInspector } from "./queue-inspector.js";
 import type {
   ActionQueueOptions,
@@ -67,6 +70,10 @@ function encodeJsonPayload(p: unknown): Uint8Array {
 }
 
 const textEncoder = new TextEncoder();
+/** Tasks purged per durable batch. */
+const PURGE_BATCH_TASKS = 1_000;
+/** Tasks a purge scans between yields to the event loop. */
+const PURGE_SCAN_SLICE = 10_000;
 
 function sameSpec(a: TaskSpec, b: TaskSpec): boolean {
   return JSON.stringify(taskSpecToJson(a)) === JSON.stringify(taskSpecToJson(b));
@@ -114,6 +121,9 @@ export class ActionQueue {
   readonly #query: QueryView;
   #fatal: unknown;
   #closed: Promise<void> | undefined;
+  /** The purge in progress (purges run one at a time). */
+  #purging: Promise<void> = Promise.resolve();
+  #retentionTimer: ClockTimer | undefined;
   /**
    * The latest accepted submission's group commit while it is not yet durable
    * (the WAL makes batches durable in order, so every earlier submission is
@@ -579,6 +589,7 @@ export class ActionQueue {
     this.#assertOpen();
     this.#flushRecoveryEvents();
     this.#loop.start();
+    this.#armRetention();
   }
 
   #flushRecoveryEvents(): void {
@@ -595,6 +606,7 @@ export class ActionQueue {
     this.#assertOpen();
     this.#flushRecoveryEvents();
     this.#loop.start();
+    this.#armRetention();
     await this.#loop.whenIdle();
     this.#assertOpen();
   }
@@ -673,6 +685,92 @@ export class ActionQueue {
     await this.#loop.track(Promise.all(writes));
     this.#emitter.emit("task:canceled", { taskId, at: now });
     return { canceledRuns: writes.length - 1 };
+  }
+
+  /**
+   * Removes finished tasks, with their runs and attempt history, from memory
+   * and from the data directory's future (the WAL records the purge; the
+   * next snapshot leaves them out). A task is finished when every run is
+   * terminal and its policy derives no more: a cron task must be canceled or
+   * have had all its `maxOccurrences`. A task another task depends on stays
+   * until that one is gone. Options narrow the selection: `finishedBefore`
+   * (epoch ms) or `olderThanMs`, `states` (those its runs all ended in) and
+   * `limit`. A purged task's id is free again: submitting it creates a new
+   * task. Emits `task:purged` per task. Writes in durable batches of up to
+   * 1,000 tasks and yields between them; stops early if the queue closes.
+   */
+  purge(options: PurgeOptions = {}): Promise<PurgeResult> {
+    try {
+      this.#assertOpen();
+      const selection = resolvePurgeOptions(options, this.#options.clock.now());
+      // One purge at a time: a second waits, then scans what the first left.
+      const run = this.#purging.then(() => this.#purge(selection));
+      this.#purging = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  async #purge(selection: PurgeSelection): Promise<PurgeResult> {
+    let tasks = 0;
+    let runs = 0;
+    let scanned = 0;
+    const tasksIterator = this.#projection.tasks();
+    let done = false;
+    while (!done && tasks < selection.limit && this.#closed === undefined && this.#fatal === undefined) {
+      const inUse = prerequisitesInUse(this.#projection);
+      const batch: { taskId: TaskId; runIds: RunId[] }[] = [];
+      // The tasks map is iterated live: purged entries drop out, new ones are visited too.
+      while (batch.length < PURGE_BATCH_TASKS && tasks + batch.length < selection.limit) {
+        const next = tasksIterator.next();
+        if (next.done === true) {
+          done = true;
+          break;
+        }
+        const taskId = next.value.spec.id;
+        if (purgeableRuns(this.#projection, taskId, selection, inUse) !== undefined) batch.push({ taskId, runIds: this.#projection.runsOfTask(taskId) });
+        // A long scan of tasks that stay yields now and then.
+        if (++scanned % PURGE_SCAN_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.#closed !== undefined || this.#fatal !== undefined) break;
+      }
+      if (batch.length === 0 || this.#closed !== undefined || this.#fatal !== undefined) continue;
+      const now = this.#options.clock.now();
+      const s = this.#authority.latestSequence();
+      const commands: MutationCommand[] = batch.map(({ taskId }, k) => ({ kind: "taskPurge", sequence: s + 1 + k, timestamp: now, taskId }));
+      // Applied at once (or refused whole, changing nothing): the scheduler may forget the tasks now.
+      const durable = this.#loop.track(this.#authority.submitBatch(commands, "immediate"));
+      if (this.#authority.latestSequence() === s + commands.length) for (const { taskId } of batch) this.#scheduler.forgetTask(taskId);
+      await durable;
+      tasks += batch.length;
+      for (const { taskId, runIds } of batch) {
+        runs += runIds.length;
+        if (this.#emitter.has("task:purged")) this.#emitter.emit("task:purged", { taskId, runIds, at: now });
+      }
+    }
+    return { tasks, runs };
+  }
+
+  /** Arms the next automatic purge (the `retention` option), once the queue is started. */
+  #armRetention(): void {
+    const retention = this.#options.retention;
+    if (retention === undefined || this.#retentionTimer !== undefined || this.#closed !== undefined) return;
+    this.#retentionTimer = this.#options.clock.setTimeout(() => {
+      this.purge({ olderThanMs: retention.olderThanMs, states: retention.states })
+        .catch((error: unknown) => {
+          // A closed or failed queue has said so already; anything else is reported, not thrown into a timer.
+          if (this.#closed === undefined && this.#fatal === undefined) this.#emitter.emit("error", { error });
+        })
+        .finally(() => {
+          this.#retentionTimer = undefined;
+          this.#armRetention();
+        });
+    }, retention.everyMs);
+    // Housekeeping alone does not keep the process alive.
+    this.#retentionTimer.unref?.();
   }
 
   /** Makes a suspended run ready again. Throws `NOT_FOUND`, or `INVALID_TRANSITION` if it is not suspended. */
@@ -777,6 +875,8 @@ export class ActionQueue {
   }
 
   async #close(options: CloseOptions): Promise<void> {
+    this.#retentionTimer?.cancel();
+    this.#retentionTimer = undefined;
     this.#loop.stopDispatching();
     if (options.mode === "abort") this.#loop.abortAll();
     const drained = await this.#loop.drained(options.mode === "abort" ? 5_000 : (options.graceMs ?? 30_000));

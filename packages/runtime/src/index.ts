@@ -21,6 +21,7 @@ export {
   parseSubmitJson,
 } from "./input/submit-input.js";
 export type { ValidatedSubmission } from "./input/submit-input.js";
+export type { PurgeOptions, PurgeResult, RetentionOptions, TerminalRunState } from "./purge.js";
 export type {
   ActionQueueOptions,
   HandlerMap,

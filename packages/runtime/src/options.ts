@@ -10,6 +10,8 @@ import { DEFAULT_BACKOFF, validateBackoff } from "@actionqueue/executor-local";
 import type { WalSyncMode } from "@actionqueue/storage";
 import { DEFAULT_WAL_SYNC_MODE } from "@actionqueue/storage";
 import type { ActionQueueOptions, HandlerMap } from "./types.js";
+import type { ResolvedRetention } from "./purge.js";
+import { resolveRetention } from "./purge.js";
 
 /** Options with every default applied. */
 export interface ResolvedOptions {
@@ -28,6 +30,7 @@ export interface ResolvedOptions {
   readonly deferredFlushMs: number;
   readonly walSyncMode: WalSyncMode;
   readonly walPreallocate: boolean;
+  readonly retention: ResolvedRetention | undefined;
 }
 
 function integerIn(field: string, value: unknown, min: number, max: number): number {
@@ -86,6 +89,7 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
     deferredFlushMs: integerIn("deferredFlushMs", options.deferredFlushMs ?? 20, 1, 50),
     walSyncMode: walSyncModeOf(options.walSyncMode),
     walPreallocate: booleanOption("walPreallocate", options.walPreallocate ?? true),
+    retention: resolveRetention(options.retention),
   };
 }
 

@@ -28,5 +28,7 @@ export type {
   Stats,
   Explanation,
   CloseOptions,
+  PurgeOptions,
+  TerminalRunState,
 } from "@actionqueue/runtime";
 export type { ActionQueue as Queue } from "@actionqueue/runtime";

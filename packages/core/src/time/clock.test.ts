@@ -34,6 +34,18 @@ describe("SystemClock", () => {
     expect(fired).toBe(1);
   });
 
+  it("unref lets the process exit while the timer waits, also after re-arming a long delay", () => {
+    vi.useFakeTimers();
+    const spy = vi.spyOn(globalThis, "setTimeout");
+    const timer = new SystemClock().setTimeout(() => undefined, 3_000_000_000);
+    timer.unref!();
+    expect((spy.mock.results[0]!.value as NodeJS.Timeout).hasRef()).toBe(false);
+    vi.advanceTimersByTime(2_147_483_647); // re-armed for the rest of the delay
+    expect((spy.mock.results[1]!.value as NodeJS.Timeout).hasRef()).toBe(false);
+    timer.cancel();
+    spy.mockRestore();
+  });
+
   it("cancel stops a pending timer", () => {
     vi.useFakeTimers();
     let fired = 0;

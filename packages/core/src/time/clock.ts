@@ -8,6 +8,8 @@
 export interface ClockTimer {
   /** Cancels the timer; a no-op if it already fired. */
   cancel(): void;
+  /** Lets the process exit while this timer is pending (Node's `unref`); clocks without a process to hold may leave it out. */
+  unref?(): void;
 }
 
 /** Source of time (epoch milliseconds), timers and randomness. */
@@ -44,13 +46,21 @@ export class SystemClock implements Clock {
   setTimeout(callback: () => void, delayMs: number): ClockTimer {
     const dueAt = Date.now() + normaliseDelay(delayMs);
     let handle: ReturnType<typeof setTimeout>;
+    let unref = false;
     const arm = (): void => {
       const remaining = dueAt - Date.now();
       if (remaining > MAX_NODE_TIMER_MS) handle = setTimeout(arm, MAX_NODE_TIMER_MS);
       else handle = setTimeout(callback, Math.max(0, remaining));
+      if (unref) handle.unref();
     };
     arm();
-    return { cancel: () => clearTimeout(handle) };
+    return {
+      cancel: () => clearTimeout(handle),
+      unref: () => {
+        unref = true;
+        handle.unref();
+      },
+    };
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * Mutating routes: submit (the same strict validation as the CLI), cancel a
- * task or a run, resume a suspended run, pause and resume the engine. Each
+ * task or a run, resume a suspended run, pause and resume the engine, purge
+ * finished tasks. Each
  * answers only after the change is durable, and each is behind the bearer
  * token check of {@link checkControlAccess}.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { parseSubmitJson } from "@actionqueue/runtime";
+import type { PurgeOptions } from "@actionqueue/runtime";
 import { checkControlAccess } from "../auth.js";
 import { HttpError } from "../errors.js";
 import { runIdField, taskIdField } from "../internal/validate.js";
@@ -14,6 +16,20 @@ import type { RouteContext } from "./context.js";
 
 function idParam(request: FastifyRequest): unknown {
   return (request.params as Record<string, unknown> | undefined)?.id;
+}
+
+const PURGE_KEYS: ReadonlySet<string> = new Set(["olderThanMs", "finishedBefore", "states", "limit"]);
+
+/** The purge options of a request body (none: every finished task); unknown keys are refused by name. The runtime checks the values. */
+function purgeOptions(body: unknown): PurgeOptions {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "INVALID_FIELD", "the purge body must be a JSON object", { field: "body" });
+  for (const key of Object.keys(body)) {
+    if (!PURGE_KEYS.has(key)) {
+      throw new HttpError(400, "INVALID_FIELD", `unknown purge option ${JSON.stringify(key)}: expected olderThanMs, finishedBefore, states or limit`, { field: `body.${key}` });
+    }
+  }
+  return body;
 }
 
 /** Registers the mutating routes under `/api/v1`. */
@@ -66,6 +82,11 @@ export function registerControlRoutes(app: FastifyInstance, ctx: RouteContext): 
     if (queue.stats().paused) return { status: "alreadyPaused" };
     await queue.pause();
     return { status: "paused" };
+  });
+
+  app.post("/api/v1/purge", { preHandler: guard }, async (request) => {
+    const options = purgeOptions(request.body);
+    return requireQueue(ctx.state).purge(options);
   });
 
   app.post("/api/v1/engine/resume", { preHandler: guard }, async () => {

@@ -103,6 +103,18 @@ describe("scheduler: promotion and wake time", () => {
 });
 
 describe("scheduler: selection", () => {
+  it("forgetTask drops a task's key constraints: its runs reported afterwards are not key-gated", () => {
+    const keyed = task("k");
+    const s = new Scheduler();
+    s.setTask(keyed);
+    for (const r of [mk(keyed.id, "ready"), mk(keyed.id, "ready")]) s.onRunChanged(r);
+    expect(s.selectNext(10)).toHaveLength(1); // single flight on key k
+    const after = new Scheduler();
+    after.setTask(keyed);
+    after.forgetTask(keyed.id);
+    for (const r of [mk(keyed.id, "ready"), mk(keyed.id, "ready")]) after.onRunChanged(r);
+    expect(after.selectNext(10)).toHaveLength(2);
+  });
   it("selects in the selection order (matches orderReadyRuns)", () => {
     const t = task();
     const s = new Scheduler();

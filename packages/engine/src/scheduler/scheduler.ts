@@ -161,6 +161,11 @@ export class Scheduler {
     else if (this.#tasks.size > 0) this.#tasks.delete(task.id);
   }
 
+  /** Drops a task's key constraints (the task was purged: its runs are all terminal, so none is tracked). */
+  forgetTask(taskId: TaskId): void {
+    this.#tasks.delete(taskId);
+  }
+
   /** Pauses or resumes selection (engine pause); promotion is unaffected. */
   setPaused(paused: boolean): void {
     this.#paused = paused;

@@ -11,6 +11,8 @@ export interface ActionQueueEvents {
   "task:submitted": { readonly taskId: TaskId; readonly runIds: readonly RunId[]; readonly at: number };
   /** A task was canceled. */
   "task:canceled": { readonly taskId: TaskId; readonly at: number };
+  /** A finished task and its runs were durably purged (see `ActionQueue.purge`). */
+  "task:purged": { readonly taskId: TaskId; readonly runIds: readonly RunId[]; readonly at: number };
   /** A run became eligible for dispatch. */
   "run:ready": { readonly runId: RunId; readonly taskId: TaskId; readonly at: number };
   /** A handler is about to be called. `lagMs` is how late the run started versus its due time. */

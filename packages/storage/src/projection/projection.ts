@@ -131,6 +131,11 @@ export class Projection {
     return this.#s.runs.get(runId)?.state;
   }
 
+  /** When a run last changed state (epoch ms; for a terminal run, when it ended), without copying it. */
+  runLastChangeAt(runId: RunId): number | undefined {
+    return this.#s.runs.get(runId)?.lastStateChangeAt;
+  }
+
   /** The active attempt of a run, if any. */
   activeAttemptId(runId: RunId): AttemptId | undefined {
     return this.#s.runs.get(runId)?.currentAttemptId;
