@@ -1,9 +1,9 @@
 /**
  * Crash-loop child: opens the data directory, then keeps many concurrent
  * submitters busy (task + runs batches, runs driven to Running with a lease
- * and an attempt, half of them by one runDispatch) and prints `ack <sequence>`
- * for every command whose `immediate` promise resolved. The parent SIGKILLs
- * it at a random moment.
+ * and an attempt, half of them by one runDispatch, some finished and purged)
+ * and prints `ack <sequence>` for every command whose `immediate` promise
+ * resolved. The parent SIGKILLs it at a random moment.
  */
 import { AttemptOutcome, ManualClock, createIdFactory, RunInstance, createTaskSpec } from "@actionqueue/core";
 import type { MutationCommand, UnsequencedCommand } from "@actionqueue/core";
@@ -45,6 +45,8 @@ async function submitter(): Promise<void> {
             { kind: "runStateTransition", timestamp: now, runId, previousState: "scheduled", newState: "ready" },
             { kind: "runDispatch", timestamp: now, runId, owner: "child", expiresAt: now + 30_000, attemptId },
             ...(turn % 4 === 0 ? [{ kind: "runFinish", timestamp: now, runId, attemptId, outcome: AttemptOutcome.success(), newState: "completed" } as const] : []),
+            // Half of the finished tasks are purged again: their removal must replay too.
+            ...(turn % 8 === 0 ? [{ kind: "taskPurge", timestamp: now, taskId } as const] : []),
           ]
         : [
             { kind: "runStateTransition", timestamp: now, runId, previousState: "scheduled", newState: "ready" },
