@@ -93,6 +93,7 @@ const cases: Case[] = [
   { name: "module without handlers", args: (d) => ["run", "--handler", "no-handlers.mjs", "--data-dir", d], exit: 3, code: "INVALID_HANDLER_MODULE", names: () => ["no-handlers.mjs"] },
   { text: true, name: "module that throws", args: (d) => ["run", "--handler", "broken.mjs", "--data-dir", d], exit: 3, code: "INVALID_HANDLER_MODULE", names: () => ["broken.mjs", "broken module on purpose"] },
   { name: "bad --concurrency", args: (d) => ["run", "--handler", "handlers.mjs", "--concurrency", "0", "--data-dir", d], exit: 3, code: "INVALID_OPTION", names: () => ['--concurrency "0"'] },
+  { name: "run: bad --retain", args: (d) => ["run", "--handler", "handlers.mjs", "--retain", "forever", "--data-dir", d], exit: 3, code: "INVALID_DURATION", names: () => ['--retain "forever"'] },
   { name: "purge: bad --older-than", args: (d) => ["purge", "--older-than", "a week", "--data-dir", d], exit: 3, code: "INVALID_DURATION", names: () => ["--older-than", '"a week"'] },
   { name: "purge: bad --states", args: (d) => ["purge", "--states", "completed,running", "--data-dir", d], exit: 3, code: "INVALID_OPTION", names: () => ["--states", '"running"'] },
   { name: "purge: bad --limit", args: (d) => ["purge", "--limit", "-3", "--data-dir", d], exit: 3, code: "INVALID_OPTION", names: () => ['--limit "-3"'] },

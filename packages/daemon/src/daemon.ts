@@ -39,6 +39,8 @@ export interface DaemonOptions {
   readonly allowUnauthenticatedControl?: boolean;
   /** How long in-flight attempts may take to finish at shutdown, ms (default 30 000). */
   readonly graceMs?: number;
+  /** Purge finished tasks this many ms after they finished (the runtime's `retention`; needs a handler module, which starts dispatching). */
+  readonly retainMs?: number;
   /** Largest request body, bytes (default 1 MiB). */
   readonly bodyLimitBytes?: number;
   /** Log level (default `info`); ignored when `logger` is given. */
@@ -131,6 +133,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       ...(handlers?.handler === undefined ? {} : { handler: handlers.handler }),
       ...(handlers?.handlers === undefined ? {} : { handlers: handlers.handlers }),
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      ...(options.retainMs === undefined ? {} : { retention: { olderThanMs: options.retainMs } }),
     });
   } catch (error) {
     state.phase = "failed";

@@ -28,6 +28,7 @@ try {
       "token-file": { type: "string" },
       "allow-unauthenticated-control": { type: "boolean" },
       grace: { type: "string" },
+      retain: { type: "string" },
       "log-level": { type: "string" },
     },
   }));
@@ -48,6 +49,7 @@ try {
       tokenFile: str("token-file"),
       allowUnauthenticatedControl: values["allow-unauthenticated-control"] === true,
       grace: str("grace"),
+      retain: str("retain"),
       logLevel: str("log-level"),
     },
     process.env,

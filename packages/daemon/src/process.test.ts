@@ -9,11 +9,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("daemonOptionsFromFlags", () => {
   it("converts flags, durations and the log level", () => {
-    expect(daemonOptionsFromFlags({ dataDir: "/d", bind: "127.0.0.1:0", concurrency: "4", grace: "2s", logLevel: "warn", handler: "h.mjs" }, {})).toEqual({
+    expect(daemonOptionsFromFlags({ dataDir: "/d", bind: "127.0.0.1:0", concurrency: "4", grace: "2s", retain: "7d", logLevel: "warn", handler: "h.mjs" }, {})).toEqual({
       dataDir: "/d",
       bind: "127.0.0.1:0",
       concurrency: 4,
       graceMs: 2000,
+      retainMs: 7 * 86_400_000,
       logLevel: "warn",
       handlerModule: "h.mjs",
     });
@@ -23,6 +24,7 @@ describe("daemonOptionsFromFlags", () => {
     expect(() => daemonOptionsFromFlags({ dataDir: "/d", concurrency: "0" }, {})).toThrow(/--concurrency/);
     expect(() => daemonOptionsFromFlags({ dataDir: "/d", concurrency: "2x" }, {})).toThrow(/--concurrency/);
     expect(() => daemonOptionsFromFlags({ dataDir: "/d", grace: "soon" }, {})).toThrow(/--grace/);
+    expect(() => daemonOptionsFromFlags({ dataDir: "/d", retain: "forever" }, {})).toThrow(/--retain "forever"/);
     expect(() => daemonOptionsFromFlags({ dataDir: "/d", logLevel: "loud" }, {})).toThrow(/--log-level/);
   });
 });

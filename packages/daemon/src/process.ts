@@ -23,6 +23,7 @@ export interface DaemonFlags {
   readonly tokenFile?: string | undefined;
   readonly allowUnauthenticatedControl?: boolean | undefined;
   readonly grace?: string | undefined;
+  readonly retain?: string | undefined;
   readonly logLevel?: string | undefined;
 }
 
@@ -71,6 +72,14 @@ export function daemonOptionsFromFlags(flags: DaemonFlags, env: Readonly<Record<
       throw invalid("grace", (error as Error).message, error);
     }
   }
+  let retainMs: number | undefined;
+  if (flags.retain !== undefined) {
+    try {
+      retainMs = parseDuration(flags.retain, "--retain");
+    } catch (error) {
+      throw invalid("retain", (error as Error).message, error);
+    }
+  }
   if (flags.logLevel !== undefined && !isLogLevel(flags.logLevel)) {
     throw invalid("logLevel", `--log-level ${JSON.stringify(flags.logLevel)}: expected one of ${LOG_LEVELS.join(", ")}`);
   }
@@ -84,6 +93,7 @@ export function daemonOptionsFromFlags(flags: DaemonFlags, env: Readonly<Record<
     ...(token === undefined ? {} : { token }),
     ...(flags.allowUnauthenticatedControl === true ? { allowUnauthenticatedControl: true } : {}),
     ...(graceMs === undefined ? {} : { graceMs }),
+    ...(retainMs === undefined ? {} : { retainMs }),
     ...(isLogLevel(logLevel) ? { logLevel } : {}),
   };
 }

@@ -65,6 +65,18 @@ describe("start-up", () => {
     expect((await stop(first)).code).toBe(0);
   });
 
+  it("--retain purges finished tasks on its own, and the purge is durable", async () => {
+    const daemon = await startReady({ extra: ["--retain", "1s"] });
+    const submitted = await api(daemon.url, "/api/v1/tasks", { method: "POST", headers: AUTH, body: { runPolicy: "once" } });
+    const taskId = submitted.body.taskId as string;
+    // Completed at once, then purged by a check about a second later (checks run every second at this setting).
+    await eventually(async () => ((await api(daemon.url, `/api/v1/tasks/${taskId}`)).status === 404 ? true : undefined), 10_000);
+    expect((await api(daemon.url, "/api/v1/stats")).body).toMatchObject({ tasks: 0, runs: 0 });
+    expect((await stop(daemon)).code).toBe(0);
+    const inspector = await ActionQueue.inspect(daemon.dataDir);
+    expect(inspector.getTask(taskId)).toBeUndefined();
+  });
+
   it("logs are JSON lines on stderr; stdout carries only the listening line", async () => {
     const daemon = await startReady({ extra: ["--log-level", "info"] });
     const submitted = await api(daemon.url, "/api/v1/tasks", { method: "POST", headers: AUTH, body: { runPolicy: "once" } });

@@ -23,6 +23,7 @@ async function daemonCommand(ctx: CommandContext, options: OptionBag): Promise<C
       tokenFile: relative(optionalString(options, "tokenFile")),
       allowUnauthenticatedControl: flag(options, "allowUnauthenticatedControl"),
       grace: optionalString(options, "grace"),
+      retain: optionalString(options, "retain"),
       logLevel: optionalString(options, "logLevel"),
     },
     ctx.io.env,
@@ -42,6 +43,7 @@ export function registerDaemon(program: Command, run: ActionRunner): void {
     .option("--token-file <file>", `file holding the bearer token of the mutating routes (else $${TOKEN_ENV})`)
     .option("--allow-unauthenticated-control", "let mutating routes through without a token (loopback only)")
     .option("--grace <duration>", "how long in-flight attempts may finish at shutdown (default 30s)")
+    .option("--retain <duration>", "purge finished tasks (with their runs) this long after they finished, e.g. 7d (default: keep them)")
     .option("--log-level <level>", "trace, debug, info (default), warn, error, fatal or silent")
     .action(run((ctx, _args, options) => daemonCommand(ctx, options)));
 }

@@ -15,7 +15,7 @@ import { parseIntegerOption } from "../inputs.js";
 import { formatError, formatKeyValues } from "../output.js";
 import { ProgressReporter, emptyCounters, formatElapsed, runsPerSecond } from "../progress.js";
 import type { RunCounters } from "../progress.js";
-import { loadHandlerModule } from "../internal/runtime.js";
+import { loadHandlerModule, parseDuration } from "../internal/runtime.js";
 import { openQueue } from "./open.js";
 import type { LoadedHandlers, Stats } from "../internal/runtime.js";
 import type { ActionRunner, OptionBag } from "./action.js";
@@ -86,6 +86,8 @@ async function runCommand(ctx: CommandContext, options: OptionBag): Promise<Comm
   const concurrencyText = optionalString(options, "concurrency");
   const concurrency = concurrencyText === undefined ? undefined : parseIntegerOption(concurrencyText, "--concurrency", 1, MAX_CONCURRENCY);
   const untilIdle = flag(options, "untilIdle");
+  const retainText = optionalString(options, "retain");
+  const retainMs = retainText === undefined ? undefined : parseDuration(retainText, "--retain");
   const handlers = await loadHandlers(optionalString(options, "handler") ?? "", ctx.io.cwd);
   const dataDir = ctx.dataDir();
 
@@ -94,6 +96,7 @@ async function runCommand(ctx: CommandContext, options: OptionBag): Promise<Comm
     ...(handlers.handler === undefined ? {} : { handler: handlers.handler }),
     ...(handlers.handlers === undefined ? {} : { handlers: handlers.handlers }),
     ...(concurrency === undefined ? {} : { concurrency }),
+    ...(retainMs === undefined ? {} : { retention: { olderThanMs: retainMs } }),
   });
 
   const counters = emptyCounters();
@@ -186,6 +189,7 @@ export function registerRun(program: Command, run: ActionRunner): void {
     .requiredOption("--handler <module>", "JS module: default export = handler, or named exports = handlers per task name")
     .option("--concurrency <n>", `attempts in flight at once (1..${MAX_CONCURRENCY}, default 16)`)
     .option("--until-idle", "stop when no work is left (runs due within the idle horizon are waited for)")
+    .option("--retain <duration>", "purge finished tasks (with their runs) this long after they finished, e.g. 7d (default: keep them)")
     .action(run((ctx, _args, options) => runCommand(ctx, options)));
 }
 
