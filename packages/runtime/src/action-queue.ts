@@ -732,7 +732,8 @@ export class ActionQueue {
           break;
         }
         const taskId = next.value.spec.id;
-        if (purgeableRuns(this.#projection, taskId, selection, inUse) !== undefined) batch.push({ taskId, runIds: this.#projection.runsOfTask(taskId) });
+        const runIds = purgeableRuns(this.#projection, taskId, selection, inUse);
+        if (runIds !== undefined) batch.push({ taskId, runIds });
         // A long scan of tasks that stay yields now and then.
         if (++scanned % PURGE_SCAN_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.#closed !== undefined || this.#fatal !== undefined) break;

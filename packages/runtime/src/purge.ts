@@ -6,7 +6,7 @@
  * purged only once no remaining task depends on it. Removing it takes its
  * runs and attempt history out of memory, snapshots and the WAL's future.
  */
-import type { RunState, TaskId } from "@actionqueue/core";
+import type { RunId, RunState, TaskId } from "@actionqueue/core";
 import { ValidationError, describeValue, isTerminalState } from "@actionqueue/core";
 import type { ProjectionView } from "@actionqueue/storage";
 
@@ -109,11 +109,11 @@ export function prerequisitesInUse(projection: ProjectionView): Set<TaskId> {
 }
 
 /**
- * The run count of task `taskId` if it may be purged under `selection`:
- * finished, by the cut-off, every run in a selected state, and not a
- * prerequisite in use. Undefined otherwise.
+ * The runs of task `taskId` if it may be purged under `selection`: finished,
+ * by the cut-off, every run in a selected state, and not a prerequisite in
+ * use. Undefined otherwise.
  */
-export function purgeableRuns(projection: ProjectionView, taskId: TaskId, selection: PurgeSelection, inUse: ReadonlySet<TaskId>): number | undefined {
+export function purgeableRuns(projection: ProjectionView, taskId: TaskId, selection: PurgeSelection, inUse: ReadonlySet<TaskId>): RunId[] | undefined {
   const task = projection.getTask(taskId);
   if (task === undefined || inUse.has(taskId)) return undefined;
   const runIds = projection.runsOfTask(taskId);
@@ -126,5 +126,5 @@ export function purgeableRuns(projection: ProjectionView, taskId: TaskId, select
     if (state === undefined || !isTerminalState(state) || !selection.states.has(state)) return undefined;
     finishedAt = Math.max(finishedAt, projection.runLastChangeAt(runId) ?? finishedAt);
   }
-  return finishedAt <= selection.cutoff ? runIds.length : undefined;
+  return finishedAt <= selection.cutoff ? runIds : undefined;
 }
