@@ -13,7 +13,7 @@ interface Intent {
   readonly b: number;
 }
 
-const intent = fc.record({ op: fc.nat({ max: 13 }), a: fc.nat(), b: fc.nat() });
+const intent = fc.record({ op: fc.nat({ max: 14 }), a: fc.nat(), b: fc.nat() });
 const pick = <T>(list: readonly T[], n: number): T | undefined => (list.length === 0 ? undefined : list[n % list.length]);
 
 /** Turns a random intent into a plausible command against the current state (it may still be refused). */
@@ -32,7 +32,9 @@ function command(intentValue: Intent, p: ProjectionView, c: Commands, tasks: Tas
     case 4:
     case 5: {
       if (runId === undefined) return { kind: "enginePause", timestamp: now };
-      const run = p.getRun(runId)!;
+      const run = p.getRun(runId);
+      // A purged run: any change of it is refused (NOT_FOUND).
+      if (run === undefined) return c.transition(runId, "scheduled", "ready");
       if (run.state === "running" && run.currentAttemptId !== undefined) {
         const outcomes = [AttemptOutcome.success(), AttemptOutcome.failure("boom"), AttemptOutcome.timeout("late"), AttemptOutcome.suspendedWithOutput(new Uint8Array([b % 256]))];
         const outcome = outcomes[b % 4]!;
@@ -77,6 +79,9 @@ function command(intentValue: Intent, p: ProjectionView, c: Commands, tasks: Tas
       return taskId === undefined
         ? c.taskCreate()
         : { kind: "subscriptionCreate", timestamp: now, subscriptionId: c.ids.subscriptionId(), taskId, filter: { kind: "taskCompleted", taskId } };
+    case 13:
+      // Refused unless the task is finished and nothing depends on it; ids of purged tasks and runs stay in the lists.
+      return taskId === undefined ? c.taskCreate() : { kind: "taskPurge", timestamp: now, taskId };
     default:
       return { kind: "ledgerAppend", timestamp: now, entry: { entryId: c.ids.ledgerEntryId(), tenantId: c.ids.tenantId(), ledgerKey: "k", payload: new Uint8Array([a % 256]), timestamp: now } };
   }
