@@ -45,6 +45,7 @@ export {
   parseCronExpression,
   nextCronOccurrences,
   CRON_HORIZON_MS,
+  mayDeriveMoreRuns,
 } from "./task/run-policy.js";
 export type { RunPolicy, OncePolicy, RepeatPolicy, CronPolicy, MisfirePolicy } from "./task/run-policy.js";
 export {

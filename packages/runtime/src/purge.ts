@@ -7,7 +7,7 @@
  * runs and attempt history out of memory, snapshots and the WAL's future.
  */
 import type { RunId, RunState, TaskId } from "@actionqueue/core";
-import { ValidationError, describeValue, isTerminalState } from "@actionqueue/core";
+import { ValidationError, describeValue, isTerminalState, mayDeriveMoreRuns } from "@actionqueue/core";
 import type { ProjectionView } from "@actionqueue/storage";
 
 /** The terminal run states a purge can select by. */
@@ -117,8 +117,7 @@ export function purgeableRuns(projection: ProjectionView, taskId: TaskId, select
   const task = projection.getTask(taskId);
   if (task === undefined || inUse.has(taskId)) return undefined;
   const runIds = projection.runsOfTask(taskId);
-  const policy = task.spec.runPolicy;
-  if (policy.kind === "cron" && task.canceledAt === undefined && (policy.maxOccurrences === undefined || runIds.length < policy.maxOccurrences)) return undefined;
+  if (mayDeriveMoreRuns(task.spec.runPolicy, task.canceledAt !== undefined, runIds.length)) return undefined;
   // A task without runs (a cron task canceled before its first) finished when it was canceled.
   let finishedAt = task.canceledAt ?? task.createdAt;
   for (const runId of runIds) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { expectCode } from "../../test/support.js";
-import { CRON_HORIZON_MS, cronPolicy, nextCronOccurrences, oncePolicy, parseCronExpression, repeatPolicy, validateRunPolicy } from "./run-policy.js";
+import { CRON_HORIZON_MS, cronPolicy, mayDeriveMoreRuns, nextCronOccurrences, oncePolicy, parseCronExpression, repeatPolicy, validateRunPolicy } from "./run-policy.js";
 
 const JAN_1_2024 = Date.UTC(2024, 0, 1); // a Monday, 00:00 UTC
 const iso = (ms: number[]) => ms.map((m) => new Date(m).toISOString());
@@ -30,6 +30,17 @@ describe("repeat policy", () => {
     expectCode(() => repeatPolicy(1.5, 1), "INVALID_REPEAT_COUNT");
     expectCode(() => repeatPolicy(2, 0.5), "INVALID_REPEAT_INTERVAL");
     expectCode(() => validateRunPolicy({ kind: "repeat", count: "2", intervalMs: 1 }), "INVALID_REPEAT_COUNT");
+  });
+});
+
+describe("mayDeriveMoreRuns", () => {
+  it("once and repeat derive everything at submission; cron until canceled or at maxOccurrences", () => {
+    expect(mayDeriveMoreRuns(oncePolicy(), false, 0)).toBe(false);
+    expect(mayDeriveMoreRuns(repeatPolicy(3, 1_000), false, 1)).toBe(false);
+    expect(mayDeriveMoreRuns(cronPolicy("* * * * *"), false, 1_000)).toBe(true);
+    expect(mayDeriveMoreRuns(cronPolicy("* * * * *"), true, 0)).toBe(false);
+    expect(mayDeriveMoreRuns(cronPolicy("* * * * *", { maxOccurrences: 3 }), false, 2)).toBe(true);
+    expect(mayDeriveMoreRuns(cronPolicy("* * * * *", { maxOccurrences: 3 }), false, 3)).toBe(false);
   });
 });
 

@@ -57,6 +57,15 @@ function isPositiveInt(value: unknown, max = Number.MAX_SAFE_INTEGER): value is 
 export const ONCE_POLICY: OncePolicy = Object.freeze({ kind: "once" });
 
 /**
+ * Whether a task with this policy may still derive runs: once and repeat
+ * tasks derive all of theirs at submission; a cron task goes on until it is
+ * canceled or has had `maxOccurrences` runs (`derived`: the runs it has).
+ */
+export function mayDeriveMoreRuns(policy: RunPolicy, canceled: boolean, derived: number): boolean {
+  return policy.kind === "cron" && !canceled && (policy.maxOccurrences === undefined || derived < policy.maxOccurrences);
+}
+
+/**
  * A copy of a run policy, so that a task never shares its policy with the
  * caller (who may change or reuse the object after submitting): its known
  * fields only, as the WAL keeps them. A plain once policy is

@@ -17,6 +17,7 @@ import {
   isRunState,
   isTerminalState,
   isValidTransition,
+  mayDeriveMoreRuns,
   validateTaskSpec,
 } from "@actionqueue/core";
 import type { ErrorCode, MutationCommand, RunId, RunState, TaskId } from "@actionqueue/core";
@@ -90,8 +91,7 @@ function checkPurgeable(state: ProjectionState, taskId: TaskId): void {
       reject("COMMAND_REJECTED", `task ${taskId} cannot be purged: its run ${runId} is ${run.state}, not terminal`, { taskId, runId, state: run.state });
     }
   }
-  const policy = task.spec.runPolicy;
-  if (policy.kind === "cron" && task.canceledAt === undefined && (policy.maxOccurrences === undefined || runIds.length < policy.maxOccurrences)) {
+  if (mayDeriveMoreRuns(task.spec.runPolicy, task.canceledAt !== undefined, runIds.length)) {
     reject("COMMAND_REJECTED", `task ${taskId} cannot be purged: it is a cron task that may still derive runs; cancel it first`, { taskId });
   }
   for (const [dependent, prerequisites] of state.dependencies) {
