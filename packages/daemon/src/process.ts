@@ -55,6 +55,16 @@ export function resolveToken(tokenFile: string | undefined, env: Readonly<Record
   }
 }
 
+/** A duration flag (`--grace`, `--retain`) in ms, if given; `INVALID_CONFIG` naming the flag and value otherwise. */
+function durationFlag(text: string | undefined, field: string): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseDuration(text, `--${field}`);
+  } catch (error) {
+    throw invalid(field, (error as Error).message, error);
+  }
+}
+
 /** Converts flags into {@link DaemonOptions}; throws `INVALID_CONFIG` naming the flag. */
 export function daemonOptionsFromFlags(flags: DaemonFlags, env: Readonly<Record<string, string | undefined>>): DaemonOptions {
   let concurrency: number | undefined;
@@ -64,22 +74,8 @@ export function daemonOptionsFromFlags(flags: DaemonFlags, env: Readonly<Record<
       throw invalid("concurrency", `--concurrency ${JSON.stringify(flags.concurrency)}: expected an integer from 1 to 10000`);
     }
   }
-  let graceMs: number | undefined;
-  if (flags.grace !== undefined) {
-    try {
-      graceMs = parseDuration(flags.grace, "--grace");
-    } catch (error) {
-      throw invalid("grace", (error as Error).message, error);
-    }
-  }
-  let retainMs: number | undefined;
-  if (flags.retain !== undefined) {
-    try {
-      retainMs = parseDuration(flags.retain, "--retain");
-    } catch (error) {
-      throw invalid("retain", (error as Error).message, error);
-    }
-  }
+  const graceMs = durationFlag(flags.grace, "grace");
+  const retainMs = durationFlag(flags.retain, "retain");
   if (flags.logLevel !== undefined && !isLogLevel(flags.logLevel)) {
     throw invalid("logLevel", `--log-level ${JSON.stringify(flags.logLevel)}: expected one of ${LOG_LEVELS.join(", ")}`);
   }

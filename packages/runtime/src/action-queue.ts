@@ -721,7 +721,7 @@ export class ActionQueue {
     let scanned = 0;
     const tasksIterator = this.#projection.tasks();
     let done = false;
-    while (!done && tasks < selection.limit && this.#closed === undefined && this.#fatal === undefined) {
+    while (!done && tasks < selection.limit && !this.#halted()) {
       const inUse = prerequisitesInUse(this.#projection);
       const batch: { taskId: TaskId; runIds: RunId[] }[] = [];
       // The tasks map is iterated live: purged entries drop out, new ones are visited too.
@@ -736,9 +736,9 @@ export class ActionQueue {
         if (runIds !== undefined) batch.push({ taskId, runIds });
         // A long scan of tasks that stay yields now and then.
         if (++scanned % PURGE_SCAN_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.#closed !== undefined || this.#fatal !== undefined) break;
+        if (this.#halted()) break;
       }
-      if (batch.length === 0 || this.#closed !== undefined || this.#fatal !== undefined) continue;
+      if (batch.length === 0 || this.#halted()) continue;
       const now = this.#options.clock.now();
       const s = this.#authority.latestSequence();
       const commands: MutationCommand[] = batch.map(({ taskId }, k) => ({ kind: "taskPurge", sequence: s + 1 + k, timestamp: now, taskId }));
@@ -755,6 +755,11 @@ export class ActionQueue {
     return { tasks, runs };
   }
 
+  /** True once the queue is closing or stopped after a failure: background work (a purge) ends there. */
+  #halted(): boolean {
+    return this.#closed !== undefined || this.#fatal !== undefined;
+  }
+
   /** Arms the next automatic purge (the `retention` option), once the queue is started. */
   #armRetention(): void {
     const retention = this.#options.retention;
@@ -763,7 +768,7 @@ export class ActionQueue {
       this.purge({ olderThanMs: retention.olderThanMs, states: retention.states })
         .catch((error: unknown) => {
           // A closed or failed queue has said so already; anything else is reported, not thrown into a timer.
-          if (this.#closed === undefined && this.#fatal === undefined) this.#emitter.emit("error", { error });
+          if (!this.#halted()) this.#emitter.emit("error", { error });
         })
         .finally(() => {
           this.#retentionTimer = undefined;

@@ -521,7 +521,7 @@ export class WalWriter {
   #put(sequence: number, flags: number, source: Uint8Array, start: number, end: number): void {
     const need = FRAME_HEADER_BYTES + end - start;
     if (this.#length + need > this.#buffer.length) this.#moveToNextBuffer(need);
-    const pending = this.#filledBytes + this.#length;
+    const pending = this.#pendingBytes();
     if (pending === 0) this.#pendingFirstSequence = sequence;
     else if (pending === this.#sealedLength) this.#unsealedFirstSequence = sequence;
     this.#length = writeFrameFrom(this.#buffer, this.#length, sequence, flags, source, start, end);
@@ -541,6 +541,13 @@ export class WalWriter {
     }
     this.#buffer = this.#takeBuffer(need);
     this.#length = 0;
+  }
+
+  /** Forgets the filled buffers (a cycle took them, or the writer is poisoned). */
+  #clearFilled(): void {
+    this.#filled = [];
+    this.#filledLengths = [];
+    this.#filledBytes = 0;
   }
 
   /** Bytes appended and not yet taken by a cycle. */
@@ -657,9 +664,7 @@ export class WalWriter {
       buffers.push(data);
       this.#cycleParts = parts;
       this.#cycleBuffers = buffers;
-      this.#filled = [];
-      this.#filledLengths = [];
-      this.#filledBytes = 0;
+      this.#clearFilled();
     }
     this.#buffer = this.#takeBuffer(0);
     this.#length = 0;
@@ -837,9 +842,7 @@ export class WalWriter {
       this.#syncWaiters?.reject(this.#poison);
       this.#immediate = this.#deferred = this.#syncWaiters = undefined;
       this.#length = 0;
-      this.#filled = [];
-      this.#filledLengths = [];
-      this.#filledBytes = 0;
+      this.#clearFilled();
     }
     this.#cycleActive = false;
     const ended = this.#cycleEnded;
