@@ -129,6 +129,7 @@ export type {
   LedgerAppendCommand,
   RunDispatchCommand,
   RunFinishCommand,
+  RunsPromoteCommand,
 } from "./mutation/commands.js";
 export type { AppliedMutation, MutationOutcome, MutationAuthority, GroupCommitMutationAuthority } from "./mutation/authority.js";
 

@@ -350,23 +350,30 @@ export class DispatchLoop {
     // Parallel arrays rather than an object per promoted run.
     const runIds: RunId[] = [];
     const taskIds: TaskId[] = [];
-    let last: Promise<unknown> | undefined;
+    // The claims still promotable are kept at the front of `due` (the scheduler's fresh array).
+    let kept = 0;
     for (let i = 0; i < due.length; i++) {
       const claim = due[i]!;
-      const runId = claim.id;
-      const state = projection.runState(runId);
+      const state = projection.runState(claim.id);
       if (state !== "scheduled" && state !== "retryWait") {
-        scheduler.releaseClaim(runId);
+        scheduler.releaseClaim(claim.id);
         continue;
       }
-      // Promotion is re-derivable after a crash, so it need not wait for its own fsync.
-      last = authority.submitBatchDurable(
-        [{ kind: "runStateTransition", sequence: authority.latestSequence() + 1, timestamp: now, runId, previousState: state, newState: "ready" }],
-        "deferred",
-      );
-      runIds.push(runId);
+      runIds.push(claim.id);
       taskIds.push(claim.taskId);
-      scheduler.onClaimedTransition(claim, "ready", now);
+      due[kept++] = claim;
+    }
+    let last: Promise<unknown> | undefined;
+    if (runIds.length > 0) {
+      // The whole slice in one record. Promotion is re-derivable after a crash, so it need not wait for its own fsync.
+      const s = authority.latestSequence();
+      last = authority.submitBatchDurable([{ kind: "runsPromote", sequence: s + 1, timestamp: now, runIds }], "deferred");
+      if (authority.latestSequence() === s) {
+        // Refused (the projection and the scheduler disagree): a bug, not bad input, so the queue stops.
+        last.then(undefined, this.#d.onFatal);
+        return;
+      }
+      for (let i = 0; i < kept; i++) scheduler.onClaimedTransition(due[i]!, "ready", now);
     }
     if (more) this.schedule();
     if (last === undefined) return;

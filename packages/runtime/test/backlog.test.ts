@@ -31,4 +31,25 @@ describe("a backlog at start", () => {
     expect(readyBeforeFirstStart).toBe(64);
     await q.close();
   });
+
+  it("writes each pass's promotions as one record, and they replay: a reopened queue holds the same ready runs", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, concurrency: 1, handler: () => new Promise(() => undefined) });
+    const count = 3_000;
+    await q.submitMany(Array.from({ length: count }, () => ({ runPolicy: oncePolicy() })));
+    const afterSubmit = q.stats().latestSequence;
+    let ready = 0;
+    const allReady = new Promise<void>((resolve) => q.on("run:ready", () => void (++ready === count && resolve())));
+    q.start();
+    await allReady;
+    // One record per run would be 3,000 more; a pass promotes at most 2,048 (the first, cold one 64), and one run is dispatched.
+    expect(q.stats().latestSequence - afterSubmit).toBeLessThanOrEqual(5);
+    const held = q.stats().runsByState;
+    expect(held.ready + held.running).toBe(count);
+    await q.close({ mode: "abort" });
+    const reopened = await openQueue({ dataDir, handler: () => undefined });
+    // The aborted attempt went through the retry table (one attempt: failed); every other run is ready again after replay.
+    expect(reopened.stats().runsByState.ready).toBe(count - 1);
+    await reopened.close();
+  });
 });

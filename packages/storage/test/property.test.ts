@@ -43,6 +43,11 @@ function command(intentValue: Intent, p: ProjectionView, c: Commands, tasks: Tas
         return { kind: "runFinish", timestamp: now, runId, attemptId: run.currentAttemptId, outcome, newState: pick(validTransitions("running"), a)! };
       }
       if (run.state === "running" && b % 3 === 0) return c.attemptStart(runId, c.ids.attemptId());
+      if ((run.state === "scheduled" || run.state === "retryWait") && b % 4 === 1) {
+        // A promotion of this run, sometimes with another (which may not be promotable, or be this one again).
+        const other = pick(runs, b >> 2);
+        return { kind: "runsPromote", timestamp: now, runIds: other === undefined || b % 8 === 1 ? [runId] : [runId, other] };
+      }
       const next = pick(validTransitions(run.state), b);
       return next === undefined ? { kind: "engineResume", timestamp: now } : c.transition(runId, run.state, next);
     }
@@ -178,7 +183,7 @@ function walk(intents: readonly Intent[]): { c: Commands; p: Projection; runs: R
  * they must change `runId` alike; refused, the copy must be unchanged.
  * Returns whether they were accepted.
  */
-function agrees(p: Projection, runId: RunId, fused: MutationCommand, separate: MutationCommand[], what: string): boolean {
+function agrees(p: Projection, runId: RunId | readonly RunId[], fused: MutationCommand, separate: MutationCommand[], what: string): boolean {
   const snapshot = encodeSnapshot(p, 0);
   const one = decodeSnapshot(snapshot).projection;
   const many = decodeSnapshot(snapshot).projection;
@@ -200,7 +205,7 @@ function agrees(p: Projection, runId: RunId, fused: MutationCommand, separate: M
     expect(encodeSnapshot(one, 0).equals(snapshot)).toBe(true);
     return false;
   }
-  expect(runView(one, runId)).toEqual(runView(many, runId));
+  for (const id of typeof runId === "string" ? [runId] : runId) expect(runView(one, id)).toEqual(runView(many, id));
   return true;
 }
 
@@ -234,6 +239,43 @@ describe("runDispatch (property)", () => {
           { kind: "attemptStart", sequence: s + 4, timestamp: now, runId, attemptId },
         ];
         if (agrees(p, runId, fused, separate, "the four commands")) accepted++;
+        else refused++;
+      }),
+      { numRuns: 300 },
+    );
+    // Both sides of the property were exercised.
+    expect(accepted).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(20);
+  });
+});
+
+describe("runsPromote (property)", () => {
+  it("changes exactly what one scheduled/retryWait → ready transition per listed run changes, and is refused exactly where they are", () => {
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.array(intent, { maxLength: 60 }), fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), fc.nat(), (intents, picks, b) => {
+        const { c, p, runs } = walk(intents);
+        // Mostly runs that can be promoted (the interesting case), sometimes any run, a repeated one or an unknown one.
+        const promotable = runs.filter((id) => p.runState(id) === "scheduled" || p.runState(id) === "retryWait");
+        const pool = b % 3 === 0 ? runs : promotable;
+        let runIds = picks.map((n) => pick(pool, n)).filter((id): id is RunId => id !== undefined);
+        if (b % 2 === 0) runIds = [...new Set(runIds)];
+        if (b % 11 === 0) runIds.push(c.ids.runId());
+        if (runIds.length === 0) return;
+        const now = c.clock.now() + 1;
+        const s = p.latestSequence;
+        const fused: MutationCommand = { kind: "runsPromote", sequence: s + 1, timestamp: now, runIds };
+        const separate: MutationCommand[] = runIds.map((runId, k) => ({
+          kind: "runStateTransition",
+          sequence: s + 1 + k,
+          timestamp: now,
+          runId,
+          // From scheduled or retryWait only: a promotion of a run in any other state is refused, as this transition is.
+          previousState: p.runState(runId) === "retryWait" ? "retryWait" : "scheduled",
+          newState: "ready",
+        }));
+        if (agrees(p, [...new Set(runIds)], fused, separate, "one transition per run")) accepted++;
         else refused++;
       }),
       { numRuns: 300 },

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AttemptOutcome, ActionQueueError } from "@actionqueue/core";
+import type { RunId } from "@actionqueue/core";
 import { ABANDONED_ATTEMPT_MESSAGE, encodeSnapshot, openStorage, openStorageReadOnly } from "@actionqueue/storage";
 import type { Storage , Projection } from "@actionqueue/storage";
 import { Commands, removeDir, startRun, submit, submitBatch, tempDir } from "./helpers.js";
@@ -237,6 +238,41 @@ describe("openStorage", () => {
     expect(again.recoveryReport.reconciledRuns).toMatchObject([{ runId, from: "running", to: "retryWait", abandonedAttemptId: attemptId }]);
     expect(again.projection.getRun(runId)!.attemptCount).toBe(1);
     await again.close();
+  });
+
+  it("runsPromote moves several runs to ready in one record; a list with a run in another state is refused by name and writes nothing; it replays", async () => {
+    const store = await open();
+    const task = c.taskCreate();
+    const runs = [c.runCreate(task.taskSpec.id), c.runCreate(task.taskSpec.id), c.runCreate(task.taskSpec.id)];
+    const [a, b, d] = runs.map((r) => r.run.id) as [RunId, RunId, RunId];
+    await submitBatch(store.authority, [task, ...runs]);
+    const now = c.clock.now();
+    expect(await submit(store.authority, { kind: "runsPromote", timestamp: now, runIds: [a, b] })).toEqual({ sequence: 5, applied: { kind: "runsPromote", runIds: [a, b] } });
+    expect(store.projection.runsInState("ready")).toEqual([a, b]);
+    expect(store.projection.runHistory(b)).toEqual([
+      { from: null, to: "scheduled", at: expect.any(Number) },
+      { from: "scheduled", to: "ready", at: now },
+    ]);
+    const before = snapshotBytes(store.projection);
+    // b is ready already: the whole list is refused, d included.
+    const refused = await submit(store.authority, { kind: "runsPromote", timestamp: now, runIds: [d, b] }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(ActionQueueError.hasCode(refused, "COMMAND_REJECTED")).toBe(true);
+    expect((refused as Error).message).toContain(`run ${b}: a promotion requires state scheduled or retryWait, the run is ready`);
+    const repeated = await submit(store.authority, { kind: "runsPromote", timestamp: now, runIds: [d, d] }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(ActionQueueError.hasCode(repeated, "INVALID_FIELD")).toBe(true);
+    expect(store.authority.latestSequence()).toBe(5);
+    expect(snapshotBytes(store.projection).equals(before)).toBe(true);
+    await store.close();
+
+    const inspected = openStorageReadOnly({ dataDir });
+    expect(inspected.walRecordsReplayed).toBe(5);
+    expect(snapshotBytes(inspected.projection).equals(before)).toBe(true);
   });
 
   it("runFinish finishes the attempt and moves the run out of running in one record; a stale finish writes nothing; it survives reopen", async () => {

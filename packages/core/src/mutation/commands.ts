@@ -139,6 +139,18 @@ export interface TaskPurgeCommand extends CommandBase {
   readonly kind: "taskPurge";
   readonly taskId: TaskId;
 }
+/**
+ * Promotes runs to ready in one event: each listed run moves from
+ * `scheduled` or `retryWait` to `ready`, in list order. It makes exactly the
+ * changes of one `runStateTransition` per run (and is refused, as a whole,
+ * wherever one of them would be), in one WAL record instead of one per run:
+ * the dispatch loop promotes every due run this way. The list is non-empty
+ * and names each run once.
+ */
+export interface RunsPromoteCommand extends CommandBase {
+  readonly kind: "runsPromote";
+  readonly runIds: readonly RunId[];
+}
 /** Declares that a task waits for others (non-empty; all must exist). */
 export interface DependencyDeclareCommand extends CommandBase {
   readonly kind: "dependencyDeclare";
@@ -274,7 +286,8 @@ export type MutationCommand =
   | LedgerAppendCommand
   | RunDispatchCommand
   | RunFinishCommand
-  | TaskPurgeCommand;
+  | TaskPurgeCommand
+  | RunsPromoteCommand;
 
 /** The `kind` of a command. */
 export type MutationCommandKind = MutationCommand["kind"];
@@ -313,6 +326,7 @@ export const MUTATION_COMMAND_KINDS: readonly MutationCommandKind[] = [
   "runDispatch",
   "runFinish",
   "taskPurge",
+  "runsPromote",
 ];
 
 /** A command without its sequence: what callers build before the authority numbers it. */

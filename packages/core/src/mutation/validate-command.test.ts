@@ -50,6 +50,7 @@ const valid: MutationCommand[] = [
   { ...base, kind: "runDispatch", runId: r, owner: "w1", expiresAt: 5000, attemptId: a },
   { ...base, kind: "runFinish", runId: r, attemptId: a, outcome: AttemptOutcome.success(), newState: "completed" },
   { ...base, kind: "taskPurge", taskId: t },
+  { ...base, kind: "runsPromote", runIds: [r, runId()] },
 ];
 
 const bad = <T extends MutationCommand>(kind: T["kind"], patch: Record<string, unknown>): MutationCommand => {
@@ -80,6 +81,10 @@ describe("validateCommandShape", () => {
   const cases: [string, MutationCommand, string][] = [
     ["malformed run id", bad("attemptStart", { runId: "nope" }), "INVALID_ID"],
     ["taskPurge with a malformed task id", bad("taskPurge", { taskId: "nope" }), "INVALID_ID"],
+    ["promotion of no runs", bad("runsPromote", { runIds: [] }), "INVALID_FIELD"],
+    ["promotion without a list", bad("runsPromote", { runIds: r }), "INVALID_FIELD"],
+    ["promotion naming a run twice", bad("runsPromote", { runIds: [r, r] }), "INVALID_FIELD"],
+    ["promotion with a malformed run id", bad("runsPromote", { runIds: [r, "r2"] }), "INVALID_ID"],
     ["lowercase (non-canonical) run id", bad("runResume", { runId: r.toLowerCase() }), "INVALID_ID"],
     ["malformed attempt id", bad("attemptFinish", { attemptId: "x" }), "INVALID_ID"],
     ["empty lease owner", bad("leaseAcquire", { owner: "" }), "EMPTY_LEASE_OWNER"],

@@ -119,6 +119,17 @@ export function validateCommandShape(command: MutationCommand): void {
     case "taskPurge":
       taskId(command);
       return;
+    case "runsPromote": {
+      const ids: unknown = command.runIds;
+      if (!Array.isArray(ids) || ids.length === 0) fail("INVALID_FIELD", "command.runIds", ids, "a non-empty list of run ids");
+      const seen = new Set<string>();
+      for (let i = 0; i < ids.length; i++) {
+        const id = requireCanonicalId(parseRunId, `command.runIds[${i}]`, ids[i]);
+        if (seen.has(id)) fail("INVALID_FIELD", `command.runIds[${i}]`, id, "a run listed once");
+        seen.add(id);
+      }
+      return;
+    }
     case "dependencyDeclare":
       taskId(command);
       if (!Array.isArray(command.dependsOn) || command.dependsOn.length === 0) {

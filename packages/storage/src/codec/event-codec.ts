@@ -65,6 +65,7 @@ export const EVENT_TAGS: readonly MutationCommandKind[] = [
   "runDispatch",
   "runFinish",
   "taskPurge",
+  "runsPromote",
 ];
 
 const TAG_OF = new Map<MutationCommandKind, number>(EVENT_TAGS.map((kind, tag) => [kind, tag]));
@@ -137,6 +138,13 @@ export function writeEvent(w: BinaryWriter, c: MutationCommand): void {
     case "taskCancel":
     case "taskPurge":
       return w.ulid(c.taskId, "taskId");
+    case "runsPromote": {
+      // An indexed loop rather than `list`: a promotion pass lists up to 2,048 runs.
+      const ids = c.runIds;
+      w.uint(ids.length, "length");
+      for (let i = 0; i < ids.length; i++) w.ulid(ids[i]!, "runIds");
+      return;
+    }
     case "dependencyDeclare":
       w.ulid(c.taskId, "taskId");
       return w.list(c.dependsOn, (id) => w.ulid(id, "dependsOn"));
@@ -253,6 +261,12 @@ export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, en
     case "taskPurge":
       command = { kind, sequence, timestamp, taskId: r.ulid("taskId") as TaskId };
       break;
+    case "runsPromote": {
+      const runIds = r.list("runIds", () => r.ulid("runIds") as RunId);
+      if (runIds.length === 0) throw decodeError("cannot decode runsPromote: the run list is empty", { field: "runIds" });
+      command = { kind, sequence, timestamp, runIds };
+      break;
+    }
     case "dependencyDeclare":
       command = { kind, sequence, timestamp, taskId: r.ulid("taskId") as TaskId, dependsOn: r.list("dependsOn", () => r.ulid("dependsOn") as TaskId) };
       break;

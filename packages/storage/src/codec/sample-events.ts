@@ -92,6 +92,7 @@ export function sampleEvents(): { name: string; command: MutationCommand }[] {
     { name: "run-dispatch", command: { kind: "runDispatch", timestamp: T + 28, runId, owner: "worker-1", expiresAt: T + 30_028, attemptId } },
     { name: "run-finish", command: { kind: "runFinish", timestamp: T + 29, runId, attemptId, outcome: AttemptOutcome.failure("boom"), newState: "retryWait" } },
     { name: "task-purge", command: { kind: "taskPurge", timestamp: T + 30, taskId } },
+    { name: "runs-promote", command: { kind: "runsPromote", timestamp: T + 31, runIds: [runId, "01HF00000000000000000000R2" as RunId] } },
   ];
   return list.map((entry, index) => ({ name: entry.name, command: { ...entry.command, sequence: index + 1 } }));
 }

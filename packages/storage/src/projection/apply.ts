@@ -93,6 +93,8 @@ function appliedMutation(state: ProjectionState, c: MutationCommand): AppliedMut
       return { kind: "subscriptionCreate", subscriptionId: c.subscriptionId, taskId: c.taskId };
     case "taskPurge":
       return { kind: "taskPurge", taskId: c.taskId };
+    case "runsPromote":
+      return { kind: "runsPromote", runIds: c.runIds };
     case "subscriptionCancel":
     case "subscriptionTrigger":
       return { kind: c.kind, subscriptionId: c.subscriptionId };
@@ -286,5 +288,10 @@ export function applyChange(state: ProjectionState, c: MutationCommand, known?: 
     case "taskPurge":
       state.purgeTask(c.taskId);
       return;
+    case "runsPromote": {
+      const ids = c.runIds;
+      for (let i = 0; i < ids.length; i++) moveRun(state, runRecord(state, ids[i]!, undefined), "ready", at);
+      return;
+    }
   }
 }

@@ -101,6 +101,32 @@ function checkPurgeable(state: ProjectionState, taskId: TaskId): void {
   }
 }
 
+/**
+ * A promotion names runs, each once, that are all scheduled or waiting out a
+ * retry: exactly where one `→ ready` transition per run would be accepted.
+ */
+function checkPromotable(state: ProjectionState, runIds: readonly RunId[]): void {
+  const list: unknown = runIds;
+  if (!Array.isArray(list) || list.length === 0) invalid("INVALID_FIELD", "runIds", list, "a non-empty list of run ids");
+  // A set only when a duplicate is possible; every id in it was found in the projection first.
+  const seen = runIds.length > 1 ? new Set<RunId>() : undefined;
+  for (let i = 0; i < runIds.length; i++) {
+    const runId = runIds[i]!;
+    const record = requireRun(state, runId);
+    if (record.state !== "scheduled" && record.state !== "retryWait") {
+      reject("COMMAND_REJECTED", `run ${runId}: a promotion requires state scheduled or retryWait, the run is ${record.state}`, {
+        runId,
+        state: record.state,
+        allowed: ["scheduled", "retryWait"],
+      });
+    }
+    if (seen !== undefined) {
+      if (seen.has(runId)) invalid("INVALID_FIELD", `runIds[${i}]`, runId, "each run listed once");
+      seen.add(runId);
+    }
+  }
+}
+
 function requireRun(state: ProjectionState, runId: RunId): RunRecord {
   const record = state.runs.get(runId);
   if (record !== undefined) return record;
@@ -298,6 +324,9 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
     }
     case "taskPurge":
       checkPurgeable(state, command.taskId);
+      return;
+    case "runsPromote":
+      checkPromotable(state, command.runIds);
       return;
     case "dependencyDeclare": {
       const list: unknown = command.dependsOn;

@@ -1,7 +1,8 @@
 /**
  * Crash-loop child: opens the data directory, then keeps many concurrent
  * submitters busy (task + runs batches, runs driven to Running with a lease
- * and an attempt, half of them by one runDispatch, some finished and purged)
+ * and an attempt, half of them by one runsPromote and one runDispatch, some
+ * finished and purged)
  * and prints `ack <sequence>` for every command whose `immediate` promise
  * resolved. The parent SIGKILLs it at a random moment.
  */
@@ -42,7 +43,8 @@ async function submitter(): Promise<void> {
     const steps: UnsequencedCommand[] =
       turn % 2 === 0
         ? [
-            { kind: "runStateTransition", timestamp: now, runId, previousState: "scheduled", newState: "ready" },
+            // Promoted by the one-record runsPromote, as the dispatch loop does.
+            { kind: "runsPromote", timestamp: now, runIds: [runId] },
             { kind: "runDispatch", timestamp: now, runId, owner: "child", expiresAt: now + 30_000, attemptId },
             ...(turn % 4 === 0 ? [{ kind: "runFinish", timestamp: now, runId, attemptId, outcome: AttemptOutcome.success(), newState: "completed" } as const] : []),
             // Half of the finished tasks are purged again: their removal must replay too.
