@@ -130,6 +130,7 @@ export type {
   RunDispatchCommand,
   RunFinishCommand,
   RunsPromoteCommand,
+  TaskSubmitCommand,
 } from "./mutation/commands.js";
 export type { AppliedMutation, MutationOutcome, MutationAuthority, GroupCommitMutationAuthority } from "./mutation/authority.js";
 

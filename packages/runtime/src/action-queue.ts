@@ -382,10 +382,8 @@ export class ActionQueue {
           continue;
         }
         const spec = item.spec;
-        let s = this.#authority.latestSequence();
-        batch.add({ kind: "taskCreate", sequence: ++s, timestamp: now, taskSpec: spec });
         const runs = item.runs;
-        for (let r = 0; r < runs.length; r++) batch.add({ kind: "runCreate", sequence: ++s, timestamp: now, run: runs[r]! });
+        batch.add({ kind: "taskSubmit", sequence: this.#authority.latestSequence() + 1, timestamp: now, taskSpec: spec, runs });
         if (spec.constraints.concurrencyKey !== undefined) {
           // The scheduler learns of a keyed task (a key entry of its own) only once the batch is accepted.
           keyed.push(item);
@@ -508,19 +506,13 @@ export class ActionQueue {
 
   /** Writes prepared tasks and their runs as one atomic batch; resolves once durable. */
   #write(tasks: readonly PreparedTask[], now: number): Promise<void> {
-    let s = this.#authority.latestSequence();
-    const first = s;
-    // Sized up front and filled by index: growing `[]` by push allocates room
-    // for 17 commands, garbage for a single submission's two.
-    let count = tasks.length;
-    for (let t = 0; t < tasks.length; t++) count += tasks[t]!.runs.length;
-    const commands = new Array<MutationCommand>(count);
-    let c = 0;
+    const first = this.#authority.latestSequence();
+    // One record per task, its runs included. Sized up front and filled by
+    // index: growing `[]` by push allocates room for 17 commands.
+    const commands = new Array<MutationCommand>(tasks.length);
     for (let t = 0; t < tasks.length; t++) {
       const task = tasks[t]!;
-      commands[c++] = { kind: "taskCreate", sequence: ++s, timestamp: now, taskSpec: task.spec };
-      const runs = task.runs;
-      for (let r = 0; r < runs.length; r++) commands[c++] = { kind: "runCreate", sequence: ++s, timestamp: now, run: runs[r]! };
+      commands[t] = { kind: "taskSubmit", sequence: first + 1 + t, timestamp: now, taskSpec: task.spec, runs: task.runs };
     }
     const durable = this.#authority.submitBatchDurable(commands, "immediate");
     // The authority applies synchronously and all-or-nothing; a refused batch

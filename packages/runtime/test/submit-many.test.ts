@@ -8,6 +8,21 @@ import type { TaskId } from "@actionqueue/core";
 import { codeOf, openQueue, tempDir } from "./helpers.js";
 
 describe("submitMany", () => {
+  it("writes one WAL record per task, its runs included, for submit and submitMany alike; a reopened queue holds the same tasks and runs", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, handler: () => undefined });
+    const single = await q.submit({ runPolicy: repeatPolicy(3, 60_000) });
+    expect(single.latestSequence).toBe(1);
+    const many = await q.submitMany([{ runPolicy: oncePolicy() }, { runPolicy: repeatPolicy(2, 60_000) }]);
+    expect(q.stats().latestSequence).toBe(3);
+    await q.close();
+    const reopened = await openQueue({ dataDir, handler: () => undefined });
+    expect(reopened.stats()).toMatchObject({ tasks: 3, runs: 6, latestSequence: 3 });
+    expect(reopened.getTask(single.taskId)?.runIds).toEqual(single.runIds);
+    expect(reopened.getTask(many[1]!.taskId)?.runIds).toEqual(many[1]!.runIds);
+    await reopened.close();
+  });
+
   it("writes every task and run, returns results in input order, and runs them all", async () => {
     const dataDir = tempDir();
     const q = await openQueue({ dataDir, handler: () => undefined });

@@ -43,6 +43,15 @@ export class Commands {
     return { kind: "runCreate", timestamp: now, run: RunInstance.newScheduled({ id, taskId, scheduledAt: now, createdAt: now }) };
   }
 
+  /** A task and `runs` fresh runs of it in one command (the runtime's submission). */
+  taskSubmit(runs: number, constraints: TaskConstraintsInput = {}): UnsequencedCommand & { kind: "taskSubmit" } {
+    const { taskSpec, timestamp } = this.taskCreate(constraints);
+    const list = Array.from({ length: runs }, (_, k) =>
+      RunInstance.newScheduled({ id: this.ids.runId(), taskId: taskSpec.id, scheduledAt: timestamp + k, createdAt: timestamp, priority: k }),
+    );
+    return { kind: "taskSubmit", timestamp, taskSpec, runs: list };
+  }
+
   transition(runId: RunId, previousState: RunState, newState: RunState): UnsequencedCommand {
     return { kind: "runStateTransition", timestamp: this.clock.now(), runId, previousState, newState };
   }

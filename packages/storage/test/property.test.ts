@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { AttemptOutcome, RUN_STATES, validTransitions } from "@actionqueue/core";
+import { AttemptOutcome, RUN_STATES, RunInstance, validTransitions } from "@actionqueue/core";
 import type { MutationAuthority, MutationCommand, RunId, TaskId, UnsequencedCommand } from "@actionqueue/core";
 import { Projection, decodeSnapshot, encodeSnapshot, openStorage } from "@actionqueue/storage";
 import type { ProjectionView } from "@actionqueue/storage";
@@ -24,7 +24,8 @@ function command(intentValue: Intent, p: ProjectionView, c: Commands, tasks: Tas
   const taskId = pick(tasks, a);
   switch (op) {
     case 0:
-      return c.taskCreate({ maxAttempts: 1 + (a % 3) });
+      // Half the tasks come with their runs in one record, as the runtime submits them.
+      return b % 2 === 0 ? c.taskCreate({ maxAttempts: 1 + (a % 3) }) : c.taskSubmit(b % 3, { maxAttempts: 1 + (a % 3) });
     case 1:
     case 2:
       return taskId === undefined ? c.taskCreate() : c.runCreate(taskId);
@@ -92,6 +93,13 @@ function command(intentValue: Intent, p: ProjectionView, c: Commands, tasks: Tas
   }
 }
 
+/** Remembers the tasks and runs an accepted command created. */
+function track(cmd: UnsequencedCommand, tasks: TaskId[], runs: RunId[]): void {
+  if (cmd.kind === "taskCreate" || cmd.kind === "taskSubmit") tasks.push(cmd.taskSpec.id);
+  if (cmd.kind === "runCreate") runs.push(cmd.run.id);
+  if (cmd.kind === "taskSubmit") for (const run of cmd.runs) runs.push(run.id);
+}
+
 async function drive(authority: MutationAuthority, p: ProjectionView, c: Commands, intents: readonly Intent[], tasks: TaskId[], runs: RunId[]): Promise<void> {
   for (const i of intents) {
     c.clock.advance(1 + (i.b % 5));
@@ -99,8 +107,7 @@ async function drive(authority: MutationAuthority, p: ProjectionView, c: Command
     const before = encodeSnapshot(p as Projection, 0);
     try {
       await submit(authority, cmd, i.b % 2 === 0 ? "immediate" : "deferred");
-      if (cmd.kind === "taskCreate") tasks.push(cmd.taskSpec.id);
-      if (cmd.kind === "runCreate") runs.push(cmd.run.id);
+      track(cmd, tasks, runs);
     } catch {
       // A refused command must leave the state exactly as it was.
       expect(encodeSnapshot(p as Projection, 0).equals(before)).toBe(true);
@@ -168,8 +175,7 @@ function walk(intents: readonly Intent[]): { c: Commands; p: Projection; runs: R
     const cmd = command(i, p, c, tasks, runs);
     try {
       p.apply({ ...cmd, sequence: p.latestSequence + 1 });
-      if (cmd.kind === "taskCreate") tasks.push(cmd.taskSpec.id);
-      if (cmd.kind === "runCreate") runs.push(cmd.run.id);
+      track(cmd, tasks, runs);
     } catch {
       // Refused: the state is unchanged, the walk goes on.
     }
@@ -277,6 +283,47 @@ describe("runsPromote (property)", () => {
         }));
         if (agrees(p, [...new Set(runIds)], fused, separate, "one transition per run")) accepted++;
         else refused++;
+      }),
+      { numRuns: 300 },
+    );
+    // Both sides of the property were exercised.
+    expect(accepted).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(20);
+  });
+});
+
+describe("taskSubmit (property)", () => {
+  it("changes exactly what taskCreate and one runCreate per run in a row change, and is refused exactly where they are", () => {
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.array(intent, { maxLength: 40 }), fc.nat({ max: 3 }), fc.nat(), (intents, count, b) => {
+        const { c, p, runs } = walk(intents);
+        const fresh = c.taskSubmit(count);
+        let list = fresh.runs;
+        let spec = fresh.taskSpec;
+        // Sometimes an existing task's id, an existing run's id, or one run twice: refused either way.
+        const existing = [...p.tasks()][b % 7];
+        if (b % 5 === 0 && existing !== undefined) spec = { ...spec, id: existing.spec.id };
+        const taken = pick(runs, b);
+        if (b % 5 === 1 && taken !== undefined && list.length > 0) list = [RunInstance.newScheduled({ id: taken, taskId: spec.id, scheduledAt: list[0]!.scheduledAt, createdAt: list[0]!.createdAt }), ...list.slice(1)];
+        if (b % 5 === 2 && list.length > 0) list = [...list, list[0]!];
+        // The runs must belong to the (possibly substituted) task.
+        list = list.map((run) => (run.taskId === spec.id ? run : RunInstance.newScheduled({ id: run.id, taskId: spec.id, scheduledAt: run.scheduledAt, createdAt: run.createdAt, priority: run.effectivePriority })));
+        const s = p.latestSequence;
+        const fused: MutationCommand = { kind: "taskSubmit", sequence: s + 1, timestamp: fresh.timestamp, taskSpec: spec, runs: list };
+        const separate: MutationCommand[] = [
+          { kind: "taskCreate", sequence: s + 1, timestamp: fresh.timestamp, taskSpec: spec },
+          ...list.map((run, k): MutationCommand => ({ kind: "runCreate", sequence: s + 2 + k, timestamp: fresh.timestamp, run })),
+        ];
+        const ids = [...new Set(list.map((run) => run.id))];
+        if (agrees(p, ids, fused, separate, "taskCreate and the runCreates")) {
+          accepted++;
+          const one = new Projection();
+          one.apply({ ...fused, sequence: 1 });
+          expect(one.getTask(spec.id)?.spec).toEqual(spec);
+          expect(one.runsOfTask(spec.id)).toEqual(list.map((run) => run.id));
+        } else refused++;
       }),
       { numRuns: 300 },
     );

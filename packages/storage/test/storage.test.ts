@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AttemptOutcome, ActionQueueError } from "@actionqueue/core";
+import { AttemptOutcome, ActionQueueError, RunInstance } from "@actionqueue/core";
 import type { RunId } from "@actionqueue/core";
 import { ABANDONED_ATTEMPT_MESSAGE, encodeSnapshot, openStorage, openStorageReadOnly } from "@actionqueue/storage";
 import type { Storage , Projection } from "@actionqueue/storage";
@@ -238,6 +238,34 @@ describe("openStorage", () => {
     expect(again.recoveryReport.reconciledRuns).toMatchObject([{ runId, from: "running", to: "retryWait", abandonedAttemptId: attemptId }]);
     expect(again.projection.getRun(runId)!.attemptCount).toBe(1);
     await again.close();
+  });
+
+  it("taskSubmit creates a task and its runs in one record; a taken id is refused by name and writes nothing; it replays", async () => {
+    const store = await open();
+    const submitted = c.taskSubmit(2);
+    const taskId = submitted.taskSpec.id;
+    const runIds = submitted.runs.map((run) => run.id);
+    expect(await submit(store.authority, submitted)).toEqual({ sequence: 1, applied: { kind: "taskSubmit", taskId, runIds } });
+    expect(store.projection.runsOfTask(taskId)).toEqual(runIds);
+    expect(store.projection.getRun(runIds[1]!)).toMatchObject({ state: "scheduled", scheduledAt: submitted.timestamp + 1, effectivePriority: 1, attemptCount: 0 });
+    const before = snapshotBytes(store.projection);
+    // A second task reusing the first's run id: refused as a whole, its task included.
+    const other = c.taskSubmit(1);
+    const clash = { ...other, runs: [RunInstance.newScheduled({ id: runIds[0]!, taskId: other.taskSpec.id, scheduledAt: other.timestamp, createdAt: other.timestamp })] };
+    const refused = await submit(store.authority, clash).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(ActionQueueError.hasCode(refused, "ALREADY_EXISTS")).toBe(true);
+    expect((refused as Error).message).toContain(`run ${runIds[0]} already exists`);
+    expect(store.projection.getTask(other.taskSpec.id)).toBeUndefined();
+    expect(store.authority.latestSequence()).toBe(1);
+    expect(snapshotBytes(store.projection).equals(before)).toBe(true);
+    await store.close();
+
+    const inspected = openStorageReadOnly({ dataDir });
+    expect(inspected.walRecordsReplayed).toBe(1);
+    expect(snapshotBytes(inspected.projection).equals(before)).toBe(true);
   });
 
   it("runsPromote moves several runs to ready in one record; a list with a run in another state is refused by name and writes nothing; it replays", async () => {

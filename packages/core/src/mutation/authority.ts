@@ -28,6 +28,7 @@ export type AppliedMutation =
   | { readonly kind: "taskCancel"; readonly taskId: TaskId }
   | { readonly kind: "taskPurge"; readonly taskId: TaskId }
   | { readonly kind: "runsPromote"; readonly runIds: readonly RunId[] }
+  | { readonly kind: "taskSubmit"; readonly taskId: TaskId; readonly runIds: readonly RunId[] }
   | { readonly kind: "dependencyDeclare"; readonly taskId: TaskId; readonly dependsOn: readonly TaskId[] }
   | { readonly kind: "runSuspend" | "runResume"; readonly runId: RunId }
   | { readonly kind: "budgetAllocate"; readonly taskId: TaskId; readonly dimension: BudgetDimension; readonly limit: number }

@@ -35,6 +35,18 @@ export interface RunCreateCommand extends CommandBase {
   readonly kind: "runCreate";
   readonly run: RunInstance;
 }
+/**
+ * Creates a task and its first runs in one event: exactly the changes of
+ * `taskCreate` followed by one `runCreate` per run (and refused, as a whole,
+ * wherever one of them would be), in one WAL record. Each run belongs to the
+ * task, is listed once, and is fresh: scheduled, no attempts, last changed
+ * when it was created. The runtime submits every task this way.
+ */
+export interface TaskSubmitCommand extends CommandBase {
+  readonly kind: "taskSubmit";
+  readonly taskSpec: TaskSpec;
+  readonly runs: readonly RunInstance[];
+}
 /** Compare-and-set state change: applies only if the run is in `previousState`. */
 export interface RunStateTransitionCommand extends CommandBase {
   readonly kind: "runStateTransition";
@@ -287,7 +299,8 @@ export type MutationCommand =
   | RunDispatchCommand
   | RunFinishCommand
   | TaskPurgeCommand
-  | RunsPromoteCommand;
+  | RunsPromoteCommand
+  | TaskSubmitCommand;
 
 /** The `kind` of a command. */
 export type MutationCommandKind = MutationCommand["kind"];
@@ -327,6 +340,7 @@ export const MUTATION_COMMAND_KINDS: readonly MutationCommandKind[] = [
   "runFinish",
   "taskPurge",
   "runsPromote",
+  "taskSubmit",
 ];
 
 /** A command without its sequence: what callers build before the authority numbers it. */

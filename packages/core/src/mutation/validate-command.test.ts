@@ -51,6 +51,12 @@ const valid: MutationCommand[] = [
   { ...base, kind: "runFinish", runId: r, attemptId: a, outcome: AttemptOutcome.success(), newState: "completed" },
   { ...base, kind: "taskPurge", taskId: t },
   { ...base, kind: "runsPromote", runIds: [r, runId()] },
+  {
+    ...base,
+    kind: "taskSubmit",
+    taskSpec: createTaskSpec({ id: t, runPolicy: oncePolicy() }),
+    runs: [RunInstance.newScheduled({ id: r, taskId: t, scheduledAt: 1000, createdAt: 1000 })],
+  },
 ];
 
 const bad = <T extends MutationCommand>(kind: T["kind"], patch: Record<string, unknown>): MutationCommand => {
@@ -82,6 +88,11 @@ describe("validateCommandShape", () => {
     ["malformed run id", bad("attemptStart", { runId: "nope" }), "INVALID_ID"],
     ["taskPurge with a malformed task id", bad("taskPurge", { taskId: "nope" }), "INVALID_ID"],
     ["promotion of no runs", bad("runsPromote", { runIds: [] }), "INVALID_FIELD"],
+    ["submission whose runs are not a list", bad("taskSubmit", { runs: "r" }), "INVALID_FIELD"],
+    ["submission with a run that is not a RunInstance", bad("taskSubmit", { runs: [{ id: r, taskId: t }] }), "INVALID_FIELD"],
+    ["submission with a run of another task", bad("taskSubmit", { runs: [RunInstance.newScheduled({ id: r, taskId: taskId(), scheduledAt: 1, createdAt: 1 })] }), "INVALID_FIELD"],
+    ["submission with a run that is not fresh", bad("taskSubmit", { runs: [RunInstance.newReady({ id: r, taskId: t, scheduledAt: 1, createdAt: 1 })] }), "INVALID_FIELD"],
+    ["submission listing a run twice", bad("taskSubmit", { runs: [RunInstance.newScheduled({ id: r, taskId: t, scheduledAt: 1, createdAt: 1 }), RunInstance.newScheduled({ id: r, taskId: t, scheduledAt: 2, createdAt: 1 })] }), "INVALID_FIELD"],
     ["promotion without a list", bad("runsPromote", { runIds: r }), "INVALID_FIELD"],
     ["promotion naming a run twice", bad("runsPromote", { runIds: [r, r] }), "INVALID_FIELD"],
     ["promotion with a malformed run id", bad("runsPromote", { runIds: [r, "r2"] }), "INVALID_ID"],

@@ -48,6 +48,24 @@ function legalTransition(from: RunState, newState: RunState): void {
   }
 }
 
+/** The runs of a `taskSubmit`: a list of fresh runs of the task, each listed once. */
+function submittedRuns(taskId: string, runs: unknown): void {
+  if (!Array.isArray(runs)) fail("INVALID_FIELD", "command.runs", runs, "a list of runs");
+  const seen = new Set<string>();
+  for (let i = 0; i < runs.length; i++) {
+    const run: unknown = runs[i];
+    const field = `command.runs[${i}]`;
+    if (!(run instanceof RunInstance)) fail("INVALID_FIELD", field, run, "a RunInstance");
+    RunInstance.restore(run.toFields());
+    if (run.taskId !== taskId) fail("INVALID_FIELD", `${field}.taskId`, run.taskId, `the submitted task ${taskId}`);
+    if (run.state !== "scheduled" || run.attemptCount !== 0 || run.lastStateChangeAt !== run.createdAt) {
+      fail("INVALID_FIELD", field, run.id, "a fresh run: scheduled, no attempts, last changed when created");
+    }
+    if (seen.has(run.id)) fail("INVALID_FIELD", `${field}.id`, run.id, "a run listed once");
+    seen.add(run.id);
+  }
+}
+
 /**
  * Checks one command's own fields and throws a typed `ValidationError` (or the
  * `TransitionError` `INVALID_TRANSITION` for an illegal state pair) on the
@@ -69,12 +87,14 @@ export function validateCommandShape(command: MutationCommand): void {
   requireTimestamp("command.timestamp", c.timestamp);
   switch (command.kind) {
     case "taskCreate":
+    case "taskSubmit":
       validateTaskSpec(command.taskSpec);
       requireCanonicalId(parseTaskId, "command.taskSpec.id", command.taskSpec.id);
       if (command.taskSpec.parentTaskId !== undefined) {
         requireCanonicalId(parseTaskId, "command.taskSpec.parentTaskId", command.taskSpec.parentTaskId);
       }
       if (command.taskSpec.tenantId !== undefined) requireCanonicalId(parseTenantId, "command.taskSpec.tenantId", command.taskSpec.tenantId);
+      if (command.kind === "taskSubmit") submittedRuns(command.taskSpec.id, command.runs);
       return;
     case "runCreate":
       if (!(command.run instanceof RunInstance)) fail("INVALID_FIELD", "command.run", command.run, "a RunInstance");

@@ -253,6 +253,23 @@ export function readRun(r: BinaryReader): RunInstance {
   return RunInstance.fromValidatedFields(id, taskId, state, currentAttemptId, attemptCount, createdAt, scheduledAt, effectivePriority, lastStateChangeAt);
 }
 
+/**
+ * Decodes a run of a `taskSubmit` event: its id and times and priority; the
+ * rest is implied (the submitted task's, scheduled, no attempts, last changed
+ * when created).
+ */
+export function readSubmittedRun(r: BinaryReader, taskId: TaskId): RunInstance {
+  const id = r.ulid("run.id") as RunId;
+  const createdAt = r.uint("run.createdAt");
+  const scheduledAt = r.uint("run.scheduledAt");
+  const effectivePriority = r.int("run.effectivePriority");
+  if (isNilId(id)) throw decodeError(`cannot decode run ${id}: the nil id is not a run id`, { field: "run.id" });
+  if (effectivePriority < -2_147_483_648 || effectivePriority > 2_147_483_647) {
+    throw decodeError(`cannot decode run ${id}: effectivePriority ${effectivePriority} is not a 32-bit integer`, { field: "run.effectivePriority" });
+  }
+  return RunInstance.fromValidatedFields(id, taskId, "scheduled", undefined, 0, createdAt, scheduledAt, effectivePriority, createdAt);
+}
+
 /** Encodes an attempt outcome. */
 export function writeOutcome(w: BinaryWriter, o: AttemptOutcome): void {
   w.choice(o.result, ATTEMPT_RESULT_KINDS, "outcome.result");

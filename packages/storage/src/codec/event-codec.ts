@@ -16,6 +16,7 @@ import {
   readPermission,
   readRole,
   readRun,
+  readSubmittedRun,
   readTaskSpec,
   readTenant,
   writeActor,
@@ -66,6 +67,7 @@ export const EVENT_TAGS: readonly MutationCommandKind[] = [
   "runFinish",
   "taskPurge",
   "runsPromote",
+  "taskSubmit",
 ];
 
 const TAG_OF = new Map<MutationCommandKind, number>(EVENT_TAGS.map((kind, tag) => [kind, tag]));
@@ -104,6 +106,20 @@ export function writeEvent(w: BinaryWriter, c: MutationCommand): void {
       return writeTaskSpec(w, c.taskSpec);
     case "runCreate":
       return writeRun(w, c.run);
+    case "taskSubmit": {
+      writeTaskSpec(w, c.taskSpec);
+      // Each run as what is its own: the task, state (scheduled), attempts (none) and last change (its creation) are implied.
+      const runs = c.runs;
+      w.uint(runs.length, "length");
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i]!;
+        w.ulid(run.id, "run.id");
+        w.uint(run.createdAt, "run.createdAt");
+        w.uint(run.scheduledAt, "run.scheduledAt");
+        w.int(run.effectivePriority, "run.effectivePriority");
+      }
+      return;
+    }
     case "runStateTransition":
       w.ulid(c.runId, "runId");
       writeState(w, c.previousState, "previousState");
@@ -209,6 +225,12 @@ export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, en
     case "runCreate":
       command = { kind, sequence, timestamp, run: readRun(r) };
       break;
+    case "taskSubmit": {
+      const taskSpec = readTaskSpec(r);
+      const runs = r.list("runs", () => readSubmittedRun(r, taskSpec.id));
+      command = { kind, sequence, timestamp, taskSpec, runs };
+      break;
+    }
     case "runStateTransition":
       command = {
         kind,

@@ -93,6 +93,18 @@ export function sampleEvents(): { name: string; command: MutationCommand }[] {
     { name: "run-finish", command: { kind: "runFinish", timestamp: T + 29, runId, attemptId, outcome: AttemptOutcome.failure("boom"), newState: "retryWait" } },
     { name: "task-purge", command: { kind: "taskPurge", timestamp: T + 30, taskId } },
     { name: "runs-promote", command: { kind: "runsPromote", timestamp: T + 31, runIds: [runId, "01HF00000000000000000000R2" as RunId] } },
+    {
+      name: "task-submit",
+      command: {
+        kind: "taskSubmit",
+        timestamp: T + 32,
+        taskSpec: createTaskSpec({ id: task2, name: "resize", runPolicy: repeatPolicy(2, 60_000), metadata: { priority: -3 } }),
+        runs: [
+          RunInstance.newScheduled({ id: runId, taskId: task2, scheduledAt: T + 32, createdAt: T + 32, priority: -3 }),
+          RunInstance.newScheduled({ id: "01HF00000000000000000000R2" as RunId, taskId: task2, scheduledAt: T + 60_032, createdAt: T + 32, priority: -3 }),
+        ],
+      },
+    },
   ];
   return list.map((entry, index) => ({ name: entry.name, command: { ...entry.command, sequence: index + 1 } }));
 }

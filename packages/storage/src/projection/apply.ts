@@ -4,7 +4,7 @@
  * an open undo journal can restore it.
  */
 import { AttemptOutcome, isTerminalState } from "@actionqueue/core";
-import type { AppliedMutation, MutationCommand, RunId, RunState } from "@actionqueue/core";
+import type { AppliedMutation, MutationCommand, RunId, RunInstance, RunState } from "@actionqueue/core";
 import type { ProjectionState } from "./state.js";
 import { RunRecord, TaskEntry } from "./records.js";
 import { budgetKey, grantKey, roleKey } from "./records.js";
@@ -38,6 +38,14 @@ function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: nu
     // history array grew while it was live.
     if (isTerminalState(to)) record.history = record.history.slice();
   }
+}
+
+/** Adds a validated new run. The record copies the fields: the caller's instance cannot change durable state. */
+function createRun(state: ProjectionState, run: RunInstance): void {
+  state.touchNewRun(run.id);
+  state.runs.set(run.id, RunRecord.created(run));
+  state.indexRun(run.id, run.state);
+  state.addRunOfTask(run.taskId, run.id);
 }
 
 /** Applies a validated event and sets `latestSequence`; returns what changed. */
@@ -95,6 +103,8 @@ function appliedMutation(state: ProjectionState, c: MutationCommand): AppliedMut
       return { kind: "taskPurge", taskId: c.taskId };
     case "runsPromote":
       return { kind: "runsPromote", runIds: c.runIds };
+    case "taskSubmit":
+      return { kind: "taskSubmit", taskId: c.taskSpec.id, runIds: c.runs.map((run) => run.id) };
     case "subscriptionCancel":
     case "subscriptionTrigger":
       return { kind: c.kind, subscriptionId: c.subscriptionId };
@@ -125,13 +135,14 @@ export function applyChange(state: ProjectionState, c: MutationCommand, known?: 
       state.touchNewTask(c.taskSpec.id);
       state.tasks.set(c.taskSpec.id, new TaskEntry(c.taskSpec, at, undefined, undefined));
       return;
-    case "runCreate": {
-      // The record copies the fields: the caller's instance cannot change durable state.
-      const run = c.run;
-      state.touchNewRun(run.id);
-      state.runs.set(run.id, RunRecord.created(run));
-      state.indexRun(run.id, run.state);
-      state.addRunOfTask(run.taskId, run.id);
+    case "runCreate":
+      createRun(state, c.run);
+      return;
+    case "taskSubmit": {
+      state.touchNewTask(c.taskSpec.id);
+      state.tasks.set(c.taskSpec.id, new TaskEntry(c.taskSpec, at, undefined, undefined));
+      const runs = c.runs;
+      for (let i = 0; i < runs.length; i++) createRun(state, runs[i]!);
       return;
     }
     case "runStateTransition":

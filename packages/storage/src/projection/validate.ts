@@ -102,6 +102,32 @@ function checkPurgeable(state: ProjectionState, taskId: TaskId): void {
 }
 
 /**
+ * The runs of a `taskSubmit`: each a RunInstance of the new task, new, listed
+ * once, and fresh (scheduled, no attempts, last changed when created), which
+ * is all its record holds besides its id, times and priority.
+ */
+function checkSubmittedRuns(state: ProjectionState, taskId: TaskId, runs: readonly RunInstance[]): void {
+  const list: unknown = runs;
+  if (!Array.isArray(list)) invalid("INVALID_FIELD", "runs", list, "a list of runs");
+  // A set only when a duplicate is possible.
+  const seen = runs.length > 1 ? new Set<RunId>() : undefined;
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i];
+    // A RunInstance is valid by construction (every factory validates), so only a look-alike object needs refusing.
+    if (!(run instanceof RunInstance)) return invalid("INVALID_RUN_INSTANCE", `runs[${i}]`, run, "a RunInstance");
+    if (run.taskId !== taskId) invalid("INVALID_FIELD", `runs[${i}].taskId`, run.taskId, `the submitted task ${taskId}`);
+    if (run.state !== "scheduled" || run.attemptCount !== 0 || run.lastStateChangeAt !== run.createdAt) {
+      reject("COMMAND_REJECTED", `run ${run.id} must be created scheduled with no attempts (got ${run.state}, ${run.attemptCount} attempts)`, { runId: run.id, state: run.state });
+    }
+    if (state.runs.has(run.id)) reject("ALREADY_EXISTS", `run ${run.id} already exists`, { runId: run.id });
+    if (seen !== undefined) {
+      if (seen.has(run.id)) invalid("INVALID_FIELD", `runs[${i}]`, run.id, "each run listed once");
+      seen.add(run.id);
+    }
+  }
+}
+
+/**
  * A promotion names runs, each once, that are all scheduled or waiting out a
  * retry: exactly where one `→ ready` transition per run would be accepted.
  */
@@ -201,6 +227,13 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
     case "taskCreate": {
       validateTaskSpec(command.taskSpec);
       if (state.tasks.has(command.taskSpec.id)) reject("ALREADY_EXISTS", `task ${command.taskSpec.id} already exists`, { taskId: command.taskSpec.id });
+      return;
+    }
+    case "taskSubmit": {
+      const spec = command.taskSpec;
+      validateTaskSpec(spec);
+      if (state.tasks.has(spec.id)) reject("ALREADY_EXISTS", `task ${spec.id} already exists`, { taskId: spec.id });
+      checkSubmittedRuns(state, spec.id, command.runs);
       return;
     }
     case "runCreate": {

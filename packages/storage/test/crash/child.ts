@@ -30,10 +30,17 @@ async function submitter(): Promise<void> {
     const now = clock.now();
     const taskId = ids.taskId();
     const runId = ids.runId();
-    const batch = number([
-      { kind: "taskCreate", timestamp: now, taskSpec: createTaskSpec({ id: taskId, runPolicy: { kind: "once" }, constraints: { maxAttempts: 2 } }) },
-      { kind: "runCreate", timestamp: now, run: RunInstance.newScheduled({ id: runId, taskId, scheduledAt: now, createdAt: now }) },
-    ]);
+    const taskSpec = createTaskSpec({ id: taskId, runPolicy: { kind: "once" }, constraints: { maxAttempts: 2 } });
+    const run = RunInstance.newScheduled({ id: runId, taskId, scheduledAt: now, createdAt: now });
+    // Half the tasks as one taskSubmit record (as the runtime submits), half as a taskCreate + runCreate batch.
+    const batch = number(
+      started % 2 === 0
+        ? [{ kind: "taskSubmit", timestamp: now, taskSpec, runs: [run] }]
+        : [
+            { kind: "taskCreate", timestamp: now, taskSpec },
+            { kind: "runCreate", timestamp: now, run },
+          ],
+    );
     const outcomes = await authority.submitBatch(batch, "immediate");
     process.stdout.write(outcomes.map((o) => `ack ${o.sequence}\n`).join(""));
     const attemptId = ids.attemptId();
