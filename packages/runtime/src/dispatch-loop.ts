@@ -442,9 +442,16 @@ export class DispatchLoop {
       return;
     }
     // The authority applied the batch synchronously: the new attempt is the last one listed.
-    const attempts = projection.attempts(runId);
-    const entry = new InFlight(runId, claim.taskId, attemptId, spec, countedAttempts(attempts), claim.scheduledAt, now, leaseExpiresAt);
-    scheduler.onClaimedTransition(claim, "running", now, attempts.length);
+    // A run's first attempt (most runs) is its only one and counts: no lookup of the list.
+    let counted = 1;
+    let started = 1;
+    if (claim.attemptCount !== 0) {
+      const attempts = projection.attempts(runId);
+      counted = countedAttempts(attempts);
+      started = attempts.length;
+    }
+    const entry = new InFlight(runId, claim.taskId, attemptId, spec, counted, claim.scheduledAt, now, leaseExpiresAt);
+    scheduler.onClaimedTransition(claim, "running", now, started);
     this.#inFlight.set(runId, entry);
     this.#armHeartbeat();
     this.#joinGroup(durable, entry);

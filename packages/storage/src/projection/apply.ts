@@ -21,6 +21,11 @@ function runRecord(state: ProjectionState, runId: RunId, known: RunRecord | unde
   return known ?? state.runs.get(runId)!;
 }
 
+/** What validation returned for a single-run event (a promotion returns its list instead). */
+function single(known: RunRecord | readonly RunRecord[] | undefined): RunRecord | undefined {
+  return known instanceof RunRecord ? known : undefined;
+}
+
 /**
  * Moves a validated run to `to`. Validation already checked the pair against
  * the transition table and the active attempt, so the fields change directly.
@@ -127,7 +132,8 @@ function appliedMutation(state: ProjectionState, c: MutationCommand): AppliedMut
  * the hot paths (replay, group-commit batches) never read one. `known` is
  * what `validateEvent` returned for this very event, if anything.
  */
-export function applyChange(state: ProjectionState, c: MutationCommand, known?: RunRecord): void {
+export function applyChange(state: ProjectionState, c: MutationCommand, found?: RunRecord | readonly RunRecord[]): void {
+  const known = single(found);
   state.latestSequence = c.sequence;
   const at = c.timestamp;
   switch (c.kind) {
@@ -300,8 +306,10 @@ export function applyChange(state: ProjectionState, c: MutationCommand, known?: 
       state.purgeTask(c.taskId);
       return;
     case "runsPromote": {
+      // Validation's records, in list order, when it returned them (no second lookup per run).
       const ids = c.runIds;
-      for (let i = 0; i < ids.length; i++) moveRun(state, runRecord(state, ids[i]!, undefined), "ready", at);
+      const records = Array.isArray(found) ? (found as readonly RunRecord[]) : undefined;
+      for (let i = 0; i < ids.length; i++) moveRun(state, runRecord(state, ids[i]!, records?.[i]), "ready", at);
       return;
     }
   }

@@ -131,14 +131,16 @@ function checkSubmittedRuns(state: ProjectionState, taskId: TaskId, runs: readon
  * A promotion names runs, each once, that are all scheduled or waiting out a
  * retry: exactly where one `→ ready` transition per run would be accepted.
  */
-function checkPromotable(state: ProjectionState, runIds: readonly RunId[]): void {
+function checkPromotable(state: ProjectionState, runIds: readonly RunId[]): RunRecord[] {
   const list: unknown = runIds;
   if (!Array.isArray(list) || list.length === 0) invalid("INVALID_FIELD", "runIds", list, "a non-empty list of run ids");
   // A set only when a duplicate is possible; every id in it was found in the projection first.
   const seen = runIds.length > 1 ? new Set<RunId>() : undefined;
+  const records = new Array<RunRecord>(runIds.length);
   for (let i = 0; i < runIds.length; i++) {
     const runId = runIds[i]!;
     const record = requireRun(state, runId);
+    records[i] = record;
     if (record.state !== "scheduled" && record.state !== "retryWait") {
       reject("COMMAND_REJECTED", `run ${runId}: a promotion requires state scheduled or retryWait, the run is ${record.state}`, {
         runId,
@@ -151,6 +153,7 @@ function checkPromotable(state: ProjectionState, runIds: readonly RunId[]): void
       seen.add(runId);
     }
   }
+  return records;
 }
 
 function requireRun(state: ProjectionState, runId: RunId): RunRecord {
@@ -218,10 +221,11 @@ function requireUnusedAttemptId(record: RunRecord, attemptId: string): void {
  * Throws a typed error if `command` cannot be applied to `state`; changes
  * nothing. The sequence is checked by the caller (the authority wants exactly
  * latest + 1, replay only "greater"). Returns the run record the command
- * changes when it looked one up, for {@link applyChange} to use rather than
- * look it up again (a big map's lookup, a few per job on the hot path).
+ * changes when it looked one up (a promotion: the records of its runs, in
+ * list order), for {@link applyChange} to use rather than look them up again
+ * (a big map's lookup, a few per job on the hot path).
  */
-export function validateEvent(state: ProjectionState, command: MutationCommand): RunRecord | undefined {
+export function validateEvent(state: ProjectionState, command: MutationCommand): RunRecord | RunRecord[] | undefined {
   checkTime("timestamp", command.timestamp);
   switch (command.kind) {
     case "taskCreate": {
@@ -359,8 +363,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       checkPurgeable(state, command.taskId);
       return;
     case "runsPromote":
-      checkPromotable(state, command.runIds);
-      return;
+      return checkPromotable(state, command.runIds);
     case "dependencyDeclare": {
       const list: unknown = command.dependsOn;
       if (!Array.isArray(list) || list.length === 0) invalid("EMPTY_DEPENDENCY_LIST", "dependsOn", list, "at least one prerequisite task");
@@ -468,7 +471,7 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
  * {@link validateEvent} for an event produced by `decodeEvent`: the same
  * checks, minus re-checking the text form of ids the decoder built itself.
  */
-export function validateDecodedEvent(state: ProjectionState, command: MutationCommand): RunRecord | undefined {
+export function validateDecodedEvent(state: ProjectionState, command: MutationCommand): RunRecord | RunRecord[] | undefined {
   idsFromDecoder = true;
   try {
     return validateEvent(state, command);
