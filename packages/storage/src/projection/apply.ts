@@ -41,7 +41,7 @@ function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: nu
     record.lease = undefined;
     // A terminal run never changes again: drop the spare capacity the
     // history array grew while it was live.
-    if (isTerminalState(to)) record.history = record.history.slice();
+    if (isTerminalState(to)) record.trimHistory();
   }
 }
 
@@ -191,8 +191,7 @@ export function applyChange(state: ProjectionState, c: MutationCommand, found?: 
       // attemptStart, with both transitions in the history; the index moves once.
       const record = runRecord(state, c.runId, known);
       state.unindexRun(record.id, record.state);
-      record.recordChange("leased", at);
-      record.recordChange("running", at);
+      record.recordChanges("leased", "running", at);
       record.state = "running";
       record.lastStateChangeAt = at;
       state.indexRun(record.id, "running");

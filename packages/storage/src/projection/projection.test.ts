@@ -208,6 +208,40 @@ describe("projection (replay reducer)", () => {
     expect(p.runHistory(R(1))).toHaveLength(3);
   });
 
+  it("keeps a long history (a run suspended and resumed many times) whole, through refused batches, and trimmed once terminal", () => {
+    const { p, task, run, move, apply } = setup();
+    task(1, 50);
+    run(1);
+    move(1, "scheduled", "ready", 1001);
+    const expected: string[] = ["scheduled", "ready"];
+    for (let i = 0; i < 12; i++) {
+      const at = 1002 + i * 10;
+      apply({ kind: "runDispatch", timestamp: at, runId: R(1), owner: "w", expiresAt: at + 100, attemptId: A(i + 1) });
+      apply({ kind: "runFinish", timestamp: at + 1, runId: R(1), attemptId: A(i + 1), outcome: AttemptOutcome.suspended(), newState: "suspended" });
+      // Every third cycle, a batch that would resume and dispatch the run again is refused at its end: nothing of it stays.
+      if (i % 3 === 0) {
+        const first = p.latestSequence + 1;
+        const refused: UnsequencedCommand[] = [
+          { kind: "runResume", timestamp: at + 2, runId: R(1) },
+          { kind: "runDispatch", timestamp: at + 2, runId: R(1), owner: "w", expiresAt: at + 100, attemptId: A(90) },
+          { kind: "runStateTransition", timestamp: at + 2, runId: R(1), previousState: "ready", newState: "completed" },
+        ];
+        const before = p.runHistory(R(1));
+        expect(() => p.applyBatch(refused.map((c, k) => ({ ...c, sequence: first + k })), true)).toThrow();
+        expect(p.runHistory(R(1))).toEqual(before);
+      }
+      apply({ kind: "runResume", timestamp: at + 2, runId: R(1) });
+      expected.push("leased", "running", "suspended", "ready");
+    }
+    apply({ kind: "runDispatch", timestamp: 2000, runId: R(1), owner: "w", expiresAt: 2100, attemptId: A(40) });
+    apply({ kind: "runFinish", timestamp: 2001, runId: R(1), attemptId: A(40), outcome: AttemptOutcome.success(), newState: "completed" });
+    expected.push("leased", "running", "completed");
+    const history = p.runHistory(R(1));
+    expect(history.map((h) => h.to)).toEqual(expected);
+    expect(history.at(-1)).toEqual({ from: "running", to: "completed", at: 2001 });
+    expect(history[3]).toEqual({ from: "leased", to: "running", at: 1002 });
+  });
+
   it("rolls back a refused batch completely: run records, per-task lists, state counts and attempts", () => {
     const { p, task, run, move } = setup();
     task(1);

@@ -79,6 +79,8 @@ export interface LeaseRecord {
 }
 
 const NO_ATTEMPTS: readonly AttemptRecord[] = Object.freeze([]);
+/** Histories up to this many numbers (16 changes) are kept exactly sized; longer ones grow in place. */
+const EXACT_HISTORY_MAX = 32;
 // Typed mutable, but never changed: recordChange replaces it instead.
 const NO_CHANGES = Object.freeze([]) as unknown as number[];
 
@@ -118,8 +120,9 @@ export function stateCode(state: RunState): number {
  * - `history` is packed as `[stateCode, at - createdAt, ...]` pairs for every
  *   change after the implicit first one (→ scheduled at `createdAt`). Small
  *   integers stay unboxed in the array, where one object per change cost
- *   about 48 bytes plus a boxed number. It is trimmed to its exact length when
- *   the run becomes terminal.
+ *   about 48 bytes plus a boxed number. A short history is always exactly
+ *   sized (each change makes a copy); a long one grows in place and is
+ *   trimmed when the run becomes terminal.
  * - `attempts` is copy-on-write and exactly sized (runs have few attempts);
  *   entries are never changed in place, so a reader's view stays valid.
  *
@@ -207,10 +210,47 @@ export class RunRecord {
 
   /** Appends a state change to the packed history. */
   recordChange(to: RunState, at: number): void {
-    const code = stateCode(to);
-    // A new run shares one frozen empty history until its first change.
-    if (this.history === NO_CHANGES) this.history = [code, at - this.createdAt];
-    else this.history.push(code, at - this.createdAt);
+    this.#append(stateCode(to), at - this.createdAt, -1, 0);
+  }
+
+  /** Appends two state changes at one time (a dispatch: → leased, → running). */
+  recordChanges(first: RunState, second: RunState, at: number): void {
+    const offset = at - this.createdAt;
+    this.#append(stateCode(first), offset, stateCode(second), offset);
+  }
+
+  /**
+   * Appends one change (`codeB` < 0) or two. A short history is replaced by
+   * an exactly sized copy: a run changes state a handful of times, and an
+   * array grown by `push` carried spare room (then a trimmed copy once the
+   * run was terminal), garbage that had usually reached the old generation.
+   * A long one (a run suspended and resumed many times) grows in place, so
+   * appends stay amortised O(1); `trimHistory` drops its spare room.
+   */
+  #append(codeA: number, offsetA: number, codeB: number, offsetB: number): void {
+    const h = this.history;
+    const n = h.length;
+    const added = codeB < 0 ? 2 : 4;
+    if (n + added > EXACT_HISTORY_MAX) {
+      h.push(codeA, offsetA);
+      if (codeB >= 0) h.push(codeB, offsetB);
+      return;
+    }
+    // A new run shares one frozen empty history until its first change, so it is never pushed to.
+    const next = new Array<number>(n + added);
+    for (let i = 0; i < n; i++) next[i] = h[i]!;
+    next[n] = codeA;
+    next[n + 1] = offsetA;
+    if (codeB >= 0) {
+      next[n + 2] = codeB;
+      next[n + 3] = offsetB;
+    }
+    this.history = next;
+  }
+
+  /** Drops the spare room of a history that grew in place (called once the run is terminal). */
+  trimHistory(): void {
+    if (this.history.length > EXACT_HISTORY_MAX) this.history = this.history.slice();
   }
 
   /** The history as objects, oldest first; the first entry is `{ from: null, to: 'scheduled' }`. */
