@@ -131,6 +131,7 @@ export type {
   RunFinishCommand,
   RunsPromoteCommand,
   TaskSubmitCommand,
+  RunsDispatchCommand,
 } from "./mutation/commands.js";
 export type { AppliedMutation, MutationOutcome, MutationAuthority, GroupCommitMutationAuthority } from "./mutation/authority.js";
 

@@ -156,6 +156,10 @@ export class DispatchLoop {
   #dispatching = false;
   #closing = false;
   #pumpQueued = false;
+  /** A refill pass is queued as a microtask (see {@link #finish}). */
+  #refillQueued = false;
+  /** Free slots at which a finish refills at once and ends the group commit (see {@link #finish}). */
+  readonly #halfSlots: number;
   #wakeTimer: { at: number; timer: ClockTimer } | undefined;
   #heartbeatTimer: ClockTimer | undefined;
   #pendingWrites = 0;
@@ -167,6 +171,7 @@ export class DispatchLoop {
     this.#d = deps;
     this.#clock = deps.options.clock;
     this.#firstSlice = Math.min(PROMOTIONS_PER_PASS, Math.max(MIN_FIRST_SLICE, FIRST_SLICE_PER_SLOT * deps.options.concurrency));
+    this.#halfSlots = Math.max(1, Math.ceil(deps.options.concurrency / 2));
   }
 
   /** Attempts currently in flight. */
@@ -411,49 +416,91 @@ export class DispatchLoop {
       return;
     }
     const selected = scheduler.selectNext(slots);
-    for (let i = 0; i < selected.length; i++) this.#dispatchClaim(selected[i]!);
+    // The claims still dispatchable are kept at the front of `selected` (the scheduler's fresh array), their specs alongside.
+    const specs: TaskSpec[] = [];
+    let kept = 0;
+    for (let i = 0; i < selected.length; i++) {
+      const claim = selected[i]!;
+      const spec = this.#specOfReady(claim);
+      if (spec === undefined) continue;
+      selected[kept++] = claim;
+      specs.push(spec);
+    }
+    if (kept === 1) this.#dispatch(selected[0]!, specs[0]!);
+    else if (kept > 1) this.#dispatchMany(selected, specs, kept);
   }
 
   #dispatchClaim(claim: SchedulerRun): void {
+    const spec = this.#specOfReady(claim);
+    if (spec !== undefined) this.#dispatch(claim, spec);
+  }
+
+  /** The task spec of a claimed run that is ready in the projection too; otherwise the claim is given back. */
+  #specOfReady(claim: SchedulerRun): TaskSpec | undefined {
     const { scheduler, projection } = this.#d;
     // State and task straight from the projection: no copy of the run.
     const task = projection.runState(claim.id) === "ready" ? projection.getTask(claim.taskId) : undefined;
-    if (task === undefined) {
-      scheduler.releaseClaim(claim.id);
-      return;
-    }
-    this.#dispatch(claim, task.spec);
+    if (task === undefined) scheduler.releaseClaim(claim.id);
+    return task?.spec;
   }
 
   #dispatch(claim: SchedulerRun, spec: TaskSpec): void {
-    const { authority, options, ids, scheduler, projection } = this.#d;
+    const { authority, options, ids } = this.#d;
     const now = this.#clock.now();
     const attemptId = ids.attemptId();
     const s = authority.latestSequence();
     const leaseExpiresAt = now + options.leaseTimeoutMs;
-    const runId = claim.id;
     // One event for ready → leased, lease, leased → running and attempt start:
     // the same changes as those four commands, a quarter of the records.
-    const dispatch: MutationCommand = { kind: "runDispatch", sequence: s + 1, timestamp: now, runId, owner: options.owner, expiresAt: leaseExpiresAt, attemptId };
+    const dispatch: MutationCommand = { kind: "runDispatch", sequence: s + 1, timestamp: now, runId: claim.id, owner: options.owner, expiresAt: leaseExpiresAt, attemptId };
     const durable = authority.submitBatchDurable([dispatch], "immediate");
     if (authority.latestSequence() === s) {
       // Refused (the projection and the scheduler disagree): a bug, not bad input, so the queue stops.
       durable.then(undefined, this.#d.onFatal);
       return;
     }
-    // The authority applied the batch synchronously: the new attempt is the last one listed.
+    this.#started(claim, spec, attemptId, now, leaseExpiresAt, durable);
+    this.#armHeartbeat();
+  }
+
+  /** Dispatches the first `count` claims in one `runsDispatch` record (a pass that fills several slots). */
+  #dispatchMany(claims: readonly SchedulerRun[], specs: readonly TaskSpec[], count: number): void {
+    const { authority, options, ids } = this.#d;
+    const now = this.#clock.now();
+    const s = authority.latestSequence();
+    const leaseExpiresAt = now + options.leaseTimeoutMs;
+    const runIds = new Array<RunId>(count);
+    const attemptIds = new Array<AttemptId>(count);
+    for (let i = 0; i < count; i++) {
+      runIds[i] = claims[i]!.id;
+      attemptIds[i] = ids.attemptId();
+    }
+    const dispatch: MutationCommand = { kind: "runsDispatch", sequence: s + 1, timestamp: now, owner: options.owner, expiresAt: leaseExpiresAt, runIds, attemptIds };
+    const durable = authority.submitBatchDurable([dispatch], "immediate");
+    if (authority.latestSequence() === s) {
+      // Refused (the projection and the scheduler disagree): a bug, not bad input, so the queue stops.
+      durable.then(undefined, this.#d.onFatal);
+      return;
+    }
+    for (let i = 0; i < count; i++) this.#started(claims[i]!, specs[i]!, attemptIds[i]!, now, leaseExpiresAt, durable);
+    this.#armHeartbeat();
+  }
+
+  /** Tracks a run whose dispatch the authority just applied: in flight, running in the scheduler, started once `durable`. */
+  #started(claim: SchedulerRun, spec: TaskSpec, attemptId: AttemptId, now: number, leaseExpiresAt: number, durable: Promise<void>): void {
+    const runId = claim.id;
+    // The authority applied the dispatch synchronously: the new attempt is the last one listed.
     // A run's first attempt (most runs) is its only one and counts: no lookup of the list.
     let counted = 1;
     let started = 1;
     if (claim.attemptCount !== 0) {
-      const attempts = projection.attempts(runId);
+      const attempts = this.#d.projection.attempts(runId);
       counted = countedAttempts(attempts);
       started = attempts.length;
     }
     const entry = new InFlight(runId, claim.taskId, attemptId, spec, counted, claim.scheduledAt, now, leaseExpiresAt);
-    scheduler.onClaimedTransition(claim, "running", now, started);
+    this.#d.scheduler.onClaimedTransition(claim, "running", now, started);
     this.#inFlight.set(runId, entry);
-    this.#armHeartbeat();
     this.#joinGroup(durable, entry);
   }
 
@@ -575,10 +622,28 @@ export class DispatchLoop {
       return;
     }
     // Refill the freed slot in the same turn: the next run's lease-and-start
-    // batch then joins this finish in one group commit, so a busy slot pays one
-    // fsync per run instead of two.
-    this.#pump();
+    // then joins this finish in one group commit, so a busy slot pays one
+    // fsync per run instead of two. The handlers started by one commit
+    // usually finish in one burst, so the refill waits for a microtask: one
+    // pass after the burst refills all their slots with one record. Once half
+    // the slots are free it refills now and ends the group commit there: the
+    // slots then fall into two cohorts, one running its handlers while the
+    // other's records are written (one cohort would leave the loop idle
+    // during every write).
+    if (this.#d.options.concurrency - this.#inFlight.size >= this.#halfSlots) {
+      this.#pump();
+      this.#d.authority.commitBoundary?.();
+      return;
+    }
+    if (this.#refillQueued) return;
+    this.#refillQueued = true;
+    queueMicrotask(this.#refill);
   }
+
+  readonly #refill = (): void => {
+    this.#refillQueued = false;
+    this.#pump();
+  };
 
   #recordFinish(entry: InFlight, response: ExecutorResponse, startedAt: number): void {
     const { authority, scheduler } = this.#d;

@@ -52,4 +52,19 @@ describe("a backlog at start", () => {
     expect(reopened.stats().runsByState.ready).toBe(count - 1);
     await reopened.close();
   });
+
+  it("refills the slots a burst of finishes freed with one dispatch record, not one per run", async () => {
+    const q = await openQueue({ dataDir: tempDir(), concurrency: 16, handler: () => Promise.resolve() });
+    const count = 512;
+    await q.submitMany(Array.from({ length: count }, () => ({ runPolicy: oncePolicy() })));
+    const afterSubmit = q.stats().latestSequence;
+    await q.runUntilIdle();
+    expect(q.stats().runsByState.completed).toBe(count);
+    // One finish record per run; one record per dispatch would add 512 more. Handlers that settle
+    // at once finish in bursts, and each burst's freed slots (8 of 16 at a time) share one record.
+    const records = q.stats().latestSequence - afterSubmit;
+    expect(records).toBeGreaterThanOrEqual(count);
+    expect(records).toBeLessThan(count * 1.25);
+    await q.close();
+  });
 });

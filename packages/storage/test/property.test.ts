@@ -56,6 +56,11 @@ function command(intentValue: Intent, p: ProjectionView, c: Commands, tasks: Tas
       if (runId === undefined) return { kind: "enginePause", timestamp: now };
       const lease = p.lease(runId);
       if (lease === undefined) {
+        if (b % 4 === 2) {
+          // Several runs in one record, sometimes one that cannot be dispatched (or this one again).
+          const other = pick(runs, b >> 2) ?? runId;
+          return { kind: "runsDispatch", timestamp: now, owner: `w${b % 3}`, expiresAt: now + b, runIds: [runId, other], attemptIds: [c.ids.attemptId(), c.ids.attemptId()] };
+        }
         return b % 2 === 0
           ? { kind: "runDispatch", timestamp: now, runId, owner: `w${b % 3}`, expiresAt: now + b, attemptId: c.ids.attemptId() }
           : { kind: "leaseAcquire", timestamp: now, runId, owner: `w${b % 3}`, expiresAt: now + b, attemptId: c.ids.attemptId() };
@@ -245,6 +250,41 @@ describe("runDispatch (property)", () => {
           { kind: "attemptStart", sequence: s + 4, timestamp: now, runId, attemptId },
         ];
         if (agrees(p, runId, fused, separate, "the four commands")) accepted++;
+        else refused++;
+      }),
+      { numRuns: 300 },
+    );
+    // Both sides of the property were exercised.
+    expect(accepted).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(20);
+  });
+});
+
+describe("runsDispatch (property)", () => {
+  it("changes exactly what one runDispatch per listed run in a row changes, and is refused exactly where they are", () => {
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.array(intent, { maxLength: 60 }), fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), fc.nat(), (intents, picks, b) => {
+        const { c, p, runs } = walk(intents);
+        // Promote scheduled runs so that ready ones are common.
+        const scheduled = runs.filter((id) => p.runState(id) === "scheduled");
+        if (scheduled.length > 0 && b % 4 !== 0) p.apply({ kind: "runsPromote", sequence: p.latestSequence + 1, timestamp: c.clock.now(), runIds: scheduled });
+        const ready = runs.filter((id) => p.runState(id) === "ready");
+        // Mostly ready runs each once (the interesting case), sometimes any run, a repeated one or an unknown one.
+        const pool = b % 3 === 0 ? runs : ready;
+        let runIds = picks.map((n) => pick(pool, n)).filter((id): id is RunId => id !== undefined);
+        if (b % 2 === 0) runIds = [...new Set(runIds)];
+        if (b % 11 === 0) runIds.push(c.ids.runId());
+        if (runIds.length === 0) return;
+        const attemptIds = runIds.map((id, k) => (b % 7 === 0 && k === 0 ? (p.attempts(id)[0]?.attemptId ?? c.ids.attemptId()) : c.ids.attemptId()));
+        const owner = b % 13 === 0 ? "" : `w${b % 3}`;
+        const now = c.clock.now() + 1;
+        const expiresAt = now + 30_000;
+        const s = p.latestSequence;
+        const fused: MutationCommand = { kind: "runsDispatch", sequence: s + 1, timestamp: now, owner, expiresAt, runIds, attemptIds };
+        const separate: MutationCommand[] = runIds.map((runId, k) => ({ kind: "runDispatch", sequence: s + 1 + k, timestamp: now, runId, owner, expiresAt, attemptId: attemptIds[k]! }));
+        if (agrees(p, [...new Set(runIds)], fused, separate, "one runDispatch per run")) accepted++;
         else refused++;
       }),
       { numRuns: 300 },

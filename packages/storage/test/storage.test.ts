@@ -268,6 +268,43 @@ describe("openStorage", () => {
     expect(snapshotBytes(inspected.projection).equals(before)).toBe(true);
   });
 
+  it("runsDispatch leases and starts several ready runs in one record; a list with a run that is not ready is refused by name and writes nothing; it replays", async () => {
+    const store = await open();
+    const submitted = c.taskSubmit(3, { maxAttempts: 2 });
+    const [a, b, d] = submitted.runs.map((run) => run.id) as [RunId, RunId, RunId];
+    await submit(store.authority, submitted);
+    const now = c.clock.now();
+    await submit(store.authority, { kind: "runsPromote", timestamp: now, runIds: [a, b] });
+    const attemptIds = [c.ids.attemptId(), c.ids.attemptId()];
+    const dispatch = { kind: "runsDispatch", timestamp: now, owner: "w1", expiresAt: now + 30_000, runIds: [a, b], attemptIds } as const;
+    expect(await submit(store.authority, dispatch)).toEqual({
+      sequence: 3,
+      applied: { kind: "runsDispatch", runIds: [a, b], attemptIds, owner: "w1", expiresAt: now + 30_000 },
+    });
+    expect(store.projection.runsInState("running")).toEqual([a, b]);
+    expect(store.projection.lease(b)).toMatchObject({ owner: "w1", expiresAt: now + 30_000, attemptId: attemptIds[1] });
+    expect(store.projection.activeAttemptId(a)).toBe(attemptIds[0]);
+    const before = snapshotBytes(store.projection);
+    // d was never promoted: the whole list is refused, a included.
+    const refused = await submit(store.authority, { ...dispatch, runIds: [d, a], attemptIds: [c.ids.attemptId(), c.ids.attemptId()] }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(ActionQueueError.hasCode(refused, "COMMAND_REJECTED")).toBe(true);
+    expect((refused as Error).message).toContain(`run ${d}: a dispatch requires state ready, the run is scheduled`);
+    expect(store.authority.latestSequence()).toBe(3);
+    expect(snapshotBytes(store.projection).equals(before)).toBe(true);
+    await store.close();
+
+    const inspected = openStorageReadOnly({ dataDir });
+    expect(inspected.walRecordsReplayed).toBe(3);
+    expect(snapshotBytes(inspected.projection).equals(before)).toBe(true);
+    // Writer open: both dispatched runs were running when the process stopped; their attempts are abandoned and counted.
+    const again = await open();
+    expect(again.recoveryReport.reconciledRuns.map((r) => r.runId).sort()).toEqual([a, b].sort());
+    await again.close();
+  });
+
   it("runsPromote moves several runs to ready in one record; a list with a run in another state is refused by name and writes nothing; it replays", async () => {
     const store = await open();
     const task = c.taskCreate();

@@ -29,6 +29,13 @@ export type AppliedMutation =
   | { readonly kind: "taskPurge"; readonly taskId: TaskId }
   | { readonly kind: "runsPromote"; readonly runIds: readonly RunId[] }
   | { readonly kind: "taskSubmit"; readonly taskId: TaskId; readonly runIds: readonly RunId[] }
+  | {
+      readonly kind: "runsDispatch";
+      readonly runIds: readonly RunId[];
+      readonly attemptIds: readonly AttemptId[];
+      readonly owner: string;
+      readonly expiresAt: number;
+    }
   | { readonly kind: "dependencyDeclare"; readonly taskId: TaskId; readonly dependsOn: readonly TaskId[] }
   | { readonly kind: "runSuspend" | "runResume"; readonly runId: RunId }
   | { readonly kind: "budgetAllocate"; readonly taskId: TaskId; readonly dimension: BudgetDimension; readonly limit: number }
@@ -80,4 +87,12 @@ export interface MutationAuthority {
  */
 export interface GroupCommitMutationAuthority extends MutationAuthority {
   submitBatchDurable(commands: readonly MutationCommand[], durability: DurabilityPolicy): Promise<void>;
+  /**
+   * Optional hint: ends the group commit being filled here. What was
+   * submitted so far goes to disk in the next write, started at once when
+   * none is in progress, and later submissions in the one after. Durability
+   * and order do not change; a caller whose records come in bursts (the
+   * dispatch loop) uses it to keep one burst's write from waiting for the next.
+   */
+  commitBoundary?(): void;
 }

@@ -82,6 +82,21 @@ export interface RunDispatchCommand extends CommandBase {
   readonly attemptId: AttemptId;
 }
 /**
+ * Dispatches several ready runs in one event: run `runIds[i]` is leased to
+ * `owner` until `expiresAt` and starts attempt `attemptIds[i]`. It makes
+ * exactly the changes of one `runDispatch` per run, in list order (and is
+ * refused, as a whole, wherever one of them would be), in one WAL record:
+ * the dispatch loop starts the runs of one pass this way. The lists are
+ * non-empty, of equal length, and name each run once.
+ */
+export interface RunsDispatchCommand extends CommandBase {
+  readonly kind: "runsDispatch";
+  readonly owner: string;
+  readonly expiresAt: number;
+  readonly runIds: readonly RunId[];
+  readonly attemptIds: readonly AttemptId[];
+}
+/**
  * Finishes a running run's active attempt and moves the run out of running
  * in one event. It makes exactly the changes of `attemptFinish` followed by
  * `running → newState` (and is refused wherever one of them would be), in one
@@ -300,7 +315,8 @@ export type MutationCommand =
   | RunFinishCommand
   | TaskPurgeCommand
   | RunsPromoteCommand
-  | TaskSubmitCommand;
+  | TaskSubmitCommand
+  | RunsDispatchCommand;
 
 /** The `kind` of a command. */
 export type MutationCommandKind = MutationCommand["kind"];
@@ -341,6 +357,7 @@ export const MUTATION_COMMAND_KINDS: readonly MutationCommandKind[] = [
   "taskPurge",
   "runsPromote",
   "taskSubmit",
+  "runsDispatch",
 ];
 
 /** A command without its sequence: what callers build before the authority numbers it. */

@@ -57,6 +57,7 @@ const valid: MutationCommand[] = [
     taskSpec: createTaskSpec({ id: t, runPolicy: oncePolicy() }),
     runs: [RunInstance.newScheduled({ id: r, taskId: t, scheduledAt: 1000, createdAt: 1000 })],
   },
+  { ...base, kind: "runsDispatch", owner: "w1", expiresAt: 5000, runIds: [r, runId()], attemptIds: [a, attemptId()] },
 ];
 
 const bad = <T extends MutationCommand>(kind: T["kind"], patch: Record<string, unknown>): MutationCommand => {
@@ -88,6 +89,11 @@ describe("validateCommandShape", () => {
     ["malformed run id", bad("attemptStart", { runId: "nope" }), "INVALID_ID"],
     ["taskPurge with a malformed task id", bad("taskPurge", { taskId: "nope" }), "INVALID_ID"],
     ["promotion of no runs", bad("runsPromote", { runIds: [] }), "INVALID_FIELD"],
+    ["dispatch of no runs", bad("runsDispatch", { runIds: [], attemptIds: [] }), "INVALID_FIELD"],
+    ["dispatch with fewer attempt ids than runs", bad("runsDispatch", { attemptIds: [a] }), "INVALID_FIELD"],
+    ["dispatch naming a run twice", bad("runsDispatch", { runIds: [r, r] }), "INVALID_FIELD"],
+    ["dispatch of several runs by an empty owner", bad("runsDispatch", { owner: "" }), "EMPTY_LEASE_OWNER"],
+    ["dispatch of several runs with a malformed attempt id", bad("runsDispatch", { attemptIds: [a, "x"] }), "INVALID_ID"],
     ["submission whose runs are not a list", bad("taskSubmit", { runs: "r" }), "INVALID_FIELD"],
     ["submission with a run that is not a RunInstance", bad("taskSubmit", { runs: [{ id: r, taskId: t }] }), "INVALID_FIELD"],
     ["submission with a run of another task", bad("taskSubmit", { runs: [RunInstance.newScheduled({ id: r, taskId: taskId(), scheduledAt: 1, createdAt: 1 })] }), "INVALID_FIELD"],

@@ -139,6 +139,24 @@ export function validateCommandShape(command: MutationCommand): void {
     case "taskPurge":
       taskId(command);
       return;
+    case "runsDispatch": {
+      requireNonEmpty("EMPTY_LEASE_OWNER", "command.owner", command.owner);
+      requireTimestamp("command.expiresAt", command.expiresAt);
+      const runIds: unknown = command.runIds;
+      const attemptIds: unknown = command.attemptIds;
+      if (!Array.isArray(runIds) || runIds.length === 0) fail("INVALID_FIELD", "command.runIds", runIds, "a non-empty list of run ids");
+      if (!Array.isArray(attemptIds) || attemptIds.length !== runIds.length) {
+        fail("INVALID_FIELD", "command.attemptIds", attemptIds, `a list of ${runIds.length} attempt ids, one per run`);
+      }
+      const seen = new Set<string>();
+      for (let i = 0; i < runIds.length; i++) {
+        const id = requireCanonicalId(parseRunId, `command.runIds[${i}]`, runIds[i]);
+        requireCanonicalId(parseAttemptId, `command.attemptIds[${i}]`, attemptIds[i]);
+        if (seen.has(id)) fail("INVALID_FIELD", `command.runIds[${i}]`, id, "a run listed once");
+        seen.add(id);
+      }
+      return;
+    }
     case "runsPromote": {
       const ids: unknown = command.runIds;
       if (!Array.isArray(ids) || ids.length === 0) fail("INVALID_FIELD", "command.runIds", ids, "a non-empty list of run ids");

@@ -34,6 +34,8 @@ export interface EventSink {
   appendEncodedBatch(firstSequence: number, bytes: Uint8Array, ends: readonly number[], durability: DurabilityPolicy): Promise<void>;
   /** Set once the sink failed; nothing more may be appended. */
   readonly poisonedBy: Error | undefined;
+  /** Optional: ends the group commit being filled here (see the WAL writer's `commitBoundary`). */
+  commitBoundary?(): void;
 }
 
 /**
@@ -158,6 +160,11 @@ export class StorageMutationAuthority implements GroupCommitMutationAuthority {
     const written = this.#acceptBatch(commands, durability, outcomes);
     if (written instanceof Error) return Promise.reject(written);
     return written.then(() => outcomes, this.#failWrite);
+  }
+
+  /** Ends the group commit being filled here: see {@link GroupCommitMutationAuthority.commitBoundary}. */
+  commitBoundary(): void {
+    this.#sink.commitBoundary?.();
   }
 
   /**

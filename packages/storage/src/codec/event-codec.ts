@@ -68,6 +68,7 @@ export const EVENT_TAGS: readonly MutationCommandKind[] = [
   "taskPurge",
   "runsPromote",
   "taskSubmit",
+  "runsDispatch",
 ];
 
 const TAG_OF = new Map<MutationCommandKind, number>(EVENT_TAGS.map((kind, tag) => [kind, tag]));
@@ -154,6 +155,20 @@ export function writeEvent(w: BinaryWriter, c: MutationCommand): void {
     case "taskCancel":
     case "taskPurge":
       return w.ulid(c.taskId, "taskId");
+    case "runsDispatch": {
+      w.string(c.owner);
+      w.uint(c.expiresAt, "expiresAt");
+      const runIds = c.runIds;
+      const attemptIds = c.attemptIds;
+      // A mismatch would encode a record that cannot be decoded as it was meant.
+      if (attemptIds.length !== runIds.length) throw decodeError(`cannot encode runsDispatch: ${runIds.length} runs but ${attemptIds.length} attempt ids`, { field: "attemptIds" });
+      w.uint(runIds.length, "length");
+      for (let i = 0; i < runIds.length; i++) {
+        w.ulid(runIds[i]!, "runIds");
+        w.ulid(attemptIds[i]!, "attemptIds");
+      }
+      return;
+    }
     case "runsPromote": {
       // An indexed loop rather than `list`: a promotion pass lists up to 2,048 runs.
       const ids = c.runIds;
@@ -283,6 +298,21 @@ export function decodeEvent(payload: Uint8Array, sequence: number, start = 0, en
     case "taskPurge":
       command = { kind, sequence, timestamp, taskId: r.ulid("taskId") as TaskId };
       break;
+    case "runsDispatch": {
+      const owner = r.string("owner");
+      const expiresAt = r.uint("expiresAt");
+      const count = r.uint("length");
+      // Each entry is 32 bytes: a count beyond what is left is damage, not a reason to allocate.
+      if (count === 0 || count * 32 > r.remaining) throw decodeError(`cannot decode runsDispatch: ${count} runs in ${r.remaining} bytes`, { field: "runIds" });
+      const runIds = new Array<RunId>(count);
+      const attemptIds = new Array<AttemptId>(count);
+      for (let i = 0; i < count; i++) {
+        runIds[i] = r.ulid("runIds") as RunId;
+        attemptIds[i] = r.ulid("attemptIds") as AttemptId;
+      }
+      command = { kind, sequence, timestamp, owner, expiresAt, runIds, attemptIds };
+      break;
+    }
     case "runsPromote": {
       const runIds = r.list("runIds", () => r.ulid("runIds") as RunId);
       if (runIds.length === 0) throw decodeError("cannot decode runsPromote: the run list is empty", { field: "runIds" });

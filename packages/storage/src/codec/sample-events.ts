@@ -105,6 +105,17 @@ export function sampleEvents(): { name: string; command: MutationCommand }[] {
         ],
       },
     },
+    {
+      name: "runs-dispatch",
+      command: {
+        kind: "runsDispatch",
+        timestamp: T + 33,
+        owner: "worker-1",
+        expiresAt: T + 30_033,
+        runIds: [runId, "01HF00000000000000000000R2" as RunId],
+        attemptIds: [attemptId, "01HF00000000000000000000A2" as AttemptId],
+      },
+    },
   ];
   return list.map((entry, index) => ({ name: entry.name, command: { ...entry.command, sequence: index + 1 } }));
 }

@@ -4,7 +4,7 @@
  * an open undo journal can restore it.
  */
 import { AttemptOutcome, isTerminalState } from "@actionqueue/core";
-import type { AppliedMutation, MutationCommand, RunId, RunInstance, RunState } from "@actionqueue/core";
+import type { AppliedMutation, AttemptId, MutationCommand, RunId, RunInstance, RunState } from "@actionqueue/core";
 import type { ProjectionState } from "./state.js";
 import { RunRecord, TaskEntry } from "./records.js";
 import { budgetKey, grantKey, roleKey } from "./records.js";
@@ -43,6 +43,22 @@ function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: nu
     // history array grew while it was live.
     if (isTerminalState(to)) record.trimHistory();
   }
+}
+
+/**
+ * The changes of ready → leased, leaseAcquire, leased → running and
+ * attemptStart, with both transitions in the history; the index moves once.
+ */
+function dispatchRun(state: ProjectionState, record: RunRecord, owner: string, expiresAt: number, attemptId: AttemptId, at: number): void {
+  state.unindexRun(record.id, record.state);
+  record.recordChanges("leased", "running", at);
+  record.state = "running";
+  record.lastStateChangeAt = at;
+  state.indexRun(record.id, "running");
+  record.lease = { owner, expiresAt, attemptId, acquiredAt: at, updatedAt: at };
+  record.attemptCount += 1;
+  record.currentAttemptId = attemptId;
+  record.addAttempt({ attemptId, startedAt: at });
 }
 
 /** Adds a validated new run. The record copies the fields: the caller's instance cannot change durable state. */
@@ -110,6 +126,8 @@ function appliedMutation(state: ProjectionState, c: MutationCommand): AppliedMut
       return { kind: "runsPromote", runIds: c.runIds };
     case "taskSubmit":
       return { kind: "taskSubmit", taskId: c.taskSpec.id, runIds: c.runs.map((run) => run.id) };
+    case "runsDispatch":
+      return { kind: "runsDispatch", runIds: c.runIds, attemptIds: c.attemptIds, owner: c.owner, expiresAt: c.expiresAt };
     case "subscriptionCancel":
     case "subscriptionTrigger":
       return { kind: c.kind, subscriptionId: c.subscriptionId };
@@ -186,19 +204,14 @@ export function applyChange(state: ProjectionState, c: MutationCommand, found?: 
           : { owner: held.owner, expiresAt: c.expiresAt, attemptId: held.attemptId, acquiredAt: held.acquiredAt, updatedAt: at };
       return;
     }
-    case "runDispatch": {
-      // The changes of ready → leased, leaseAcquire, leased → running and
-      // attemptStart, with both transitions in the history; the index moves once.
-      const record = runRecord(state, c.runId, known);
-      state.unindexRun(record.id, record.state);
-      record.recordChanges("leased", "running", at);
-      record.state = "running";
-      record.lastStateChangeAt = at;
-      state.indexRun(record.id, "running");
-      record.lease = { owner: c.owner, expiresAt: c.expiresAt, attemptId: c.attemptId, acquiredAt: at, updatedAt: at };
-      record.attemptCount += 1;
-      record.currentAttemptId = c.attemptId;
-      record.addAttempt({ attemptId: c.attemptId, startedAt: at });
+    case "runDispatch":
+      dispatchRun(state, runRecord(state, c.runId, known), c.owner, c.expiresAt, c.attemptId, at);
+      return;
+    case "runsDispatch": {
+      // Validation's records, in list order, when it returned them (no second lookup per run).
+      const ids = c.runIds;
+      const records = Array.isArray(found) ? (found as readonly RunRecord[]) : undefined;
+      for (let i = 0; i < ids.length; i++) dispatchRun(state, runRecord(state, ids[i]!, records?.[i]), c.owner, c.expiresAt, c.attemptIds[i]!, at);
       return;
     }
     case "leaseExpire":

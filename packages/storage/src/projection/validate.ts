@@ -128,6 +128,44 @@ function checkSubmittedRuns(state: ProjectionState, taskId: TaskId, runs: readon
 }
 
 /**
+ * A dispatch of `record` with attempt `attemptId` is refused exactly where
+ * ready → leased, leaseAcquire, leased → running and attemptStart submitted
+ * in a row would be (the first transition clears any active attempt, so that
+ * check cannot fail here).
+ */
+function checkDispatchable(record: RunRecord, attemptId: string): void {
+  checkId("AttemptId", attemptId);
+  if (record.state !== "ready") {
+    reject("COMMAND_REJECTED", `run ${record.id}: a dispatch requires state ready, the run is ${record.state}`, { runId: record.id, state: record.state, allowed: ["ready"] });
+  }
+  if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${record.id}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: record.id, owner: record.lease.owner });
+  if (record.attemptCount >= U32_MAX) throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${record.id}: attempt count would overflow`, { details: { runId: record.id } });
+  requireUnusedAttemptId(record, attemptId);
+}
+
+/** A dispatch of several runs: each as one `runDispatch` would be checked, each run listed once. */
+function checkDispatches(state: ProjectionState, owner: string, expiresAt: number, runIds: readonly RunId[], attemptIds: readonly string[]): RunRecord[] {
+  checkOwner(owner);
+  checkTime("expiresAt", expiresAt);
+  const runList: unknown = runIds;
+  const attemptList: unknown = attemptIds;
+  if (!Array.isArray(runList) || runList.length === 0) invalid("INVALID_FIELD", "runIds", runList, "a non-empty list of run ids");
+  if (!Array.isArray(attemptList) || attemptList.length !== runIds.length) invalid("INVALID_FIELD", "attemptIds", attemptList, `a list of ${runIds.length} attempt ids, one per run`);
+  const seen = runIds.length > 1 ? new Set<RunId>() : undefined;
+  const records = new Array<RunRecord>(runIds.length);
+  for (let i = 0; i < runIds.length; i++) {
+    const record = requireRun(state, runIds[i]!);
+    checkDispatchable(record, attemptIds[i]!);
+    records[i] = record;
+    if (seen !== undefined) {
+      if (seen.has(record.id)) invalid("INVALID_FIELD", `runIds[${i}]`, record.id, "each run listed once");
+      seen.add(record.id);
+    }
+  }
+  return records;
+}
+
+/**
  * A promotion names runs, each once, that are all scheduled or waiting out a
  * retry: exactly where one `→ ready` transition per run would be accepted.
  */
@@ -271,21 +309,14 @@ export function validateEvent(state: ProjectionState, command: MutationCommand):
       return record;
     }
     case "runDispatch": {
-      // Refused exactly where ready → leased, leaseAcquire, leased → running
-      // and attemptStart submitted in a row would be (the first transition
-      // clears any active attempt, so that check cannot fail here).
       const record = requireRun(state, command.runId);
       checkOwner(command.owner);
       checkTime("expiresAt", command.expiresAt);
-      checkId("AttemptId", command.attemptId);
-      if (record.state !== "ready") {
-        reject("COMMAND_REJECTED", `run ${record.id}: a dispatch requires state ready, the run is ${record.state}`, { runId: record.id, state: record.state, allowed: ["ready"] });
-      }
-      if (record.lease !== undefined) reject("COMMAND_REJECTED", `run ${record.id}: a lease by ${JSON.stringify(record.lease.owner)} is already active`, { runId: record.id, owner: record.lease.owner });
-      if (record.attemptCount >= U32_MAX) throw new TransitionError("ATTEMPT_COUNT_OVERFLOW", `run ${record.id}: attempt count would overflow`, { details: { runId: record.id } });
-      requireUnusedAttemptId(record, command.attemptId);
+      checkDispatchable(record, command.attemptId);
       return record;
     }
+    case "runsDispatch":
+      return checkDispatches(state, command.owner, command.expiresAt, command.runIds, command.attemptIds);
     case "attemptFinish":
     case "runFinish": {
       const record = requireRun(state, command.runId);

@@ -165,3 +165,44 @@ describe("WAL group commit: sealing the next cycle while one runs", () => {
     await writer.close();
   });
 });
+
+describe("WAL group commit: a caller's commit boundary", () => {
+  const small = (n: number): Buffer => Buffer.alloc(60, n % 251);
+
+  it("starts a cycle at once when none runs: the records so far are written without waiting for the end of the turn", async () => {
+    const { writer } = await openWalWriter(wal);
+    const first = [writer.append(1, small(1), "immediate"), writer.append(2, small(2), "immediate")];
+    writer.commitBoundary();
+    // Appended after the boundary in the same turn: the next cycle's.
+    const later = writer.append(3, small(3), "immediate");
+    await Promise.all(first);
+    expect(writer.durableSequence).toBe(2);
+    await later;
+    expect(writer.stats.writeCycles).toBe(2);
+    await writer.close();
+  });
+
+  it("seals what was appended while a cycle runs as the next cycle, below the 4 KiB a seal otherwise needs; later appends wait for the one after", async () => {
+    const { writer } = await openWalWriter(wal);
+    void writer.append(1, small(0), "immediate");
+    await nextTurn(); // a one-record cycle is now being written
+    const sealed = [2, 3, 4].map((s) => writer.append(s, small(s), "immediate"));
+    writer.commitBoundary();
+    const after = [5, 6].map((s) => writer.append(s, small(s), "immediate").then(() => writer.durableSequence));
+    await Promise.all(sealed);
+    expect(writer.durableSequence).toBe(4);
+    expect(await Promise.all(after)).toEqual([6, 6]);
+    expect(writer.stats.writeCycles).toBe(3);
+    await writer.close();
+    const seen: number[] = [];
+    scanWal(wal, { onRecord: (r) => seen.push(r.sequence) });
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("does nothing with nothing appended", async () => {
+    const { writer } = await openWalWriter(wal);
+    writer.commitBoundary();
+    expect(writer.stats.writeCycles).toBe(0);
+    await writer.close();
+  });
+});

@@ -50,9 +50,11 @@ async function submitter(): Promise<void> {
     const steps: UnsequencedCommand[] =
       turn % 2 === 0
         ? [
-            // Promoted by the one-record runsPromote, as the dispatch loop does.
+            // Promoted by the one-record runsPromote and dispatched by runDispatch or runsDispatch, as the dispatch loop does.
             { kind: "runsPromote", timestamp: now, runIds: [runId] },
-            { kind: "runDispatch", timestamp: now, runId, owner: "child", expiresAt: now + 30_000, attemptId },
+            turn % 8 < 4
+              ? { kind: "runDispatch", timestamp: now, runId, owner: "child", expiresAt: now + 30_000, attemptId }
+              : { kind: "runsDispatch", timestamp: now, owner: "child", expiresAt: now + 30_000, runIds: [runId], attemptIds: [attemptId] },
             ...(turn % 4 === 0 ? [{ kind: "runFinish", timestamp: now, runId, attemptId, outcome: AttemptOutcome.success(), newState: "completed" } as const] : []),
             // Half of the finished tasks are purged again: their removal must replay too.
             ...(turn % 8 === 0 ? [{ kind: "taskPurge", timestamp: now, taskId } as const] : []),
