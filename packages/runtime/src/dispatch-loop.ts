@@ -156,8 +156,8 @@ export class DispatchLoop {
   #dispatching = false;
   #closing = false;
   #pumpQueued = false;
-  /** A refill pass is queued as a microtask (see {@link #finish}). */
-  #refillQueued = false;
+  /** A pass is queued as a microtask (see {@link scheduleSoon}). */
+  #soonQueued = false;
   /** Free slots at which a finish refills at once and ends the group commit (see {@link #finish}). */
   readonly #halfSlots: number;
   #wakeTimer: { at: number; timer: ClockTimer } | undefined;
@@ -208,15 +208,22 @@ export class DispatchLoop {
 
   /**
    * Queues one pass of the loop to run before the WAL's next group commit
-   * starts (a microtask, coalesced with {@link schedule}): runs that became
+   * starts (a microtask, even when {@link schedule} queued one for the next
+   * turn; several calls in a turn queue one): runs that became
    * ready in this turn are leased in the same commit as the write that made
    * them, instead of waiting for that commit's fsync plus one more.
    */
   scheduleSoon(): void {
-    if (this.#pumpQueued) return;
-    this.#pumpQueued = true;
-    queueMicrotask(this.#queuedPump);
+    // Its own flag: a pass already queued for the next turn must not hold this one back past the commit.
+    if (this.#soonQueued) return;
+    this.#soonQueued = true;
+    queueMicrotask(this.#soonPump);
   }
+
+  readonly #soonPump = (): void => {
+    this.#soonQueued = false;
+    this.#pump();
+  };
 
   readonly #queuedPump = (): void => {
     this.#pumpQueued = false;
@@ -371,13 +378,8 @@ export class DispatchLoop {
     let last: Promise<unknown> | undefined;
     if (runIds.length > 0) {
       // The whole slice in one record. Promotion is re-derivable after a crash, so it need not wait for its own fsync.
-      const s = authority.latestSequence();
-      last = authority.submitBatchDurable([{ kind: "runsPromote", sequence: s + 1, timestamp: now, runIds }], "deferred");
-      if (authority.latestSequence() === s) {
-        // Refused (the projection and the scheduler disagree): a bug, not bad input, so the queue stops.
-        last.then(undefined, this.#d.onFatal);
-        return;
-      }
+      last = this.#submitOne({ kind: "runsPromote", sequence: authority.latestSequence() + 1, timestamp: now, runIds }, "deferred");
+      if (last === undefined) return;
       for (let i = 0; i < kept; i++) scheduler.onClaimedTransition(due[i]!, "ready", now);
     }
     if (more) this.schedule();
@@ -448,17 +450,14 @@ export class DispatchLoop {
     const { authority, options, ids } = this.#d;
     const now = this.#clock.now();
     const attemptId = ids.attemptId();
-    const s = authority.latestSequence();
     const leaseExpiresAt = now + options.leaseTimeoutMs;
     // One event for ready → leased, lease, leased → running and attempt start:
     // the same changes as those four commands, a quarter of the records.
-    const dispatch: MutationCommand = { kind: "runDispatch", sequence: s + 1, timestamp: now, runId: claim.id, owner: options.owner, expiresAt: leaseExpiresAt, attemptId };
-    const durable = authority.submitBatchDurable([dispatch], "immediate");
-    if (authority.latestSequence() === s) {
-      // Refused (the projection and the scheduler disagree): a bug, not bad input, so the queue stops.
-      durable.then(undefined, this.#d.onFatal);
-      return;
-    }
+    const durable = this.#submitOne(
+      { kind: "runDispatch", sequence: authority.latestSequence() + 1, timestamp: now, runId: claim.id, owner: options.owner, expiresAt: leaseExpiresAt, attemptId },
+      "immediate",
+    );
+    if (durable === undefined) return;
     this.#started(claim, spec, attemptId, now, leaseExpiresAt, durable);
     this.#armHeartbeat();
   }
@@ -467,7 +466,6 @@ export class DispatchLoop {
   #dispatchMany(claims: readonly SchedulerRun[], specs: readonly TaskSpec[], count: number): void {
     const { authority, options, ids } = this.#d;
     const now = this.#clock.now();
-    const s = authority.latestSequence();
     const leaseExpiresAt = now + options.leaseTimeoutMs;
     const runIds = new Array<RunId>(count);
     const attemptIds = new Array<AttemptId>(count);
@@ -475,15 +473,27 @@ export class DispatchLoop {
       runIds[i] = claims[i]!.id;
       attemptIds[i] = ids.attemptId();
     }
-    const dispatch: MutationCommand = { kind: "runsDispatch", sequence: s + 1, timestamp: now, owner: options.owner, expiresAt: leaseExpiresAt, runIds, attemptIds };
-    const durable = authority.submitBatchDurable([dispatch], "immediate");
-    if (authority.latestSequence() === s) {
-      // Refused (the projection and the scheduler disagree): a bug, not bad input, so the queue stops.
-      durable.then(undefined, this.#d.onFatal);
-      return;
-    }
+    const durable = this.#submitOne(
+      { kind: "runsDispatch", sequence: authority.latestSequence() + 1, timestamp: now, owner: options.owner, expiresAt: leaseExpiresAt, runIds, attemptIds },
+      "immediate",
+    );
+    if (durable === undefined) return;
     for (let i = 0; i < count; i++) this.#started(claims[i]!, specs[i]!, attemptIds[i]!, now, leaseExpiresAt, durable);
     this.#armHeartbeat();
+  }
+
+  /**
+   * Submits one promotion or dispatch record. The authority applies it
+   * synchronously; refused, the projection and the scheduler disagree (a bug,
+   * not bad input), so the queue stops and this returns undefined.
+   */
+  #submitOne(command: MutationCommand, durability: "immediate" | "deferred"): Promise<void> | undefined {
+    const { authority } = this.#d;
+    const before = authority.latestSequence();
+    const durable = authority.submitBatchDurable([command], durability);
+    if (authority.latestSequence() !== before) return durable;
+    durable.then(undefined, this.#d.onFatal);
+    return undefined;
   }
 
   /** Tracks a run whose dispatch the authority just applied: in flight, running in the scheduler, started once `durable`. */
@@ -635,15 +645,8 @@ export class DispatchLoop {
       this.#d.authority.commitBoundary?.();
       return;
     }
-    if (this.#refillQueued) return;
-    this.#refillQueued = true;
-    queueMicrotask(this.#refill);
+    this.scheduleSoon();
   }
-
-  readonly #refill = (): void => {
-    this.#refillQueued = false;
-    this.#pump();
-  };
 
   #recordFinish(entry: InFlight, response: ExecutorResponse, startedAt: number): void {
     const { authority, scheduler } = this.#d;
