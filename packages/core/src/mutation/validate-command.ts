@@ -48,6 +48,18 @@ function legalTransition(from: RunState, newState: RunState): void {
   }
 }
 
+/** `command.runIds` of an event about several runs: a non-empty list of canonical run ids, each listed once. Returns its length. */
+function distinctRunIds(ids: unknown): number {
+  if (!Array.isArray(ids) || ids.length === 0) fail("INVALID_FIELD", "command.runIds", ids, "a non-empty list of run ids");
+  const seen = new Set<string>();
+  for (let i = 0; i < ids.length; i++) {
+    const id = requireCanonicalId(parseRunId, `command.runIds[${i}]`, ids[i]);
+    if (seen.has(id)) fail("INVALID_FIELD", `command.runIds[${i}]`, id, "a run listed once");
+    seen.add(id);
+  }
+  return ids.length;
+}
+
 /** The runs of a `taskSubmit`: a list of fresh runs of the task, each listed once. */
 function submittedRuns(taskId: string, runs: unknown): void {
   if (!Array.isArray(runs)) fail("INVALID_FIELD", "command.runs", runs, "a list of runs");
@@ -142,32 +154,17 @@ export function validateCommandShape(command: MutationCommand): void {
     case "runsDispatch": {
       requireNonEmpty("EMPTY_LEASE_OWNER", "command.owner", command.owner);
       requireTimestamp("command.expiresAt", command.expiresAt);
-      const runIds: unknown = command.runIds;
+      const count = distinctRunIds(command.runIds);
       const attemptIds: unknown = command.attemptIds;
-      if (!Array.isArray(runIds) || runIds.length === 0) fail("INVALID_FIELD", "command.runIds", runIds, "a non-empty list of run ids");
-      if (!Array.isArray(attemptIds) || attemptIds.length !== runIds.length) {
-        fail("INVALID_FIELD", "command.attemptIds", attemptIds, `a list of ${runIds.length} attempt ids, one per run`);
+      if (!Array.isArray(attemptIds) || attemptIds.length !== count) {
+        fail("INVALID_FIELD", "command.attemptIds", attemptIds, `a list of ${count} attempt ids, one per run`);
       }
-      const seen = new Set<string>();
-      for (let i = 0; i < runIds.length; i++) {
-        const id = requireCanonicalId(parseRunId, `command.runIds[${i}]`, runIds[i]);
-        requireCanonicalId(parseAttemptId, `command.attemptIds[${i}]`, attemptIds[i]);
-        if (seen.has(id)) fail("INVALID_FIELD", `command.runIds[${i}]`, id, "a run listed once");
-        seen.add(id);
-      }
+      for (let i = 0; i < count; i++) requireCanonicalId(parseAttemptId, `command.attemptIds[${i}]`, attemptIds[i]);
       return;
     }
-    case "runsPromote": {
-      const ids: unknown = command.runIds;
-      if (!Array.isArray(ids) || ids.length === 0) fail("INVALID_FIELD", "command.runIds", ids, "a non-empty list of run ids");
-      const seen = new Set<string>();
-      for (let i = 0; i < ids.length; i++) {
-        const id = requireCanonicalId(parseRunId, `command.runIds[${i}]`, ids[i]);
-        if (seen.has(id)) fail("INVALID_FIELD", `command.runIds[${i}]`, id, "a run listed once");
-        seen.add(id);
-      }
+    case "runsPromote":
+      distinctRunIds(command.runIds);
       return;
-    }
     case "dependencyDeclare":
       taskId(command);
       if (!Array.isArray(command.dependsOn) || command.dependsOn.length === 0) {

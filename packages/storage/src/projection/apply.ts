@@ -4,7 +4,7 @@
  * an open undo journal can restore it.
  */
 import { AttemptOutcome, isTerminalState } from "@actionqueue/core";
-import type { AppliedMutation, AttemptId, MutationCommand, RunId, RunInstance, RunState } from "@actionqueue/core";
+import type { AppliedMutation, AttemptId, MutationCommand, RunId, RunInstance, RunState, TaskSpec } from "@actionqueue/core";
 import type { ProjectionState } from "./state.js";
 import { RunRecord, TaskEntry } from "./records.js";
 import { budgetKey, grantKey, roleKey } from "./records.js";
@@ -21,9 +21,14 @@ function runRecord(state: ProjectionState, runId: RunId, known: RunRecord | unde
   return known ?? state.runs.get(runId)!;
 }
 
-/** What validation returned for a single-run event (a promotion returns its list instead). */
+/** What validation returned for a single-run event (an event about several runs returns its list instead). */
 function single(known: RunRecord | readonly RunRecord[] | undefined): RunRecord | undefined {
   return known instanceof RunRecord ? known : undefined;
+}
+
+/** What validation returned for an event about several runs: their records, in list order. */
+function listed(known: RunRecord | readonly RunRecord[] | undefined): readonly RunRecord[] | undefined {
+  return Array.isArray(known) ? (known as readonly RunRecord[]) : undefined;
 }
 
 /**
@@ -59,6 +64,12 @@ function dispatchRun(state: ProjectionState, record: RunRecord, owner: string, e
   record.attemptCount += 1;
   record.currentAttemptId = attemptId;
   record.addAttempt({ attemptId, startedAt: at });
+}
+
+/** Adds a validated new task (no runs yet). */
+function createTask(state: ProjectionState, spec: TaskSpec, at: number): void {
+  state.touchNewTask(spec.id);
+  state.tasks.set(spec.id, new TaskEntry(spec, at, undefined, undefined));
 }
 
 /** Adds a validated new run. The record copies the fields: the caller's instance cannot change durable state. */
@@ -156,15 +167,13 @@ export function applyChange(state: ProjectionState, c: MutationCommand, found?: 
   const at = c.timestamp;
   switch (c.kind) {
     case "taskCreate":
-      state.touchNewTask(c.taskSpec.id);
-      state.tasks.set(c.taskSpec.id, new TaskEntry(c.taskSpec, at, undefined, undefined));
+      createTask(state, c.taskSpec, at);
       return;
     case "runCreate":
       createRun(state, c.run);
       return;
     case "taskSubmit": {
-      state.touchNewTask(c.taskSpec.id);
-      state.tasks.set(c.taskSpec.id, new TaskEntry(c.taskSpec, at, undefined, undefined));
+      createTask(state, c.taskSpec, at);
       const runs = c.runs;
       for (let i = 0; i < runs.length; i++) createRun(state, runs[i]!);
       return;
@@ -210,7 +219,7 @@ export function applyChange(state: ProjectionState, c: MutationCommand, found?: 
     case "runsDispatch": {
       // Validation's records, in list order, when it returned them (no second lookup per run).
       const ids = c.runIds;
-      const records = Array.isArray(found) ? (found as readonly RunRecord[]) : undefined;
+      const records = listed(found);
       for (let i = 0; i < ids.length; i++) dispatchRun(state, runRecord(state, ids[i]!, records?.[i]), c.owner, c.expiresAt, c.attemptIds[i]!, at);
       return;
     }
@@ -320,7 +329,7 @@ export function applyChange(state: ProjectionState, c: MutationCommand, found?: 
     case "runsPromote": {
       // Validation's records, in list order, when it returned them (no second lookup per run).
       const ids = c.runIds;
-      const records = Array.isArray(found) ? (found as readonly RunRecord[]) : undefined;
+      const records = listed(found);
       for (let i = 0; i < ids.length; i++) moveRun(state, runRecord(state, ids[i]!, records?.[i]), "ready", at);
       return;
     }

@@ -147,22 +147,10 @@ function checkDispatchable(record: RunRecord, attemptId: string): void {
 function checkDispatches(state: ProjectionState, owner: string, expiresAt: number, runIds: readonly RunId[], attemptIds: readonly string[]): RunRecord[] {
   checkOwner(owner);
   checkTime("expiresAt", expiresAt);
-  const runList: unknown = runIds;
+  requireRunList(runIds);
   const attemptList: unknown = attemptIds;
-  if (!Array.isArray(runList) || runList.length === 0) invalid("INVALID_FIELD", "runIds", runList, "a non-empty list of run ids");
   if (!Array.isArray(attemptList) || attemptList.length !== runIds.length) invalid("INVALID_FIELD", "attemptIds", attemptList, `a list of ${runIds.length} attempt ids, one per run`);
-  const seen = runIds.length > 1 ? new Set<RunId>() : undefined;
-  const records = new Array<RunRecord>(runIds.length);
-  for (let i = 0; i < runIds.length; i++) {
-    const record = requireRun(state, runIds[i]!);
-    checkDispatchable(record, attemptIds[i]!);
-    records[i] = record;
-    if (seen !== undefined) {
-      if (seen.has(record.id)) invalid("INVALID_FIELD", `runIds[${i}]`, record.id, "each run listed once");
-      seen.add(record.id);
-    }
-  }
-  return records;
+  return listedRuns(state, runIds, (record, i) => checkDispatchable(record, attemptIds[i]!));
 }
 
 /**
@@ -170,25 +158,40 @@ function checkDispatches(state: ProjectionState, owner: string, expiresAt: numbe
  * retry: exactly where one `→ ready` transition per run would be accepted.
  */
 function checkPromotable(state: ProjectionState, runIds: readonly RunId[]): RunRecord[] {
-  const list: unknown = runIds;
-  if (!Array.isArray(list) || list.length === 0) invalid("INVALID_FIELD", "runIds", list, "a non-empty list of run ids");
-  // A set only when a duplicate is possible; every id in it was found in the projection first.
-  const seen = runIds.length > 1 ? new Set<RunId>() : undefined;
-  const records = new Array<RunRecord>(runIds.length);
-  for (let i = 0; i < runIds.length; i++) {
-    const runId = runIds[i]!;
-    const record = requireRun(state, runId);
-    records[i] = record;
+  requireRunList(runIds);
+  return listedRuns(state, runIds, (record) => {
     if (record.state !== "scheduled" && record.state !== "retryWait") {
-      reject("COMMAND_REJECTED", `run ${runId}: a promotion requires state scheduled or retryWait, the run is ${record.state}`, {
-        runId,
+      reject("COMMAND_REJECTED", `run ${record.id}: a promotion requires state scheduled or retryWait, the run is ${record.state}`, {
+        runId: record.id,
         state: record.state,
         allowed: ["scheduled", "retryWait"],
       });
     }
+  });
+}
+
+/** The run list of an event about several runs is a non-empty list. */
+function requireRunList(runIds: readonly RunId[]): void {
+  const list: unknown = runIds;
+  if (!Array.isArray(list) || list.length === 0) invalid("INVALID_FIELD", "runIds", list, "a non-empty list of run ids");
+}
+
+/**
+ * The records of the runs an event about several runs lists, in list order:
+ * each must exist, pass `check`, and be listed once. What validation returns
+ * for `applyChange` to use.
+ */
+function listedRuns(state: ProjectionState, runIds: readonly RunId[], check: (record: RunRecord, index: number) => void): RunRecord[] {
+  // A set only when a duplicate is possible; every id in it was found in the projection first.
+  const seen = runIds.length > 1 ? new Set<RunId>() : undefined;
+  const records = new Array<RunRecord>(runIds.length);
+  for (let i = 0; i < runIds.length; i++) {
+    const record = requireRun(state, runIds[i]!);
+    check(record, i);
+    records[i] = record;
     if (seen !== undefined) {
-      if (seen.has(runId)) invalid("INVALID_FIELD", `runIds[${i}]`, runId, "each run listed once");
-      seen.add(runId);
+      if (seen.has(record.id)) invalid("INVALID_FIELD", `runIds[${i}]`, record.id, "each run listed once");
+      seen.add(record.id);
     }
   }
   return records;

@@ -466,7 +466,16 @@ export class WalWriter {
       return;
     }
     // One boundary at a time: a sealed head is already the next cycle.
-    if (this.#sealedLength === 0 && this.#pendingBytes() <= MAX_SEAL_BYTES) this.#seal();
+    this.#sealPending(1);
+  }
+
+  /**
+   * Seals the backlog as the next cycle when it holds at least `minBytes`
+   * and at most {@link MAX_SEAL_BYTES}, unless a head is sealed already.
+   */
+  #sealPending(minBytes: number): void {
+    const pending = this.#pendingBytes();
+    if (this.#sealedLength === 0 && pending >= minBytes && pending <= MAX_SEAL_BYTES) this.#seal();
   }
 
   /** Makes everything appended so far durable. */
@@ -581,10 +590,7 @@ export class WalWriter {
 
   #schedule(): void {
     if (this.#cycleActive) {
-      const pending = this.#pendingBytes();
-      if (this.#sealedLength === 0 && pending >= Math.max(MIN_SEAL_BYTES, (this.#lastCycleBytes + this.#previousCycleBytes) / 2) && pending <= MAX_SEAL_BYTES) {
-        this.#seal();
-      }
+      this.#sealPending(Math.max(MIN_SEAL_BYTES, (this.#lastCycleBytes + this.#previousCycleBytes) / 2));
       return;
     }
     if (this.#pendingBytes() >= this.#eagerBytes) {
