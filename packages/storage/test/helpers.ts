@@ -85,3 +85,11 @@ export async function startRun(authority: MutationAuthority, c: Commands, runId:
   await submit(authority, c.attemptStart(runId, attemptId));
   return attemptId;
 }
+
+/** What `promise` rejects with, or undefined if it resolves (a refusal the test then inspects). */
+export function refusal(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}

@@ -169,6 +169,19 @@ function runView(p: Projection, runId: RunId): unknown {
   };
 }
 
+/**
+ * The run list of an event about several runs: mostly runs from `fitting`
+ * each once (the interesting case), sometimes any of `runs`, a repeated one
+ * or an unknown one.
+ */
+function pickRuns(picks: readonly number[], b: number, fitting: readonly RunId[], runs: readonly RunId[], c: Commands): RunId[] {
+  const pool = b % 3 === 0 ? runs : fitting;
+  let runIds = picks.map((n) => pick(pool, n)).filter((id): id is RunId => id !== undefined);
+  if (b % 2 === 0) runIds = [...new Set(runIds)];
+  if (b % 11 === 0) runIds.push(c.ids.runId());
+  return runIds;
+}
+
 /** A projection after a random walk of intents, applied directly (refused commands are skipped). */
 function walk(intents: readonly Intent[]): { c: Commands; p: Projection; runs: RunId[] } {
   const c = new Commands();
@@ -271,11 +284,7 @@ describe("runsDispatch (property)", () => {
         const scheduled = runs.filter((id) => p.runState(id) === "scheduled");
         if (scheduled.length > 0 && b % 4 !== 0) p.apply({ kind: "runsPromote", sequence: p.latestSequence + 1, timestamp: c.clock.now(), runIds: scheduled });
         const ready = runs.filter((id) => p.runState(id) === "ready");
-        // Mostly ready runs each once (the interesting case), sometimes any run, a repeated one or an unknown one.
-        const pool = b % 3 === 0 ? runs : ready;
-        let runIds = picks.map((n) => pick(pool, n)).filter((id): id is RunId => id !== undefined);
-        if (b % 2 === 0) runIds = [...new Set(runIds)];
-        if (b % 11 === 0) runIds.push(c.ids.runId());
+        const runIds = pickRuns(picks, b, ready, runs, c);
         if (runIds.length === 0) return;
         const attemptIds = runIds.map((id, k) => (b % 7 === 0 && k === 0 ? (p.attempts(id)[0]?.attemptId ?? c.ids.attemptId()) : c.ids.attemptId()));
         const owner = b % 13 === 0 ? "" : `w${b % 3}`;
@@ -302,12 +311,8 @@ describe("runsPromote (property)", () => {
     fc.assert(
       fc.property(fc.array(intent, { maxLength: 60 }), fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), fc.nat(), (intents, picks, b) => {
         const { c, p, runs } = walk(intents);
-        // Mostly runs that can be promoted (the interesting case), sometimes any run, a repeated one or an unknown one.
         const promotable = runs.filter((id) => p.runState(id) === "scheduled" || p.runState(id) === "retryWait");
-        const pool = b % 3 === 0 ? runs : promotable;
-        let runIds = picks.map((n) => pick(pool, n)).filter((id): id is RunId => id !== undefined);
-        if (b % 2 === 0) runIds = [...new Set(runIds)];
-        if (b % 11 === 0) runIds.push(c.ids.runId());
+        const runIds = pickRuns(picks, b, promotable, runs, c);
         if (runIds.length === 0) return;
         const now = c.clock.now() + 1;
         const s = p.latestSequence;

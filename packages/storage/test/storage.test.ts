@@ -6,7 +6,7 @@ import { AttemptOutcome, ActionQueueError, RunInstance } from "@actionqueue/core
 import type { RunId } from "@actionqueue/core";
 import { ABANDONED_ATTEMPT_MESSAGE, encodeSnapshot, openStorage, openStorageReadOnly } from "@actionqueue/storage";
 import type { Storage , Projection } from "@actionqueue/storage";
-import { Commands, removeDir, startRun, submit, submitBatch, tempDir } from "./helpers.js";
+import { Commands, refusal, removeDir, startRun, submit, submitBatch, tempDir } from "./helpers.js";
 
 let dataDir: string;
 let c: Commands;
@@ -219,10 +219,7 @@ describe("openStorage", () => {
     expect(store.projection.activeAttemptId(runId)).toBe(attemptId);
     expect(store.projection.runsInState("running")).toEqual([runId]);
     // A second dispatch of the same run is refused and writes nothing.
-    const refused = await submit(store.authority, { ...dispatch, attemptId: c.ids.attemptId() }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const refused = await refusal(submit(store.authority, { ...dispatch, attemptId: c.ids.attemptId() }));
     expect(ActionQueueError.hasCode(refused, "COMMAND_REJECTED")).toBe(true);
     expect(store.authority.latestSequence()).toBe(4);
     const before = snapshotBytes(store.projection);
@@ -252,10 +249,7 @@ describe("openStorage", () => {
     // A second task reusing the first's run id: refused as a whole, its task included.
     const other = c.taskSubmit(1);
     const clash = { ...other, runs: [RunInstance.newScheduled({ id: runIds[0]!, taskId: other.taskSpec.id, scheduledAt: other.timestamp, createdAt: other.timestamp })] };
-    const refused = await submit(store.authority, clash).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const refused = await refusal(submit(store.authority, clash));
     expect(ActionQueueError.hasCode(refused, "ALREADY_EXISTS")).toBe(true);
     expect((refused as Error).message).toContain(`run ${runIds[0]} already exists`);
     expect(store.projection.getTask(other.taskSpec.id)).toBeUndefined();
@@ -286,10 +280,7 @@ describe("openStorage", () => {
     expect(store.projection.activeAttemptId(a)).toBe(attemptIds[0]);
     const before = snapshotBytes(store.projection);
     // d was never promoted: the whole list is refused, a included.
-    const refused = await submit(store.authority, { ...dispatch, runIds: [d, a], attemptIds: [c.ids.attemptId(), c.ids.attemptId()] }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const refused = await refusal(submit(store.authority, { ...dispatch, runIds: [d, a], attemptIds: [c.ids.attemptId(), c.ids.attemptId()] }));
     expect(ActionQueueError.hasCode(refused, "COMMAND_REJECTED")).toBe(true);
     expect((refused as Error).message).toContain(`run ${d}: a dispatch requires state ready, the run is scheduled`);
     expect(store.authority.latestSequence()).toBe(3);
@@ -320,16 +311,10 @@ describe("openStorage", () => {
     ]);
     const before = snapshotBytes(store.projection);
     // b is ready already: the whole list is refused, d included.
-    const refused = await submit(store.authority, { kind: "runsPromote", timestamp: now, runIds: [d, b] }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const refused = await refusal(submit(store.authority, { kind: "runsPromote", timestamp: now, runIds: [d, b] }));
     expect(ActionQueueError.hasCode(refused, "COMMAND_REJECTED")).toBe(true);
     expect((refused as Error).message).toContain(`run ${b}: a promotion requires state scheduled or retryWait, the run is ready`);
-    const repeated = await submit(store.authority, { kind: "runsPromote", timestamp: now, runIds: [d, d] }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const repeated = await refusal(submit(store.authority, { kind: "runsPromote", timestamp: now, runIds: [d, d] }));
     expect(ActionQueueError.hasCode(repeated, "INVALID_FIELD")).toBe(true);
     expect(store.authority.latestSequence()).toBe(5);
     expect(snapshotBytes(store.projection).equals(before)).toBe(true);
@@ -358,10 +343,7 @@ describe("openStorage", () => {
     // The lease ends with running, as the separate transition would end it.
     expect(store.projection.lease(runId)).toBeUndefined();
     // The same finish again: no attempt is active and the run is not running, so it is refused and writes nothing.
-    const refused = await submit(store.authority, finish).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const refused = await refusal(submit(store.authority, finish));
     expect(ActionQueueError.hasCode(refused, "ATTEMPT_FINISH_REQUIRES_RUNNING")).toBe(true);
     expect(store.authority.latestSequence()).toBe(5);
     const before = snapshotBytes(store.projection);
