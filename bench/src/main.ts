@@ -33,6 +33,11 @@ import { WORKLOAD_NAMES } from "./workloads/types.js";
 
 const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
+/** A system's label as its status recorded it. */
+function labelOf(statuses: readonly SystemStatus[], name: SystemName): string {
+  return statuses.find((s) => s.name === name)?.label ?? name;
+}
+
 function list<T extends string>(value: string | undefined, all: readonly T[], what: string): T[] {
   if (value === undefined) return [...all];
   const picked = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -152,6 +157,15 @@ async function main(): Promise<number> {
       order.push(systems);
       for (const workload of workloads) {
         for (const system of systems) {
+          const unsupported = (await loadDriver(system)).unsupported?.[workload];
+          if (unsupported !== undefined) {
+            const note = `${labelOf(statuses, system)}: ${workload} not run — ${unsupported}.`;
+            if (!notes.includes(note)) {
+              notes.push(note);
+              console.log(`  ${workload.padEnd(15)} ${system.padEnd(11)} not run: ${unsupported}`);
+            }
+            continue;
+          }
           const namespace = `aqb-${workload}-${system}-${rep}-${process.pid}`;
           const task = { system, sizes, namespace };
           const t0 = performance.now();

@@ -6,6 +6,8 @@
  * system's own store, tear down.
  */
 
+import type { WorkloadName } from "../workloads/types.js";
+
 /** The names of the benchmarked systems. */
 export type SystemName = "actionqueue" | "bullmq" | "pgboss" | "plainjob";
 
@@ -58,6 +60,11 @@ export interface SystemDriver {
   probe(): Promise<string | undefined>;
   /** The durability setting in effect, in words. */
   durability(): Promise<string>;
+  /**
+   * Workloads this system cannot run as specified, each with the reason
+   * (printed and noted in the report instead of a number).
+   */
+  readonly unsupported?: Partial<Readonly<Record<WorkloadName, string>>>;
   setup(options: SetupOptions): Promise<SystemInstance>;
 }
 
