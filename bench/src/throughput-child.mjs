@@ -5,35 +5,19 @@
 // work is timed or counted. Prints one JSON line: jobs/s end to end, enqueue
 // and processing, and CPU µs per job.
 //   node throughput-child.mjs <checkout> <jobs>
-import { mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import path from "node:path";
+import { completionOf, freshDataDir, openQueue, taskInput } from "./throughput-shape.mjs";
 
 const [root = ".", jobsText = "20000"] = process.argv.slice(2);
 const jobs = Number(jobsText);
 const runtime = await import(path.join(path.resolve(root), "packages/runtime/dist/index.js"));
-const dataDir = path.join(process.env.BENCH_TMP || path.join(tmpdir(), "actionqueue-bench"), `ab-${process.pid}`);
-rmSync(dataDir, { recursive: true, force: true });
-mkdirSync(dataDir, { recursive: true });
-const encoder = new TextEncoder();
-const queue = await runtime.ActionQueue.open({
-  dataDir,
-  concurrency: 64,
-  backoff: runtime.fixedBackoff(0),
-  handler: (ctx) => {
-    ctx.json();
-    return Promise.resolve();
-  },
-});
-let completed = 0;
-const done = new Promise((resolve) => {
-  queue.on("run:completed", () => {
-    if (++completed === jobs) resolve();
-  });
-});
+const dataDir = freshDataDir("ab");
+const queue = await openQueue(runtime, dataDir);
+const done = completionOf(queue, jobs);
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-const input = (i) => ({ runPolicy: { kind: "once" }, payload: encoder.encode(`{"id":"tp-${i}","t":${t0}}`), contentType: "application/json" });
+const input = (i) => taskInput(i, t0);
 const chunk = Number(process.env.AQ_BULK || 0);
 if (chunk > 0) {
   // submitMany in chunks, as the peers' bulk APIs are used.

@@ -8,11 +8,12 @@
 // Plain JavaScript (like throughput-child.mjs) so that `fs` can be wrapped
 // before the runtime binds it; a diagnostic, not a benchmark.
 //   node write-timeline.mjs <checkout> [jobs=20000]
-import fs, { mkdirSync, rmSync } from "node:fs";
+import fs, { rmSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
+import { completionOf, freshDataDir, openQueue, taskInput } from "./throughput-shape.mjs";
 
 const SLOW_MS = 2;
 
@@ -59,31 +60,11 @@ new PerformanceObserver((list) => {
 const [root = ".", jobsText = "20000"] = process.argv.slice(2);
 const jobs = Number(jobsText);
 const runtime = await import(path.join(path.resolve(root), "packages/runtime/dist/index.js"));
-const dataDir = path.join(process.env.BENCH_TMP || path.join(tmpdir(), "actionqueue-bench"), `timeline-${process.pid}`);
-rmSync(dataDir, { recursive: true, force: true });
-mkdirSync(dataDir, { recursive: true });
-const encoder = new TextEncoder();
-const queue = await runtime.ActionQueue.open({
-  dataDir,
-  concurrency: 64,
-  backoff: runtime.fixedBackoff(0),
-  handler: (ctx) => {
-    ctx.json();
-    return Promise.resolve();
-  },
-});
-let completed = 0;
-const done = new Promise((resolve) => {
-  queue.on("run:completed", () => {
-    if (++completed === jobs) resolve();
-  });
-});
+const dataDir = freshDataDir("timeline");
+const queue = await openQueue(runtime, dataDir);
+const done = completionOf(queue, jobs);
 const t0 = performance.now();
-await Promise.all(
-  Array.from({ length: jobs }, (_, i) =>
-    queue.submit({ runPolicy: { kind: "once" }, payload: encoder.encode(`{"id":"tp-${i}","t":${t0}}`), contentType: "application/json" }),
-  ),
-);
+await Promise.all(Array.from({ length: jobs }, (_, i) => queue.submit(taskInput(i, t0))));
 const t1 = performance.now();
 recording = true;
 queue.start();
