@@ -118,10 +118,11 @@ class PlainJobInstance implements SystemInstance {
 
   process(concurrency: number, handler: JobHandler): Promise<void> {
     // plainjob workers process one job at a time: run `concurrency` of them.
+    const pollIntervall = pollMs();
     for (let i = 0; i < concurrency; i++) {
       const worker = this.#mods.plainjob.defineWorker("job", (job: Loose) => handler(typeof job.data === "string" ? (JSON.parse(job.data) as BenchJob) : (job.data as BenchJob)), {
         queue: this.#queue,
-        pollIntervall: pollMs(),
+        pollIntervall,
         logger: quietLogger,
       });
       void worker.start();

@@ -490,8 +490,17 @@ export class DispatchLoop {
   #submitOne(command: MutationCommand, durability: "immediate" | "deferred"): Promise<void> | undefined {
     const { authority } = this.#d;
     const before = authority.latestSequence();
-    const durable = authority.submitBatchDurable([command], durability);
-    if (authority.latestSequence() !== before) return durable;
+    return this.#acceptedOrStop(before, authority.submitBatchDurable([command], durability));
+  }
+
+  /**
+   * `durable` when the authority applied what the loop just submitted (the
+   * sequence moved past `before`). Refused, the queue stops with the
+   * authority's error, which names the run, and this returns undefined:
+   * nothing the loop submits may be refused.
+   */
+  #acceptedOrStop(before: number, durable: Promise<void>): Promise<void> | undefined {
+    if (this.#d.authority.latestSequence() !== before) return durable;
     durable.then(undefined, this.#d.onFatal);
     return undefined;
   }
@@ -670,12 +679,8 @@ export class DispatchLoop {
     // batch: a crash can never leave a finished attempt on a run that is
     // still "running" (which recovery would retry).
     const before = authority.latestSequence();
-    const finished = submitAttemptFinishInGroupCommit(finishCommand, "immediate", authority, followUp);
-    if (authority.latestSequence() === before) {
-      // Refused: the seam's error names the run; the queue stops.
-      finished.then(undefined, this.#d.onFatal);
-      return;
-    }
+    const finished = this.#acceptedOrStop(before, submitAttemptFinishInGroupCommit(finishCommand, "immediate", authority, followUp));
+    if (finished === undefined) return;
     // Re-indexes the run and applies the key hold rule (terminal and, under releaseOnRetry, retryWait/suspended free the key).
     // Terminal runs leave the scheduler (forget releases their key): it only indexes live work.
     if (next === "completed" || next === "failed") scheduler.forget(runId);
