@@ -29,6 +29,8 @@ export interface CliOptions {
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly timeoutMs?: number;
+  /** Run the binary as this user and group (root only): `[uid, gid]`. */
+  readonly user?: readonly [uid: number, gid: number];
 }
 
 const roots: string[] = [];
@@ -64,6 +66,7 @@ export function startCli(
     cwd: options.cwd ?? FIXTURES,
     env: childEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"],
+    ...(options.user === undefined ? {} : { uid: options.user[0], gid: options.user[1] }),
   });
   let stdout = "";
   let stderr = "";
