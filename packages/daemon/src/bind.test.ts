@@ -29,6 +29,15 @@ describe("loopback", () => {
     expect(() => validateDaemonOptions({ dataDir: "" })).toThrow(/--data-dir/);
   });
 
+  it("takes an undefined token as none (an unset environment variable passed through) and refuses one that is not a string", () => {
+    const fromEnv: string | undefined = undefined;
+    expect(validateDaemonOptions({ dataDir: "/d", token: fromEnv })).toEqual({ host: "127.0.0.1", port: 8787 });
+    expect(() => validateDaemonOptions({ dataDir: "/d", bind: "0.0.0.0:80", token: fromEnv })).toThrow(/non-loopback/);
+    expect(() => validateDaemonOptions({ dataDir: "/d", token: 1234567890123456 as unknown as string })).toThrow(
+      "invalid token 1234567890123456: expected a string of at least 16 characters",
+    );
+  });
+
   it("formats base URLs", () => {
     expect(baseUrl("127.0.0.1", 1)).toBe("http://127.0.0.1:1");
     expect(baseUrl("::1", 2)).toBe("http://[::1]:2");

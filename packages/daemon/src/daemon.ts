@@ -7,7 +7,7 @@
  * release the directory lock.
  */
 import type { AddressInfo } from "node:net";
-import { ValidationError } from "@actionqueue/core";
+import { ValidationError, describeValue } from "@actionqueue/core";
 import { ActionQueue, loadHandlerModule } from "@actionqueue/runtime";
 import type { LoadedHandlers } from "@actionqueue/runtime";
 import type { LevelWithSilent, Logger } from "pino";
@@ -33,8 +33,12 @@ export interface DaemonOptions {
   readonly handlerModule?: string;
   /** Attempts in flight at once (default 16). */
   readonly concurrency?: number;
-  /** Bearer token required by the mutating routes. */
-  readonly token?: string;
+  /**
+   * Bearer token required by the mutating routes (at least 16 characters).
+   * `undefined` is the same as leaving it out, so `process.env.ACTIONQUEUE_TOKEN`
+   * can be passed as it is.
+   */
+  readonly token?: string | undefined;
   /** Let mutating routes through without a token (refused together with a token). */
   readonly allowUnauthenticatedControl?: boolean;
   /** How long in-flight attempts may take to finish at shutdown, ms (default 30 000). */
@@ -75,6 +79,9 @@ function invalid(field: string, message: string): ValidationError {
 export function validateDaemonOptions(options: DaemonOptions): { host: string; port: number } {
   if (typeof options.dataDir !== "string" || options.dataDir.trim() === "") throw invalid("dataDir", "--data-dir: expected a directory path");
   const bind = parseBindAddress(options.bind ?? DEFAULT_BIND);
+  if (options.token !== undefined && typeof options.token !== "string") {
+    throw invalid("token", `invalid token ${describeValue(options.token)}: expected a string of at least ${MIN_TOKEN_LENGTH} characters`);
+  }
   if (options.token !== undefined && options.token.length < MIN_TOKEN_LENGTH) {
     throw invalid("token", `the token must be at least ${MIN_TOKEN_LENGTH} characters long`);
   }
