@@ -10,31 +10,20 @@
  * escapes the check.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeBlocks } from "../src/code-blocks.js";
+import { readmePaths } from "../src/readmes.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MODULES = fileURLToPath(new URL("../.examples/", import.meta.url));
 const require = createRequire(import.meta.url);
 const TSX = require.resolve("tsx");
 const CLI_BIN = join(ROOT, "packages/cli/dist/bin.js");
-
-/** Every README a reader meets: the top level's and each workspace package's. */
-function readmes(): string[] {
-  const found = ["README.md"];
-  for (const dir of ["packages", "examples"]) {
-    for (const name of readdirSync(join(ROOT, dir)).sort()) {
-      if (existsSync(join(ROOT, dir, name, "README.md"))) found.push(`${dir}/${name}/README.md`);
-    }
-  }
-  if (existsSync(join(ROOT, "bench/README.md"))) found.push("bench/README.md");
-  return found;
-}
 
 const CODE_LANGS = new Set(["ts", "typescript", "js", "mjs", "javascript"]);
 
@@ -160,7 +149,7 @@ interface FoundBlock {
 
 function readmeBlocks(): FoundBlock[] {
   const found: FoundBlock[] = [];
-  for (const readme of readmes()) {
+  for (const readme of readmePaths(ROOT)) {
     const blocks = codeBlocks(readFileSync(join(ROOT, readme), "utf8")).filter((b) => CODE_LANGS.has(b.lang));
     blocks.forEach((b, i) => found.push({ key: `${readme}#${i}`, lang: b.lang, line: b.line, code: b.code }));
   }
