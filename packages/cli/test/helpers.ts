@@ -29,8 +29,8 @@ export interface CliOptions {
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly timeoutMs?: number;
-  /** Run the binary as this user and group (root only): `[uid, gid]`. */
-  readonly user?: readonly [uid: number, gid: number];
+  /** A command the binary runs under (`["setpriv", …]`): spawned as `prefix… node bin args…`. */
+  readonly prefix?: readonly string[];
 }
 
 const roots: string[] = [];
@@ -62,11 +62,11 @@ export function startCli(
   args: readonly string[],
   options: CliOptions = {},
 ): ChildProcess & { result: Promise<CliRun>; output: () => { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const command = [...(options.prefix ?? []), process.execPath, BIN, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: options.cwd ?? FIXTURES,
     env: childEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"],
-    ...(options.user === undefined ? {} : { uid: options.user[0], gid: options.user[1] }),
   });
   let stdout = "";
   let stderr = "";
