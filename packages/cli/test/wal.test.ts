@@ -7,7 +7,8 @@
  */
 import { appendFileSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { scanWal } from "@actionqueue/storage";
+import { parseRunId } from "@actionqueue/core";
+import { encodeEvent, openWalWriter, scanWal } from "@actionqueue/storage";
 import type { WalRecord } from "@actionqueue/storage";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTempDirs, cli, cliJson, hashTree, jsonError, submitOnce, tempDir } from "./helpers.js";
@@ -34,9 +35,40 @@ describe.concurrent("wal verify", () => {
     const { dataDir, records } = await populated(1);
     const { json } = await cliJson(["wal", "verify", "--data-dir", dataDir]);
     expect(json).toMatchObject({ clean: true, opensCleanly: true, findings: [], lastSequence: records.at(-1)!.sequence });
+    expect(json.replay).toEqual({ ok: true, recordsReplayed: records.length, snapshot: null, skippedSnapshots: [] });
     const text = await cli(["wal", "verify", "--data-dir", dataDir]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^status\s+clean$/m);
+    expect(text.stdout).toMatch(/^replay\s+ok \(\d+ records? after no snapshot\)$/m);
+  });
+
+  it("replays the log as recovery would: a well-framed record recovery refuses fails verify (exit 4), and nothing is changed", async () => {
+    const { dataDir, walDir, records } = await populated(1);
+    // A record with intact frame and checksum for a run that does not exist, as a buggy writer could leave.
+    const sequence = records.at(-1)!.sequence + 1;
+    const { writer } = await openWalWriter(walDir);
+    const command = { kind: "runStateTransition", sequence, timestamp: Date.now(), runId: parseRunId("01ARZ3NDEKTSV4RRFFQ69G5FAV"), previousState: "scheduled", newState: "ready" } as const;
+    await writer.append(sequence, encodeEvent(command), "immediate");
+    await writer.close();
+    const before = hashTree(dataDir);
+
+    const verify = await cli(["wal", "verify", "--json", "--data-dir", dataDir]);
+    expect(verify.code).toBe(4);
+    const report = JSON.parse(verify.stdout);
+    expect(report).toMatchObject({ clean: false, opensCleanly: false, findings: [], lastSequence: sequence });
+    expect(report.replay).toMatchObject({ ok: false, code: "WAL_CORRUPT" });
+    expect(report.replay.message).toContain(`record ${sequence} (runStateTransition)`);
+    expect(jsonError(verify)).toMatchObject({ code: "WAL_CORRUPT" });
+
+    const text = await cli(["wal", "verify", "--data-dir", dataDir]);
+    expect(text.code).toBe(4);
+    expect(text.stdout).toMatch(/^replay\s+refused$/m);
+    expect(text.stdout).toMatch(/^status\s+damaged$/m);
+    expect(text.stdout).toContain("restore from a backup");
+    // No repair mode cuts a well-formed record.
+    const repair = await cli(["wal", "repair", "--truncate-partial", "--json", "--data-dir", dataDir]);
+    expect(JSON.parse(repair.stdout)).toMatchObject({ removed: [] });
+    expect(hashTree(dataDir)).toBe(before);
   });
 
   it("finds appended garbage; the next run removes it by itself", async () => {

@@ -1,15 +1,17 @@
 /**
  * `wal verify` and `wal repair`. Verify only reads (it works beside a running
  * writer) and reports each finding with file, offset and whether the next
- * writer open repairs it by itself; it exits 0 only for a clean log. Repair
+ * writer open repairs it by itself; it also replays the log as recovery
+ * would, and exits 0 only for a clean log that recovery accepts. Repair
  * takes the writer lock and cuts only what the storage rules allow: a torn
  * tail, plus a damaged final record with `--truncate-partial`; damage that
  * valid records follow is refused.
  */
 import { join } from "node:path";
 import type { Command } from "commander";
-import { acquireDataDirLock, describeFinding, repairWal, verifyWal } from "@actionqueue/storage";
-import type { WalFinding, WalTruncation } from "@actionqueue/storage";
+import { ActionQueueError } from "@actionqueue/core";
+import { acquireDataDirLock, describeFinding, openStorageReadOnly, repairWal, verifyWal } from "@actionqueue/storage";
+import type { ReadOnlyStorage, WalFinding, WalTruncation } from "@actionqueue/storage";
 import { CliError, errorReport } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import { assertDataDirExists } from "../data-dir.js";
@@ -49,32 +51,76 @@ export function findingJson(finding: WalFinding): Record<string, unknown> {
   };
 }
 
+/**
+ * What recovery makes of the records: the read-only open replays them into
+ * a projection as the next writer open would. A record that frames and
+ * checksums correctly can still be refused there (an illegal transition, a
+ * sequence gap), and then the directory does not open.
+ */
+type ReplayCheck =
+  | { readonly ok: true; readonly recordsReplayed: number; readonly snapshot: ReadOnlyStorage["snapshot"]; readonly skippedSnapshots: ReadOnlyStorage["skippedSnapshots"] }
+  | { readonly ok: false; readonly error: ActionQueueError };
+
+function checkReplay(dataDir: string): ReplayCheck {
+  try {
+    const read = openStorageReadOnly({ dataDir });
+    return { ok: true, recordsReplayed: read.walRecordsReplayed, snapshot: read.snapshot, skippedSnapshots: read.skippedSnapshots };
+  } catch (error) {
+    if (ActionQueueError.is(error)) return { ok: false, error };
+    throw error;
+  }
+}
+
+function replayJson(replay: ReplayCheck): Record<string, unknown> {
+  if (!replay.ok) return { ok: false, code: replay.error.code, message: replay.error.message };
+  return {
+    ok: true,
+    recordsReplayed: replay.recordsReplayed,
+    snapshot: replay.snapshot ?? null,
+    skippedSnapshots: replay.skippedSnapshots,
+  };
+}
+
 function verify(ctx: CommandContext): Promise<CommandResult> {
   const dataDir = ctx.dataDir();
   assertDataDirExists(dataDir);
   const walDir = walDirOf(dataDir);
   const report = verifyWal(walDir);
+  const replay = checkReplay(dataDir);
+  const clean = report.clean && replay.ok;
   const value = {
     walDir,
-    clean: report.clean,
-    opensCleanly: report.opensCleanly,
+    clean,
+    opensCleanly: report.opensCleanly && replay.ok,
     segments: report.segments.length,
     records: report.records,
     lastSequence: report.lastSequence,
     findings: report.findings.map(findingJson),
+    replay: replayJson(replay),
   };
   const head = formatKeyValues([
     ["wal", walDir],
     ["segments", report.segments.length],
     ["records", report.records],
     ["last sequence", report.lastSequence],
-    ["status", report.clean ? "clean" : "damaged"],
+    ["replay", replay.ok ? `ok (${plural(replay.recordsReplayed, "record")} after ${replay.snapshot === undefined ? "no snapshot" : `the snapshot at sequence ${replay.snapshot.sequence}`})` : "refused"],
+    ["status", clean ? "clean" : "damaged"],
   ]);
+  const skipped = replay.ok
+    ? replay.skippedSnapshots.map((s) => `snapshot skipped: ${s.file} (${s.reason}); recovery uses an older snapshot or the WAL\n`).join("")
+    : "";
   const findings = report.findings.map((finding) => `damage: ${describeFinding(finding)}; ${describeRepair(finding)}\n`).join("");
   const first = report.findings[0];
-  if (first === undefined) return Promise.resolve({ value, text: head });
-  const error = new CliError("WAL_DAMAGED", `WAL damage in ${describeFinding(first)}; ${describeRepair(first)}`);
-  return Promise.resolve({ value, text: head + findings, failure: errorReport(error) });
+  if (first !== undefined) {
+    const error = new CliError("WAL_DAMAGED", `WAL damage in ${describeFinding(first)}; ${describeRepair(first)}`);
+    return Promise.resolve({ value, text: head + findings + skipped, failure: errorReport(error) });
+  }
+  if (!replay.ok) {
+    // Frames are intact but recovery refuses a record: no repair mode cuts a valid record.
+    const refused = `refused: ${replay.error.message}; no repair mode removes a well-formed record: restore from a backup\n`;
+    return Promise.resolve({ value, text: head + refused, failure: errorReport(replay.error) });
+  }
+  return Promise.resolve({ value, text: head + skipped });
 }
 
 function describeTruncation(truncation: WalTruncation): string {
