@@ -1,5 +1,6 @@
 /** Test helpers: a command builder over a manual clock and one id factory. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ManualClock, RunInstance, createIdFactory, createTaskSpec } from "@actionqueue/core";
@@ -22,6 +23,18 @@ export function tempDir(): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A SHA-256 of every file in `dir` (names and bytes, in name order): equal
+ * before and after an operation exactly when it left the files alone.
+ */
+export function dirDigest(dir: string): string {
+  const hash = createHash("sha256");
+  for (const name of readdirSync(dir).sort()) {
+    hash.update(name).update("\0").update(readFileSync(join(dir, name))).update("\0");
+  }
+  return hash.digest("hex");
 }
 
 /** Builds commands with fresh ids and the clock's time. */
