@@ -149,6 +149,12 @@ describe("recovery falls back past a damaged snapshot", () => {
       const error = await refusal(open());
       expect(ActionQueueError.hasCode(error, "WAL_CORRUPT"), String(error)).toBe(true);
       expect((error as Error).message).toMatch(/WAL gap in .* at offset \d+: record \d+ follows 0; records 1\.\.\d+ are missing/);
+      // The gap is the damaged snapshots' doing: the refusal names them, from either opener.
+      for (const refused of [error, await refusal(Promise.resolve().then(() => openStorageReadOnly({ dataDir })))]) {
+        expect((refused as Error).message).toContain(`recovery skipped damaged snapshots before it: ${newer.file} (snapshot is 5 bytes`);
+        expect((refused as Error).message).toContain(older.file);
+        expect((refused as ActionQueueError).details).toMatchObject({ skippedSnapshots: [newer.file, older.file] });
+      }
       expect([dirDigest(join(dataDir, "wal")), dirDigest(join(dataDir, "snapshots"))]).toEqual(before);
     });
   });

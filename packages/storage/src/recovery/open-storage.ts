@@ -8,7 +8,7 @@
  * snapshot, then reconcile in-flight runs through the authority, durably.
  */
 import { join } from "node:path";
-import { StorageError, systemClock } from "@actionqueue/core";
+import { ActionQueueError, StorageError, systemClock } from "@actionqueue/core";
 import type { Clock, DurabilityPolicy, RunState } from "@actionqueue/core";
 import { StorageMutationAuthority } from "../authority/storage-authority.js";
 import { mkdirDurableSync } from "../internal/fs.js";
@@ -136,7 +136,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     const projection = loaded?.projection ?? new Projection();
     const snapshotSequence = loaded?.sequence ?? 0;
     const counter = { replayed: 0 };
-    const { writer, scan, truncations } = await openWalWriter(walDir, {
+    const { writer, scan, truncations } = await withSkippedSnapshots(skipped, () => openWalWriter(walDir, {
       repair: options.repair ?? "strict",
       ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
       ...(options.deferredFlushMs === undefined ? {} : { deferredFlushMs: options.deferredFlushMs }),
@@ -149,7 +149,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       nextSequence: snapshotSequence + 1,
       skipCoveredSegments: loaded !== undefined,
       onRecord: replayInto(projection, counter),
-    });
+    }));
     finishReplay(projection);
     if (scan.lastSequence > 0 && scan.lastSequence < snapshotSequence) {
       await writer.close();
@@ -279,7 +279,7 @@ export function openStorageReadOnly(options: { readonly dataDir: string }): Read
   const { loaded, skipped } = loadLatestSnapshot(snapshotDir);
   const projection = loaded?.projection ?? new Projection();
   const counter = { replayed: 0 };
-  const scan = scanWal(walDir, { fromSequence: (loaded?.sequence ?? 0) + 1, onRecord: replayInto(projection, counter) });
+  const scan = withSkippedSnapshots(skipped, () => scanWal(walDir, { fromSequence: (loaded?.sequence ?? 0) + 1, onRecord: replayInto(projection, counter) }));
   finishReplay(projection);
   return {
     projection,
@@ -290,4 +290,28 @@ export function openStorageReadOnly(options: { readonly dataDir: string }): Read
     latestSequence: projection.latestSequence,
     countsByState: projection.countsByState(),
   };
+}
+
+/**
+ * Runs a replay; if it refuses the WAL after damaged snapshots were skipped,
+ * the refusal says so. With every snapshot damaged after compaction, the
+ * "records 1..K are missing" gap is the snapshots' doing, not the WAL's, and
+ * the operator should look at those files first.
+ */
+function withSkippedSnapshots<T>(skipped: readonly SkippedSnapshot[], replay: () => T): T {
+  const explain = (error: unknown): never => {
+    if (skipped.length === 0 || !ActionQueueError.hasCode(error, "WAL_CORRUPT")) throw error;
+    const files = skipped.map((s) => `${s.file} (${s.reason})`).join("; ");
+    throw new StorageError("WAL_CORRUPT", `${error.message}; recovery skipped damaged snapshots before it: ${files}`, {
+      cause: error,
+      details: { ...error.details, skippedSnapshots: skipped.map((s) => s.file) },
+    });
+  };
+  let result: T;
+  try {
+    result = replay();
+  } catch (error) {
+    return explain(error);
+  }
+  return (result instanceof Promise ? result.catch(explain) : result) as T;
 }
