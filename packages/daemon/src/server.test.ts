@@ -125,6 +125,61 @@ describe("reads", () => {
   });
 });
 
+describe("the nil id, and reads that change nothing", () => {
+  const NIL_ULID = "0".repeat(26);
+
+  it("the nil id is a bad id, not an unknown one: 400 INVALID_ID naming the field and the id, on every route that takes an id", async () => {
+    // A well-formed ULID, but no task or run can have it: core refuses to create one.
+    const requests: Array<["GET" | "POST", string, string]> = [
+      ["GET", `/api/v1/tasks/${NIL_ULID}`, "id"],
+      ["GET", `/api/v1/runs/${NIL_ULID}`, "id"],
+      ["GET", `/api/v1/runs/${NIL_ULID}/explain`, "id"],
+      ["GET", `/api/v1/runs?taskId=${NIL_ULID}`, "taskId"],
+      ["POST", `/api/v1/tasks/${NIL_ULID}/cancel`, "id"],
+      ["POST", `/api/v1/runs/${NIL_ULID}/cancel`, "id"],
+      ["POST", `/api/v1/runs/${NIL_ULID}/resume`, "id"],
+    ];
+    for (const [method, url, field] of requests) {
+      const res = await app.inject({ method, url, headers: AUTH });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().error, url).toMatchObject({ code: "INVALID_ID", field });
+      expect(res.json().error.message, url).toContain(field);
+      expect(res.json().error.message, url).toContain(NIL_ULID);
+    }
+  });
+
+  it("read routes are read-only: repeated GETs answer identical bodies and leave stats and the WAL as they were", async () => {
+    const once = await submit();
+    const repeat = await submit({ runPolicy: "repeat:2:1h" });
+    const canceled = (repeat.body.runIds as string[])[1]!;
+    expect((await app.inject({ method: "POST", url: `/api/v1/runs/${canceled}/cancel`, headers: AUTH })).statusCode).toBe(200);
+    const taskId = once.body.taskId as string;
+    const runId = (once.body.runIds as string[])[0]!;
+    const urls = [
+      "/api/v1/stats",
+      "/api/v1/tasks",
+      `/api/v1/tasks/${taskId}`,
+      "/api/v1/runs",
+      "/api/v1/runs?limit=1",
+      "/api/v1/runs?state=canceled",
+      `/api/v1/runs?taskId=${repeat.body.taskId as string}`,
+      `/api/v1/runs/${runId}`,
+      `/api/v1/runs/${runId}/explain`,
+      `/api/v1/runs/${canceled}/explain`,
+      `/api/v1/runs/${UNKNOWN_ULID}`,
+      `/api/v1/runs/${"0".repeat(26)}`,
+    ];
+    const stats = queue.stats();
+    const appended = queue.walStats().recordsAppended;
+    const read = async (): Promise<string[]> => Promise.all(urls.map(async (url) => (await app.inject(url)).body));
+    const first = await read();
+    for (let i = 0; i < 3; i++) expect(await read()).toEqual(first);
+    expect(JSON.parse(first[0]!)).toEqual(stats);
+    expect(queue.stats()).toEqual(stats);
+    expect(queue.walStats().recordsAppended).toBe(appended);
+  });
+});
+
 describe("control", () => {
   it("submit validation: 400 naming the field, 413, 415, bad JSON", async () => {
     const unknownKey = await submit({ runPolicy: "once", maxAttempts: 3 });

@@ -6,6 +6,7 @@ import { AUTH, api, cleanup, eventually, startReady } from "./helpers.js";
 import type { DaemonChild } from "./helpers.js";
 
 const UNKNOWN = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+const NIL = "0".repeat(26);
 let daemon: DaemonChild;
 
 beforeAll(async () => {
@@ -210,12 +211,21 @@ describe("errors", () => {
       ["/api/v1/runs?taskId=123", "taskId"],
       ["/api/v1/tasks?cursor=oops", "cursor"],
       ["/api/v1/tasks?sort=asc", "sort"],
+      [`/api/v1/tasks/${NIL}`, "id"], // well-formed, but never a task's id: a bad id, not an unknown one
+      [`/api/v1/runs/${NIL}`, "id"],
+      [`/api/v1/runs/${NIL}/explain`, "id"],
     ];
     for (const [path, field] of reads) {
       const res = await api(daemon.url, path);
       expect(res.status, path).toBe(400);
       expect(res.body.error.field, path).toBe(field);
       expect(res.body.error.message, path).toContain(field);
+      if (path.includes(NIL)) expect(res.body.error).toMatchObject({ code: "INVALID_ID", message: expect.stringContaining(NIL) });
+    }
+    for (const path of [`/api/v1/tasks/${NIL}/cancel`, `/api/v1/runs/${NIL}/cancel`, `/api/v1/runs/${NIL}/resume`]) {
+      const res = await post(path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error, path).toMatchObject({ code: "INVALID_ID", field: "id", message: expect.stringContaining(NIL) });
     }
     expect((await post("/api/v1/runs/nope/cancel")).status).toBe(400);
     expect((await post("/api/v1/tasks/nope/cancel")).status).toBe(400);

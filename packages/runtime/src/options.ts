@@ -4,7 +4,7 @@
  * anything touches the data directory.
  */
 import type { Clock } from "@actionqueue/core";
-import { ValidationError, describeValue, systemClock } from "@actionqueue/core";
+import { ActionQueueError, ValidationError, describeValue, systemClock } from "@actionqueue/core";
 import type { BackoffStrategy, Handler } from "@actionqueue/executor-local";
 import { DEFAULT_BACKOFF, validateBackoff } from "@actionqueue/executor-local";
 import type { WalSyncMode } from "@actionqueue/storage";
@@ -66,7 +66,7 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
     }
   }
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  validateBackoff(backoff);
+  checkBackoff(backoff);
   const leaseTimeoutMs = integerIn("leaseTimeoutMs", options.leaseTimeoutMs ?? 30_000, 1_000, 86_400_000);
   const snapshotInWorker = booleanOption("snapshotInWorker", options.snapshotInWorker ?? true);
   const owner = options.owner ?? `local:${process.pid}`;
@@ -91,6 +91,19 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
     walPreallocate: booleanOption("walPreallocate", options.walPreallocate ?? true),
     retention: resolveRetention(options.retention),
   };
+}
+
+/**
+ * The backoff's own checks, with every refusal an `INVALID_CONFIG` like any
+ * other bad option (executor-local calls a bad delay `INVALID_DURATION`).
+ */
+function checkBackoff(backoff: BackoffStrategy): void {
+  try {
+    validateBackoff(backoff);
+  } catch (error) {
+    if (!ActionQueueError.is(error) || error.code === "INVALID_CONFIG") throw error;
+    throw new ValidationError("INVALID_CONFIG", error.message, { details: error.details, cause: error });
+  }
 }
 
 function booleanOption(field: string, value: unknown): boolean {

@@ -34,10 +34,11 @@ export interface ActionQueueOptions {
   readonly concurrency?: number;
   /** Time, timers and randomness (default: the system clock). */
   readonly clock?: Clock;
-  /** Retry backoff (default: fixed 5 s). */
+  /** Retry backoff (default: fixed 5 s; delays in whole ms ≥ 0, an exponential `baseMs` ≤ its `maxMs`). */
   readonly backoff?: BackoffStrategy;
   /**
-   * Write a snapshot after this many WAL events (default 500 000; 0 disables).
+   * Write a snapshot after this many WAL events, wherever they come from
+   * (default 500 000; 0 disables; at most `Number.MAX_SAFE_INTEGER`).
    * Snapshots are built in a worker thread from the durable files, so the
    * dispatch loop does not wait for them; the cost is CPU on another core,
    * proportional to the number of stored runs. Recovery replays at most about
@@ -52,18 +53,18 @@ export interface ActionQueueOptions {
    * runs (about 0.4 s per 130k).
    */
   readonly snapshotInWorker?: boolean;
-  /** Lease length for in-process attempts, ms (default 30 000; heartbeats every third of it). */
+  /** Lease length for in-process attempts, ms (default 30 000, 1 000..86 400 000; heartbeats every third of it). */
   readonly leaseTimeoutMs?: number;
   /** The lease owner name written to the WAL (default `local:<pid>`). */
   readonly owner?: string;
   /**
    * How far ahead `runUntilIdle()` waits for work that is not due yet, ms
-   * (default 10 000): scheduled runs and retries due within it are waited for.
+   * (default 10 000, 0..86 400 000): scheduled runs and retries due within it are waited for.
    */
   readonly idleHorizonMs?: number;
-  /** How many future cron runs are materialised per task (default 5). */
+  /** How many future cron runs are materialised per task (default 5, 1..1000). */
   readonly cronWindow?: number;
-  /** WAL `deferred` flush bound, ms (default 20). Submissions and state changes are `immediate`. */
+  /** WAL `deferred` flush bound, ms (default 20, 1..50). Submissions and state changes are `immediate`. */
   readonly deferredFlushMs?: number;
   /**
    * How WAL writes become durable: `writeThrough` (the default where the

@@ -4,9 +4,9 @@
  * negative transitions, pause/resume across restarts and the close modes.
  */
 import { describe, expect, it } from "vitest";
-import { ManualClock, createIdFactory, oncePolicy, repeatPolicy } from "@actionqueue/core";
+import { ManualClock, createIdFactory, cronPolicy, oncePolicy, repeatPolicy } from "@actionqueue/core";
 import type { MutationCommand, RunId } from "@actionqueue/core";
-import { openStorage } from "@actionqueue/storage";
+import { openStorage, openStorageReadOnly } from "@actionqueue/storage";
 import { ActionQueue, fixedBackoff } from "@actionqueue/runtime";
 import type { ActionQueueEvents, HandlerContext } from "@actionqueue/runtime";
 import { codeOf, deferred, openQueue, results, settle, tempDir, waitFor } from "./helpers.js";
@@ -212,6 +212,51 @@ describe("pause and resume", () => {
   });
 });
 
+describe("control timestamps", () => {
+  it("cancelRun, cancelTask, pause and resume record the injected clock's time, not a WAL sequence or the wall clock", async () => {
+    // The Rust daemon stamped control events with their WAL sequence number.
+    const dataDir = tempDir();
+    const t0 = Date.UTC(2031, 4, 6, 7, 8, 9, 123); // years from Date.now(), and no sequence number
+    const clock = new ManualClock({ startMs: t0 });
+    const q = await openQueue({ dataDir, clock, handler: () => undefined });
+    const once = await q.submit({ runPolicy: oncePolicy() });
+    const repeat = await q.submit({ runPolicy: repeatPolicy(2, 60_000) });
+    const seen: [string, number][] = [];
+    q.on("engine:paused", (e) => void seen.push(["paused", e.at]));
+    q.on("engine:resumed", (e) => void seen.push(["resumed", e.at]));
+    q.on("run:canceled", (e) => void seen.push(["run canceled", e.at]));
+    q.on("task:canceled", (e) => void seen.push(["task canceled", e.at]));
+
+    clock.set(t0 + 1_001);
+    await q.pause();
+    clock.set(t0 + 2_002);
+    await q.cancelRun(once.runIds[0]!);
+    clock.set(t0 + 3_003);
+    await q.cancelTask(repeat.taskId);
+    clock.set(t0 + 4_004);
+    await q.resume();
+    await settle();
+    expect(seen).toEqual([
+      ["paused", t0 + 1_001],
+      ["run canceled", t0 + 2_002],
+      ["run canceled", t0 + 3_003],
+      ["run canceled", t0 + 3_003],
+      ["task canceled", t0 + 3_003],
+      ["resumed", t0 + 4_004],
+    ]);
+    await q.close();
+
+    // What the WAL holds, read back from disk.
+    const inspector = await ActionQueue.inspect(dataDir);
+    expect(inspector.getRun(once.runIds[0]!)!.history.at(-1)).toEqual({ from: "scheduled", to: "canceled", at: t0 + 2_002 });
+    for (const runId of repeat.runIds) {
+      expect(inspector.getRun(runId)!.history.at(-1)).toEqual({ from: "scheduled", to: "canceled", at: t0 + 3_003 });
+    }
+    expect(inspector.getTask(repeat.taskId)!.canceledAt).toBe(t0 + 3_003);
+    expect(openStorageReadOnly({ dataDir }).projection.engine()).toEqual({ paused: false, pausedAt: t0 + 1_001, resumedAt: t0 + 4_004 });
+  });
+});
+
 describe("close", () => {
   it("drain (default) lets in-flight attempts finish and then releases the lock", async () => {
     const dataDir = tempDir();
@@ -225,6 +270,41 @@ describe("close", () => {
     expect(inspector.getRun(runIds[0]!)!.state).toBe("completed");
     const q2 = await openQueue({ dataDir, handler: () => undefined }); // lock released
     expect(q2.recoveryReport.reconciledRuns).toEqual([]);
+  });
+
+  it("a draining close derives no cron run, not even for occurrences that fall due while it drains", async () => {
+    // The Rust loop kept deriving cron runs in drain mode (Gap 11).
+    const dataDir = tempDir();
+    const clock = new ManualClock({ startMs: Date.UTC(2025, 0, 1, 0, 0, 0) });
+    const release = deferred();
+    let calls = 0;
+    const q = await openQueue({
+      dataDir,
+      clock,
+      cronWindow: 2,
+      leaseTimeoutMs: 600_000, // no heartbeat falls due while the clock jumps
+      handler: async () => {
+        calls += 1;
+        await release.promise;
+      },
+    });
+    const t0 = clock.now();
+    const { taskId, runIds } = await q.submit({ runPolicy: cronPolicy("*/10 * * * * *") }); // every 10 s, from t0
+    expect(runIds.map((id) => q.getRun(id)!.scheduledAt)).toEqual([t0, t0 + 10_000]);
+    q.start();
+    await waitFor(() => calls === 1, "the first occurrence running");
+    const closing = q.close(); // drain
+    clock.advance(60_000); // the second occurrence and five more fall due while it drains
+    release.resolve(); // the first finishes: outside a close this refills the window
+    await closing;
+
+    const inspector = await ActionQueue.inspect(dataDir);
+    const runs = inspector.listRuns({ taskId }).runs;
+    expect(runs.map((r) => [r.runId, r.state])).toEqual([
+      [runIds[0], "completed"],
+      [runIds[1], "scheduled"], // due, but a draining queue dispatches nothing new
+    ]);
+    expect(calls).toBe(1);
   });
 
   it("drain with graceMs aborts attempts that outlive the grace period", async () => {

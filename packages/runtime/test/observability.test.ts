@@ -188,6 +188,35 @@ describe("automatic snapshots", () => {
   });
 });
 
+describe("the snapshot counter", () => {
+  it("counts every durable event: submissions and control calls of a queue that never starts still snapshot", async () => {
+    // The Rust loop counted only the events of its own tick (Gap 11): a
+    // process that only submits and controls never snapshotted.
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, snapshotEvery: 3, handler: () => undefined });
+    const written: number[] = [];
+    q.on("snapshot:written", (e) => void written.push(e.sequence));
+    const submitted = [];
+    for (let i = 0; i < 3; i += 1) submitted.push(await q.submit({ runPolicy: oncePolicy() })); // events 1–3
+    await waitFor(() => written.length === 1, "a snapshot after three submissions", 15_000);
+    expect(written).toEqual([3]);
+
+    await q.pause(); // 4
+    await q.cancelRun(submitted[0]!.runIds[0]!); // 5
+    await q.resume(); // 6
+    await waitFor(() => written.length === 2, "a snapshot after three control calls", 15_000);
+    expect(written).toEqual([3, 6]);
+    expect(q.stats().latestSequence).toBe(6); // nothing was dispatched: no event of the loop
+    await q.close();
+
+    const q2 = await openQueue({ dataDir, snapshotEvery: 3, handler: () => undefined });
+    expect(q2.recoveryReport.snapshot?.sequence).toBe(6);
+    expect(q2.recoveryReport.walRecordsReplayed).toBe(0);
+    expect(q2.getRun(submitted[0]!.runIds[0]!)!.state).toBe("canceled");
+    expect(q2.stats().runsByState.scheduled + q2.stats().runsByState.ready).toBe(2);
+  });
+});
+
 describe("snapshots on the event loop", () => {
   it("snapshotInWorker: false still writes snapshots that recover to the same state", async () => {
     const dataDir = tempDir();

@@ -51,11 +51,24 @@ export const DEFAULT_TASK_CONSTRAINTS: TaskConstraints = Object.freeze({
  * level, requiredCapabilities; the error names the field and the value.
  */
 export function createTaskConstraints(input: TaskConstraintsInput = {}): TaskConstraints {
+  const c = buildTaskConstraints(input);
+  // The shared defaults are valid: validation has nothing to say about them.
+  if (c !== DEFAULT_TASK_CONSTRAINTS) validateTaskConstraints(c);
+  return c;
+}
+
+/**
+ * Constraints from partial input, not validated yet: a field given as
+ * `undefined` is the same as one left out (its default, or no key at all).
+ * Shared by {@link createTaskConstraints} and `withConstraints`, which
+ * validates the whole spec itself.
+ */
+export function buildTaskConstraints(input: TaskConstraintsInput = {}): TaskConstraints {
   const maxAttempts = input.maxAttempts ?? 1;
   const concurrencyKeyHoldPolicy = input.concurrencyKeyHoldPolicy ?? "holdDuringRetry";
   const safetyLevel = input.safetyLevel ?? "pure";
-  // Input that spells out nothing but the defaults shares the frozen defaults
-  // (they are valid, so validation has nothing to say): no allocation per task.
+  // Input that spells out nothing but the defaults shares the frozen defaults:
+  // no allocation per task.
   if (
     maxAttempts === 1 &&
     concurrencyKeyHoldPolicy === "holdDuringRetry" &&
@@ -71,7 +84,6 @@ export function createTaskConstraints(input: TaskConstraintsInput = {}): TaskCon
   if (input.timeoutMs !== undefined) c.timeoutMs = input.timeoutMs;
   if (input.concurrencyKey !== undefined) c.concurrencyKey = input.concurrencyKey;
   if (input.requiredCapabilities !== undefined) c.requiredCapabilities = [...input.requiredCapabilities];
-  validateTaskConstraints(c);
   return c;
 }
 

@@ -6,6 +6,8 @@ import type { TaskId } from "../ids/ids.js";
 import { ONCE_POLICY, oncePolicy, repeatPolicy } from "./run-policy.js";
 import { DEFAULT_TASK_CONSTRAINTS, createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
 import type { RunPolicy } from "./run-policy.js";
+import type { TaskConstraintsInput } from "./task-constraints.js";
+import { taskSpecFromJson, taskSpecToJson } from "../codec/task-codec.js";
 import type { TaskSpec } from "./task-spec.js";
 import {
   DEFAULT_TASK_METADATA,
@@ -53,6 +55,42 @@ describe("TaskSpec", () => {
     expectCode(() => withConstraints(spec, { maxAttempts: 0 }), "INVALID_MAX_ATTEMPTS");
     expect(withConstraints(spec, { maxAttempts: 3 }).constraints.maxAttempts).toBe(3);
     expect(spec.constraints.maxAttempts).toBe(1);
+  });
+
+  it("withConstraints replaces the constraints: timeoutMs and concurrencyKey left out or undefined are cleared, not kept", () => {
+    const spec = createTaskSpec({
+      id: taskId(),
+      runPolicy: oncePolicy(),
+      constraints: { maxAttempts: 3, timeoutMs: 30_000, concurrencyKey: "k", requiredCapabilities: ["gpu"] },
+    });
+    // What a caller compiled without exactOptionalPropertyTypes (or plain JavaScript) writes to drop two constraints.
+    const input = { ...spec.constraints, timeoutMs: undefined, concurrencyKey: undefined } as unknown as TaskConstraintsInput;
+    const cleared = withConstraints(spec, input);
+    // Strictly: no key left holding undefined, the same constraints createTaskSpec builds from that input.
+    expect(cleared.constraints).toStrictEqual(createTaskConstraints({ maxAttempts: 3, requiredCapabilities: ["gpu"] }));
+    expect(Object.keys(cleared.constraints)).not.toContain("timeoutMs");
+    expect(Object.keys(cleared.constraints)).not.toContain("concurrencyKey");
+    expect(cleared.constraints).toStrictEqual(createTaskSpec({ id: spec.id, runPolicy: oncePolicy(), constraints: input }).constraints);
+    expect(taskSpecFromJson(taskSpecToJson(cleared))).toStrictEqual(cleared);
+    expect(spec.constraints).toMatchObject({ timeoutMs: 30_000, concurrencyKey: "k" }); // the original is untouched
+    // Left out, they are cleared too: the input is not merged into the old constraints.
+    expect(withConstraints(spec, { maxAttempts: 3 }).constraints).toStrictEqual({ maxAttempts: 3, concurrencyKeyHoldPolicy: "holdDuringRetry", safetyLevel: "pure" });
+    // Any field given as undefined takes its default, as in createTaskSpec.
+    const allUndefined = {
+      maxAttempts: undefined,
+      timeoutMs: undefined,
+      concurrencyKey: undefined,
+      concurrencyKeyHoldPolicy: undefined,
+      safetyLevel: undefined,
+      requiredCapabilities: undefined,
+    } as unknown as TaskConstraintsInput;
+    expect(withConstraints(spec, allUndefined).constraints).toStrictEqual({ ...DEFAULT_TASK_CONSTRAINTS });
+    // Core spec §12 items 14–15 on this path: an empty key or a zero timeout is refused and changes nothing; a value sets.
+    const plain = withConstraints(spec, {});
+    expectCode(() => withConstraints(plain, { concurrencyKey: "" }), "EMPTY_CONCURRENCY_KEY");
+    expectCode(() => withConstraints(plain, { timeoutMs: 0 }), "ZERO_TIMEOUT");
+    expect(plain.constraints).toStrictEqual({ ...DEFAULT_TASK_CONSTRAINTS });
+    expect(withConstraints(plain, { concurrencyKey: "key", timeoutMs: 60_000 }).constraints).toMatchObject({ concurrencyKey: "key", timeoutMs: 60_000 });
   });
 
   it("fills defaults and keeps optional fields", () => {

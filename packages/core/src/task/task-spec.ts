@@ -9,7 +9,7 @@ import { isNilId, parseTaskId, parseTenantId } from "../ids/ids.js";
 import type { RunPolicy } from "./run-policy.js";
 import { copyRunPolicy, validateRunPolicy } from "./run-policy.js";
 import type { TaskConstraints, TaskConstraintsInput } from "./task-constraints.js";
-import { DEFAULT_TASK_CONSTRAINTS, createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
+import { buildTaskConstraints, createTaskConstraints, validateTaskConstraints } from "./task-constraints.js";
 import { ownedBytes } from "../internal/owned-bytes.js";
 
 /** Opaque payload bytes with an optional content type (`application/json` for JSON). */
@@ -251,14 +251,14 @@ export function withRunPolicy(spec: TaskSpec, runPolicy: RunPolicy): TaskSpec {
   return next;
 }
 
-/** A copy of `spec` with constraints built from `input` (defaults filled in) and validated; `spec` is untouched on error. */
+/**
+ * A copy of `spec` with constraints built from `input` alone, as
+ * `createTaskSpec` builds them (defaults filled in; a field left out or
+ * `undefined` is cleared, not kept from `spec`), validated with the whole
+ * spec; `spec` is untouched on error.
+ */
 export function withConstraints(spec: TaskSpec, input: TaskConstraintsInput): TaskSpec {
-  const constraints: TaskConstraints = {
-    ...DEFAULT_TASK_CONSTRAINTS,
-    ...input,
-    ...(input.requiredCapabilities === undefined ? {} : { requiredCapabilities: [...input.requiredCapabilities] }),
-  };
-  const next: TaskSpec = { ...spec, constraints };
+  const next: TaskSpec = { ...spec, constraints: buildTaskConstraints(input) };
   validateTaskSpec(next);
   return next;
 }

@@ -5,7 +5,7 @@
  * offending input.
  */
 import type { z } from "zod";
-import { ActionQueueError, RUN_STATES, parseRunId, parseTaskId } from "@actionqueue/core";
+import { ActionQueueError, RUN_STATES, isNilId, parseRunId, parseTaskId } from "@actionqueue/core";
 import type { RunId, RunState, TaskId } from "@actionqueue/core";
 import { HttpError } from "../errors.js";
 
@@ -35,22 +35,36 @@ function idError(field: string, error: unknown): HttpError {
   return new HttpError(400, "INVALID_ID", `${field}: ${message}`, { field, cause: error });
 }
 
-/** Parses a task id from the request; throws 400 `INVALID_ID` naming `field`. */
-export function taskIdField(value: unknown, field: string): TaskId {
-  try {
-    return parseTaskId(value);
-  } catch (error) {
-    throw idError(field, error);
-  }
+/**
+ * The nil id is a well-formed ULID but never names a task or run (core
+ * refuses to create one), so a request carrying it is a bad request, not a
+ * lookup that found nothing.
+ */
+function refuseNil<T extends string>(id: T, field: string, kind: "TaskId" | "RunId"): T {
+  if (isNilId(id)) throw new HttpError(400, "INVALID_ID", `${field}: invalid ${kind} ${id}: the nil id is never a ${kind === "TaskId" ? "task" : "run"} id`, { field });
+  return id;
 }
 
-/** Parses a run id from the request; throws 400 `INVALID_ID` naming `field`. */
-export function runIdField(value: unknown, field: string): RunId {
+/** Parses a task id from the request; throws 400 `INVALID_ID` naming `field` (also for the nil id). */
+export function taskIdField(value: unknown, field: string): TaskId {
+  let id: TaskId;
   try {
-    return parseRunId(value);
+    id = parseTaskId(value);
   } catch (error) {
     throw idError(field, error);
   }
+  return refuseNil(id, field, "TaskId");
+}
+
+/** Parses a run id from the request; throws 400 `INVALID_ID` naming `field` (also for the nil id). */
+export function runIdField(value: unknown, field: string): RunId {
+  let id: RunId;
+  try {
+    id = parseRunId(value);
+  } catch (error) {
+    throw idError(field, error);
+  }
+  return refuseNil(id, field, "RunId");
 }
 
 /** Parses a run state, accepting `retryWait`, `retry_wait` and `RetryWait` alike. */
