@@ -2,7 +2,7 @@ import { createIdFactory, ManualClock, systemClock } from "@actionqueue/core";
 import type { Clock } from "@actionqueue/core";
 import { describe, expect, it } from "vitest";
 import type { AttemptRequest } from "./attempt-context.js";
-import type { LateSettlement } from "./attempt-runner.js";
+import type { AttemptResult, LateSettlement } from "./attempt-runner.js";
 import { AttemptRunner, runAttempt } from "./attempt-runner.js";
 import type { HandlerContext } from "./handler.js";
 import { TerminalError, success, suspended } from "./handler.js";
@@ -33,6 +33,38 @@ class LaggingClock implements Clock {
   }
   setTimeout(): { cancel(): void } {
     return { cancel: () => undefined };
+  }
+}
+
+/**
+ * A clock whose time moves only by setting `t`, and whose timers run only when
+ * `fireDue()` is called: models a deadline that has passed while its timer
+ * callback waits for a busy event loop.
+ */
+class HeldTimersClock implements Clock {
+  t = 1_000;
+  #timers: { dueAt: number; callback: () => void; canceled: boolean }[] = [];
+  now(): number {
+    return this.t;
+  }
+  random(): number {
+    return 0.5;
+  }
+  setTimeout(callback: () => void, delayMs: number): { cancel(): void } {
+    const timer = { dueAt: this.t + delayMs, callback, canceled: false };
+    this.#timers.push(timer);
+    return {
+      cancel: () => {
+        timer.canceled = true;
+      },
+    };
+  }
+  /** Runs the timers due by now that were not cancelled; returns how many ran. */
+  fireDue(): number {
+    const due = this.#timers.filter((timer) => !timer.canceled && timer.dueAt <= this.t);
+    this.#timers = this.#timers.filter((timer) => !timer.canceled && timer.dueAt > this.t);
+    for (const timer of due) timer.callback();
+    return due.length;
   }
 }
 
@@ -262,19 +294,132 @@ describe("attempt runner", () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
-  it("near-deadline races: every attempt resolves exactly once with a consistent classification", async () => {
-    for (let i = 0; i < 16; i++) {
-      const r = await runAttempt(
+  it("near-deadline races on the real clock: a timeout always aborted ctx.signal, a success never saw it aborted, each attempt is decided once", async () => {
+    // Handlers finish from 3 ms before their deadline to 3 ms after it, some also as soon
+    // as their signal aborts, some holding the event loop past the deadline (as a busy
+    // process does). Which side of the deadline each lands on is up to the machine, so
+    // only the implications are asserted, never how long anything took.
+    const late: LateSettlement[] = [];
+    const runner = new AttemptRunner({ clock: systemClock, onLateSettle: (s) => late.push(s) });
+    let timeouts = 0;
+    for (let i = 0; i < 84; i++) {
+      const timeoutMs = 3 + (i % 3);
+      const margin = (i % 7) - 3;
+      const cooperative = i % 2 === 0;
+      const holdsLoop = i % 4 === 1;
+      const req = request({ timeoutMs });
+      const results: AttemptResult[] = [];
+      const lateBefore = late.length;
+      let ctxRef: HandlerContext | undefined;
+      let abortedWhenSettled: boolean | undefined;
+      let settledAs: string | undefined;
+      let markSettled!: () => void;
+      const handlerSettled = new Promise<void>((resolve) => (markSettled = resolve));
+      runner.start(
         (ctx) =>
-          new Promise((resolve) => {
-            setTimeout(resolve, 3 + (i % 3));
-            ctx.signal.addEventListener("abort", () => resolve(undefined));
+          new Promise<string>((resolve, reject) => {
+            ctxRef = ctx;
+            const settle = (kind: string, how: () => void): void => {
+              if (settledAs !== undefined) return;
+              abortedWhenSettled = ctx.signal.aborted;
+              settledAs = kind;
+              how();
+              markSettled();
+            };
+            setTimeout(() => settle("success", () => resolve("done")), timeoutMs + margin);
+            if (cooperative) ctx.signal.addEventListener("abort", () => settle("retryableFailure", () => reject(new Error("aborted"))));
+            if (holdsLoop) {
+              const started = Date.now();
+              while (Date.now() - started <= timeoutMs + 1) {
+                // busy: the deadline passes before any timer can run
+              }
+            }
           }),
-        request({ timeoutMs: 4 }),
-        { clock: systemClock },
+        req,
+        (r) => results.push(r),
       );
-      if (r.response.kind === "timeout") expect(r.timeout).toBe("timedOut");
-      else expect(r.timeout).toBe("completedInTime");
+      await handlerSettled;
+      await flush();
+      // Past the deadline whatever happened: a deadline timer left armed would have fired by now.
+      await new Promise((resolve) => setTimeout(resolve, timeoutMs + 1));
+      const what = `iteration ${i} (timeout ${timeoutMs} ms, margin ${margin}, ${cooperative ? "cooperative" : "ignores its signal"}${holdsLoop ? ", holds the loop" : ""})`;
+      expect(results, what).toHaveLength(1);
+      const r = results[0]!;
+      const signal = ctxRef!.signal;
+      if (r.response.kind === "timeout") {
+        timeouts++;
+        expect(r.timeout, what).toBe("timedOut");
+        expect(signal.aborted, what).toBe(true);
+        expect(signal.reason, what).toBe("timeout");
+      } else {
+        expect(r.response.kind, what).toBe("success");
+        expect(r.timeout, what).toBe("completedInTime");
+        expect(abortedWhenSettled, what).toBe(false);
+        expect(signal.aborted, what).toBe(false);
+      }
+      expect(r.canceled, what).toBeUndefined();
+      // Late means the handler settled after the timeout was decided, which aborted its signal first.
+      const reported = late.slice(lateBefore);
+      if (abortedWhenSettled === true) {
+        expect(r.response.kind, what).toBe("timeout");
+        expect(reported, what).toHaveLength(1);
+        expect(reported[0], what).toMatchObject({ attemptId: req.attemptId, reason: "timeout", discarded: { kind: settledAs } });
+      } else {
+        expect(reported, what).toEqual([]);
+      }
+    }
+    // Handlers finishing 3 ms after a deadline always find it decided (their timer expires after it).
+    expect(timeouts).toBeGreaterThan(0);
+    expect(late.length).toBeGreaterThan(0);
+  });
+
+  it("a handler settling after the deadline, before the deadline's timer ran, is a timeout: its signal aborts, it is decided once and not reported late", async () => {
+    // The three orders of a handler's result and its deadline timer (held back, as on a
+    // busy event loop, until fireDue()).
+    const clock = new HeldTimersClock();
+    const late: LateSettlement[] = [];
+    const runner = new AttemptRunner({ clock, onLateSettle: (s) => late.push(s) });
+    const cases = [
+      { name: "settles at the deadline, then the timer is due", settleAt: 100, fireFirst: false, kind: "success", late: 0 },
+      { name: "settles after the deadline, before the timer ran", settleAt: 101, fireFirst: false, kind: "timeout", late: 0 },
+      { name: "the timer runs, then the handler settles", settleAt: 101, fireFirst: true, kind: "timeout", late: 1 },
+    ] as const;
+    for (const readsSignal of [true, false]) {
+      for (const c of cases) {
+        const what = `${c.name}${readsSignal ? ", signal read at once" : ""}`;
+        const start = clock.t;
+        const lateBefore = late.length;
+        const results: AttemptResult[] = [];
+        let ctxRef: HandlerContext | undefined;
+        let finish!: () => void;
+        let abortedWhenSettled: boolean | undefined;
+        runner.start(
+          (ctx) => {
+            ctxRef = ctx;
+            if (readsSignal) void ctx.signal;
+            return new Promise<void>((resolve) => {
+              finish = () => {
+                abortedWhenSettled = ctx.signal.aborted;
+                resolve();
+              };
+            });
+          },
+          request({ timeoutMs: 100 }),
+          (r) => results.push(r),
+        );
+        clock.t = start + c.settleAt;
+        if (c.fireFirst) expect(clock.fireDue(), what).toBe(1);
+        finish();
+        await flush();
+        // Whatever was decided cancelled the deadline timer, or it already ran.
+        expect(clock.fireDue(), what).toBe(0);
+        expect(results, what).toHaveLength(1);
+        expect(results[0]?.response.kind, what).toBe(c.kind);
+        expect(abortedWhenSettled, what).toBe(c.fireFirst);
+        expect(ctxRef!.signal.aborted, what).toBe(c.kind === "timeout");
+        if (c.kind === "timeout") expect(ctxRef!.signal.reason, what).toBe("timeout");
+        expect(late.length - lateBefore, what).toBe(c.late);
+      }
     }
   });
 

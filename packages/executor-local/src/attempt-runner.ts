@@ -256,7 +256,11 @@ class PendingAttempt implements AttemptHandle {
       this.#reportLate(response, now);
       return;
     }
-    this.#finish(settleResponse(this.#request, response, now - this.#startedAt));
+    const value = settleResponse(this.#request, response, now - this.#startedAt);
+    // The deadline passed before its timer could run (a busy event loop): the
+    // attempt times out all the same, so its signal aborts as the timer would have.
+    if (value.timeout === "timedOut" && value.response.kind === "timeout") this.#ctx.abort("timeout");
+    this.#finish(value);
   }
 
   #reportLate(discarded: ExecutorResponse, now: number): void {
