@@ -46,6 +46,40 @@ describe("SystemClock", () => {
     spy.mockRestore();
   });
 
+  it("never fires before now() reaches the due time: a Node timer that runs early is re-armed for the rest", () => {
+    // Node's timers keep their own monotonic time; Date.now() can still be a millisecond short when one runs.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    let wall = 1_000;
+    const now = vi.spyOn(Date, "now").mockImplementation(() => wall);
+    const clock = new SystemClock();
+    const seen: number[] = [];
+    clock.setTimeout(() => seen.push(clock.now()), 5);
+    wall = 1_004; // the timer's 5 ms pass while the wall clock moved only 4
+    vi.advanceTimersByTime(5);
+    expect(seen).toEqual([]);
+    wall = 1_005;
+    vi.advanceTimersByTime(1);
+    expect(seen).toEqual([1_005]);
+    vi.advanceTimersByTime(100);
+    expect(seen).toEqual([1_005]);
+    now.mockRestore();
+  });
+
+  it("cancel stops a timer that was re-armed after running early", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    let wall = 1_000;
+    const now = vi.spyOn(Date, "now").mockImplementation(() => wall);
+    let fired = 0;
+    const timer = new SystemClock().setTimeout(() => fired++, 5);
+    wall = 1_004;
+    vi.advanceTimersByTime(5);
+    timer.cancel();
+    wall = 1_010;
+    vi.advanceTimersByTime(100);
+    expect(fired).toBe(0);
+    now.mockRestore();
+  });
+
   it("cancel stops a pending timer", () => {
     vi.useFakeTimers();
     let fired = 0;

@@ -42,15 +42,26 @@ export class SystemClock implements Clock {
     return Math.random();
   }
 
-  /** Like Node's `setTimeout`, but delays beyond ~24.8 days are honoured by re-arming, not fired at once. */
+  /**
+   * Like Node's `setTimeout`, but never early by {@link now}: Node's timers
+   * run on a monotonic clock of their own and can fire up to a millisecond
+   * before `Date.now()` reaches the due time (an attempt's timeout was seen
+   * stamped at 3 ms of a 4 ms limit), so a timer that fires early is
+   * re-armed for the rest. Delays beyond ~24.8 days are honoured by
+   * re-arming too, not fired at once.
+   */
   setTimeout(callback: () => void, delayMs: number): ClockTimer {
     const dueAt = Date.now() + normaliseDelay(delayMs);
     let handle: ReturnType<typeof setTimeout>;
     let unref = false;
+    const fire = (): void => {
+      if (Date.now() < dueAt) arm();
+      else callback();
+    };
     const arm = (): void => {
       const remaining = dueAt - Date.now();
       if (remaining > MAX_NODE_TIMER_MS) handle = setTimeout(arm, MAX_NODE_TIMER_MS);
-      else handle = setTimeout(callback, Math.max(0, remaining));
+      else handle = setTimeout(fire, Math.max(0, remaining));
       if (unref) handle.unref();
     };
     arm();
