@@ -82,6 +82,20 @@ describe.each(modes)("WAL writer counters (%s)", (syncMode) => {
     expect(segmentDataBytes()).toBe(stats.bytesWritten);
   });
 
+  it("a fresh log's first segment, made by its first write, is not counted as a rotation", async () => {
+    // Without nextSequence the first segment is created when the first cycle writes.
+    const { writer } = await openWalWriter(wal, { syncMode, segmentBytes: 2048 });
+    await Promise.all(range(1, 5).map((n) => writer.append(n, payload(n), "immediate")));
+    expect(readdirSync(wal)).toHaveLength(1);
+    expect(writer.stats.rotations).toBe(0);
+    // Filling it and going on: each further segment is one rotation.
+    await Promise.all(range(6, 40).map((n) => writer.append(n, payload(n), "immediate")));
+    await writer.append(46, payload(46), "immediate");
+    await writer.close();
+    expect(writer.stats.rotations).toBe(readdirSync(wal).length - 1);
+    expect(writer.stats.rotations).toBeGreaterThan(0);
+  });
+
   it("over several turns and rotations, bytesWritten stays the sum of the segments' data bytes", async () => {
     // Small segments: each later turn finds the segment full and rotates before writing.
     const { writer } = await openWalWriter(wal, { syncMode, segmentBytes: 2048, nextSequence: 1 });

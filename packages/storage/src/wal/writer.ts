@@ -184,7 +184,7 @@ export interface WalWriterStats {
   readonly writeCycles: number;
   /** Syncs (fdatasync calls, or write-through writes): with group commit, far fewer than records. */
   readonly syncs: number;
-  /** Segment rotations. */
+  /** Segment rotations: a full segment closed and the next one started (creating a fresh log's first segment is not one). */
   readonly rotations: number;
   /** Zero bytes written ahead of the data (preallocation); a rotated or closed segment is cut back to its data. */
   readonly bytesPreallocated: number;
@@ -978,6 +978,8 @@ export class WalWriter {
     await this.#syncNow();
     // Only the last segment may end in free space (the reader stops at zeros there, and only there).
     await this.#trimFreeSpace();
+    // Creating the first segment of a fresh log is not a rotation.
+    const rotating = this.#handle !== undefined;
     await this.#handle?.close();
     this.#handle = undefined;
     const { handle, path } = await createSegment(this.#walDir, firstSequence, this.syncMode);
@@ -985,7 +987,7 @@ export class WalWriter {
     this.#segmentPath = path;
     this.#position = SEGMENT_HEADER_BYTES;
     this.#allocatedEnd = SEGMENT_HEADER_BYTES;
-    this.#stats.rotations++;
+    if (rotating) this.#stats.rotations++;
   }
 
   #poisonWith(error: unknown): StorageError {
