@@ -109,3 +109,16 @@ export function parseExposition(text: string): Sample[] {
 export function sampleValue(samples: readonly Sample[], name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
+
+/** `runsByState` keys and the label each has in /metrics, written out here rather than taken from the daemon. */
+export const STATE_LABELS = {
+  scheduled: "scheduled",
+  ready: "ready",
+  leased: "leased",
+  running: "running",
+  retryWait: "retry_wait",
+  suspended: "suspended",
+  completed: "completed",
+  failed: "failed",
+  canceled: "canceled",
+} as const;

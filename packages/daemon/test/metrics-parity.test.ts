@@ -8,22 +8,10 @@ import { isDeepStrictEqual } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { AUTH, api, cleanup, startReady, stop } from "./helpers.js";
 import type { Sample } from "./exposition.js";
-import { parseExposition, sampleValue } from "./exposition.js";
+import { STATE_LABELS, parseExposition, sampleValue } from "./exposition.js";
 
 afterEach(() => cleanup());
 
-/** `runsByState` keys and the label each has in /metrics, written out here rather than taken from the daemon. */
-const STATE_LABELS = {
-  scheduled: "scheduled",
-  ready: "ready",
-  leased: "leased",
-  running: "running",
-  retryWait: "retry_wait",
-  suspended: "suspended",
-  completed: "completed",
-  failed: "failed",
-  canceled: "canceled",
-} as const;
 const RESULTS = ["success", "failure", "timeout", "suspended"] as const;
 
 /** The parts of /api/v1/stats the metrics mirror. */

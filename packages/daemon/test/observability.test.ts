@@ -3,21 +3,9 @@
 // events in order.
 import { afterEach, describe, expect, it } from "vitest";
 import { AUTH, api, cleanup, eventually, startReady, stop } from "./helpers.js";
-import { parseExposition, sampleValue } from "./exposition.js";
+import { STATE_LABELS, parseExposition, sampleValue } from "./exposition.js";
 
 afterEach(() => cleanup());
-
-const STATE_LABELS: Record<string, string> = {
-  scheduled: "scheduled",
-  ready: "ready",
-  leased: "leased",
-  running: "running",
-  retryWait: "retry_wait",
-  suspended: "suspended",
-  completed: "completed",
-  failed: "failed",
-  canceled: "canceled",
-};
 
 async function scrape(url: string) {
   const res = await fetch(`${url}/metrics`);
