@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { oncePolicy } from "@actionqueue/core";
 import type { RunId } from "@actionqueue/core";
-import { ActionQueue, fixedBackoff } from "@actionqueue/runtime";
+import { ActionQueue, TerminalError, fixedBackoff } from "@actionqueue/runtime";
 import type { HandlerContext, SubmitInput } from "@actionqueue/runtime";
 import { allRuns, openQueue, tempDir } from "./helpers.js";
 
@@ -92,4 +92,45 @@ describe("stress", () => {
     const runs = allRuns(inspector);
     expect(runs.every((r) => r.attempts.length <= 3 && r.attempts.length === calls.get(r.runId))).toBe(true);
   }, 60_000);
+
+  // The original engine's dispatch shapes: few slots or many, handlers that
+  // take a random 1–10 ms or none, and a mix that fails terminally. Each
+  // must dispatch every run exactly once and leave none leased or running.
+  const shapes = [
+    { tasks: 100, concurrency: 4, work: "random 1–10 ms" },
+    { tasks: 200, concurrency: 4, work: "instant" },
+    { tasks: 100, concurrency: 1, work: "random 1–10 ms" },
+    { tasks: 150, concurrency: 8, work: "random 1–10 ms" },
+    { tasks: 100, concurrency: 4, work: "success or terminal failure" },
+  ] as const;
+  it.each(shapes)("$tasks tasks at concurrency $concurrency, $work: one dispatch each, all terminal", async ({ tasks, concurrency, work }) => {
+    const calls = new Map<RunId, number>();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const q = await openQueue({
+      dataDir: tempDir(),
+      concurrency,
+      handler: async (ctx: HandlerContext<{ i: number }>) => {
+        const { i } = ctx.json();
+        calls.set(ctx.runId, (calls.get(ctx.runId) ?? 0) + 1);
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        try {
+          if (work !== "instant") await new Promise((r) => setTimeout(r, 1 + ((i * 7) % 10)));
+          if (work === "success or terminal failure" && i % 3 === 0) throw new TerminalError(`task ${i} fails for good`);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    });
+    q.start();
+    await Promise.all(Array.from({ length: tasks }, (_, i) => q.submit({ runPolicy: oncePolicy(), payload: { i }, constraints: { maxAttempts: 3 } })));
+    await q.runUntilIdle();
+    const stats = q.stats();
+    const failed = work === "success or terminal failure" ? Math.ceil(tasks / 3) : 0;
+    expect(stats.runsByState).toMatchObject({ leased: 0, running: 0, ready: 0, scheduled: 0, retryWait: 0, completed: tasks - failed, failed });
+    expect(calls.size).toBe(tasks);
+    expect([...calls.values()].every((n) => n === 1)).toBe(true); // a terminal failure is not retried
+    expect(maxInFlight).toBeLessThanOrEqual(concurrency);
+    if (concurrency === 1) expect(maxInFlight).toBe(1);
+  });
 });
