@@ -24,6 +24,7 @@ import { openWalWriter } from "../wal/open.js";
 import type { WalSyncMode, WalWriterStats } from "../wal/writer.js";
 import { DEFAULT_WAL_SYNC_MODE, checkPreallocate, checkWalSyncMode } from "../wal/writer.js";
 import { scanWal } from "../wal/reader.js";
+import type { WalScanResult } from "../wal/reader.js";
 import type { WalRepairMode } from "../wal/repair.js";
 import type { ReconciledRun } from "./reconcile.js";
 import { reconcileInFlightRuns } from "./reconcile.js";
@@ -136,7 +137,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     const projection = loaded?.projection ?? new Projection();
     const snapshotSequence = loaded?.sequence ?? 0;
     const counter = { replayed: 0 };
-    const { writer, scan, truncations } = await withSkippedSnapshots(skipped, () => openWalWriter(walDir, {
+    const { writer, scan, truncations } = await openWalWriter(walDir, {
       repair: options.repair ?? "strict",
       ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
       ...(options.deferredFlushMs === undefined ? {} : { deferredFlushMs: options.deferredFlushMs }),
@@ -149,7 +150,9 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       nextSequence: snapshotSequence + 1,
       skipCoveredSegments: loaded !== undefined,
       onRecord: replayInto(projection, counter),
-    }));
+    }).catch((error: unknown) => {
+      throw namingSkippedSnapshots(skipped, error);
+    });
     finishReplay(projection);
     if (scan.lastSequence > 0 && scan.lastSequence < snapshotSequence) {
       await writer.close();
@@ -279,7 +282,12 @@ export function openStorageReadOnly(options: { readonly dataDir: string }): Read
   const { loaded, skipped } = loadLatestSnapshot(snapshotDir);
   const projection = loaded?.projection ?? new Projection();
   const counter = { replayed: 0 };
-  const scan = withSkippedSnapshots(skipped, () => scanWal(walDir, { fromSequence: (loaded?.sequence ?? 0) + 1, onRecord: replayInto(projection, counter) }));
+  let scan: WalScanResult;
+  try {
+    scan = scanWal(walDir, { fromSequence: (loaded?.sequence ?? 0) + 1, onRecord: replayInto(projection, counter) });
+  } catch (error) {
+    throw namingSkippedSnapshots(skipped, error);
+  }
   finishReplay(projection);
   return {
     projection,
@@ -293,25 +301,16 @@ export function openStorageReadOnly(options: { readonly dataDir: string }): Read
 }
 
 /**
- * Runs a replay; if it refuses the WAL after damaged snapshots were skipped,
- * the refusal says so. With every snapshot damaged after compaction, the
- * "records 1..K are missing" gap is the snapshots' doing, not the WAL's, and
- * the operator should look at those files first.
+ * A replay refusal, told which damaged snapshots recovery skipped before it.
+ * With every snapshot damaged after compaction, the "records 1..K are
+ * missing" gap is the snapshots' doing, not the WAL's, and the operator
+ * should look at those files first. Any other error comes back as it was.
  */
-function withSkippedSnapshots<T>(skipped: readonly SkippedSnapshot[], replay: () => T): T {
-  const explain = (error: unknown): never => {
-    if (skipped.length === 0 || !ActionQueueError.hasCode(error, "WAL_CORRUPT")) throw error;
-    const files = skipped.map((s) => `${s.file} (${s.reason})`).join("; ");
-    throw new StorageError("WAL_CORRUPT", `${error.message}; recovery skipped damaged snapshots before it: ${files}`, {
-      cause: error,
-      details: { ...error.details, skippedSnapshots: skipped.map((s) => s.file) },
-    });
-  };
-  let result: T;
-  try {
-    result = replay();
-  } catch (error) {
-    return explain(error);
-  }
-  return (result instanceof Promise ? result.catch(explain) : result) as T;
+function namingSkippedSnapshots(skipped: readonly SkippedSnapshot[], error: unknown): unknown {
+  if (skipped.length === 0 || !ActionQueueError.hasCode(error, "WAL_CORRUPT")) return error;
+  const files = skipped.map((s) => `${s.file} (${s.reason})`).join("; ");
+  return new StorageError("WAL_CORRUPT", `${error.message}; recovery skipped damaged snapshots before it: ${files}`, {
+    cause: error,
+    details: { ...error.details, skippedSnapshots: skipped.map((s) => s.file) },
+  });
 }
