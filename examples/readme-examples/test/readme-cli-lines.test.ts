@@ -6,16 +6,10 @@
  * then fails here instead of in a reader's terminal.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { codeBlocks } from "../src/code-blocks.js";
-import { readmePaths } from "../src/readmes.js";
+import { CLI_BIN, readmeCodeBlocks } from "../src/readmes.js";
 import { logicalLines, shellWords } from "../src/shell-words.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const CLI_BIN = join(ROOT, "packages/cli/dist/bin.js");
 const SHELL_LANGS = new Set(["sh", "bash", "shell", "console"]);
 
 interface CommandLine {
@@ -27,8 +21,8 @@ interface CommandLine {
 
 function commandLines(): CommandLine[] {
   const found: CommandLine[] = [];
-  for (const readme of readmePaths(ROOT)) {
-    for (const block of codeBlocks(readFileSync(join(ROOT, readme), "utf8"))) {
+  for (const { readme, blocks } of readmeCodeBlocks()) {
+    for (const block of blocks) {
       if (!SHELL_LANGS.has(block.lang)) continue;
       for (const { offset, text } of logicalLines(block.code)) {
         let words = shellWords(text);

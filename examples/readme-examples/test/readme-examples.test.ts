@@ -10,20 +10,17 @@
  * escapes the check.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeBlocks } from "../src/code-blocks.js";
-import { readmePaths } from "../src/readmes.js";
+import { CLI_BIN, readmeCodeBlocks } from "../src/readmes.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MODULES = fileURLToPath(new URL("../.examples/", import.meta.url));
 const require = createRequire(import.meta.url);
 const TSX = require.resolve("tsx");
-const CLI_BIN = join(ROOT, "packages/cli/dist/bin.js");
 
 const CODE_LANGS = new Set(["ts", "typescript", "js", "mjs", "javascript"]);
 
@@ -149,8 +146,8 @@ interface FoundBlock {
 
 function readmeBlocks(): FoundBlock[] {
   const found: FoundBlock[] = [];
-  for (const readme of readmePaths(ROOT)) {
-    const blocks = codeBlocks(readFileSync(join(ROOT, readme), "utf8")).filter((b) => CODE_LANGS.has(b.lang));
+  for (const { readme, blocks: all } of readmeCodeBlocks()) {
+    const blocks = all.filter((b) => CODE_LANGS.has(b.lang));
     blocks.forEach((b, i) => found.push({ key: `${readme}#${i}`, lang: b.lang, line: b.line, code: b.code }));
   }
   return found;
