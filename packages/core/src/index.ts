@@ -28,7 +28,7 @@ export {
   parseLedgerEntryId,
   parseSubscriptionId,
 } from "./ids/ids.js";
-export type { TaskId, RunId, AttemptId, ActorId, TenantId, LedgerEntryId, SubscriptionId, IdKind, IdFactory } from "./ids/ids.js";
+export type { TaskId, RunId, AttemptId, ActorId, TenantId, LedgerEntryId, SubscriptionId, IdKind, IdFactory, IdFactoryOptions } from "./ids/ids.js";
 export { DEPARTMENT_ID_MAX_BYTES, parseDepartmentId } from "./ids/department-id.js";
 export type { DepartmentId } from "./ids/department-id.js";
 

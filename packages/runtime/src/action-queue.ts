@@ -144,7 +144,11 @@ export class ActionQueue {
     this.#authority = storage.authority;
     this.#projection = storage.projection;
     this.recoveryReport = storage.recoveryReport;
-    this.#ids = createIdFactory(options.clock);
+    // New ids sort after every run and attempt id the store holds: listings stay
+    // in creation order after a clock step back, and a deterministic test clock
+    // never mints an id of an earlier session again.
+    const highestId = storage.projection.highestId;
+    this.#ids = createIdFactory(options.clock, highestId === undefined ? {} : { after: highestId });
     const projection = this.#projection;
     const countedAttempts = (run: { id: RunId }): number => Math.max(1, countedAttemptsOf(projection, run.id));
     this.#scheduler = Scheduler.rebuild(

@@ -17,6 +17,9 @@ export interface LiveFacts {
   keyHolder(key: string): RunId | undefined;
 }
 
+/** States whose runs the projection keeps in a set (runs spend an attempt's time there, not their life). */
+const INDEXED_STATES: ReadonlySet<RunState> = new Set<RunState>(["leased", "running", "retryWait", "suspended"]);
+
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 10_000;
 
@@ -68,13 +71,12 @@ export class QueryView {
     const after = query.cursor === undefined ? undefined : parseTaskId(query.cursor);
     const tasks: TaskView[] = [];
     let more = false;
-    for (const record of this.#projection.tasks()) {
-      if (after !== undefined && record.spec.id <= after) continue;
+    for (const taskId of this.#projection.taskIdsInIdOrder(after)) {
       if (tasks.length === limit) {
         more = true;
         break;
       }
-      tasks.push(this.getTask(record.spec.id)!);
+      tasks.push(this.getTask(taskId)!);
     }
     const last = tasks[tasks.length - 1];
     return more && last ? { tasks, nextCursor: last.taskId } : { tasks };
@@ -121,10 +123,14 @@ export class QueryView {
       );
     }
     const after = query.cursor === undefined ? undefined : parseRunId(query.cursor);
+    // Sets small enough to sort (a task's runs, runs mid-attempt, waiting or
+    // suspended) are listed from their index; any other listing walks the runs
+    // in id order from the cursor and stops after one page, rather than
+    // collect and sort every run in the state on each page.
     let candidates: Iterable<RunId>;
     if (query.taskId !== undefined) candidates = this.#projection.runsOfTask(parseTaskId(query.taskId));
-    else if (query.state !== undefined) candidates = this.#projection.runsInState(query.state);
-    else candidates = this.#projection.runIds();
+    else if (query.state !== undefined && INDEXED_STATES.has(query.state)) candidates = this.#projection.runsInState(query.state);
+    else candidates = this.#projection.runIdsInIdOrder(after);
     const runs: RunView[] = [];
     let more = false;
     for (const runId of candidates) {
@@ -145,12 +151,7 @@ export class QueryView {
     const sequence = this.#projection.latestSequence;
     if (this.#statsCache?.sequence === sequence) return this.#statsCache.stats;
     const c = this.#projection.countsByState();
-    const attemptsByResult = { success: 0, failure: 0, timeout: 0, suspended: 0 };
-    for (const runId of this.#projection.runIds()) {
-      for (const a of this.#projection.attempts(runId)) {
-        if (a.outcome) attemptsByResult[a.outcome.result] += 1;
-      }
-    }
+    const attemptsByResult = this.#projection.attemptResultCounts();
     const stats: Stats = {
       tasks: this.#projection.taskCount,
       runs: this.#projection.runCount,

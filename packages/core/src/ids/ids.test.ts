@@ -77,6 +77,38 @@ describe("ids", () => {
     for (let i = 1; i < minted.length; i++) expect(minted[i - 1]! < minted[i]!).toBe(true);
   });
 
+  it("continues after a given id: sorted after it even with an earlier or identical clock", () => {
+    const first = createIdFactory(new ManualClock({ startMs: 2_000_000 }));
+    const earlier = [first.runId(), first.runId(), first.attemptId()];
+    const last = earlier[earlier.length - 1]!;
+    // The same deterministic clock again (a restart in a test) would mint the same ids; seeded, it continues.
+    const again = createIdFactory(new ManualClock({ startMs: 2_000_000 }), { after: last });
+    const sameClock = [again.runId(), again.taskId()];
+    expect(sameClock[0]! > last).toBe(true);
+    expect(sameClock[1]! > sameClock[0]!).toBe(true);
+    // A clock that stepped back a long way still mints after `after`.
+    const back = createIdFactory(new ManualClock({ startMs: 5 }), { after: last });
+    expect(back.runId() > last).toBe(true);
+    // A later clock mints from its own time.
+    const later = createIdFactory(new ManualClock({ startMs: 9_000_000 }), { after: last });
+    const fresh = later.runId();
+    expect(fresh > last).toBe(true);
+    expect(fresh.slice(0, 10)).toBe(createIdFactory(new ManualClock({ startMs: 9_000_000 })).runId().slice(0, 10));
+  });
+
+  it("continues after an id whose random part is all Z by moving to the next millisecond", () => {
+    const after = "00000001ZZZZZZZZZZZZZZZZZZ";
+    const id = createIdFactory(new ManualClock({ startMs: 0 }), { after }).runId();
+    expect(id > after).toBe(true);
+    // Its time part "00000001ZZ" is 2047 ms; the next id takes 2048 ms.
+    expect(id.slice(0, 10)).toBe("0000000200");
+  });
+
+  it("refuses a malformed after id, naming it", () => {
+    const error = expectCode(() => createIdFactory(new ManualClock(), { after: "not-an-id" }), "INVALID_ID");
+    expect(error.message).toContain("not-an-id");
+  });
+
   it("ids keep increasing when the clock steps back", () => {
     const clock = new ManualClock({ startMs: 2_000_000 });
     const f = createIdFactory(clock);

@@ -54,7 +54,7 @@ function isCanonicalUlid(value: string): boolean {
   return true;
 }
 
-function parseAs<T extends string>(kind: IdKind, value: unknown): T {
+function parseAs<T extends string>(kind: IdKind | "IdFactoryOptions.after", value: unknown): T {
   if (typeof value !== "string") {
     throw new ValidationError("INVALID_ID", `invalid ${kind}: expected a ULID string, got ${describeValue(value)}`, {
       details: { kind, value: describeValue(value) },
@@ -114,13 +114,26 @@ export interface IdFactory {
   subscriptionId(): SubscriptionId;
 }
 
+/** Options of {@link createIdFactory}. */
+export interface IdFactoryOptions {
+  /**
+   * Every id the factory mints sorts after this one (a canonical ULID), even
+   * when the clock reads an earlier time: a process that reopens a store
+   * passes the largest id the store holds, so new ids continue its order
+   * after a clock step back and a deterministic clock never mints an id
+   * again after a restart.
+   */
+  readonly after?: string;
+}
+
 /**
  * Creates the id factory for a process (or a test). The time part comes from
  * `clock.now()` and the random part from `clock.random()`, so a manual clock
  * gives reproducible ids. Share one factory: ids from one factory are strictly
  * increasing even within one millisecond or when the clock steps back.
+ * Throws `INVALID_ID` when `options.after` is not a ULID.
  */
-export function createIdFactory(clock: Clock): IdFactory {
+export function createIdFactory(clock: Clock, options: IdFactoryOptions = {}): IdFactory {
   // Our own monotonic sequence rather than ulid's monotonicFactory, which
   // silently swaps a clock reading of 0 for Date.now() (breaking determinism).
   let lastTime = -1;
@@ -160,6 +173,18 @@ export function createIdFactory(clock: Clock): IdFactory {
     }
     return false;
   };
+  if (options.after !== undefined) {
+    // Continue from `after`: its time becomes the last one used and its random
+    // part the one the next id of that millisecond increments.
+    const after = parseAs<string>("IdFactoryOptions.after", options.after);
+    let time = 0;
+    for (let i = 0; i < TIME_LENGTH; i++) time = time * 32 + CROCKFORD.indexOf(after[i]!);
+    setTime(time);
+    for (let i = 0; i < RANDOM_LENGTH; i++) {
+      digits[i] = CROCKFORD.indexOf(after[TIME_LENGTH + i]!);
+      codes[TIME_LENGTH + i] = after.charCodeAt(TIME_LENGTH + i);
+    }
+  }
   const mint = <T extends string>(): T => {
     const now = clock.now();
     if (!Number.isSafeInteger(now) || now < 0 || now > TIME_MAX) {

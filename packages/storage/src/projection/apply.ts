@@ -64,19 +64,19 @@ function dispatchRun(state: ProjectionState, record: RunRecord, owner: string, e
   record.attemptCount += 1;
   record.currentAttemptId = attemptId;
   record.addAttempt({ attemptId, startedAt: at });
+  state.noteAttemptId(attemptId);
 }
 
 /** Adds a validated new task (no runs yet). */
 function createTask(state: ProjectionState, spec: TaskSpec, at: number): void {
   state.touchNewTask(spec.id);
-  state.tasks.set(spec.id, new TaskEntry(spec, at, undefined, undefined));
+  state.addTask(spec.id, new TaskEntry(spec, at, undefined, undefined));
 }
 
 /** Adds a validated new run. The record copies the fields: the caller's instance cannot change durable state. */
 function createRun(state: ProjectionState, run: RunInstance): void {
   state.touchNewRun(run.id);
-  state.runs.set(run.id, RunRecord.created(run));
-  state.indexRun(run.id, run.state);
+  state.addRun(RunRecord.created(run));
   state.addRunOfTask(run.taskId, run.id);
 }
 
@@ -186,6 +186,7 @@ export function applyChange(state: ProjectionState, c: MutationCommand, found?: 
       record.attemptCount += 1;
       record.currentAttemptId = c.attemptId;
       record.addAttempt({ attemptId: c.attemptId, startedAt: at });
+      state.noteAttemptId(c.attemptId);
       return;
     }
     case "attemptFinish":
@@ -197,7 +198,10 @@ export function applyChange(state: ProjectionState, c: MutationCommand, found?: 
       const entry = record.attempts[record.attempts.length - 1];
       // A fresh object with an explicit shape: object spread here was the
       // single hottest line of replay.
-      if (entry !== undefined) record.replaceLastAttempt({ attemptId: entry.attemptId, startedAt: entry.startedAt, finishedAt: at, outcome });
+      if (entry !== undefined) {
+        record.replaceLastAttempt({ attemptId: entry.attemptId, startedAt: entry.startedAt, finishedAt: at, outcome });
+        state.countResult(outcome.result);
+      }
       // runFinish: then the run's move out of running, as its own transition would make it.
       if (c.kind === "runFinish") moveRun(state, record, c.newState, at);
       return;

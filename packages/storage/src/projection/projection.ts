@@ -12,6 +12,7 @@ import { SequenceConflictError } from "@actionqueue/core";
 import type {
   ActorId,
   AppliedMutation,
+  AttemptResultKind,
   AttemptId,
   BudgetDimension,
   LedgerEntry,
@@ -45,6 +46,29 @@ import { validateEvent } from "./validate.js";
 
 const states = new WeakMap<Projection, ProjectionState>();
 
+/** The keys of a map in id order, after `after`. */
+function* keysAfter<TId extends string>(keys: IterableIterator<TId>, after: TId | undefined): Generator<TId> {
+  if (after === undefined) {
+    yield* keys;
+    return;
+  }
+  for (const id of keys) if (id > after) yield id;
+}
+
+/** The ids of a sorted array after `after` (binary search for the first). */
+function* sortedAfter<TId extends string>(ids: readonly TId[], after: TId | undefined): Generator<TId> {
+  let lo = 0;
+  if (after !== undefined) {
+    let hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ids[mid]! <= after) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  for (let i = lo; i < ids.length; i++) yield ids[i]!;
+}
+
 /** The internal state of a projection (package-internal: snapshots and recovery). */
 export function projectionState(projection: Projection): ProjectionState {
   return states.get(projection)!;
@@ -56,6 +80,9 @@ export type ProjectionView = Omit<Projection, "apply" | "applyBatch">;
 /** In-memory state rebuilt from WAL events (and snapshots). */
 export class Projection {
   readonly #s: ProjectionState;
+  /** Sorted ids while a map is out of id order, with the state version they were sorted at. */
+  #sortedRuns: { version: number; ids: RunId[] } | undefined;
+  #sortedTasks: { version: number; ids: TaskId[] } | undefined;
 
   constructor() {
     this.#s = new ProjectionState();
@@ -166,6 +193,40 @@ export class Projection {
   /** Every run id, in creation order. */
   runIds(): IterableIterator<RunId> {
     return this.#s.runs.keys();
+  }
+
+  /**
+   * Run ids in id order, only those after `after` when it is given. Ids one
+   * factory minted arrive in id order, so this is a walk of the runs; a store
+   * whose runs were added out of id order is sorted once per change instead.
+   */
+  runIdsInIdOrder(after?: RunId): Iterable<RunId> {
+    const s = this.#s;
+    if (s.runsInIdOrder) return keysAfter(s.runs.keys(), after);
+    if (this.#sortedRuns?.version !== s.version) this.#sortedRuns = { version: s.version, ids: [...s.runs.keys()].sort() };
+    return sortedAfter(this.#sortedRuns.ids, after);
+  }
+
+  /** Task ids in id order, only those after `after` when it is given (see {@link runIdsInIdOrder}). */
+  taskIdsInIdOrder(after?: TaskId): Iterable<TaskId> {
+    const s = this.#s;
+    if (s.tasksInIdOrder) return keysAfter(s.tasks.keys(), after);
+    if (this.#sortedTasks?.version !== s.version) this.#sortedTasks = { version: s.version, ids: [...s.tasks.keys()].sort() };
+    return sortedAfter(this.#sortedTasks.ids, after);
+  }
+
+  /** Finished attempts by result, over every run (kept up to date: O(1)). */
+  attemptResultCounts(): Record<AttemptResultKind, number> {
+    return this.#s.resultCounts();
+  }
+
+  /**
+   * The largest run or attempt id this projection has held (undefined when
+   * none): an id factory that continues after it never mints one of them again
+   * and keeps new runs in id order.
+   */
+  get highestId(): string | undefined {
+    return this.#s.highestId === "" ? undefined : this.#s.highestId;
   }
 
   /** A run's state history, oldest first; the first entry is `{ from: null, to: 'scheduled' }`. Built on each call. */

@@ -4,9 +4,10 @@
  * batch whose third command fails can be rolled back to exactly the state
  * before the batch. Outside a journal, changes cost nothing extra.
  */
-import type { RunId, RunState, TaskId } from "@actionqueue/core";
+import type { AttemptResultKind, RunId, RunState, TaskId } from "@actionqueue/core";
 import type {
   ActorRecord,
+  AttemptRecord,
   BudgetRecord,
   EngineRecord,
   GrantRecord,
@@ -68,6 +69,11 @@ class RunUndo {
     // The shared empty history is frozen and never grew; any other array only grew.
     if (this.#history.length !== this.#historyLength) this.#history.length = this.#historyLength;
     r.history = this.#history;
+    // Attempts are copy-on-write: a different array means the batch started or finished one.
+    if (r.attempts !== this.#attempts) {
+      state.countResults(r.attempts, -1);
+      state.countResults(this.#attempts, 1);
+    }
     r.attempts = this.#attempts;
     r.lease = this.#lease;
     state.indexRun(r.id, r.state);
@@ -174,6 +180,22 @@ export class ProjectionState {
   readonly #retryWait = new Set<RunId>();
   readonly #suspended = new Set<RunId>();
   readonly #counts: Record<CountedState, number> = { scheduled: 0, ready: 0, completed: 0, failed: 0, canceled: 0 };
+  // Finished attempts by result, over every run, kept like the state counts
+  // so that statistics never walk every attempt of every run.
+  readonly #results: Record<AttemptResultKind, number> = { success: 0, failure: 0, timeout: 0, suspended: 0 };
+
+  // Whether each map iterates in id order. Ids minted by one factory arrive in
+  // order, so listing in id order is a walk of the map; a run or task added
+  // out of order (user-supplied task ids, a store written while the clock
+  // stepped back) turns the flag off, and listings then sort. `version`
+  // changes with every addition and removal, for caches of a sorted order.
+  #runsInIdOrder = true;
+  #lastRunId = "";
+  #tasksInIdOrder = true;
+  #lastTaskId = "";
+  #version = 0;
+  /** The largest run or attempt id added so far (a factory continues after it when the store reopens). */
+  highestId = "";
 
   // While false (during WAL replay), the state index
   // is not maintained; rebuildIndexes() makes it whole again in one pass,
@@ -205,8 +227,113 @@ export class ProjectionState {
   rebuildIndexes(): void {
     for (const state of INDEXED_STATES) this.#live(state)!.clear();
     for (const state of COUNTED_STATES) this.#counts[state] = 0;
+    this.#results.success = this.#results.failure = this.#results.timeout = this.#results.suspended = 0;
     this.#indexing = true;
-    for (const record of this.runs.values()) this.indexRun(record.id, record.state);
+    for (const record of this.runs.values()) {
+      this.indexRun(record.id, record.state);
+      this.countResults(record.attempts, 1);
+    }
+    // A store read with its maps out of id order is put in order once here,
+    // so that its listings walk the maps from now on.
+    if (!this.#runsInIdOrder) this.#sortRuns();
+    if (!this.#tasksInIdOrder) this.#sortTasks();
+  }
+
+  #sortRuns(): void {
+    const entries = [...this.runs].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    this.runs.clear();
+    for (const [id, record] of entries) this.runs.set(id, record);
+    this.#runsInIdOrder = true;
+    this.#lastRunId = entries.length === 0 ? "" : entries[entries.length - 1]![0];
+    this.#version += 1;
+  }
+
+  #sortTasks(): void {
+    const entries = [...this.tasks].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    this.tasks.clear();
+    for (const [id, entry] of entries) this.tasks.set(id, entry);
+    this.#tasksInIdOrder = true;
+    this.#lastTaskId = entries.length === 0 ? "" : entries[entries.length - 1]![0];
+    this.#version += 1;
+  }
+
+  /** True while {@link runs} iterates in run-id order. */
+  get runsInIdOrder(): boolean {
+    return this.#runsInIdOrder;
+  }
+
+  /** True while {@link tasks} iterates in task-id order. */
+  get tasksInIdOrder(): boolean {
+    return this.#tasksInIdOrder;
+  }
+
+  /** Changes with every run or task added or removed. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Adds a run record: the map, the state index, the result counts, the id order. */
+  addRun(record: RunRecord): void {
+    const id = record.id;
+    this.runs.set(id, record);
+    this.#version += 1;
+    if (id > this.#lastRunId) this.#lastRunId = id;
+    else this.#runsInIdOrder = false;
+    if (id > this.highestId) this.highestId = id;
+    this.indexRun(id, record.state);
+    const attempts = record.attempts;
+    if (attempts.length > 0) {
+      this.countResults(attempts, 1);
+      for (let i = 0; i < attempts.length; i++) this.noteAttemptId(attempts[i]!.attemptId);
+    }
+  }
+
+  /** Removes a run record (its task's list is the caller's business). */
+  removeRun(id: RunId): RunRecord | undefined {
+    const record = this.runs.get(id);
+    if (record === undefined) return undefined;
+    this.runs.delete(id);
+    this.#version += 1;
+    this.unindexRun(id, record.state);
+    this.countResults(record.attempts, -1);
+    return record;
+  }
+
+  /** Adds a task entry, keeping track of the id order. */
+  addTask(id: TaskId, entry: TaskEntry): void {
+    this.tasks.set(id, entry);
+    this.#version += 1;
+    if (id > this.#lastTaskId) this.#lastTaskId = id;
+    else this.#tasksInIdOrder = false;
+  }
+
+  /** Removes a task entry (its runs are the caller's business). */
+  removeTask(id: TaskId): void {
+    if (this.tasks.delete(id)) this.#version += 1;
+  }
+
+  /** Records that an attempt with this id was started. */
+  noteAttemptId(id: string): void {
+    if (id > this.highestId) this.highestId = id;
+  }
+
+  /** Counts one attempt that finished with `result` (`delta` -1 uncounts it). */
+  countResult(result: AttemptResultKind, delta: 1 | -1 = 1): void {
+    if (this.#indexing) this.#results[result] += delta;
+  }
+
+  /** Counts (or, with -1, uncounts) the finished attempts of a list. */
+  countResults(attempts: readonly AttemptRecord[], delta: 1 | -1): void {
+    if (!this.#indexing) return;
+    for (let i = 0; i < attempts.length; i++) {
+      const outcome = attempts[i]!.outcome;
+      if (outcome !== undefined) this.#results[outcome.result] += delta;
+    }
+  }
+
+  /** Finished attempts by result, over every run. */
+  resultCounts(): Record<AttemptResultKind, number> {
+    return { ...this.#results };
   }
 
   /** Adds run `id` to the index of `state`. */
@@ -300,13 +427,10 @@ export class ProjectionState {
     const task = this.tasks.get(taskId)!;
     const runs: RunRecord[] = [];
     for (const runId of this.runIdsOfTask(taskId)) {
-      const record = this.runs.get(runId);
-      if (record === undefined) continue;
-      runs.push(record);
-      this.runs.delete(runId);
-      this.unindexRun(runId, record.state);
+      const record = this.removeRun(runId);
+      if (record !== undefined) runs.push(record);
     }
-    this.tasks.delete(taskId);
+    this.removeTask(taskId);
     const dependencies = this.dependencies.get(taskId);
     this.dependencies.delete(taskId);
     const budgets: [string, BudgetRecord][] = [];
@@ -317,11 +441,8 @@ export class ProjectionState {
     for (const [key] of subscriptions) this.subscriptions.delete(key);
     // Purges are rare: one closure holding what went is the simplest undo.
     this.#journal?.push(() => {
-      this.tasks.set(taskId, task);
-      for (const record of runs) {
-        this.runs.set(record.id, record);
-        this.indexRun(record.id, record.state);
-      }
+      this.addTask(taskId, task);
+      for (const record of runs) this.addRun(record);
       if (dependencies !== undefined) this.dependencies.set(taskId, dependencies);
       for (const [key, budget] of budgets) this.budgets.set(key, budget);
       for (const [key, subscription] of subscriptions) this.subscriptions.set(key, subscription);
@@ -362,7 +483,7 @@ export class ProjectionState {
       if (typeof entry === "function") entry();
       else if (entry instanceof RunUndo) entry.undo(this);
       else if (entry instanceof CreatedRun) this.#deleteCreatedRun(entry.id);
-      else this.tasks.delete(entry.id);
+      else this.removeTask(entry.id);
     }
     this.#journalStore.clear();
     this.latestSequence = sequence;
@@ -383,7 +504,12 @@ export class ProjectionState {
     if (journal === undefined || !this.#touchedTasks.add(id)) return;
     const prev = this.tasks.get(id);
     const copy = prev?.copy();
-    journal.push(() => (copy === undefined ? this.tasks.delete(id) : this.tasks.set(id, copy)));
+    journal.push(() => {
+      if (copy === undefined) this.removeTask(id);
+      // A task purged later in the batch was put back by then (undo runs newest first): this keeps its place.
+      else if (this.tasks.has(id)) this.tasks.set(id, copy);
+      else this.addTask(id, copy);
+    });
   }
 
   /** Call before changing (or creating) run `id`: saves the run record (history, attempts, lease) and its index entries. */
@@ -412,11 +538,8 @@ export class ProjectionState {
   }
 
   #deleteCreatedRun(id: RunId): void {
-    const record = this.runs.get(id);
-    if (record === undefined) return;
-    this.runs.delete(id);
-    this.unindexRun(id, record.state);
-    this.#removeRunOfTask(record.taskId, id);
+    const record = this.removeRun(id);
+    if (record !== undefined) this.#removeRunOfTask(record.taskId, id);
   }
 
   /** Call before changing the engine record. */

@@ -166,15 +166,14 @@ export function decodeSnapshot(bytes: Buffer): { projection: Projection; sequenc
       const created = r.uint("task.createdAt");
       const canceledAt = r.optional("task.canceledAt", () => r.uint("task.canceledAt"));
       if (s.tasks.has(spec.id)) throw corrupt(`snapshot lists task ${spec.id} twice`);
-      s.tasks.set(spec.id, new TaskEntry(spec, created, canceledAt, undefined));
+      s.addTask(spec.id, new TaskEntry(spec, created, canceledAt, undefined));
     }
     const runCount = r.uint("runs");
     for (let i = 0; i < runCount; i++) {
       const record = readRunRecord(r);
       if (s.runs.has(record.id)) throw corrupt(`snapshot lists run ${record.id} twice`, { runId: record.id });
       if (!s.tasks.has(record.taskId)) throw corrupt(`snapshot run ${record.id} references unknown task ${record.taskId}`, { runId: record.id });
-      s.runs.set(record.id, record);
-      s.indexRun(record.id, record.state);
+      s.addRun(record);
       s.addRunOfTask(record.taskId, record.id);
     }
     const paused = r.bool("engine.paused");
