@@ -73,6 +73,18 @@ export function labelled<T>(label: string, fn: () => T): T {
   }
 }
 
+/** {@link labelled} for an async step, prefixing only the errors `applies` picks. */
+export async function labelledAsync<T>(label: string, applies: (error: ActionQueueError) => boolean, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (ActionQueueError.is(error) && applies(error) && !error.message.startsWith(label)) {
+      throw new ValidationError(error.code, `${label}: ${error.message}`, { cause: error, details: error.details });
+    }
+    throw error;
+  }
+}
+
 /** A `NOT_FOUND` error (exit 3): the id is well formed but names nothing in the data directory. */
 export function notFound(message: string): ActionQueueError {
   return new ActionQueueError("NOT_FOUND", message);

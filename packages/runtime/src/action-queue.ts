@@ -29,13 +29,14 @@ import {
   parseTaskId,
   taskSpecToJson,
 } from "@actionqueue/core";
-import { Scheduler, deriveCronWindow, deriveRuns, isOverdue, planMisfire } from "@actionqueue/engine";
+import { DerivationError, Scheduler, deriveCronWindow, deriveRuns, isOverdue, planMisfire } from "@actionqueue/engine";
 import { AttemptRunner } from "@actionqueue/executor-local";
 import type { ProjectionView, RecoveryReport, Storage, StorageMutationAuthority, WalWriterStats } from "@actionqueue/storage";
 import { openStorage } from "@actionqueue/storage";
 import { DispatchLoop, countedAttemptsOf } from "./dispatch-loop.js";
 import type { ActionQueueEventName, ActionQueueListener } from "./events/event-map.js";
 import { TypedEmitter } from "./events/typed-emitter.js";
+import { encodeJsonPayload } from "./input/json-payload.js";
 import type { ResolvedOptions } from "./options.js";
 import { resolveOptions } from "./options.js";
 import { QueryView } from "./query-view.js";
@@ -55,21 +56,14 @@ import type {
   TaskView,
 } from "./types.js";
 
-/** A non-bytes payload as JSON bytes (bytes and absent payloads are taken as they are by the caller). */
-function encodeJsonPayload(p: unknown): Uint8Array {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(p);
-  } catch (cause) {
-    throw new ValidationError("INVALID_PAYLOAD", `payload is not JSON-serialisable: ${(cause as Error).message}`, { details: { field: "payload" }, cause });
-  }
-  if (text === undefined) {
-    throw new ValidationError("INVALID_PAYLOAD", `payload of type ${typeof p} cannot be stored: give bytes or a JSON value`, { details: { field: "payload" } });
-  }
-  return textEncoder.encode(text);
-}
+/**
+ * Most runs one repeat task may have. Its runs are created, in one WAL record,
+ * when it is submitted: 100,000 runs encode to about 3 MB and hold about
+ * 80 MB of memory. The policy itself allows up to 2^32 − 1, which would
+ * exhaust memory long before it was refused for size.
+ */
+export const MAX_RUNS_PER_TASK = 100_000;
 
-const textEncoder = new TextEncoder();
 /** Tasks purged per durable batch. */
 const PURGE_BATCH_TASKS = 1_000;
 /** Tasks a purge scans between yields to the event loop. */
@@ -501,7 +495,24 @@ export class ActionQueue {
         cronWindow: this.#options.cronWindow,
       }).runs;
     } else {
-      runs = deriveRuns({ task: spec, alreadyDerived: 0, scheduleOrigin: now, now, ids: this.#ids }).runs;
+      const policy = spec.runPolicy;
+      if (policy.kind === "repeat" && policy.count > MAX_RUNS_PER_TASK) {
+        throw new ValidationError(
+          "INVALID_REPEAT_COUNT",
+          `invalid runPolicy repeat count ${policy.count}: a task has at most ${MAX_RUNS_PER_TASK} runs, all created when it is submitted (submit several tasks, or use a cron policy)`,
+          { details: { field: "runPolicy.count", value: policy.count, max: MAX_RUNS_PER_TASK } },
+        );
+      }
+      try {
+        runs = deriveRuns({ task: spec, alreadyDerived: 0, scheduleOrigin: now, now, ids: this.#ids }).runs;
+      } catch (error) {
+        // A minted id names a task that will never exist: the error speaks of the policy alone.
+        if (error instanceof DerivationError && input.taskId === undefined) {
+          const { taskId: _unused, ...details } = error.details;
+          throw new ValidationError(error.code, error.reason, { details, cause: error });
+        }
+        throw error;
+      }
     }
     const runIds: RunId[] = new Array<RunId>(runs.length);
     for (let k = 0; k < runs.length; k++) runIds[k] = runs[k]!.id;

@@ -3,7 +3,7 @@
  * data directory, `submit()` tasks, and a durable dispatch loop that runs your
  * handlers, retries within limits and survives `kill -9`.
  */
-export { ActionQueue } from "./action-queue.js";
+export { ActionQueue, MAX_RUNS_PER_TASK } from "./action-queue.js";
 export { QueueInspector } from "./queue-inspector.js";
 export { loadHandlerModule } from "./handlers/handler-module.js";
 export type { LoadedHandlers } from "./handlers/handler-module.js";
@@ -12,6 +12,7 @@ export type { WalWriterStats, RecoveryReport, WalSyncMode } from "@actionqueue/s
 export type { ActionQueueEvents, ActionQueueEventName, ActionQueueListener } from "./events/event-map.js";
 export { parseDuration, formatDuration } from "./input/duration.js";
 export { parseRunPolicyText, formatRunPolicy } from "./input/run-policy-text.js";
+export { encodeJsonPayload } from "./input/json-payload.js";
 export {
   CONSTRAINT_KEYS,
   METADATA_KEYS,

@@ -5,12 +5,12 @@
  */
 import type { Command } from "commander";
 import { JSON_CONTENT_TYPE, createTaskSpec, parseTaskId } from "@actionqueue/core";
-import type { RunPolicy, TaskConstraintsInput, TaskId, TaskMetadata } from "@actionqueue/core";
-import { CliError, labelled } from "../cli-error.js";
+import type { ActionQueueError, RunPolicy, TaskConstraintsInput, TaskId, TaskMetadata } from "@actionqueue/core";
+import { CliError, labelled, labelledAsync } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import { parseJsonText, readInputFile, readJsonArgument } from "../inputs.js";
 import { formatKeyValues, formatPolicy } from "../output.js";
-import { parseConstraintsJson, parseMetadataJson, parseRunPolicyText } from "../internal/runtime.js";
+import { encodeJsonPayload, parseConstraintsJson, parseMetadataJson, parseRunPolicyText } from "../internal/runtime.js";
 import { openQueue } from "./open.js";
 import type { SubmitInput } from "../internal/runtime.js";
 import type { ActionRunner } from "./action.js";
@@ -55,7 +55,7 @@ export function prepareSubmission(flags: SubmitFlags, cwd: string): PreparedSubm
     payload = new Uint8Array(readInputFile(flags.payload, "--payload", cwd));
   } else if (flags.payloadJson !== undefined) {
     const value = parseJsonText(flags.payloadJson, `--payload-json ${JSON.stringify(flags.payloadJson)}`);
-    payload = new TextEncoder().encode(JSON.stringify(value));
+    payload = encodeJsonPayload(value, "--payload-json");
     contentType ??= JSON_CONTENT_TYPE;
   }
   let constraints: TaskConstraintsInput | undefined;
@@ -90,13 +90,19 @@ export function prepareSubmission(flags: SubmitFlags, cwd: string): PreparedSubm
   return { input, runPolicyText: formatPolicy(runPolicy) };
 }
 
+/** An error about the run policy the queue found while deriving the runs (too many, or a schedule past the largest time). */
+function isRunPolicyError(error: ActionQueueError): boolean {
+  const field = error.details.field;
+  return typeof field === "string" && field.startsWith("runPolicy");
+}
+
 async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandResult> {
   const prepared = prepareSubmission(flags, ctx.io.cwd);
   const dataDir = ctx.dataDir();
   const queue = await openQueue(ctx, { dataDir });
   let result;
   try {
-    result = await queue.submit(prepared.input);
+    result = await labelledAsync(`--run-policy ${JSON.stringify(flags.runPolicy)}`, isRunPolicyError, () => queue.submit(prepared.input));
   } finally {
     await queue.close();
   }

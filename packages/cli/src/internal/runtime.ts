@@ -13,6 +13,7 @@ export {
   formatRunPolicy,
   parseConstraintsJson,
   parseMetadataJson,
+  encodeJsonPayload,
 } from "@actionqueue/runtime";
 export type {
   ActionQueueOptions,

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   INVALID_CONCURRENCY_KEY_HOLD_POLICY: "validation",
   INVALID_SAFETY_LEVEL: "validation",
   EMPTY_CAPABILITIES: "validation",
+  INVALID_CAPABILITIES: "validation",
   EMPTY_CAPABILITY_ENTRY: "validation",
   INVALID_PRIORITY: "validation",
   INVALID_TAGS: "validation",

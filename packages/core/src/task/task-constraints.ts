@@ -83,7 +83,11 @@ export function buildTaskConstraints(input: TaskConstraintsInput = {}): TaskCons
   const c: { -readonly [K in keyof TaskConstraints]: TaskConstraints[K] } = { maxAttempts, concurrencyKeyHoldPolicy, safetyLevel };
   if (input.timeoutMs !== undefined) c.timeoutMs = input.timeoutMs;
   if (input.concurrencyKey !== undefined) c.concurrencyKey = input.concurrencyKey;
-  if (input.requiredCapabilities !== undefined) c.requiredCapabilities = [...input.requiredCapabilities];
+  // Copied only when it is a list: anything else is left for validation to refuse by name (spreading a string split it into characters).
+  if (input.requiredCapabilities !== undefined) {
+    const listed = input.requiredCapabilities as unknown;
+    c.requiredCapabilities = Array.isArray(listed) ? [...(listed as readonly string[])] : (listed as readonly string[]);
+  }
   return c;
 }
 
@@ -132,7 +136,14 @@ export function validateTaskConstraints(c: TaskConstraints): void {
     );
   }
   if (c.requiredCapabilities !== undefined) {
-    if (!Array.isArray(c.requiredCapabilities) || c.requiredCapabilities.length === 0) {
+    if (!Array.isArray(c.requiredCapabilities)) {
+      throw new ValidationError(
+        "INVALID_CAPABILITIES",
+        `invalid constraints.requiredCapabilities ${describeValue(c.requiredCapabilities)}: expected a non-empty list of capability names`,
+        { details: { field: "constraints.requiredCapabilities", value: describeValue(c.requiredCapabilities) } },
+      );
+    }
+    if (c.requiredCapabilities.length === 0) {
       throw new ValidationError(
         "EMPTY_CAPABILITIES",
         "invalid constraints.requiredCapabilities: the list is empty; omit it to accept any executor",

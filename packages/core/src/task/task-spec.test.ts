@@ -314,6 +314,11 @@ describe("TaskConstraints", () => {
 
   it("required capabilities: [] → EMPTY_CAPABILITIES, an empty entry → EMPTY_CAPABILITY_ENTRY", () => {
     expectCode(() => createTaskConstraints({ requiredCapabilities: [] }), "EMPTY_CAPABILITIES");
+    // Not a list at all: refused by name, never spread (a string used to become its characters, a number threw a TypeError).
+    for (const bad of ["gpu", 5, true, null, {}]) {
+      const error = expectCode(() => createTaskConstraints({ requiredCapabilities: bad as never }), "INVALID_CAPABILITIES");
+      expect(error.message).toContain("constraints.requiredCapabilities");
+    }
     expect(createTaskConstraints({ requiredCapabilities: ["gpu"] }).requiredCapabilities).toEqual(["gpu"]);
     const error = expectCode(() => createTaskConstraints({ requiredCapabilities: ["gpu", ""] }), "EMPTY_CAPABILITY_ENTRY");
     expect(error.message).toContain("[1]");

@@ -9,9 +9,12 @@ import type { ErrorDetails, TaskId } from "@actionqueue/core";
 /** Derivation refused: `DERIVATION_OVERFLOW` or `INVALID_DERIVATION_STATE`. */
 export class DerivationError extends ValidationError {
   readonly taskId: TaskId;
+  /** What is wrong, without the task id (for a caller whose task was never created). */
+  readonly reason: string;
 
   constructor(code: "DERIVATION_OVERFLOW" | "INVALID_DERIVATION_STATE", taskId: TaskId, message: string, details: ErrorDetails = {}) {
     super(code, `task ${taskId}: ${message}`, { details: { taskId, ...details } });
     this.taskId = taskId;
+    this.reason = message;
   }
 }

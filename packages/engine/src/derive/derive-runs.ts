@@ -52,17 +52,21 @@ function newRun(task: DerivableTask, ids: Pick<IdFactory, "runId">, scheduledAt:
 export function repeatLastScheduledAt(taskId: TaskId, count: number, intervalMs: number, origin: number): number {
   const span = (count - 1) * intervalMs;
   if (!Number.isSafeInteger(span)) {
-    throw new DerivationError("DERIVATION_OVERFLOW", taskId, `repeat schedule overflows: multiplication (${count} − 1) × ${intervalMs} exceeds ${MAX}`, {
-      count,
-      intervalMs,
-    });
+    throw new DerivationError(
+      "DERIVATION_OVERFLOW",
+      taskId,
+      `runPolicy repeat (count ${count}, intervalMs ${intervalMs}) overflows: multiplication (${count} − 1) × ${intervalMs} exceeds ${MAX}`,
+      { field: "runPolicy", count, intervalMs },
+    );
   }
   const last = origin + span;
   if (!Number.isSafeInteger(last)) {
-    throw new DerivationError("DERIVATION_OVERFLOW", taskId, `repeat schedule overflows: addition ${origin} + ${span} exceeds ${MAX}`, {
-      origin,
-      span,
-    });
+    throw new DerivationError(
+      "DERIVATION_OVERFLOW",
+      taskId,
+      `runPolicy repeat (count ${count}, intervalMs ${intervalMs}) overflows: addition ${origin} + ${span} exceeds ${MAX}`,
+      { field: "runPolicy", origin, span },
+    );
   }
   return last;
 }

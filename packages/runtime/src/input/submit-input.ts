@@ -13,6 +13,7 @@ import {
   validateRunPolicy,
   validateTaskMetadata,
 } from "@actionqueue/core";
+import { encodeJsonPayload } from "./json-payload.js";
 import { assertStrictObject } from "./strict-object.js";
 import { parseRunPolicyText } from "./run-policy-text.js";
 
@@ -27,6 +28,7 @@ export const CONSTRAINT_KEYS = [
 ] as const;
 /** Keys accepted in metadata JSON. */
 export const METADATA_KEYS = ["tags", "priority", "description"] as const;
+const MISFIRE_KEYS = ["kind", "maxRuns"] as const;
 const POLICY_KEYS = ["kind", "count", "intervalMs", "expression", "maxOccurrences", "misfire"] as const;
 const SUBMIT_KEYS = ["name", "taskId", "payload", "payloadBase64", "contentType", "runPolicy", "constraints", "metadata"] as const;
 
@@ -59,8 +61,29 @@ export function parseMetadataJson(value: unknown, field = "metadata"): Partial<T
 export function parseRunPolicyJson(value: unknown, field = "runPolicy"): RunPolicy {
   if (typeof value === "string") return parseRunPolicyText(value, field);
   const obj = assertStrictObject(value, field, POLICY_KEYS);
+  // The misfire policy is strict too: a misspelt `maxRuns` must not vanish into the default.
+  if (typeof obj.misfire === "object" && obj.misfire !== null) assertStrictObject(obj.misfire, `${field}.misfire`, MISFIRE_KEYS);
   validateRunPolicy(obj);
   return obj;
+}
+
+/**
+ * Base64 text as bytes, refusing text that does not decode to whole bytes:
+ * `Buffer.from` silently drops a trailing partial byte and stray padding.
+ * Padding is optional, but when present it must complete the last group.
+ */
+function decodeBase64Strict(value: unknown, field: string): Uint8Array {
+  const parts = typeof value === "string" ? /^([A-Za-z0-9+/]*)(={0,2})$/.exec(value) : null;
+  const digits = parts?.[1]?.length ?? 0;
+  const padding = parts?.[2]?.length ?? 0;
+  if (parts === null || digits % 4 === 1 || (padding > 0 && (digits + padding) % 4 !== 0)) {
+    throw new ValidationError(
+      "INVALID_PAYLOAD",
+      `${field} ${describeValue(value)}: expected base64 text that decodes to whole bytes (A–Z, a–z, 0–9, + and /, padded with = to a multiple of 4 or unpadded)`,
+      { details: { field, value: describeValue(value) } },
+    );
+  }
+  return new Uint8Array(Buffer.from(value as string, "base64"));
 }
 
 /**
@@ -90,12 +113,9 @@ export function parseSubmitJson(value: unknown): ValidatedSubmission {
   let payload: Uint8Array | undefined;
   let contentType = obj.contentType;
   if (obj.payloadBase64 !== undefined) {
-    if (typeof obj.payloadBase64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(obj.payloadBase64)) {
-      throw new ValidationError("INVALID_PAYLOAD", `payloadBase64: expected base64 text`, { details: { field: "payloadBase64" } });
-    }
-    payload = new Uint8Array(Buffer.from(obj.payloadBase64, "base64"));
+    payload = decodeBase64Strict(obj.payloadBase64, "payloadBase64");
   } else if (obj.payload !== undefined) {
-    payload = new TextEncoder().encode(JSON.stringify(obj.payload));
+    payload = encodeJsonPayload(obj.payload);
     contentType ??= JSON_CONTENT_TYPE;
   }
   return {

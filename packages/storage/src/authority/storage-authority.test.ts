@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { createTaskSpec } from "@actionqueue/core";
-import type { TaskId } from "@actionqueue/core";
+import { RunInstance, createTaskSpec } from "@actionqueue/core";
+import type { RunId, TaskId } from "@actionqueue/core";
 import { StorageMutationAuthority } from "./storage-authority.js";
 import type { EventSink } from "./storage-authority.js";
 import { Projection } from "../projection/projection.js";
@@ -74,6 +74,23 @@ describe("StorageMutationAuthority", () => {
     await authority.submitCommand(taskCreate(2, 1), "immediate");
     expect(sink.written).toEqual([1]);
   });
+
+  it("names what made a record too big: the payload, or the runs a submission creates", async () => {
+    const authority = new StorageMutationAuthority(new Projection(), failingSink(-1));
+    const huge = { ...taskCreate(1, 1), taskSpec: createTaskSpec({ id: taskId(1), runPolicy: { kind: "once" }, payload: new Uint8Array(17 * 1024 * 1024) }) };
+    const byPayload = await authority.submitCommand(huge, "immediate").catch((error: unknown) => error);
+    expect(byPayload).toMatchObject({ code: "INVALID_PAYLOAD", details: { field: "payload" } });
+    expect((byPayload as Error).message).toContain(`a ${17 * 1024 * 1024}-byte payload`);
+    // A 4 MiB payload and 640,000 runs (20 bytes each): over the 16 MiB a record holds, mostly runs. The runs are to blame, not the payload.
+    const spec = createTaskSpec({ id: taskId(2), runPolicy: { kind: "repeat", count: 640_000, intervalMs: 1 }, payload: new Uint8Array(4 * 1024 * 1024) });
+    const runs = Array.from({ length: 640_000 }, (_, k) =>
+      RunInstance.newScheduled({ id: `01HF${String(k).padStart(22, "0")}` as RunId, taskId: spec.id, scheduledAt: 1 + k, createdAt: 1 }),
+    );
+    const byRuns = await authority.submitCommand({ kind: "taskSubmit", sequence: 1, timestamp: 1, taskSpec: spec, runs }, "immediate").catch((error: unknown) => error);
+    expect(byRuns).toMatchObject({ code: "INVALID_PAYLOAD", details: { field: "runPolicy.count" } });
+    expect((byRuns as Error).message).toMatch(/a task with 640000 runs\) encodes to \d+ bytes.*create fewer runs per task/);
+    expect(authority.latestSequence()).toBe(0);
+  }, 30_000);
 
   describe("submitBatchDurable", () => {
     /** A sink whose group commits the test settles by hand: one promise per commit, as the WAL writer's. */

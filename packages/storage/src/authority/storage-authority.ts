@@ -314,13 +314,18 @@ function checkAndEncode(state: ProjectionState, scratch: BinaryWriter, command: 
  * poison the authority.
  */
 function checkRecordSize(command: MutationCommand, bytes: number): void {
-  if (bytes > MAX_PAYLOAD_BYTES) {
-    throw new ValidationError(
-      "INVALID_PAYLOAD",
-      `${command.kind} command ${command.sequence} encodes to ${bytes} bytes; a WAL record holds at most ${MAX_PAYLOAD_BYTES} bytes (use a smaller payload)`,
-      { details: { field: "payload", bytes, max: MAX_PAYLOAD_BYTES } },
-    );
-  }
+  if (bytes <= MAX_PAYLOAD_BYTES) return;
+  // Name what made it large: a task's payload, or the runs a submission creates with it.
+  const payloadBytes = command.kind === "taskSubmit" || command.kind === "taskCreate" ? command.taskSpec.payload.bytes.length : 0;
+  const runs = command.kind === "taskSubmit" ? command.runs.length : 0;
+  const byRuns = runs > 0 && payloadBytes < bytes / 2;
+  throw new ValidationError(
+    "INVALID_PAYLOAD",
+    byRuns
+      ? `${command.kind} command ${command.sequence} (a task with ${runs} runs) encodes to ${bytes} bytes; a WAL record holds at most ${MAX_PAYLOAD_BYTES} bytes (create fewer runs per task)`
+      : `${command.kind} command ${command.sequence} encodes to ${bytes} bytes${payloadBytes > 0 ? ` (a ${payloadBytes}-byte payload)` : ""}; a WAL record holds at most ${MAX_PAYLOAD_BYTES} bytes (use a smaller payload)`,
+    { details: { field: byRuns ? "runPolicy.count" : "payload", bytes, max: MAX_PAYLOAD_BYTES } },
+  );
 }
 
 const ignoreRejection = (): void => undefined;

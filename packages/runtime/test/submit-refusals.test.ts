@@ -1,0 +1,104 @@
+/**
+ * Submissions the queue must refuse by name, writing nothing: a repeat task
+ * with more runs than one task may have (its runs are all created at once, so
+ * 2^32 − 1 used to exhaust memory), a repeat schedule past the largest time
+ * (named by its policy, not by a task id that never existed), a payload too
+ * deeply nested to serialise, and, through the JSON input the daemon and the
+ * CLI use, base64 that does not decode to whole bytes and unknown keys inside
+ * a misfire policy.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ActionQueueError } from "@actionqueue/core";
+import { MAX_RUNS_PER_TASK, parseSubmitJson } from "@actionqueue/runtime";
+import { openQueue, tempDir } from "./helpers.js";
+
+/** Every file under `dir` with its bytes, for a before/after comparison. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (at: string): void => {
+    for (const name of readdirSync(at)) {
+      const path = join(at, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out[path.slice(dir.length)] = readFileSync(path).toString("base64");
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function refusal(action: () => Promise<unknown>): Promise<ActionQueueError> {
+  const error = await action().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(ActionQueueError.is(error), String(error)).toBe(true);
+  return error as ActionQueueError;
+}
+
+describe("submissions refused by name, writing nothing", () => {
+  it("a repeat task with more runs than a task may have, an overflowing schedule, a payload too deep to serialise", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, handler: () => undefined });
+    await q.submit({ runPolicy: { kind: "once" } });
+    const before = tree(dataDir);
+
+    for (const count of [MAX_RUNS_PER_TASK + 1, 4_294_967_295]) {
+      const error = await refusal(() => q.submit({ runPolicy: { kind: "repeat", count, intervalMs: 1000 } }));
+      expect(error.code).toBe("INVALID_REPEAT_COUNT");
+      expect(error.details.field).toBe("runPolicy.count");
+      expect(error.message).toContain(`repeat count ${count}`);
+      expect(error.message).toContain(`at most ${MAX_RUNS_PER_TASK} runs`);
+    }
+
+    const overflow = await refusal(() => q.submit({ runPolicy: { kind: "repeat", count: 3, intervalMs: Number.MAX_SAFE_INTEGER } }));
+    expect(overflow.code).toBe("DERIVATION_OVERFLOW");
+    expect(overflow.details.field).toBe("runPolicy");
+    expect(overflow.message).toMatch(/^runPolicy repeat \(count 3, intervalMs 9007199254740991\) overflows/);
+    // No task id in the message or the details: the task was never created.
+    expect(overflow.details.taskId).toBeUndefined();
+
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    const nested = await refusal(() => q.submit({ runPolicy: { kind: "once" }, payload: deep }));
+    expect(nested.code).toBe("INVALID_PAYLOAD");
+    expect(nested.message).toBe("payload is not JSON-serialisable: it is nested too deeply to store");
+
+    expect(q.stats().tasks).toBe(1);
+    expect(tree(dataDir)).toEqual(before);
+  });
+
+  it("a repeat task at the limit is accepted", async () => {
+    const q = await openQueue({ dataDir: tempDir(), handler: () => undefined });
+    const { runIds } = await q.submit({ runPolicy: { kind: "repeat", count: MAX_RUNS_PER_TASK, intervalMs: 1000 } });
+    expect(runIds).toHaveLength(MAX_RUNS_PER_TASK);
+  }, 30_000);
+
+  it("JSON input: base64 must decode to whole bytes; padding is optional but must complete the group", () => {
+    const bytes = (payloadBase64: string): number[] => [...(parseSubmitJson({ runPolicy: "once", payloadBase64 }).payload ?? [])];
+    expect(bytes("")).toEqual([]);
+    expect(bytes("AAEC")).toEqual([0, 1, 2]);
+    expect(bytes("AAE=")).toEqual([0, 1]);
+    expect(bytes("AAE")).toEqual([0, 1]);
+    expect(bytes("AA==")).toEqual([0]);
+    expect(bytes("AA")).toEqual([0]);
+    for (const bad of ["A", "AAAAA", "=", "==", "A=", "AA=", "AAE==", "AA===", "AA A", "AA-_", 5]) {
+      let caught: unknown;
+      try {
+        parseSubmitJson({ runPolicy: "once", payloadBase64: bad });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, JSON.stringify(bad)).toMatchObject({ code: "INVALID_PAYLOAD", details: { field: "payloadBase64" } });
+      expect((caught as Error).message).toContain(`payloadBase64 ${JSON.stringify(bad)}`);
+    }
+  });
+
+  it("JSON input: an unknown key inside runPolicy.misfire is refused, not dropped", () => {
+    const policy = (misfire: unknown) => ({ runPolicy: { kind: "repeat", count: 2, intervalMs: 60_000, misfire } });
+    expect(parseSubmitJson(policy({ kind: "catchUp", maxRuns: 3 })).runPolicy).toMatchObject({ misfire: { kind: "catchUp", maxRuns: 3 } });
+    expect(() => parseSubmitJson(policy({ kind: "catchUp", maxRun: 3 }))).toThrow(/runPolicy\.misfire: unknown key "maxRun"; expected one of kind, maxRuns/);
+    expect(() => parseSubmitJson(policy({ kind: "skip", extra: true }))).toThrow(/unknown key "extra"/);
+  });
+});
