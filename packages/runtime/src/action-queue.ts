@@ -25,6 +25,7 @@ import {
   createIdFactory,
   createTaskSpec,
   isTerminalState,
+  nextCronOccurrences,
   parseRunId,
   parseTaskId,
   taskSpecToJson,
@@ -494,6 +495,14 @@ export class ActionQueue {
         ids: this.#ids,
         cronWindow: this.#options.cronWindow,
       }).runs;
+      // A task that can never run is refused rather than kept forever with no runs (February 30, April 31).
+      if (runs.length === 0 && nextCronOccurrences(spec.runPolicy.expression, now, 1).length === 0) {
+        throw new ValidationError(
+          "INVALID_CRON_EXPRESSION",
+          `invalid cron expression ${JSON.stringify(spec.runPolicy.expression)}: it never fires after ${new Date(now).toISOString()}`,
+          { details: { field: "runPolicy.expression", value: spec.runPolicy.expression } },
+        );
+      }
     } else {
       const policy = spec.runPolicy;
       if (policy.kind === "repeat" && policy.count > MAX_RUNS_PER_TASK) {

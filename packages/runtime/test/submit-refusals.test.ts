@@ -69,6 +69,20 @@ describe("submissions refused by name, writing nothing", () => {
     expect(tree(dataDir)).toEqual(before);
   });
 
+  it("a cron expression that never fires is refused, not kept as a task with no runs", async () => {
+    const q = await openQueue({ dataDir: tempDir(), handler: () => undefined });
+    for (const expression of ["0 0 30 2 *", "0 0 31 4 *"]) {
+      const error = await refusal(() => q.submit({ runPolicy: { kind: "cron", expression } }));
+      expect(error.code).toBe("INVALID_CRON_EXPRESSION");
+      expect(error.details.field).toBe("runPolicy.expression");
+      expect(error.message).toContain(`${JSON.stringify(expression)}: it never fires after`);
+    }
+    // Rare but real dates are fine.
+    const { runIds } = await q.submit({ runPolicy: { kind: "cron", expression: "0 0 29 2 *" } });
+    expect(runIds.length).toBeGreaterThan(0);
+    expect(q.stats().tasks).toBe(1);
+  });
+
   it("a repeat task at the limit is accepted", async () => {
     const q = await openQueue({ dataDir: tempDir(), handler: () => undefined });
     const { runIds } = await q.submit({ runPolicy: { kind: "repeat", count: MAX_RUNS_PER_TASK, intervalMs: 1000 } });
