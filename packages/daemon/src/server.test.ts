@@ -213,6 +213,44 @@ describe("control", () => {
     expect(empty.json().error.field).toBe("body");
     const poisoned = await app.inject({ method: "POST", url: "/api/v1/tasks", headers: json, payload: '{"runPolicy":"once","__proto__":{"x":1}}' });
     expect(poisoned.statusCode).toBe(400);
+    expect(poisoned.json().error).toEqual({ code: "INVALID_FIELD", field: "body.__proto__", message: expect.stringContaining('valid JSON, but the key "__proto__" is refused') });
+    // Nested, escaped, and constructor.prototype: refused by path; constructor alone is just an unknown key.
+    const refusals: Array<[string, string]> = [
+      ['{"runPolicy":"once","metadata":{"\\u005f_proto__":{}}}', "metadata.__proto__"],
+      ['{"runPolicy":"once","constraints":{"constructor":{"prototype":{}}}}', "constraints.constructor.prototype"],
+      ['[{"a":[{"__proto__":1}]}]', "body.0.a.0.__proto__"],
+    ];
+    for (const [payload, field] of refusals) {
+      const res = await app.inject({ method: "POST", url: "/api/v1/tasks", headers: json, payload });
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json().error, payload).toMatchObject({ code: "INVALID_FIELD", field, message: expect.stringContaining(field) });
+    }
+    const ctor = await app.inject({ method: "POST", url: "/api/v1/tasks", headers: json, payload: '{"runPolicy":"once","constructor":1}' });
+    expect(ctor.json().error).toMatchObject({ code: "UNKNOWN_FIELD", field: "body.constructor" });
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it("paths the router refuses get the envelope: bad percent-encoding and over-long ids", async () => {
+    for (const [method, url] of [["GET", "/api/v1/runs/%E0%A4%A/explain"], ["POST", "/api/v1/runs/%E0%A4%A/cancel"], ["GET", "/api/v1/tasks/abc%"]] as const) {
+      const res = await app.inject({ method, url, headers: AUTH });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().error, url).toMatchObject({ code: "INVALID_ID", field: "id", message: expect.stringMatching(/"(%E0%A4%A|abc%)" is not valid percent-encoding/) });
+    }
+    const elsewhere = await app.inject("/api/v1/%ZZ/stats");
+    expect(elsewhere.statusCode).toBe(400);
+    expect(elsewhere.json()).toEqual({ error: { code: "BAD_REQUEST", message: expect.stringContaining('path segment "%ZZ"') } });
+    // Up to 512 characters the id reaches the route's validation, which names it in full.
+    const long = "A".repeat(300);
+    const named = await app.inject(`/api/v1/tasks/${long}`);
+    expect(named.statusCode).toBe(400);
+    expect(named.json().error).toMatchObject({ code: "INVALID_ID", field: "id", message: expect.stringContaining(`"${long}"`) });
+    // Longer still: refused by the router, but as a bad id, never 414.
+    const over = await app.inject({ method: "POST", url: `/api/v1/runs/${"A".repeat(600)}/cancel`, headers: AUTH });
+    expect(over.statusCode).toBe(400);
+    expect(over.json().error).toMatchObject({ code: "INVALID_ID", field: "id", message: expect.stringContaining("600 characters") });
+    const unrouted = await app.inject(`/api/v1/runs/${"A".repeat(600)}/nope`);
+    expect(unrouted.statusCode).toBe(404);
+    expect(unrouted.json().error.code).toBe("ROUTE_NOT_FOUND");
   });
 
   it("purge removes finished tasks; options are checked by name; it needs the token", async () => {

@@ -1,15 +1,18 @@
 /**
  * The fastify application factory: probes, the `/api/v1` read and control
  * routes, `/metrics` and the event stream, JSON error envelopes for every
- * failure (including the framework's own: unknown route, bad JSON, body too
- * large, wrong media type). It has no socket of its own, so tests drive it
- * with `inject()`; {@link startDaemon} listens with it.
+ * failure (including the framework's own: unknown route, a path the router
+ * refuses, bad JSON, body too large, wrong media type). It has no socket of
+ * its own, so tests drive it with `inject()`; {@link startDaemon} listens
+ * with it.
  */
 import Fastify, { LogController } from "fastify";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import type { AuthConfig } from "./auth.js";
 import { daemonError, errorResponse } from "./errors.js";
+import { parseJsonBody } from "./internal/json-body.js";
+import { MAX_PATH_PARAM_LENGTH, routerError } from "./internal/router-errors.js";
 import type { DaemonMetrics } from "./metrics.js";
 import { registerControlRoutes } from "./routes/control.js";
 import { registerObservabilityRoutes } from "./routes/observability.js";
@@ -47,22 +50,36 @@ export function createServer(options: ServerOptions): FastifyInstance {
     forceCloseConnections: "idle",
     // A client must finish sending its request within 30 s (slow-loris guard; event streams are unaffected).
     requestTimeout: 30_000,
+    // Ids longer than fastify's default (100) reach the routes' own validation (400 INVALID_ID naming them) instead of a 414.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    // Paths the router refuses (bad percent-encoding, a parameter still over the limit) get the error envelope too.
+    frameworkErrors: (error, request, reply) => {
+      const refusal = routerError(error, request.method, request.url, findRoute) ?? error;
+      const { status, body, internal } = errorResponse(refusal);
+      if (internal) options.logger?.error({ err: error, method: request.method, url: request.url }, "request failed");
+      void (reply as FastifyReply).code(status).send(body);
+    },
   }) as unknown as FastifyInstance;
+  function findRoute(method: string, url: string) {
+    return app.findRoute({ method, url });
+  }
   const logger = options.logger;
   // JSON only: a text body is refused with 415 instead of reaching the validators as a string.
   app.removeContentTypeParser("text/plain");
   // Many clients send `content-type: application/json` with an empty body on a
-  // bodiless POST (cancel, pause): treat that as no body. Anything else goes
-  // through fastify's parser, which refuses __proto__/constructor poisoning.
-  const strictJson = app.getDefaultJsonParser("error", "error");
+  // bodiless POST (cancel, pause): parseJsonBody treats that as no body. Like
+  // fastify's parser it refuses __proto__/constructor poisoning, but names the
+  // key instead of calling the body "not valid JSON". The body limit still applies.
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    const text = typeof body === "string" ? body : body.toString("utf8");
-    if (text.trim() === "") {
-      done(null, undefined);
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    let value: unknown;
+    try {
+      value = parseJsonBody(typeof body === "string" ? body : body.toString("utf8"));
+    } catch (error) {
+      done(error as Error, undefined);
       return;
     }
-    void strictJson(request, text, done);
+    done(null, value);
   });
 
   app.setErrorHandler((error, request, reply) => {

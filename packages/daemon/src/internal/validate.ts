@@ -5,9 +5,10 @@
  * offending input.
  */
 import type { z } from "zod";
-import { ActionQueueError, RUN_STATES, isNilId, parseRunId, parseTaskId } from "@actionqueue/core";
+import { ActionQueueError, RUN_STATES, describeValue, isNilId, parseRunId, parseTaskId } from "@actionqueue/core";
 import type { RunId, RunState, TaskId } from "@actionqueue/core";
 import { HttpError } from "../errors.js";
+import { MAX_PATH_PARAM_LENGTH } from "./router-errors.js";
 
 /** Parses `value` with `schema`; throws 400 `INVALID_FIELD` naming the first bad field (prefixed by `where`). */
 export function parseWith<TSchema extends z.ZodType>(schema: TSchema, value: unknown, where: string): z.infer<TSchema> {
@@ -30,8 +31,21 @@ function fail(field: string, message: string): never {
   throw new HttpError(400, "INVALID_FIELD", message, { field });
 }
 
-function idError(field: string, error: unknown): HttpError {
-  const message = ActionQueueError.is(error) ? error.message : String(error);
+/** Longest id value an error repeats in full (the router passes path ids up to this length). */
+const SHOWN_ID_LENGTH = MAX_PATH_PARAM_LENGTH;
+
+/**
+ * Core's message shortens a string over 80 characters; an id the client sent
+ * is named in full here (up to {@link SHOWN_ID_LENGTH}), so an over-long id
+ * is recognisable in the answer.
+ */
+function idError(field: string, error: unknown, value: unknown): HttpError {
+  let message = ActionQueueError.is(error) ? error.message : String(error);
+  if (typeof value === "string" && value.length <= SHOWN_ID_LENGTH) {
+    const short = describeValue(value);
+    const full = JSON.stringify(value);
+    if (short !== full && message.includes(short)) message = message.replace(short, () => full);
+  }
   return new HttpError(400, "INVALID_ID", `${field}: ${message}`, { field, cause: error });
 }
 
@@ -51,7 +65,7 @@ export function taskIdField(value: unknown, field: string): TaskId {
   try {
     id = parseTaskId(value);
   } catch (error) {
-    throw idError(field, error);
+    throw idError(field, error, value);
   }
   return refuseNil(id, field, "TaskId");
 }
@@ -62,7 +76,7 @@ export function runIdField(value: unknown, field: string): RunId {
   try {
     id = parseRunId(value);
   } catch (error) {
-    throw idError(field, error);
+    throw idError(field, error, value);
   }
   return refuseNil(id, field, "RunId");
 }
