@@ -1,34 +1,70 @@
 /**
  * A model-based property test of the public control surface. fast-check
  * generates interleavings of submit (once or repeat, maybe a concurrency key
- * with either hold policy, maxAttempts 1–3, and per attempt a scripted outcome
- * — ok, a thrown Error, a TerminalError — and a duration), cancelTask,
- * cancelRun, pause, resume, a few event-loop turns, runUntilIdle, advancing the
- * ManualClock, and restarts (close in drain or abort mode, then open the same
- * directory with the same handler, started or not). Each case also picks the
- * concurrency, a zero or 100 ms backoff, the lease length and whether
- * snapshots are written (on the loop or in a worker). Against a real data
- * directory it checks after every step:
+ * with either hold policy, maxAttempts 1–3, maybe a 5 ms timeout, and per
+ * started attempt a scripted outcome — ok, a thrown Error, a TerminalError,
+ * suspended() — and a duration), idempotent submit under a caller-chosen
+ * taskId (new, or twice at once; existing with the same spec, the same with
+ * its defaults spelled out, or a different one), submitMany of 2–4 tasks
+ * (fresh, existing ids, a taskId twice, a mismatching spec), cancelTask,
+ * cancelRun, resumeRun (of a suspended run, or of any other to see it
+ * refused), purge (olderThanMs 0 or more, maybe by end states), pause,
+ * resume, a few event-loop turns, runUntilIdle,
+ * advancing the ManualClock, and restarts (close in drain or abort mode, then
+ * open the same directory with the same handler, started or not). Each case
+ * also picks the concurrency, the backoff (none, fixed 100 ms, or exponential
+ * 50–200 ms), the lease length and whether snapshots are written (on the loop
+ * or in a worker). Against a real data directory it checks after every step:
  *
  * - every task has exactly the runs its policy implies;
  * - the handler is called only for its run's current, running attempt, at
- *   most once per attempt, never for a run already seen terminal, never beyond
- *   the concurrency, and never while another run holds the attempt's key (a
- *   handler counts as running until it returns or its signal aborts);
- * - no run has more attempts than maxAttempts; every recorded attempt is the
- *   scripted outcome of its attempt number, or "attempt canceled (shutdown)"
- *   for exactly the attempts an abort-mode close found in flight; the run's
- *   state is the one the retry table implies for that sequence;
- * - a run seen terminal never changes again; exactly the runs a successful
+ *   most once per attempt, never for a run already seen terminal, never for a
+ *   run seen suspended and not resumed since, never beyond the concurrency,
+ *   and never while another run holds the attempt's key (a handler counts as
+ *   running until it returns or its signal aborts); ctx.attemptNumber is the
+ *   attempt's counted number (suspended attempts left out);
+ * - no run has more counted attempts (all but the suspended ones) than
+ *   maxAttempts; every recorded attempt is the scripted outcome of its place
+ *   in the run's list, "attempt canceled (shutdown)" for exactly the attempts
+ *   an abort-mode close found in flight, or a timeout for exactly the attempts
+ *   whose signal aborted with "timeout"; the run's state is the one the retry
+ *   table implies for that sequence, fed with counted attempt numbers;
+ * - a run seen terminal never changes again, nor does a suspended one until a
+ *   resumeRun call; the run's history leaves "suspended" for "ready" exactly
+ *   as often as resumeRun succeeded on it; exactly the runs a successful
  *   cancel call found non-terminal end canceled, and a running one's handler
  *   saw its signal abort with reason "cancel";
  * - at most one run holds each key (leased or running, and under
- *   holdDuringRetry also a run between attempts), and explain() names that
- *   run as the holder blocking a ready run of the key;
+ *   holdDuringRetry also a run between attempts or suspended), and explain()
+ *   names that run as the holder blocking a ready run of the key; a waiting
+ *   retry is due one backoff after it began waiting, the backoff going by
+ *   counted attempts (a suspension never grows it);
  * - while paused no attempt is created (in-flight handlers only finish);
  * - stats() agrees with listRuns()/listTasks();
+ * - a repeated submission (same spec) returns the task with existing: true
+ *   and writes nothing; a different spec under the id, a taskId twice in one
+ *   submitMany, or a mismatch in a batch is refused with its code, and
+ *   nothing of the call is written;
+ * - purge removes exactly the finished tasks its options select (and
+ *   task:purged names them); purged tasks and runs name nothing (getTask/
+ *   getRun undefined, NOT_FOUND for explain, cancel and resumeRun), also
+ *   after restarts, until a caller-chosen taskId is submitted again;
  * - a close leaves nothing running, what is on disk equals what the closed
  *   queue showed, and the reopened queue shows it without reconciling anything.
+ *
+ * Timeouts: the runner measures an attempt's deadline on the queue's clock,
+ * here the ManualClock (`@actionqueue/executor-local`: "timers and
+ * randomness from an injected Clock"), so a handler "takes longer than its
+ * timeout" when that clock moves past the deadline while it runs. The
+ * "overrun" durations do exactly that (the handler advances the clock by its
+ * timeoutMs after one turn) and then either honour their signal at once or
+ * ignore it for 30 real milliseconds; the `advance` command times out any
+ * in-flight attempt of a task with a timeout as well.
+ *
+ * A second, smaller property runs the same model on the system clock (no
+ * `advance`; repeat intervals of 20–50 ms and backoffs of 0–20 ms that
+ * runUntilIdle waits for): there a 5 ms timeout meets real handlers of 1, 6
+ * and 30 ms, the 30 ms ones ignoring or honouring their signal.
  *
  * What is guaranteed about handler calls, exactly: a call is always for a
  * distinct durable attempt (never more calls than attempts). With graceful
@@ -38,23 +74,42 @@
  * whenever the queue is idle. At-least-once shows only as extra attempts: an
  * interrupted attempt counts toward maxAttempts, and the run retries.
  *
- * At the end (resume, run everything due, one more restart) every run is
- * terminal in the state the retry table implies, and the restart changes
- * nothing. A failure prints the seed, the path and the shrunk command list;
- * AQ_MODEL_SEED replays a seed, AQ_MODEL_RUNS / AQ_MODEL_COMMANDS make a soak.
+ * At the end (resume, run everything due, resume every suspended run until
+ * none is left, one more restart) every run is terminal in the state the
+ * retry table implies, and the restart changes nothing; then a purge removes
+ * every task and a last restart shows an empty queue. A failure prints the
+ * seed, the path and the shrunk command list; AQ_MODEL_SEED replays a seed,
+ * AQ_MODEL_RUNS / AQ_MODEL_COMMANDS (AQ_MODEL_REAL_RUNS /
+ * AQ_MODEL_REAL_COMMANDS for the real-time property) make a soak, and
+ * AQ_MODEL_TALLY=1 prints how often each interesting thing happened.
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ManualClock, oncePolicy, repeatPolicy } from "@actionqueue/core";
-import type { AttemptId, ConcurrencyKeyHoldPolicy, RunId, TaskId } from "@actionqueue/core";
-import { ActionQueue, TerminalError, fixedBackoff } from "@actionqueue/runtime";
-import type { HandlerContext, RunView } from "@actionqueue/runtime";
-import { allRuns, codeOf, openQueue, tempDir, text } from "./helpers.js";
+import { ManualClock, oncePolicy, parseTaskId, repeatPolicy, systemClock } from "@actionqueue/core";
+import type { AttemptId, Clock, ConcurrencyKeyHoldPolicy, RunId, TaskId } from "@actionqueue/core";
+import { ActionQueue, TerminalError, exponentialBackoff, fixedBackoff, suspended } from "@actionqueue/runtime";
+import type { HandlerContext, PurgeOptions, RunView, SubmitInput, SubmitResult, TerminalRunState } from "@actionqueue/runtime";
+import { allRuns, codeOf, openQueue, sleep, tempDir, text } from "./helpers.js";
 
-type Outcome = "ok" | "retry" | "terminal";
+type Outcome = "ok" | "retry" | "terminal" | "suspend";
 type Snapshots = "off" | "onLoop" | "inWorker";
-/** How long an attempt takes: returns at once, after one setImmediate, or after a 1 ms or 6 ms timer (real time). */
-type Delay = "sync" | "turn" | "timer" | "slow";
+/**
+ * How long an attempt takes: returns at once, after one setImmediate, or after
+ * a 1 ms or 6 ms timer (real time: the queue's ManualClock does not move);
+ * or (tasks with a timeout only) it overruns its timeout: after one turn it
+ * moves the ManualClock by its timeoutMs, then honours its aborted signal
+ * ("overrun") or ignores it for 30 real ms ("overrunDeaf").
+ */
+type Delay = "sync" | "turn" | "timer" | "slow" | "overrun" | "overrunDeaf";
+type Step = readonly [Outcome, Delay];
+/** Fixed `[ms]`, or exponential `[baseMs, maxMs]`: min(maxMs, baseMs × 2^(n−1)) after the n-th counted attempt. */
+type Backoff = readonly [number] | readonly [number, number];
+
+/** Scripted steps per run: at most MAX_SUSPENDS suspensions plus maxAttempts (≤ 3) counted attempts. */
+const STEPS = 5;
+const MAX_SUSPENDS = 2;
+const TIMEOUT_MS = 5;
+const DEAF_MS = 30;
 
 interface TaskPlan {
   /** Absent: a once task. */
@@ -62,18 +117,24 @@ interface TaskPlan {
   readonly maxAttempts: number;
   readonly key: string | undefined;
   readonly hold: ConcurrencyKeyHoldPolicy;
-  /** What attempt n does is `steps[n - 1]` (three steps cover maxAttempts ≤ 3). */
-  readonly steps: readonly (readonly [Outcome, Delay])[];
+  readonly timeoutMs: number | undefined;
+  /** What the run's n-th started attempt (suspended ones included) does is `steps[n - 1]`. */
+  readonly steps: readonly Step[];
 }
 
 /** The payload the handler reads its script from: the test's plan travels with the task, so it survives restarts. */
 interface Payload {
-  readonly steps: readonly (readonly [Outcome, Delay])[];
+  readonly steps: readonly Step[];
   readonly key: string | null;
+  /** Only to make a spec differ from another with the same plan. */
+  readonly tag?: string;
 }
 
 const SHUTDOWN_ERROR = "attempt canceled (shutdown)";
 const TERMINAL: ReadonlySet<string> = new Set(["completed", "failed", "canceled"]);
+const TERMINAL_STATES: readonly TerminalRunState[] = ["completed", "failed", "canceled"];
+/** Caller-chosen task ids (valid ULIDs that no id factory of these cases mints). */
+const CALLER_IDS: readonly TaskId[] = ["01ARZ3NDEKTSV4RRFFQ69G5FA0", "01ARZ3NDEKTSV4RRFFQ69G5FA1", "01ARZ3NDEKTSV4RRFFQ69G5FA2"].map(parseTaskId);
 
 /** One call of the handler, as the handler saw it. */
 interface Call {
@@ -87,26 +148,49 @@ interface Call {
 interface SubmittedTask {
   readonly taskId: TaskId;
   readonly runIds: readonly RunId[];
+  readonly plan: TaskPlan;
+  /** What was submitted: submitting it again is the same spec. */
+  readonly input: SubmitInput;
 }
 
-/** What the recorded attempt n should say, and what the retry table decides after it. */
+type Decision = "complete" | "fail" | "retry" | "suspend";
+/** How an attempt ended, as far as the script is concerned. */
+type Ending = "scripted" | "shutdown" | "timeout";
+
+/**
+ * What the recorded attempt n (its place in the run's list) should say, and
+ * what the retry table decides after it; `counted` is its counted number
+ * (suspended attempts left out), which the cap applies to.
+ */
 function expectedAttempt(
   plan: TaskPlan,
   n: number,
-  aborted: boolean,
-): { record: { result: string; error: string | undefined; output: string | undefined }; decision: "complete" | "fail" | "retry" } {
-  const capped = (d: "retry" | "fail"): "retry" | "fail" => (d === "retry" && n >= plan.maxAttempts ? "fail" : d);
-  if (aborted) return { record: { result: "failure", error: SHUTDOWN_ERROR, output: undefined }, decision: capped("retry") };
-  const outcome = plan.steps[n - 1]![0];
-  if (outcome === "ok") return { record: { result: "success", error: undefined, output: `ok #${n}` }, decision: "complete" };
-  if (outcome === "terminal") return { record: { result: "failure", error: `terminal #${n}`, output: undefined }, decision: "fail" };
-  return { record: { result: "failure", error: `retry #${n}`, output: undefined }, decision: capped("retry") };
+  counted: number,
+  ending: Ending,
+): { record: { result: string; error: string | undefined; output: string | undefined }; decision: Decision } {
+  const capped = (d: "retry" | "fail"): "retry" | "fail" => (d === "retry" && counted >= plan.maxAttempts ? "fail" : d);
+  if (ending === "shutdown") return { record: { result: "failure", error: SHUTDOWN_ERROR, output: undefined }, decision: capped("retry") };
+  if (ending === "timeout") {
+    return { record: { result: "timeout", error: `attempt timed out after ${plan.timeoutMs}ms`, output: undefined }, decision: capped("retry") };
+  }
+  const step = plan.steps[n - 1];
+  if (step === undefined) return { record: { result: `no scripted step ${n}`, error: undefined, output: undefined }, decision: "fail" };
+  switch (step[0]) {
+    case "ok":
+      return { record: { result: "success", error: undefined, output: `ok #${n}` }, decision: "complete" };
+    case "terminal":
+      return { record: { result: "failure", error: `terminal #${n}`, output: undefined }, decision: "fail" };
+    case "suspend":
+      return { record: { result: "suspended", error: undefined, output: `part #${n}` }, decision: "suspend" };
+    case "retry":
+      return { record: { result: "failure", error: `retry #${n}`, output: undefined }, decision: capped("retry") };
+  }
 }
 
 /** True when `run` holds its key by the documented rule (guarantee 4 of the README). */
 function holdsKey(run: RunView, hold: ConcurrencyKeyHoldPolicy): boolean {
   if (run.state === "leased" || run.state === "running") return true;
-  // Between attempts (retrying, or ready again after a failed attempt) the key stays with the run under holdDuringRetry.
+  // Between attempts (retrying, suspended, or ready again after an attempt) the key stays with the run under holdDuringRetry.
   if (hold === "holdDuringRetry") return run.state === "retryWait" || run.state === "suspended" || (run.state === "ready" && run.attempts.length > 0);
   return false;
 }
@@ -124,8 +208,52 @@ async function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise
   }
 }
 
-/** Waits for `delay` (real time: the queue's ManualClock does not move it), or rejects as soon as `signal` aborts. */
-function delayOrAbort(delay: Exclude<Delay, "sync">, signal: AbortSignal): Promise<void> {
+/** The error a promise rejects with (the case fails if it resolves). */
+async function errorOf(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as { code?: string; message: string };
+  }
+  throw new Error("expected a rejection");
+}
+
+/**
+ * `promise`, with its rejection handled from now on: a check that fails
+ * before it is awaited then reports only itself, not an unhandled rejection.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** The error code of a synchronous call (undefined if it does not throw). */
+function syncCodeOf(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    return (error as { code?: string }).code ?? `no code: ${String(error)}`;
+  }
+  return undefined;
+}
+
+/** With AQ_MODEL_TALLY set: how often each interesting thing happened, printed at the end (does a soak reach it?). */
+const TALLY = process.env.AQ_MODEL_TALLY === undefined ? undefined : new Map<string, number>();
+function note(what: string): void {
+  TALLY?.set(what, (TALLY.get(what) ?? 0) + 1);
+}
+
+/** The same spec as `input`, in new objects; "spelledOut" also states the defaults it left out. */
+function sameSpec(input: SubmitInput, variant: "same" | "spelledOut"): SubmitInput {
+  const copy = structuredClone(input);
+  if (variant === "same") return copy;
+  return { ...copy, contentType: "application/json", metadata: {}, constraints: { safetyLevel: "pure", concurrencyKeyHoldPolicy: "holdDuringRetry", ...copy.constraints } };
+}
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Waits one turn or `delay` real ms (a ManualClock does not move them), or rejects as soon as `signal` aborts. */
+function delayOrAbort(delay: "turn" | number, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
       if (delay === "turn") clearImmediate(handle as NodeJS.Immediate);
@@ -136,7 +264,7 @@ function delayOrAbort(delay: Exclude<Delay, "sync">, signal: AbortSignal): Promi
       signal.removeEventListener("abort", onAbort);
       resolve();
     };
-    const handle: NodeJS.Immediate | NodeJS.Timeout = delay === "turn" ? setImmediate(done) : setTimeout(done, delay === "timer" ? 1 : 6);
+    const handle: NodeJS.Immediate | NodeJS.Timeout = delay === "turn" ? setImmediate(done) : setTimeout(done, delay);
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
   });
@@ -145,22 +273,34 @@ function delayOrAbort(delay: Exclude<Delay, "sync">, signal: AbortSignal): Promi
 /** The system under test plus everything the test knows about it. */
 class Harness {
   readonly dataDir = tempDir("aq-model-");
-  readonly clock: ManualClock;
+  /** The queue's clock: a ManualClock, or the system clock (then `manual` is undefined). */
+  readonly clock: Clock;
+  readonly manual: ManualClock | undefined;
   readonly snapshots: Snapshots;
-  readonly backoffMs: number;
+  readonly backoff: Backoff;
   readonly leaseTimeoutMs: number;
   q!: ActionQueue;
   concurrency: number;
-  readonly tasks: SubmittedTask[] = [];
+  /** The tasks the queue holds (purged ones are forgotten). */
+  tasks: SubmittedTask[] = [];
   readonly planOfRun = new Map<RunId, TaskPlan>();
   readonly calls = new Map<AttemptId, Call>();
   /** Runs seen terminal, with the view they had then (a terminal run never changes again). */
   readonly terminalSeen = new Map<RunId, RunView>();
+  /** Runs seen suspended and not resumed or canceled since, with the view they had then (it may not change). */
+  readonly suspendedSeen = new Map<RunId, RunView>();
+  /** Successful resumeRun calls per run. */
+  readonly resumes = new Map<RunId, number>();
   /** Runs a successful cancel call found non-terminal: exactly these end canceled. */
   readonly expectCanceled = new Set<RunId>();
   readonly canceledTasks = new Set<TaskId>();
   /** Attempts in flight when an abort-mode close began: each records the shutdown failure. */
   readonly shutdownAborted = new Set<AttemptId>();
+  /** Purged task ids not submitted again, and every purged run id: they name nothing. */
+  readonly purgedTasks = new Set<TaskId>();
+  readonly purgedRuns = new Set<RunId>();
+  /** Every `task:purged` event, in order. */
+  readonly purgeEvents: { taskId: TaskId; runIds: readonly RunId[] }[] = [];
   paused = false;
   /** While paused: the attempts that existed when pause() took effect (no others may appear). */
   frozenAttempts: ReadonlySet<AttemptId> | undefined;
@@ -170,28 +310,34 @@ class Harness {
   /** Violations seen where an expect cannot be thrown (inside the handler, in event listeners). */
   readonly violations: string[] = [];
 
-  constructor(options: { seed: number; concurrency: number; snapshots: Snapshots; backoffMs: number; leaseTimeoutMs: number }) {
-    this.clock = new ManualClock({ seed: options.seed });
+  constructor(options: { seed: number; concurrency: number; snapshots: Snapshots; backoff: Backoff; leaseTimeoutMs: number; realTime: boolean }) {
+    this.manual = options.realTime ? undefined : new ManualClock({ seed: options.seed });
+    this.clock = this.manual ?? systemClock;
     this.concurrency = options.concurrency;
     this.snapshots = options.snapshots;
-    this.backoffMs = options.backoffMs;
+    this.backoff = options.backoff;
     this.leaseTimeoutMs = options.leaseTimeoutMs;
   }
 
   /** The one handler every queue instance of this case uses. */
   readonly handler = (ctx: HandlerContext<Payload>): unknown => {
     const { steps, key } = ctx.json();
-    const n = ctx.attemptNumber;
-    const where = `handler(run ${ctx.runId}, attempt ${n} ${ctx.attemptId})`;
+    const where = `handler(run ${ctx.runId}, attempt ${ctx.attemptId})`;
     // The queue's own view when the handler starts: the run is running this very attempt.
     const view = this.q.getRun(ctx.runId);
     if (view?.state !== "running" || view.currentAttemptId !== ctx.attemptId) {
       this.violations.push(`${where}: called while the run is ${view?.state} with current attempt ${view?.currentAttemptId}`);
     }
+    // The script goes by the attempt's place in the run's list; the cap by its counted number.
+    const index = view?.attempts.findIndex((a) => a.attemptId === ctx.attemptId) ?? -1;
+    const n = index >= 0 ? index + 1 : ctx.attemptNumber;
+    const counted = (view?.attempts ?? []).slice(0, n).filter((a) => a.result !== "suspended").length;
+    if (ctx.attemptNumber !== counted) this.violations.push(`${where}: ctx.attemptNumber ${ctx.attemptNumber}, but it is counted attempt ${counted} (attempt ${n} of the run)`);
     if (this.terminalSeen.has(ctx.runId)) this.violations.push(`${where}: called after the run was seen ${this.terminalSeen.get(ctx.runId)!.state}`);
+    if (this.suspendedSeen.has(ctx.runId)) this.violations.push(`${where}: called for a run seen suspended and not resumed since`);
     if (this.calls.has(ctx.attemptId)) this.violations.push(`${where}: called twice for one attempt`);
     if (this.frozenAttempts !== undefined && !this.frozenAttempts.has(ctx.attemptId)) this.violations.push(`${where}: a new attempt started while paused`);
-    if (n > ctx.maxAttempts) this.violations.push(`${where}: attempt number above maxAttempts ${ctx.maxAttempts}`);
+    if (ctx.attemptNumber > ctx.maxAttempts) this.violations.push(`${where}: attempt number above maxAttempts ${ctx.maxAttempts}`);
     this.active += 1;
     if (this.active > this.concurrency) this.violations.push(`${where}: ${this.active} handlers running with concurrency ${this.concurrency}`);
     if (key !== null) {
@@ -220,16 +366,31 @@ class Harness {
       },
       { once: true },
     );
-    const [outcome, delay] = steps[n - 1]!;
-    const produce = (): string => {
+    let step = steps[n - 1];
+    if (step === undefined) {
+      this.violations.push(`${where}: attempt ${n} has no scripted step (more attempts than ${STEPS})`);
+      step = ["ok", "sync"];
+    }
+    const [outcome, delay] = step;
+    const produce = (): unknown => {
       end();
       if (outcome === "retry") throw new Error(`retry #${n}`);
       if (outcome === "terminal") throw new TerminalError(`terminal #${n}`);
+      if (outcome === "suspend") return suspended(`part #${n}`);
       return `ok #${n}`;
     };
     if (delay === "sync") return produce();
+    if (delay === "overrun" || delay === "overrunDeaf") {
+      return nextTurn().then(async () => {
+        // The attempt takes longer than its timeout. Its deadline is on the queue's clock: a manual one is moved past it here.
+        if (this.manual !== undefined && !signal.aborted && ctx.timeoutMs !== undefined) this.manual.advance(ctx.timeoutMs);
+        if (delay === "overrunDeaf") await sleep(DEAF_MS); // ignores its signal
+        else await delayOrAbort(DEAF_MS, signal); // honours it: stops when it aborts
+        return produce();
+      });
+    }
     // A cooperative handler: it stops as soon as its signal aborts (the late result is ignored anyway).
-    return delayOrAbort(delay, signal).then(produce);
+    return delayOrAbort(delay === "turn" ? "turn" : delay === "timer" ? 1 : 6, signal).then(produce);
   };
 
   async open(start: boolean): Promise<void> {
@@ -237,9 +398,10 @@ class Harness {
       dataDir: this.dataDir,
       clock: this.clock,
       // With a ManualClock nothing in the future becomes due by itself: runUntilIdle must not wait for it.
-      idleHorizonMs: 0,
-      // 0: a retry is due at once; otherwise retrying runs wait (holding their key) until the clock is advanced.
-      backoff: fixedBackoff(this.backoffMs),
+      // In real time it waits for the (short) repeat intervals and backoffs.
+      idleHorizonMs: this.manual === undefined ? 1_000 : 0,
+      // 0: a retry is due at once; otherwise retrying runs wait (holding their key) until the clock reaches the retry.
+      backoff: this.backoff.length === 1 ? fixedBackoff(this.backoff[0]) : exponentialBackoff(this.backoff[0], this.backoff[1]),
       concurrency: this.concurrency,
       // The shortest lease heartbeats every 333 ms of the ManualClock: advancing it while handlers run renews their leases.
       leaseTimeoutMs: this.leaseTimeoutMs,
@@ -249,23 +411,149 @@ class Harness {
       handler: this.handler,
     });
     this.q.on("error", ({ error }) => this.violations.push(`queue error: ${error instanceof Error ? error.message : String(error)}`));
+    this.q.on("task:purged", ({ taskId, runIds }) => this.purgeEvents.push({ taskId, runIds }));
     if (start) this.q.start();
   }
 
   // ---------------------------------------------------------------- actions
 
-  async submit(plan: TaskPlan): Promise<void> {
-    const payload: Payload = { steps: plan.steps, key: plan.key ?? null };
+  /** The submission of `plan` (under `taskId` if given; `tag` makes the spec differ from the plan's own). */
+  inputOf(plan: TaskPlan, taskId?: TaskId, tag?: string): SubmitInput {
+    const payload: Payload = { steps: plan.steps, key: plan.key ?? null, ...(tag === undefined ? {} : { tag }) };
     const constraints = {
       maxAttempts: plan.maxAttempts,
+      ...(plan.timeoutMs === undefined ? {} : { timeoutMs: plan.timeoutMs }),
       ...(plan.key === undefined ? {} : { concurrencyKey: plan.key, concurrencyKeyHoldPolicy: plan.hold }),
     };
     const runPolicy = plan.repeat === undefined ? oncePolicy() : repeatPolicy(plan.repeat.count, plan.repeat.intervalMs);
-    const result = await this.q.submit({ runPolicy, payload, constraints });
+    return { runPolicy, payload, constraints, ...(taskId === undefined ? {} : { taskId }) };
+  }
+
+  /** Checks the result of a fresh submission and remembers the task. */
+  private added(result: SubmitResult, plan: TaskPlan, input: SubmitInput): void {
     expect(result.existing).toBe(false);
+    if (input.taskId !== undefined) expect(result.taskId).toBe(input.taskId);
     expect(result.runIds).toHaveLength(plan.repeat?.count ?? 1);
-    this.tasks.push({ taskId: result.taskId, runIds: result.runIds });
+    this.tasks.push({ taskId: result.taskId, runIds: result.runIds, plan, input });
+    // A caller-chosen id that was purged names a new task now.
+    this.purgedTasks.delete(result.taskId);
     for (const runId of result.runIds) this.planOfRun.set(runId, plan);
+  }
+
+  async submit(plan: TaskPlan): Promise<void> {
+    const input = this.inputOf(plan);
+    this.added(await this.q.submit(input), plan, input);
+  }
+
+  /**
+   * Submits under caller-chosen id `slot`. A new task if no task has that id
+   * (with "same" or "spelledOut", twice at once: the second submission is
+   * acknowledged as existing, and only once the first is on disk); otherwise
+   * the existing task's spec again, as it was or with its defaults spelled
+   * out (`existing: true`, nothing written), or a different spec
+   * (`TASK_SPEC_MISMATCH`, nothing written).
+   */
+  async submitWithId(slot: number, plan: TaskPlan, variant: "same" | "spelledOut" | "different"): Promise<void> {
+    const taskId = CALLER_IDS[slot]!;
+    const live = this.tasks.find((t) => t.taskId === taskId);
+    if (live === undefined) {
+      note(this.purgedTasks.size > 0 ? "submit taskId: new (some id purged before)" : "submit taskId: new");
+      const input = this.inputOf(plan, taskId);
+      if (variant === "different") {
+        this.added(await this.q.submit(input), plan, input);
+        return;
+      }
+      const first = this.q.submit(input);
+      const again = this.q.submit(sameSpec(input, variant)).then(async (result) => ({ result, onDisk: (await ActionQueue.inspect(this.dataDir)).getTask(taskId) }));
+      const [created, { result, onDisk }] = await Promise.all([first, again]);
+      this.added(created, plan, input);
+      expect(result).toMatchObject({ taskId, runIds: created.runIds, existing: true });
+      expect(onDisk?.runIds, "a repeated submission is acknowledged only once the original is durable").toEqual(created.runIds);
+      return;
+    }
+    note(`submit taskId: existing, ${variant} spec`);
+    const before = this.q.getTask(taskId);
+    const sequence = this.q.stats().latestSequence;
+    const input = variant === "different" ? this.inputOf(live.plan, taskId, "different") : sameSpec(live.input, variant);
+    const pending = handled(this.q.submit(input));
+    // The submission is decided synchronously: had it written anything, the sequence would have moved now.
+    expect(this.q.stats().latestSequence, "a repeated submission writes nothing").toBe(sequence);
+    if (variant !== "different") {
+      const result = await pending;
+      expect(result).toMatchObject({ taskId, runIds: live.runIds, existing: true });
+      expect(result.latestSequence).toBeGreaterThanOrEqual(sequence);
+    } else {
+      const error = await errorOf(pending);
+      expect(error.code, error.message).toBe("TASK_SPEC_MISMATCH");
+      expect(error.message).toContain(taskId);
+    }
+    expect(this.q.getTask(taskId), "the existing task is unchanged").toEqual(before);
+  }
+
+  /**
+   * submitMany of 2–4 tasks, fresh or under caller-chosen ids (an existing
+   * one with its own spec comes back `existing: true`). "duplicate" names one
+   * taskId twice (`INVALID_FIELD`), "mismatch" gives an existing id a
+   * different spec (`TASK_SPEC_MISMATCH`): either way nothing is written.
+   */
+  async submitMany(items: readonly { plan: TaskPlan; slot: number | undefined }[], mode: "ok" | "duplicate" | "mismatch"): Promise<void> {
+    const inputs: SubmitInput[] = [];
+    /** Per input: the existing task it names, or the plan of the new one. */
+    const expected: ({ existing: SubmittedTask } | { plan: TaskPlan })[] = [];
+    const named = new Set<TaskId>();
+    const set = (index: number, plan: TaskPlan, taskId: TaskId | undefined): void => {
+      const live = taskId === undefined ? undefined : this.tasks.find((t) => t.taskId === taskId);
+      if (taskId !== undefined) named.add(taskId);
+      inputs[index] = live === undefined ? this.inputOf(plan, taskId) : structuredClone(live.input);
+      expected[index] = live === undefined ? { plan } : { existing: live };
+    };
+    for (const [index, { plan, slot }] of items.entries()) {
+      const taskId = slot === undefined ? undefined : CALLER_IDS[slot]!;
+      set(index, plan, taskId !== undefined && named.has(taskId) ? undefined : taskId);
+    }
+    let refusal: { code: string; index: number; message: string } | undefined;
+    if (mode === "duplicate") {
+      let first = inputs.findIndex((i) => i.taskId !== undefined);
+      if (first < 0) {
+        first = 0;
+        set(0, items[0]!.plan, CALLER_IDS[0]);
+      }
+      // The same taskId again (with the same spec), last.
+      inputs.push(structuredClone(inputs[first]!));
+      refusal = { code: "INVALID_FIELD", index: inputs.length - 1, message: "appears more than once in this call" };
+    } else if (mode === "mismatch") {
+      const live = this.tasks.find((t) => CALLER_IDS.includes(t.taskId));
+      if (live !== undefined) {
+        const at = inputs.findIndex((i) => i.taskId === live.taskId);
+        const index = at >= 0 ? at : inputs.length - 1;
+        inputs[index] = this.inputOf(live.plan, live.taskId, "different");
+        refusal = { code: "TASK_SPEC_MISMATCH", index, message: `task ${live.taskId} already exists with a different spec` };
+      }
+    }
+    const stats = this.q.stats();
+    const pending = handled(this.q.submitMany(inputs));
+    const fresh = expected.filter((e) => "plan" in e).length;
+    if (refusal !== undefined || fresh === 0) {
+      expect(this.q.stats().latestSequence, "a refused or all-existing submitMany writes nothing").toBe(stats.latestSequence);
+    }
+    note(`submitMany: ${refusal?.code ?? (fresh === 0 ? "all existing" : fresh < inputs.length ? "some existing" : "all new")}`);
+    if (refusal !== undefined) {
+      const error = await errorOf(pending);
+      expect(error.code, error.message).toBe(refusal.code);
+      expect(error.message.startsWith(`submission ${refusal.index}: `), error.message).toBe(true);
+      expect(error.message).toContain(refusal.message);
+      // All or none: no task of the batch exists (the counts cannot move by themselves).
+      expect(this.q.stats()).toMatchObject({ tasks: stats.tasks, runs: stats.runs });
+      for (const input of inputs) if (input.taskId !== undefined && !this.tasks.some((t) => t.taskId === input.taskId)) expect(this.q.getTask(input.taskId)).toBeUndefined();
+      return;
+    }
+    const results = await pending;
+    expect(results).toHaveLength(inputs.length);
+    for (const [i, result] of results.entries()) {
+      const e = expected[i]!;
+      if ("existing" in e) expect(result, `submitMany result ${i}`).toMatchObject({ taskId: e.existing.taskId, runIds: e.existing.runIds, existing: true });
+      else this.added(result, e.plan, inputs[i]!);
+    }
   }
 
   async cancelTask(pick: number): Promise<void> {
@@ -296,6 +584,7 @@ class Harness {
   /** Bookkeeping of a run a cancel call just canceled (`running`: its view when the call was made, if it was running). */
   private canceledNow(runId: RunId, running: RunView | undefined): void {
     this.expectCanceled.add(runId);
+    this.suspendedSeen.delete(runId);
     const run = this.q.getRun(runId)!;
     expect(run.state).toBe("canceled");
     if (running !== undefined) {
@@ -303,6 +592,133 @@ class Harness {
       // Its handler, if it was called, saw its signal abort with "cancel". (Not called yet: the start was not durable, and it never will be called.)
       if (call !== undefined) expect(call.abortReason, `handler of canceled run ${runId}`).toBe("cancel");
     }
+  }
+
+  /**
+   * resumeRun of a suspended run (when `suspendedFirst` and there is one),
+   * else of any run, or now and then of a purged one: a suspended run is
+   * ready at once; any other is refused (`INVALID_TRANSITION`, `NOT_FOUND`
+   * once purged) and nothing changes.
+   */
+  async resumeRun(pickTask: number, pickRun: number, suspendedFirst: boolean): Promise<void> {
+    const suspendedRuns = allRuns(this.q).filter((r) => r.state === "suspended");
+    if (suspendedFirst && suspendedRuns.length > 0) {
+      await this.resumeSuspended(suspendedRuns[pickRun % suspendedRuns.length]!.runId);
+      return;
+    }
+    if (this.purgedRuns.size > 0 && pickTask % 4 === 0) {
+      const gone = [...this.purgedRuns][pickRun % this.purgedRuns.size]!;
+      const sequence = this.q.stats().latestSequence;
+      const error = await errorOf(this.q.resumeRun(gone));
+      note("resumeRun: purged run refused");
+      expect(error.code, error.message).toBe("NOT_FOUND");
+      expect(this.q.stats().latestSequence).toBe(sequence);
+      return;
+    }
+    const task = this.tasks[pickTask % this.tasks.length]!;
+    const runId = task.runIds[pickRun % task.runIds.length]!;
+    const before = this.q.getRun(runId)!;
+    if (before.state === "suspended") {
+      await this.resumeSuspended(runId);
+      return;
+    }
+    const sequence = this.q.stats().latestSequence;
+    const pending = handled(this.q.resumeRun(runId));
+    // Refused before anything is applied (synchronously): the run and the WAL are as they were.
+    expect(this.q.getRun(runId), "a refused resumeRun changes nothing").toEqual(before);
+    expect(this.q.stats().latestSequence).toBe(sequence);
+    const error = await errorOf(pending);
+    note(`resumeRun: ${before.state} run refused`);
+    expect(error.code, error.message).toBe("INVALID_TRANSITION");
+    expect(error.message).toContain(`run ${runId} is ${before.state}: only a suspended run can be resumed`);
+  }
+
+  private async resumeSuspended(runId: RunId): Promise<void> {
+    const pending = handled(this.q.resumeRun(runId));
+    // resumeRun applies synchronously: the run is ready now (and may be dispatched as soon as the loop runs).
+    this.suspendedSeen.delete(runId);
+    this.resumes.set(runId, (this.resumes.get(runId) ?? 0) + 1);
+    expect(this.q.getRun(runId)!.state).toBe("ready");
+    note("resumeRun: suspended run resumed");
+    await pending;
+  }
+
+  /**
+   * purge(options): removes exactly the finished tasks (every run terminal,
+   * the once/repeat policy derives nothing more) that match the options, with
+   * their runs. A run running at the call may still finish before the purge
+   * looks (handler results settle in microtasks), so its task may go too.
+   */
+  async purge(options: PurgeOptions): Promise<void> {
+    const olderThanMs = options.olderThanMs ?? 0;
+    const states = new Set<string>(options.states ?? TERMINAL_STATES);
+    /** Tasks that are finished or only wait for a running handler, by when they finished (or now). */
+    const candidates: { taskId: TaskId; finishedAt: number; running: boolean }[] = [];
+    const now = this.clock.now();
+    for (const task of this.tasks) {
+      const view = this.q.getTask(task.taskId)!;
+      let finishedAt = view.canceledAt ?? view.createdAt;
+      let open = false;
+      let running = false;
+      let selected = true;
+      for (const run of task.runIds.map((id) => this.q.getRun(id)!)) {
+        if (run.state === "running") running = true;
+        else if (!TERMINAL.has(run.state)) open = true;
+        else {
+          selected &&= states.has(run.state);
+          finishedAt = Math.max(finishedAt, run.history.at(-1)!.at);
+        }
+      }
+      if (!open && selected) candidates.push({ taskId: task.taskId, finishedAt: running ? now : finishedAt, running });
+    }
+    const events = this.purgeEvents.length;
+    const pending = handled(this.q.purge(options));
+    // The cut-off is "now" at the call: between these two readings (the same instant on a ManualClock).
+    const after = this.clock.now();
+    const must = new Set<TaskId>();
+    const may = new Set<TaskId>();
+    for (const c of candidates) {
+      if (!c.running && c.finishedAt <= now - olderThanMs) must.add(c.taskId);
+      else if (c.finishedAt <= after - olderThanMs) may.add(c.taskId);
+    }
+    const result = await within(pending, "purge");
+    const gone = this.tasks.filter((t) => this.q.getTask(t.taskId) === undefined);
+    note(`purge: ${gone.length === 0 ? "nothing" : "some"} purged, ${this.tasks.length - gone.length === 0 ? "nothing" : "some"} kept${gone.some((t) => may.has(t.taskId)) ? ", one finishing during the purge" : ""}`);
+    for (const t of gone) expect(must.has(t.taskId) || may.has(t.taskId), `purged task ${t.taskId} was not finished`).toBe(true);
+    for (const id of must) expect(gone.some((t) => t.taskId === id), `finished task ${id} was not purged`).toBe(true);
+    expect(result).toEqual({ tasks: gone.length, runs: gone.reduce((sum, t) => sum + t.runIds.length, 0) });
+    const byId = (a: { taskId: TaskId }, b: { taskId: TaskId }): number => (a.taskId < b.taskId ? -1 : 1);
+    expect(this.purgeEvents.slice(events).sort(byId), "task:purged events").toEqual(gone.map((t) => ({ taskId: t.taskId, runIds: t.runIds })).sort(byId));
+    for (const t of gone) {
+      // The ids name nothing now.
+      for (const runId of t.runIds) {
+        expect(this.q.getRun(runId)).toBeUndefined();
+        expect(syncCodeOf(() => this.q.explain(runId))).toBe("NOT_FOUND");
+      }
+      expect(await codeOf(() => this.q.cancelRun(t.runIds[0]!))).toBe("NOT_FOUND");
+      expect(await codeOf(() => this.q.cancelTask(t.taskId))).toBe("NOT_FOUND");
+    }
+    this.forget(gone);
+  }
+
+  /** The model forgets purged tasks. */
+  private forget(gone: readonly SubmittedTask[]): void {
+    if (gone.length === 0) return;
+    const runs = new Set(gone.flatMap((t) => t.runIds));
+    this.tasks = this.tasks.filter((t) => !gone.includes(t));
+    for (const t of gone) {
+      this.purgedTasks.add(t.taskId);
+      this.canceledTasks.delete(t.taskId);
+    }
+    for (const runId of runs) {
+      this.purgedRuns.add(runId);
+      this.planOfRun.delete(runId);
+      this.terminalSeen.delete(runId);
+      this.expectCanceled.delete(runId);
+      this.resumes.delete(runId);
+    }
+    for (const [attemptId, call] of this.calls) if (runs.has(call.runId)) this.calls.delete(attemptId);
+    if (this.frozenAttempts !== undefined) this.frozenAttempts = new Set(this.attemptIds());
   }
 
   async pause(): Promise<void> {
@@ -321,7 +737,7 @@ class Harness {
   }
 
   async turns(count: number): Promise<void> {
-    for (let i = 0; i < count; i += 1) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < count; i += 1) await nextTurn();
   }
 
   async idle(): Promise<void> {
@@ -330,7 +746,13 @@ class Harness {
   }
 
   advance(ms: number): void {
-    this.clock.advance(ms);
+    this.manual!.advance(ms);
+  }
+
+  /** Until the clock reads `at`: moves a ManualClock there, or sleeps. */
+  async waitUntil(at: number): Promise<void> {
+    if (this.manual !== undefined) this.manual.set(Math.max(this.manual.now(), at));
+    else await sleep(Math.max(0, at - this.clock.now() + 1));
   }
 
   async restart(mode: "drain" | "abort", start: boolean, concurrency: number): Promise<void> {
@@ -372,13 +794,27 @@ class Harness {
     return allRuns(this.q).flatMap((r) => r.attempts.map((a) => a.attemptId));
   }
 
+  /** How a recorded attempt ended: aborted by an abort-mode close, timed out (its signal said so), or as its script says. */
+  private ending(attemptId: AttemptId): Ending {
+    if (this.shutdownAborted.has(attemptId)) return "shutdown";
+    return this.calls.get(attemptId)?.abortReason === "timeout" ? "timeout" : "scripted";
+  }
+
+  /** The backoff before `run`'s next attempt: by its counted attempts (suspended ones never grow the delay). */
+  retryDelay(run: RunView): number {
+    const [base, max] = this.backoff;
+    if (max === undefined) return base;
+    const counted = run.attempts.filter((a) => a.result !== "suspended").length;
+    return Math.min(max, base * 2 ** (counted - 1));
+  }
+
   /** The invariants that hold after every step. */
   observe(step: string): void {
     expect(this.violations, `violations after ${step}`).toEqual([]);
     const runs = allRuns(this.q);
     const byId = new Map(runs.map((r) => [r.runId, r] as const));
 
-    // Run accounting: exactly the implied runs, each task's in its own list.
+    // Run accounting: exactly the implied runs, each task's in its own list; purged ids name nothing.
     expect(runs).toHaveLength(this.tasks.reduce((sum, t) => sum + t.runIds.length, 0));
     for (const task of this.tasks) {
       expect(this.q.getTask(task.taskId)!.runIds).toEqual(task.runIds);
@@ -386,6 +822,8 @@ class Harness {
         for (const id of task.runIds) expect(TERMINAL.has(byId.get(id)!.state), `run ${id} of canceled task`).toBe(true);
       }
     }
+    for (const taskId of this.purgedTasks) expect(this.q.getTask(taskId), `purged task ${taskId}`).toBeUndefined();
+    for (const runId of this.purgedRuns) expect(this.q.getRun(runId), `purged run ${runId}`).toBeUndefined();
 
     // stats() agrees with the listings.
     const stats = this.q.stats();
@@ -414,6 +852,10 @@ class Harness {
       const seen = this.terminalSeen.get(run.runId);
       if (seen !== undefined) expect(run, `terminal run ${run.runId} changed`).toEqual(seen);
       else if (TERMINAL.has(run.state)) this.terminalSeen.set(run.runId, run);
+      // A suspended run stays exactly as it is until resumeRun (or a cancel): it is never dispatched.
+      const asSuspended = this.suspendedSeen.get(run.runId);
+      if (asSuspended !== undefined) expect(run, `suspended run ${run.runId} changed without resumeRun`).toEqual(asSuspended);
+      else if (run.state === "suspended") this.suspendedSeen.set(run.runId, run);
       expect(run.state === "canceled", `run ${run.runId} is ${run.state}; expected canceled: ${this.expectCanceled.has(run.runId)}`).toBe(this.expectCanceled.has(run.runId));
       this.checkAttempts(run, plan);
       for (const a of run.attempts) {
@@ -427,16 +869,17 @@ class Harness {
     expect(running).toBeLessThanOrEqual(this.concurrency);
     // Every attempt the handler was given is a recorded attempt of that run.
     for (const [attemptId, call] of this.calls) {
-      expect(byId.get(call.runId)!.attempts.some((a) => a.attemptId === attemptId), `called attempt ${attemptId} is recorded`).toBe(true);
+      expect(byId.get(call.runId)?.attempts.some((a) => a.attemptId === attemptId), `called attempt ${attemptId} is recorded`).toBe(true);
     }
     if (this.frozenAttempts !== undefined) expect(new Set(seenAttempts), "no attempt created while paused").toEqual(this.frozenAttempts);
   }
 
   /**
    * explain() tells the same story: a waiting retry is due one backoff after
-   * it began waiting, and a ready run is blocked by exactly the run that holds
-   * its key by the documented rule (so the queue's in-memory key gate agrees
-   * with durable state, also after a restart rebuilt it).
+   * it began waiting, a suspended run waits for resumeRun, and a ready run is
+   * blocked by exactly the run that holds its key by the documented rule (so
+   * the queue's in-memory key gate agrees with durable state, also after a
+   * restart rebuilt it).
    */
   private checkExplanations(runs: readonly RunView[], holders: ReadonlyMap<string, readonly RunId[]>): void {
     for (const run of runs) {
@@ -446,9 +889,10 @@ class Harness {
         expect(why.kind === "terminal" || why.kind === "taskCanceled", what).toBe(true);
         continue;
       }
+      if (run.state === "suspended") expect(why.kind, what).toBe("suspended");
       if (why.kind === "retryWait") {
         expect(run.state, what).toBe("retryWait");
-        expect(why.retryAt, what).toBe(run.history.at(-1)!.at + this.backoffMs);
+        expect(why.retryAt, what).toBe(run.history.at(-1)!.at + this.retryDelay(run));
       }
       if (run.state !== "ready" || this.paused) continue;
       const key = this.planOfRun.get(run.runId)!.key;
@@ -458,21 +902,31 @@ class Harness {
     }
   }
 
-  /** The attempts of one run follow its script and the retry table, and its state is what the table implies. */
+  /**
+   * The attempts of one run follow its script and the retry table (fed with
+   * counted attempt numbers), its state is what the table implies, and it
+   * left "suspended" exactly as often as resumeRun succeeded on it.
+   */
   private checkAttempts(run: RunView, plan: TaskPlan): void {
     const what = `run ${run.runId} (${run.state})`;
     const attempts = run.attempts;
-    expect(attempts.length, `${what}: attempts within maxAttempts ${plan.maxAttempts}`).toBeLessThanOrEqual(plan.maxAttempts);
     expect(run.attemptCount).toBe(attempts.length);
+    const resumed = run.history.filter((h) => h.from === "suspended" && h.to === "ready").length;
+    expect(resumed, `${what}: resumed as often as resumeRun succeeded`).toBe(this.resumes.get(run.runId) ?? 0);
     if (attempts.length === 0) {
       expect(["scheduled", "ready", "canceled"], `${what} without attempts`).toContain(run.state);
       return;
     }
-    let decision: "complete" | "fail" | "retry" | "open" = "open";
+    let counted = 0;
+    let suspensions = 0;
+    let decision: Decision | "open" = "open";
     for (const [i, a] of attempts.entries()) {
       const n = i + 1;
       const last = n === attempts.length;
       expect(a.attemptNumber).toBe(n);
+      // Every attempt but a suspended one counts toward maxAttempts (an open one too).
+      if (a.result === "suspended") suspensions += 1;
+      else counted += 1;
       if (a.result === undefined) {
         // An open attempt: only the last, and only while running or once a cancel cut it off.
         expect(last, `${what}: only the last attempt may be open`).toBe(true);
@@ -480,11 +934,15 @@ class Harness {
         decision = "open";
         continue;
       }
-      const want = expectedAttempt(plan, n, this.shutdownAborted.has(a.attemptId));
+      const want = expectedAttempt(plan, n, counted, this.ending(a.attemptId));
       expect({ result: a.result, error: a.error, output: text(a.output) }, `${what}: attempt ${n}`).toEqual(want.record);
       decision = want.decision;
-      if (!last) expect(decision, `${what}: attempt ${n} is followed by another`).toBe("retry");
+      if (!last) expect(["retry", "suspend"], `${what}: attempt ${n} is followed by another`).toContain(decision);
     }
+    expect(counted, `${what}: counted attempts within maxAttempts ${plan.maxAttempts}`).toBeLessThanOrEqual(plan.maxAttempts);
+    // Each suspension that another attempt followed was resumed first.
+    const followed = suspensions - (decision === "suspend" ? 1 : 0);
+    expect(resumed, `${what}: resumes before attempts that followed a suspension`).toBeGreaterThanOrEqual(followed);
     switch (run.state) {
       case "completed":
         expect(decision, what).toBe("complete");
@@ -495,12 +953,20 @@ class Harness {
       case "running":
         expect(decision, what).toBe("open");
         break;
+      case "suspended":
+        expect(decision, what).toBe("suspend");
+        expect(resumed, `${what}: not resumed since it suspended`).toBe(suspensions - 1);
+        break;
+      case "retryWait":
+        expect(decision, what).toBe("retry");
+        break;
       case "canceled":
         break; // a cancel may cut a run off at any point
       default:
-        // Waiting for its next attempt (retryWait, or ready again).
-        expect(["retryWait", "ready", "leased"], what).toContain(run.state);
-        expect(decision, what).toBe("retry");
+        // Waiting for its next attempt: ready (or leased) again after a retry, or after resumeRun.
+        expect(["ready", "leased"], what).toContain(run.state);
+        expect(["retry", "suspend"], what).toContain(decision);
+        if (decision === "suspend") expect(resumed, `${what}: ready again after a suspension only by resumeRun`).toBe(suspensions);
     }
   }
 
@@ -522,24 +988,36 @@ class Harness {
     expect(this.active, "handlers still running when idle").toBe(0);
   }
 
-  /** Resume, run everything due (advancing the clock past every repeat run), check the end state, restart, and check nothing changed. */
+  /**
+   * Resume, run everything due (advancing the clock past every repeat run,
+   * resuming every suspended run), check the end state, restart, and check
+   * nothing changed; then purge everything and check it stays gone.
+   */
   async finish(): Promise<void> {
     if (this.paused) await this.resume();
     for (let round = 0; ; round += 1) {
       await this.idle();
-      // Whatever waits for the clock: scheduled repeat runs and retries in backoff.
+      // Whatever waits for the clock (scheduled repeat runs and retries in backoff) or for resumeRun.
       const dueAt: number[] = [];
+      const waiting: RunId[] = [];
       for (const run of allRuns(this.q)) {
         if (run.state === "scheduled") dueAt.push(run.scheduledAt);
+        if (run.state === "suspended") waiting.push(run.runId);
         const why = this.q.explain(run.runId);
         if (why.kind === "retryWait") dueAt.push(why.retryAt);
       }
-      if (dueAt.length === 0) break;
-      expect(round, "rounds to run every waiting run").toBeLessThan(20);
-      this.clock.set(Math.max(this.clock.now(), ...dueAt));
+      if (dueAt.length === 0 && waiting.length === 0) break;
+      expect(round, "rounds to run every waiting run").toBeLessThan(40);
+      for (const runId of waiting) await this.resumeSuspended(runId);
+      if (dueAt.length > 0) await this.waitUntil(Math.max(...dueAt));
     }
     this.observe("final");
     for (const run of allRuns(this.q)) {
+      note(`run ends ${run.state}`);
+      for (const [i, a] of run.attempts.entries()) note(`attempt ${a.result ?? "open"}${a.result === "timeout" ? ` (a ${this.planOfRun.get(run.runId)!.steps[i]![1]} step)` : ""}`);
+      if (run.attempts.some((a) => a.result === "suspended") && run.attempts.filter((a) => a.result !== "suspended").length === this.planOfRun.get(run.runId)!.maxAttempts) {
+        note("run used maxAttempts besides suspensions");
+      }
       // Terminal, in the state its attempts imply (checked by observe), and canceled only if a cancel call said so.
       expect(TERMINAL.has(run.state), `run ${run.runId} ends ${run.state}`).toBe(true);
     }
@@ -548,6 +1026,13 @@ class Harness {
     await this.idle();
     expect(allRuns(this.q), "a restart after the end changes nothing").toEqual(before);
     this.observe("after the final restart");
+    // Everything is finished now: a purge removes every task, and a restart brings none back.
+    await this.purge({ olderThanMs: 0 });
+    expect(this.tasks).toEqual([]);
+    this.observe("after the final purge");
+    await this.restart("drain", false, this.concurrency);
+    expect(this.q.stats()).toMatchObject({ tasks: 0, runs: 0 });
+    this.observe("after a restart following the final purge");
     await this.q.close();
   }
 }
@@ -561,83 +1046,137 @@ interface Model {
 type Cmd = fc.AsyncCommand<Model, Harness>;
 
 /** A command that runs `action` and then checks every invariant. */
-function command(label: string, action: (h: Harness) => Promise<void> | void, options: { needsTask?: boolean; addsTask?: boolean } = {}): Cmd {
+function command(label: string, action: (h: Harness) => Promise<void> | void, options: { needsTask?: boolean } = {}): Cmd {
   return {
     check: (m) => !options.needsTask || m.tasks > 0,
     run: async (m, h) => {
       await action(h);
-      if (options.addsTask) m.tasks += 1;
+      m.tasks = h.tasks.length;
       h.observe(label);
     },
     toString: () => label,
   };
 }
 
-const stepArb = fc.tuple(fc.constantFrom<Outcome>("ok", "ok", "retry", "retry", "terminal"), fc.constantFrom<Delay>("sync", "turn", "timer", "slow"));
+const outcomeArb = fc.constantFrom<Outcome>("ok", "ok", "retry", "retry", "terminal", "suspend");
+const plainDelayArb = fc.constantFrom<Delay>("sync", "turn", "timer", "slow");
+const timedDelayArb = fc.constantFrom<Delay>("sync", "turn", "timer", "slow", "overrun", "overrun", "overrunDeaf");
 
-const planArb: fc.Arbitrary<TaskPlan> = fc.record({
-  repeat: fc.option(fc.record({ count: fc.integer({ min: 1, max: 3 }), intervalMs: fc.constantFrom(100, 250, 500) }), { nil: undefined }),
-  maxAttempts: fc.integer({ min: 1, max: 3 }),
-  key: fc.option(fc.constantFrom("a", "b"), { nil: undefined, freq: 2 }),
-  hold: fc.constantFrom<ConcurrencyKeyHoldPolicy>("holdDuringRetry", "releaseOnRetry"),
-  steps: fc.array(stepArb, { minLength: 3, maxLength: 3 }),
-});
+/** At most MAX_SUSPENDS suspensions (later ones become ok): STEPS steps then cover every counted attempt. */
+function capSuspensions(steps: readonly Step[]): Step[] {
+  let suspensions = 0;
+  return steps.map(([outcome, delay]): Step => (outcome === "suspend" && ++suspensions > MAX_SUSPENDS ? ["ok", delay] : [outcome, delay]));
+}
+
+/** Plans; `intervals`: the repeat intervals to draw from. */
+const planArbOf = (intervals: readonly number[]): fc.Arbitrary<TaskPlan> =>
+  fc.constantFrom<number | undefined>(undefined, undefined, TIMEOUT_MS).chain((timeoutMs) =>
+    fc.record({
+      repeat: fc.option(fc.record({ count: fc.integer({ min: 1, max: 3 }), intervalMs: fc.constantFrom(...intervals) }), { nil: undefined }),
+      maxAttempts: fc.integer({ min: 1, max: 3 }),
+      key: fc.option(fc.constantFrom("a", "b"), { nil: undefined, freq: 2 }),
+      hold: fc.constantFrom<ConcurrencyKeyHoldPolicy>("holdDuringRetry", "releaseOnRetry"),
+      timeoutMs: fc.constant(timeoutMs),
+      steps: fc
+        .array(fc.tuple(outcomeArb, timeoutMs === undefined ? plainDelayArb : timedDelayArb), { minLength: STEPS, maxLength: STEPS })
+        .map(capSuspensions),
+    }),
+  );
 
 function describePlan(p: TaskPlan): string {
   const policy = p.repeat === undefined ? "once" : `repeat(${p.repeat.count}, ${p.repeat.intervalMs})`;
   const key = p.key === undefined ? "" : ` key=${p.key}/${p.hold}`;
-  return `submit ${policy} max=${p.maxAttempts}${key} steps=${p.steps.map(([o, d]) => `${o}:${d}`).join(",")}`;
+  const timeout = p.timeoutMs === undefined ? "" : ` timeout=${p.timeoutMs}`;
+  return `${policy} max=${p.maxAttempts}${key}${timeout} steps=${p.steps.map(([o, d]) => `${o}:${d}`).join(",")}`;
 }
 
-const submitCmd = planArb.map((plan) => command(describePlan(plan), (h) => h.submit(plan), { addsTask: true }));
+/**
+ * The commands of a case, weighted by repetition (fc.commands picks uniformly).
+ * Submissions come most often (everything else acts on them), resume twice as
+ * often as pause so that work does run, resumeRun twice (suspensions should
+ * be resumed, and refusals seen), and cancels and purges rarely enough that
+ * most runs get to run. In real time there is no clock to advance, and repeat
+ * intervals are short.
+ */
+function commandArbsOf(realTime: boolean): fc.Arbitrary<Cmd>[] {
+  const planArb = planArbOf(realTime ? [20, 50] : [100, 250, 500]);
+  const submitCmd = planArb.map((plan) => command(`submit ${describePlan(plan)}`, (h) => h.submit(plan)));
+  const submitWithIdCmd = fc
+    .record({ slot: fc.integer({ min: 0, max: CALLER_IDS.length - 1 }), plan: planArb, variant: fc.constantFrom<"same" | "spelledOut" | "different">("same", "spelledOut", "different") })
+    .map(({ slot, plan, variant }) => command(`submit taskId #${slot} (if it exists: ${variant} spec) ${describePlan(plan)}`, (h) => h.submitWithId(slot, plan, variant)));
+  const submitManyCmd = fc
+    .record({
+      items: fc.array(fc.record({ plan: planArb, slot: fc.option(fc.integer({ min: 0, max: CALLER_IDS.length - 1 }), { nil: undefined }) }), { minLength: 2, maxLength: 4 }),
+      mode: fc.constantFrom<"ok" | "duplicate" | "mismatch">("ok", "ok", "ok", "duplicate", "mismatch"),
+    })
+    .map(({ items, mode }) =>
+      command(`submitMany ${mode} [${items.map((i) => `${i.slot === undefined ? "" : `taskId #${i.slot} `}${describePlan(i.plan)}`).join(" | ")}]`, (h) => h.submitMany(items, mode)),
+    );
+  const cancelTaskCmd = fc.nat().map((t) => command(`cancelTask #${t}`, (h) => h.cancelTask(t), { needsTask: true }));
+  const cancelRunCmd = fc.tuple(fc.nat(), fc.nat()).map(([t, r]) => command(`cancelRun #${t}.${r}`, (h) => h.cancelRun(t, r), { needsTask: true }));
+  const resumeRunCmd = fc
+    .tuple(fc.nat(), fc.nat(), fc.constantFrom(true, true, true, false))
+    .map(([t, r, s]) => command(`resumeRun ${s ? "suspended" : "any"} #${t}.${r}`, (h) => h.resumeRun(t, r, s), { needsTask: true }));
+  const purgeCmd = fc
+    .record({
+      olderThanMs: fc.constantFrom<number | undefined>(undefined, 0, 0, realTime ? 30 : 300),
+      states: fc.option(fc.subarray([...TERMINAL_STATES], { minLength: 1 }), { nil: undefined, freq: 3 }),
+    })
+    .map(({ olderThanMs, states }) => {
+      const options: PurgeOptions = { ...(olderThanMs === undefined ? {} : { olderThanMs }), ...(states === undefined ? {} : { states }) };
+      return command(`purge ${JSON.stringify(options)}`, (h) => h.purge(options));
+    });
+  const pauseCmd = fc.constant(command("pause", (h) => h.pause()));
+  const resumeCmd = fc.constant(command("resume", (h) => h.resume()));
+  const turnsCmd = fc.integer({ min: 1, max: 6 }).map((n) => command(`turns ${n}`, (h) => h.turns(n)));
+  const idleCmd = fc.constant(command("runUntilIdle", (h) => h.idle()));
+  // 61 s: past the misfire tolerance, so a restart that follows sees overdue runs (default catchUp: all still run).
+  const advanceCmd = fc.constantFrom(100, 250, 500, 61_000).map((ms) => command(`advance ${ms}`, (h) => h.advance(ms)));
+  const restartCmd = fc
+    .record({ mode: fc.constantFrom<"drain" | "abort">("drain", "abort"), start: fc.constantFrom(true, true, true, false), concurrency: fc.integer({ min: 1, max: 4 }) })
+    .map(({ mode, start, concurrency }) => command(`restart ${mode} start=${start} concurrency=${concurrency}`, (h) => h.restart(mode, start, concurrency)));
+  return [
+    submitCmd,
+    submitCmd,
+    submitCmd,
+    submitWithIdCmd,
+    submitManyCmd,
+    cancelTaskCmd,
+    cancelRunCmd,
+    resumeRunCmd,
+    resumeRunCmd,
+    purgeCmd,
+    pauseCmd,
+    resumeCmd,
+    resumeCmd,
+    turnsCmd,
+    turnsCmd,
+    idleCmd,
+    ...(realTime ? [] : [advanceCmd]),
+    restartCmd,
+  ];
+}
 
-const cancelTaskCmd = fc.nat().map((t) => command(`cancelTask #${t}`, (h) => h.cancelTask(t), { needsTask: true }));
-const cancelRunCmd = fc.tuple(fc.nat(), fc.nat()).map(([t, r]) => command(`cancelRun #${t}.${r}`, (h) => h.cancelRun(t, r), { needsTask: true }));
-const pauseCmd = fc.constant(command("pause", (h) => h.pause()));
-const resumeCmd = fc.constant(command("resume", (h) => h.resume()));
-const turnsCmd = fc.integer({ min: 1, max: 6 }).map((n) => command(`turns ${n}`, (h) => h.turns(n)));
-const idleCmd = fc.constant(command("runUntilIdle", (h) => h.idle()));
-// 61 s: past the misfire tolerance, so a restart that follows sees overdue runs (default catchUp: all still run).
-const advanceCmd = fc.constantFrom(100, 250, 500, 61_000).map((ms) => command(`advance ${ms}`, (h) => h.advance(ms)));
-const restartCmd = fc
-  .record({ mode: fc.constantFrom<"drain" | "abort">("drain", "abort"), start: fc.constantFrom(true, true, true, false), concurrency: fc.integer({ min: 1, max: 4 }) })
-  .map(({ mode, start, concurrency }) => command(`restart ${mode} start=${start} concurrency=${concurrency}`, (h) => h.restart(mode, start, concurrency)));
-
-// fc.commands picks uniformly among these: repetition is the weight. Submissions
-// come most often (everything else acts on them), resume twice as often as pause
-// so that work does run, and cancels rarely enough that most runs get to run.
-const commandArbs: fc.Arbitrary<Cmd>[] = [
-  submitCmd,
-  submitCmd,
-  submitCmd,
-  submitCmd,
-  cancelTaskCmd,
-  cancelRunCmd,
-  pauseCmd,
-  resumeCmd,
-  resumeCmd,
-  turnsCmd,
-  turnsCmd,
-  idleCmd,
-  advanceCmd,
-  restartCmd,
-];
-
-const RUNS = Number(process.env.AQ_MODEL_RUNS ?? 50);
-const MAX_COMMANDS = Number(process.env.AQ_MODEL_COMMANDS ?? 30);
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const SEED = process.env.AQ_MODEL_SEED === undefined ? undefined : Number(process.env.AQ_MODEL_SEED);
 
-describe("control model", () => {
-  it("submit, cancel, pause/resume, progress and restarts keep the queue's invariants", async () => {
+/**
+ * Runs `runs` cases of up to `maxCommands` commands each, on a ManualClock or
+ * in real time. The test's timeout is generous for the defaults (the two
+ * properties take about 6 + 3 s on 2 cores) and scales for a soak.
+ */
+function modelTest(title: string, realTime: boolean, runs: number, maxCommands: number): void {
+  it(title, async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.commands(commandArbs, { maxCommands: MAX_COMMANDS, size: "max" }),
+        fc.commands(commandArbsOf(realTime), { maxCommands, size: "max" }),
         fc.record({
           seed: fc.integer({ min: 1, max: 0x7fff_ffff }),
           concurrency: fc.integer({ min: 1, max: 4 }),
           snapshots: fc.constantFrom<Snapshots>("off", "onLoop", "inWorker"),
-          backoffMs: fc.constantFrom(0, 100),
+          backoff: realTime ? fc.constantFrom<Backoff>([0], [20], [5, 20]) : fc.constantFrom<Backoff>([0], [100], [50, 200], [50, 200]),
           leaseTimeoutMs: fc.constantFrom(1_000, 30_000),
+          realTime: fc.constant(realTime),
         }),
         async (cmds, options) => {
           const h = new Harness(options);
@@ -651,7 +1190,22 @@ describe("control model", () => {
           }
         },
       ),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      { numRuns: runs, ...(SEED === undefined ? {} : { seed: SEED }) },
     );
-  }, 120_000);
+    if (TALLY !== undefined) {
+      console.log([...TALLY].sort(([a], [b]) => (a < b ? -1 : 1)).map(([what, n]) => `${String(n).padStart(6)}  ${what}`).join("\n"));
+      TALLY.clear();
+    }
+  }, Math.max(120_000, runs * maxCommands * 60));
+}
+
+describe("control model", () => {
+  modelTest(
+    "submit (also idempotent and in batches), cancel, suspend/resumeRun, timeouts, purge, pause/resume, progress and restarts keep the queue's invariants",
+    false,
+    env("AQ_MODEL_RUNS", 50),
+    env("AQ_MODEL_COMMANDS", 30),
+  );
+  // On the system clock: a 5 ms timeout against handlers of real 6 ms and 30 ms, retries and repeat runs due by themselves.
+  modelTest("the same in real time (timeouts on the system clock)", true, env("AQ_MODEL_REAL_RUNS", 12), env("AQ_MODEL_REAL_COMMANDS", 20));
 });
