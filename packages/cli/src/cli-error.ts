@@ -66,11 +66,16 @@ export function labelled<T>(label: string, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (ActionQueueError.is(error) && !error.message.startsWith(label)) {
-      throw new ValidationError(error.code, `${label}: ${error.message}`, { cause: error, details: error.details });
-    }
-    throw error;
+    throw withLabel(label, error, () => true);
   }
+}
+
+/** `error` with its message prefixed by `label`, when it is an ActionQueue error `applies` picks that does not name it yet. */
+function withLabel(label: string, error: unknown, applies: (error: ActionQueueError) => boolean): unknown {
+  if (ActionQueueError.is(error) && applies(error) && !error.message.startsWith(label)) {
+    return new ValidationError(error.code, `${label}: ${error.message}`, { cause: error, details: error.details });
+  }
+  return error;
 }
 
 /** {@link labelled} for an async step, prefixing only the errors `applies` picks. */
@@ -78,10 +83,7 @@ export async function labelledAsync<T>(label: string, applies: (error: ActionQue
   try {
     return await fn();
   } catch (error) {
-    if (ActionQueueError.is(error) && applies(error) && !error.message.startsWith(label)) {
-      throw new ValidationError(error.code, `${label}: ${error.message}`, { cause: error, details: error.details });
-    }
-    throw error;
+    throw withLabel(label, error, applies);
   }
 }
 

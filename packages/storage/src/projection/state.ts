@@ -162,6 +162,14 @@ class TouchedIds<TId extends string> {
   }
 }
 
+/** Re-inserts a map's entries in key order; returns the last key ("" when empty). */
+function putInIdOrder<TId extends string, TValue>(map: Map<TId, TValue>): string {
+  const entries = [...map].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  map.clear();
+  for (const [id, value] of entries) map.set(id, value);
+  return entries.length === 0 ? "" : entries[entries.length - 1]![0];
+}
+
 /** Internal state of a projection (not exported from the package). */
 export class ProjectionState {
   latestSequence = 0;
@@ -235,26 +243,16 @@ export class ProjectionState {
     }
     // A store read with its maps out of id order is put in order once here,
     // so that its listings walk the maps from now on.
-    if (!this.#runsInIdOrder) this.#sortRuns();
-    if (!this.#tasksInIdOrder) this.#sortTasks();
-  }
-
-  #sortRuns(): void {
-    const entries = [...this.runs].sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    this.runs.clear();
-    for (const [id, record] of entries) this.runs.set(id, record);
-    this.#runsInIdOrder = true;
-    this.#lastRunId = entries.length === 0 ? "" : entries[entries.length - 1]![0];
-    this.#version += 1;
-  }
-
-  #sortTasks(): void {
-    const entries = [...this.tasks].sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    this.tasks.clear();
-    for (const [id, entry] of entries) this.tasks.set(id, entry);
-    this.#tasksInIdOrder = true;
-    this.#lastTaskId = entries.length === 0 ? "" : entries[entries.length - 1]![0];
-    this.#version += 1;
+    if (!this.#runsInIdOrder) {
+      this.#lastRunId = putInIdOrder(this.runs);
+      this.#runsInIdOrder = true;
+      this.#version += 1;
+    }
+    if (!this.#tasksInIdOrder) {
+      this.#lastTaskId = putInIdOrder(this.tasks);
+      this.#tasksInIdOrder = true;
+      this.#version += 1;
+    }
   }
 
   /** True while {@link runs} iterates in run-id order. */
