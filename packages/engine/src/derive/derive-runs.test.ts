@@ -2,6 +2,7 @@ import { ActionQueueError, createIdFactory, cronPolicy, ManualClock, NIL_ID, onc
 import type { RunPolicy, TaskId } from "@actionqueue/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { DerivationError } from "./derivation-error.js";
 import { deriveCronWindow, deriveRuns } from "./derive-runs.js";
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -110,6 +111,20 @@ describe("repeat overflow (MAX = Number.MAX_SAFE_INTEGER)", () => {
     expect(() => times(repeatPolicy(3, 60), MAX - 100)).toThrow(/addition/);
     expect(() => times(repeatPolicy(3, 60), MAX - 10)).toThrow(/addition/);
     expect(codeOf(() => times(repeatPolicy(3, 60), MAX - 10))).toBe("DERIVATION_OVERFLOW");
+    // The error names the policy: its field, and a reason that reads without the task id.
+    for (const [policy, origin] of [[repeatPolicy(3, MAX), 0], [repeatPolicy(3, 60), MAX - 10]] as const) {
+      let caught: unknown;
+      try {
+        times(policy, origin);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(DerivationError);
+      const error = caught as DerivationError;
+      expect(error.details.field).toBe("runPolicy");
+      expect(error.reason).toMatch(/^runPolicy repeat \(count 3, intervalMs \d+\) overflows: (multiplication|addition)/);
+      expect(error.message).toBe(`task ${error.taskId}: ${error.reason}`);
+    }
     const before = ids.runId();
     expect(() => times(repeatPolicy(2, MAX), 1, 1)).toThrow();
     expect(ids.runId() > before).toBe(true);
