@@ -114,5 +114,7 @@ describe("submissions refused by name, writing nothing", () => {
     expect(parseSubmitJson(policy({ kind: "catchUp", maxRuns: 3 })).runPolicy).toMatchObject({ misfire: { kind: "catchUp", maxRuns: 3 } });
     expect(() => parseSubmitJson(policy({ kind: "catchUp", maxRun: 3 }))).toThrow(/runPolicy\.misfire: unknown key "maxRun"; expected one of kind, maxRuns/);
     expect(() => parseSubmitJson(policy({ kind: "skip", extra: true }))).toThrow(/unknown key "extra"/);
+    // Not an object at all: the policy's own refusal, as before.
+    for (const misfire of [[], "catchUp", 3]) expect(() => parseSubmitJson(policy(misfire))).toThrow(expect.objectContaining({ code: "INVALID_RUN_POLICY" }));
   });
 });

@@ -62,7 +62,8 @@ export function parseRunPolicyJson(value: unknown, field = "runPolicy"): RunPoli
   if (typeof value === "string") return parseRunPolicyText(value, field);
   const obj = assertStrictObject(value, field, POLICY_KEYS);
   // The misfire policy is strict too: a misspelt `maxRuns` must not vanish into the default.
-  if (typeof obj.misfire === "object" && obj.misfire !== null) assertStrictObject(obj.misfire, `${field}.misfire`, MISFIRE_KEYS);
+  // Anything but an object (an array, a string) is left to validateRunPolicy, which refuses it as INVALID_RUN_POLICY.
+  if (typeof obj.misfire === "object" && obj.misfire !== null && !Array.isArray(obj.misfire)) assertStrictObject(obj.misfire, `${field}.misfire`, MISFIRE_KEYS);
   validateRunPolicy(obj);
   return obj;
 }
