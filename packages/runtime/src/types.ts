@@ -133,7 +133,9 @@ export interface AttemptView {
   readonly attemptId: AttemptId;
   readonly attemptNumber: number;
   readonly startedAt: number;
+  /** When the attempt ended: with a `result`, or without one when its run was canceled while the handler ran. Absent while it runs. */
   readonly finishedAt?: number;
+  /** The handler's reported outcome; absent while running and for an attempt ended by cancellation (not counted in `stats().attemptsByResult`). */
   readonly result?: AttemptResultKind;
   readonly error?: string;
   /** A copy of the handler's output, if any (changing it changes nothing in the queue). */

@@ -103,8 +103,12 @@ describe("cancellation", () => {
     const run = q.getRun(slow.runIds[0]!)!;
     expect(run.state).toBe("canceled");
     expect(run.attempts).toHaveLength(1);
-    expect(run.attempts[0]!.result).not.toBe("success");
+    // The cancellation ended the attempt: it has an end time (the run's) and no result.
+    const canceledAt = run.history[run.history.length - 1]!.at;
+    expect(run.attempts[0]).toMatchObject({ finishedAt: canceledAt });
+    expect(run.attempts[0]!.result).toBeUndefined();
     expect(run.attempts[0]!.output).toBeUndefined();
+    expect(q.stats().attemptsByResult).toEqual({ success: 1, failure: 0, timeout: 0, suspended: 0 });
     expect(errors).toEqual([]);
     // The queue keeps working after the late result.
     const after = await q.submit({ name: "quick", runPolicy: oncePolicy() });

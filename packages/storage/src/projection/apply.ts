@@ -36,6 +36,9 @@ function listed(known: RunRecord | readonly RunRecord[] | undefined): readonly R
  * the transition table and the active attempt, so the fields change directly.
  */
 function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: number): void {
+  // A run leaving running without a finish (canceled while its handler ran)
+  // ends its attempt there: it has an end time but no result.
+  if (record.state === "running") closeOpenAttempt(record, at);
   state.unindexRun(record.id, record.state);
   record.state = to;
   if (to !== "running") record.currentAttemptId = undefined;
@@ -48,6 +51,12 @@ function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: nu
     // history array grew while it was live.
     if (isTerminalState(to)) record.trimHistory();
   }
+}
+
+/** Gives the run's last attempt an end time if it has none (no outcome: nothing reported one). */
+export function closeOpenAttempt(record: RunRecord, at: number): void {
+  const last = record.attempts[record.attempts.length - 1];
+  if (last !== undefined && last.finishedAt === undefined) record.replaceLastAttempt({ attemptId: last.attemptId, startedAt: last.startedAt, finishedAt: at });
 }
 
 /**

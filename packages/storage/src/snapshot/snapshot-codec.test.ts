@@ -104,6 +104,20 @@ describe("snapshot codec", () => {
   });
 });
 
+describe("attempts of runs canceled while running", () => {
+  it("cancellation ends the running attempt (end time, no outcome), and a snapshot from before that closed it is read as ended when the run was canceled", () => {
+    const p = base();
+    p.apply({ kind: "runStateTransition", sequence: p.latestSequence + 1, timestamp: 1400, runId: R(3), previousState: "running", newState: "canceled" });
+    const closed = { attemptId: A(3), startedAt: 1200, finishedAt: 1400 };
+    const attemptsOf = (q: Projection): unknown => projectionState(q).runs.get(R(3))!.attempts;
+    expect(attemptsOf(p)).toEqual([closed]);
+    expect(attemptsOf(decodeSnapshot(encodeSnapshot(p, 7)).projection)).toEqual([closed]);
+    // An older build left it open; reading its snapshot ends it at the run's last change.
+    projectionState(p).runs.get(R(3))!.attempts = [{ attemptId: A(3), startedAt: 1200 }];
+    expect(attemptsOf(decodeSnapshot(encodeSnapshot(p, 7)).projection)).toEqual([closed]);
+  });
+});
+
 describe("snapshot codec refuses a damaged header with SNAPSHOT_CORRUPT", () => {
   const valid = (): Buffer => encodeSnapshot(base(), 7);
 

@@ -333,6 +333,12 @@ function readRunRecord(r: BinaryReader): RunRecord {
     if (finishedAt === undefined) attempts[i] = outcome === undefined ? { attemptId, startedAt } : { attemptId, startedAt, outcome };
     else attempts[i] = outcome === undefined ? { attemptId, startedAt, finishedAt } : { attemptId, startedAt, finishedAt, outcome };
   }
+  // Snapshots written before a cancellation closed the running attempt left it
+  // open on a canceled run: it ended when the run did.
+  const lastAttempt = attempts[attemptTotal - 1];
+  if (state === "canceled" && lastAttempt !== undefined && lastAttempt.finishedAt === undefined) {
+    attempts[attemptTotal - 1] = { attemptId: lastAttempt.attemptId, startedAt: lastAttempt.startedAt, finishedAt: run.lastStateChangeAt };
+  }
   if (currentAttemptId !== undefined) {
     const last = attempts[attemptTotal - 1];
     if (last?.attemptId !== currentAttemptId || last.finishedAt !== undefined) {
