@@ -406,6 +406,8 @@ const notNonNegativeInt = fc.oneof(
   fc.boolean(),
   fc.constant(null),
 );
+/** Generated values but null: an optional field given as null is "not given" (accepted, as if left out). */
+const nonNull = <T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T> => arbitrary.filter((value) => value !== null);
 /** Strings outside `allowed`, and other types; never null (these fields treat null as "use the default"). */
 const notOneOf = (allowed: readonly string[]) =>
   fc.oneof(
@@ -604,7 +606,7 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
     field: "runPolicy.expression",
     names: ["cron expression", shown(expression)],
   })),
-  notPositiveInt(U32_MAX).map((maxOccurrences): Fault => ({
+  nonNull(notPositiveInt(U32_MAX)).map((maxOccurrences): Fault => ({
     set: { runPolicy: { kind: "cron", expression: "0 0 1 1 *", maxOccurrences } },
     code: "INVALID_CRON_MAX_OCCURRENCES",
     field: "runPolicy.maxOccurrences",
@@ -612,12 +614,12 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
   })),
   fc
     .oneof(
-      nonObject,
+      nonNull(nonObject),
       fc
         .string({ maxLength: 10 })
         .filter((kind) => !["catchUp", "skip", "coalesce"].includes(kind))
         .map((kind) => ({ kind })),
-      notPositiveInt(U32_MAX).map((maxRuns) => ({ kind: "catchUp", maxRuns })),
+      nonNull(notPositiveInt(U32_MAX)).map((maxRuns) => ({ kind: "catchUp", maxRuns })),
     )
     .map((misfire): Fault => ({
       set: { runPolicy: { kind: "repeat", count: 2, intervalMs: 60_000, misfire } },
@@ -634,7 +636,7 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
   // name: a string of 1..TASK_NAME_MAX_LENGTH characters
   fc
     .oneof(
-      nonString,
+      nonNull(nonString),
       fc.constant(""),
       fc.string({ minLength: TASK_NAME_MAX_LENGTH + 1, maxLength: TASK_NAME_MAX_LENGTH + 40 }),
     )
@@ -646,7 +648,7 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
     })),
   // taskId
   fc
-    .oneof(notUlid, nonString)
+    .oneof(notUlid, nonNull(nonString))
     .map((taskId): Fault => ({
       set: { taskId },
       code: "INVALID_ID",
@@ -668,7 +670,7 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
   })),
   fc
     .oneof(
-      nonString,
+      nonNull(nonString),
       fc
         .string({ minLength: 1, maxLength: 12 })
         .filter((text) => !/^[A-Za-z0-9+/]*={0,2}$/.test(text)),
@@ -680,14 +682,14 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
       field: "payloadBase64",
       names: ["payloadBase64"],
     })),
-  nonString.map((contentType): Fault => ({
+  fc.oneof(fc.constant(""), nonNull(nonString)).map((contentType): Fault => ({
     set: { contentType },
     code: "INVALID_CONTENT_TYPE",
     field: "contentType",
     names: ["contentType", shown(contentType)],
   })),
   // constraints
-  nonObject.map((constraints): Fault => ({
+  nonNull(nonObject).map((constraints): Fault => ({
     set: { constraints },
     code: "INVALID_FIELD",
     field: "constraints",
@@ -699,12 +701,10 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
     field: `constraints.${key}`,
     names: [JSON.stringify(key)],
   })),
-  notPositiveInt(U32_MAX)
-    .filter((value) => value !== null) // null means "the default"
-    .map(constraintFault("maxAttempts", "INVALID_MAX_ATTEMPTS")),
-  notPositiveInt(Number.MAX_SAFE_INTEGER).map(constraintFault("timeoutMs")),
+  nonNull(notPositiveInt(U32_MAX)).map(constraintFault("maxAttempts", "INVALID_MAX_ATTEMPTS")),
+  nonNull(notPositiveInt(Number.MAX_SAFE_INTEGER)).map(constraintFault("timeoutMs")),
   fc
-    .oneof(fc.constant(""), nonString)
+    .oneof(fc.constant(""), nonNull(nonString))
     .map(constraintFault("concurrencyKey", "EMPTY_CONCURRENCY_KEY")),
   notOneOf(["holdDuringRetry", "releaseOnRetry"]).map(
     constraintFault("concurrencyKeyHoldPolicy", "INVALID_CONCURRENCY_KEY_HOLD_POLICY"),
@@ -733,7 +733,7 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
       names: ["requiredCapabilities"],
     })),
   // metadata
-  nonObject.map((metadata): Fault => ({
+  nonNull(nonObject).map((metadata): Fault => ({
     set: { metadata },
     code: "INVALID_FIELD",
     field: "metadata",
@@ -750,7 +750,6 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
       fc.string({ maxLength: 5 }),
       fc.integer(),
       fc.boolean(),
-      fc.constant(null),
       fc.dictionary(safeKey, fc.string(), { maxKeys: 2 }),
       fc
         .tuple(
@@ -770,7 +769,6 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
       finiteDouble.filter((n) => !(Number.isInteger(n) && n >= I32_MIN && n <= I32_MAX)),
       fc.string({ maxLength: 5 }),
       fc.boolean(),
-      fc.constant(null),
     )
     .map((priority): Fault => ({
       set: { metadata: { priority } },
@@ -778,7 +776,7 @@ const faults: fc.Arbitrary<Fault> = fc.oneof(
       field: "metadata.priority",
       names: ["priority", shown(priority)],
     })),
-  nonString.map((description): Fault => ({
+  nonNull(nonString).map((description): Fault => ({
     set: { metadata: { description } },
     code: "INVALID_DESCRIPTION",
     field: "metadata.description",
@@ -1300,15 +1298,67 @@ describe("edge inputs", () => {
     );
   });
 
-  it("constraints.requiredCapabilities that is not an array: 400 naming it (not split into characters, not a 5xx)", async () => {
-    // null may fairly mean "no requirement" (as it does for maxAttempts): refused by name or accepted, never a 5xx.
-    await expectRefusedOrAccepted(
-      postJson(TASKS, { runPolicy: "once", constraints: { requiredCapabilities: null } }),
-      {
-        field: "constraints.requiredCapabilities",
-        names: ["requiredCapabilities"],
-      },
+  it("null in any optional field means not given: accepted, and the task is the one the same body without those keys gives", async () => {
+    // Paths of every optional field; null in each is what JSON clients send for an absent value.
+    const OPTIONAL: ReadonlyArray<readonly string[]> = [
+      ["name"],
+      ["taskId"],
+      ["contentType"],
+      ["payloadBase64"],
+      ["constraints"],
+      ["metadata"],
+      ...CONSTRAINT_KEYS.map((key) => ["constraints", key]),
+      ...METADATA_KEYS.map((key) => ["metadata", key]),
+      ["runPolicy", "maxOccurrences"],
+      ["runPolicy", "misfire"],
+      ["runPolicy", "misfire", "maxRuns"],
+    ];
+    const view = (task: Record<string, unknown>) => {
+      const { taskId: _id, createdAt: _at, runIds: _runs, ...rest } = task;
+      return rest;
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.subarray([...OPTIONAL], { minLength: 1 }), async (paths) => {
+        const body: Record<string, unknown> = {
+          runPolicy: { kind: "cron", expression: "0 0 1 1 *", misfire: { kind: "catchUp" } },
+          payload: { n: 1 },
+        };
+        const plain = structuredClone(body);
+        const chosen = new Set(paths.map((path) => path.join(".")));
+        for (const path of paths) {
+          // A parent given as null has no children to give.
+          if (path.slice(0, -1).some((_, i) => chosen.has(path.slice(0, i + 1).join(".")))) continue;
+          let at = body;
+          for (const key of path.slice(0, -1)) {
+            if (typeof at[key] !== "object" || at[key] === null) at[key] = {};
+            at = at[key] as Record<string, unknown>;
+          }
+          at[path[path.length - 1]!] = null;
+        }
+        const withNull = await send(daemon.url, postJson(TASKS, body));
+        const withoutKeys = await send(daemon.url, postJson(TASKS, plain));
+        const label = `${JSON.stringify(body)} → ${withNull.status} ${withNull.text.slice(0, 300)}`;
+        try {
+          expect(withNull.status, label).toBe(201);
+          expect(withoutKeys.status).toBe(201);
+          const idOf = (answer: { body: unknown }) => (answer.body as { taskId: string }).taskId;
+          const a = await send(daemon.url, get(`/api/v1/tasks/${idOf(withNull)}`));
+          const b = await send(daemon.url, get(`/api/v1/tasks/${idOf(withoutKeys)}`));
+          const misfireOf = (v: Record<string, unknown>) => (v.runPolicy as { misfire?: unknown }).misfire;
+          const nulled = view(a.body as Record<string, unknown>);
+          const expected = view(b.body as Record<string, unknown>);
+          // A null misfire (or null maxRuns) is the default misfire: the plain body's catchUp without maxRuns is that default too.
+          if (misfireOf(nulled) === undefined) (expected.runPolicy as { misfire?: unknown }).misfire = undefined;
+          expect(JSON.parse(JSON.stringify(nulled)), label).toEqual(JSON.parse(JSON.stringify(expected)));
+        } finally {
+          await resync();
+        }
+      }),
+      { numRuns: 15 },
     );
+  });
+
+  it("constraints.requiredCapabilities that is not an array: 400 naming it (not split into characters, not a 5xx)", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(

@@ -458,24 +458,26 @@ export class ActionQueue {
     }
     const payload = input.payload;
     let bytes: Uint8Array | undefined;
-    let contentType = input.contentType;
+    // null, for every optional field but the payload (where it is a JSON value), means "not given".
+    let contentType = input.contentType ?? undefined;
     if (payload === undefined || payload instanceof Uint8Array) bytes = payload;
     else {
       bytes = encodeJsonPayload(payload);
       contentType ??= JSON_CONTENT_TYPE;
     }
-    const taskId = input.taskId === undefined ? this.#ids.taskId() : parseTaskId(input.taskId);
+    const minted = input.taskId == null;
+    const taskId = minted ? this.#ids.taskId() : parseTaskId(input.taskId);
     // Assignment rather than conditional spreads: those are slow on Node 20, and this runs per submission.
     const specInput: { -readonly [K in keyof TaskSpecInput]: TaskSpecInput[K] } = { id: taskId, runPolicy: input.runPolicy };
-    if (input.name !== undefined) specInput.name = input.name;
+    if (input.name != null) specInput.name = input.name;
     if (bytes !== undefined) specInput.payload = bytes;
     if (contentType !== undefined) specInput.contentType = contentType;
-    if (input.constraints !== undefined) specInput.constraints = input.constraints;
-    if (input.metadata !== undefined) specInput.metadata = input.metadata;
+    if (input.constraints != null) specInput.constraints = input.constraints;
+    if (input.metadata != null) specInput.metadata = input.metadata;
     const spec = createTaskSpec(specInput);
     // A freshly minted id cannot name an existing task (ids are unique per factory, and the
     // authority refuses a duplicate anyway): only a caller's taskId needs the lookup.
-    const existing = input.taskId === undefined ? undefined : this.#projection.getTask(taskId);
+    const existing = minted ? undefined : this.#projection.getTask(taskId);
     if (existing) {
       if (!sameSpec(existing.spec, spec)) {
         throw new CommandRejectedError("TASK_SPEC_MISMATCH", `task ${taskId} already exists with a different spec; submit with a new taskId or the identical spec`, {
@@ -516,7 +518,7 @@ export class ActionQueue {
         runs = deriveRuns({ task: spec, alreadyDerived: 0, scheduleOrigin: now, now, ids: this.#ids }).runs;
       } catch (error) {
         // A minted id names a task that will never exist: the error speaks of the policy alone.
-        if (error instanceof DerivationError && input.taskId === undefined) {
+        if (error instanceof DerivationError && minted) {
           const { taskId: _unused, ...details } = error.details;
           throw new ValidationError(error.code, error.reason, { details, cause: error });
         }

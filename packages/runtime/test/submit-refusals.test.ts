@@ -118,3 +118,47 @@ describe("submissions refused by name, writing nothing", () => {
     for (const misfire of [[], "catchUp", 3]) expect(() => parseSubmitJson(policy(misfire))).toThrow(expect.objectContaining({ code: "INVALID_RUN_POLICY" }));
   });
 });
+
+describe("null in an optional field of submit() means not given", () => {
+  it("a JavaScript caller's nulls give the task that leaving the fields out gives; constraints: null and tags: null used to throw TypeErrors", async () => {
+    const q = await openQueue({ dataDir: tempDir(), handler: () => undefined });
+    const none = null as never;
+    const plain = await q.submit({ runPolicy: { kind: "once" }, payload: { a: 1 } });
+    const nulled = await q.submit({
+      taskId: none,
+      name: none,
+      contentType: none,
+      runPolicy: { kind: "once" },
+      payload: { a: 1 },
+      constraints: { maxAttempts: none, timeoutMs: none, concurrencyKey: none, concurrencyKeyHoldPolicy: none, safetyLevel: none, requiredCapabilities: none },
+      metadata: { tags: none, priority: none, description: none },
+    });
+    const bare = await q.submit({ runPolicy: { kind: "once" }, payload: { a: 1 }, constraints: none, metadata: none });
+    const view = (taskId: string) => {
+      const { taskId: _id, createdAt: _at, runIds: _runs, ...rest } = q.getTask(taskId)!;
+      return rest;
+    };
+    expect(view(nulled.taskId)).toEqual(view(plain.taskId));
+    expect(view(bare.taskId)).toEqual(view(plain.taskId));
+    await q.close();
+  });
+
+  it("a payload of null is the JSON value null, not a missing payload", async () => {
+    const q = await openQueue({ dataDir: tempDir(), handler: () => undefined });
+    const { taskId } = await q.submit({ runPolicy: { kind: "once" }, payload: null });
+    const task = q.getTask(taskId)!;
+    expect([task.contentType, Buffer.from(task.payload).toString()]).toEqual(["application/json", "null"]);
+    await q.close();
+  });
+
+  it("an empty content type is refused by name, writing nothing", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, handler: () => undefined });
+    const before = tree(dataDir);
+    const error = await refusal(() => q.submit({ runPolicy: { kind: "once" }, payload: new Uint8Array([1]), contentType: "" }));
+    expect(error.code).toBe("INVALID_CONTENT_TYPE");
+    expect(error.details).toMatchObject({ field: "contentType", value: "" });
+    expect(tree(dataDir)).toEqual(before);
+    await q.close();
+  });
+});

@@ -79,13 +79,14 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
       return ONCE_POLICY;
     case "repeat": {
       const copy: { -readonly [K in keyof RepeatPolicy]: RepeatPolicy[K] } = { kind: "repeat", count: policy.count, intervalMs: policy.intervalMs };
-      if (policy.misfire !== undefined) copy.misfire = copyMisfire(policy.misfire);
+      // null, as for every optional field of an input, means "not given".
+      if (policy.misfire != null) copy.misfire = copyMisfire(policy.misfire);
       return copy;
     }
     case "cron": {
       const copy: { -readonly [K in keyof CronPolicy]: CronPolicy[K] } = { kind: "cron", expression: policy.expression };
-      if (policy.maxOccurrences !== undefined) copy.maxOccurrences = policy.maxOccurrences;
-      if (policy.misfire !== undefined) copy.misfire = copyMisfire(policy.misfire);
+      if (policy.maxOccurrences != null) copy.maxOccurrences = policy.maxOccurrences;
+      if (policy.misfire != null) copy.misfire = copyMisfire(policy.misfire);
       return copy;
     }
     default:
@@ -95,7 +96,7 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
 
 function copyMisfire(misfire: MisfirePolicy): MisfirePolicy {
   if (typeof misfire !== "object" || misfire === null) return misfire;
-  if (misfire.kind === "catchUp") return misfire.maxRuns === undefined ? { kind: "catchUp" } : { kind: "catchUp", maxRuns: misfire.maxRuns };
+  if (misfire.kind === "catchUp") return misfire.maxRuns == null ? { kind: "catchUp" } : { kind: "catchUp", maxRuns: misfire.maxRuns };
   if (misfire.kind === "skip" || misfire.kind === "coalesce") return { kind: misfire.kind };
   return misfire;
 }
@@ -127,11 +128,18 @@ export function cronPolicy(expression: string, options: { maxOccurrences?: numbe
 function validateMisfire(misfire: unknown): void {
   if (misfire === undefined) return;
   const m = misfire as { kind?: unknown; maxRuns?: unknown };
-  if (typeof misfire !== "object" || misfire === null || !["catchUp", "skip", "coalesce"].includes(m.kind as string)) {
+  if (typeof misfire !== "object" || misfire === null || Array.isArray(misfire)) {
     throw new ValidationError(
       "INVALID_RUN_POLICY",
-      `invalid runPolicy.misfire ${describeValue(m?.kind)}: expected kind "catchUp", "skip" or "coalesce"`,
-      { details: { field: "runPolicy.misfire", value: describeValue(m?.kind) } },
+      `invalid runPolicy.misfire ${describeValue(misfire)}: expected an object with kind "catchUp", "skip" or "coalesce"`,
+      { details: { field: "runPolicy.misfire", value: describeValue(misfire) } },
+    );
+  }
+  if (!["catchUp", "skip", "coalesce"].includes(m.kind as string)) {
+    throw new ValidationError(
+      "INVALID_RUN_POLICY",
+      `invalid runPolicy.misfire.kind ${describeValue(m.kind)}: expected "catchUp", "skip" or "coalesce"`,
+      { details: { field: "runPolicy.misfire.kind", value: describeValue(m.kind) } },
     );
   }
   if (m.kind === "catchUp" && m.maxRuns !== undefined && !isPositiveInt(m.maxRuns, U32_MAX)) {

@@ -50,7 +50,7 @@ export const DEFAULT_TASK_CONSTRAINTS: TaskConstraints = Object.freeze({
  * in the order maxAttempts, timeoutMs, concurrencyKey, hold policy, safety
  * level, requiredCapabilities; the error names the field and the value.
  */
-export function createTaskConstraints(input: TaskConstraintsInput = {}): TaskConstraints {
+export function createTaskConstraints(input: TaskConstraintsInput | null = {}): TaskConstraints {
   const c = buildTaskConstraints(input);
   // The shared defaults are valid: validation has nothing to say about them.
   if (c !== DEFAULT_TASK_CONSTRAINTS) validateTaskConstraints(c);
@@ -59,32 +59,34 @@ export function createTaskConstraints(input: TaskConstraintsInput = {}): TaskCon
 
 /**
  * Constraints from partial input, not validated yet: a field given as
- * `undefined` is the same as one left out (its default, or no key at all).
+ * `undefined` or `null` is the same as one left out (its default, or no key
+ * at all).
  * Shared by {@link createTaskConstraints} and `withConstraints`, which
  * validates the whole spec itself.
  */
-export function buildTaskConstraints(input: TaskConstraintsInput = {}): TaskConstraints {
+export function buildTaskConstraints(given: TaskConstraintsInput | null = {}): TaskConstraints {
+  const input = given ?? {};
   const maxAttempts = input.maxAttempts ?? 1;
   const concurrencyKeyHoldPolicy = input.concurrencyKeyHoldPolicy ?? "holdDuringRetry";
   const safetyLevel = input.safetyLevel ?? "pure";
   // Input that spells out nothing but the defaults shares the frozen defaults:
-  // no allocation per task.
+  // no allocation per task. (`== null`: null means "not given", as undefined does.)
   if (
     maxAttempts === 1 &&
     concurrencyKeyHoldPolicy === "holdDuringRetry" &&
     safetyLevel === "pure" &&
-    input.timeoutMs === undefined &&
-    input.concurrencyKey === undefined &&
-    input.requiredCapabilities === undefined
+    input.timeoutMs == null &&
+    input.concurrencyKey == null &&
+    input.requiredCapabilities == null
   ) {
     return DEFAULT_TASK_CONSTRAINTS;
   }
   // Assignment, not conditional spreads: those are slow on Node 20 and this runs per submission.
   const c: { -readonly [K in keyof TaskConstraints]: TaskConstraints[K] } = { maxAttempts, concurrencyKeyHoldPolicy, safetyLevel };
-  if (input.timeoutMs !== undefined) c.timeoutMs = input.timeoutMs;
-  if (input.concurrencyKey !== undefined) c.concurrencyKey = input.concurrencyKey;
+  if (input.timeoutMs != null) c.timeoutMs = input.timeoutMs;
+  if (input.concurrencyKey != null) c.concurrencyKey = input.concurrencyKey;
   // Copied only when it is a list: anything else is left for validation to refuse by name (spreading a string split it into characters).
-  if (input.requiredCapabilities !== undefined) {
+  if (input.requiredCapabilities != null) {
     const listed = input.requiredCapabilities as unknown;
     c.requiredCapabilities = Array.isArray(listed) ? [...(listed as readonly string[])] : (listed as readonly string[]);
   }

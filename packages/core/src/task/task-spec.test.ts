@@ -267,16 +267,45 @@ describe("TaskSpec shared defaults", () => {
 
   it("reports the same errors as before, in the same order", () => {
     const id = taskId();
-    // Metadata is read before constraints: a tags value that cannot be copied still fails first.
-    expect(() =>
-      createTaskSpec({ id, runPolicy: oncePolicy(), constraints: { maxAttempts: 0 }, metadata: { tags: 5 as unknown as string[] } }),
-    ).toThrow(TypeError);
+    // Tags that are not a list are refused by name, in validation's order (constraints first); spreading them threw a TypeError.
+    expectCode(
+      () => createTaskSpec({ id, runPolicy: oncePolicy(), constraints: { maxAttempts: 0 }, metadata: { tags: 5 as unknown as string[] } }),
+      "INVALID_MAX_ATTEMPTS",
+    );
+    for (const tags of [5, "abc", {}]) {
+      expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), metadata: { tags: tags as unknown as string[] } }), "INVALID_TAGS");
+    }
     expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), constraints: { maxAttempts: 0 }, metadata: { priority: 0.5 } }), "INVALID_MAX_ATTEMPTS");
     expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), metadata: { priority: 0.5 } }), "INVALID_PRIORITY");
     expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), metadata: { tags: [], description: 3 as unknown as string } }), "INVALID_DESCRIPTION");
     expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), contentType: 3 as unknown as string }), "INVALID_CONTENT_TYPE");
     expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), payload: "x" as unknown as Uint8Array }), "INVALID_PAYLOAD");
     expectCode(() => createTaskSpec({ id, runPolicy: null as unknown as RunPolicy }), "INVALID_RUN_POLICY");
+  });
+});
+
+describe("null in an optional field means not given", () => {
+  it("gives the same spec as leaving the field out, for every optional field of the spec, its constraints, metadata and policies", () => {
+    const id = taskId();
+    const none = null as never;
+    const plain = createTaskSpec({ id, runPolicy: oncePolicy() });
+    expect(createTaskSpec({ id, runPolicy: oncePolicy(), name: none, contentType: none, constraints: none, metadata: none, parentTaskId: none, tenantId: none })).toEqual(plain);
+    const constraints = { maxAttempts: none, timeoutMs: none, concurrencyKey: none, concurrencyKeyHoldPolicy: none, safetyLevel: none, requiredCapabilities: none };
+    expect(createTaskSpec({ id, runPolicy: oncePolicy(), constraints, metadata: { tags: none, priority: none, description: none } })).toEqual(plain);
+    expect(createTaskSpec({ id, runPolicy: oncePolicy(), constraints }).constraints).toBe(DEFAULT_TASK_CONSTRAINTS);
+    const cron = createTaskSpec({ id, runPolicy: { kind: "cron", expression: "* * * * *", maxOccurrences: none, misfire: none } }).runPolicy;
+    expect(cron).toEqual({ kind: "cron", expression: "* * * * *" });
+    const repeat = createTaskSpec({ id, runPolicy: { kind: "repeat", count: 2, intervalMs: 10, misfire: { kind: "catchUp", maxRuns: none } } }).runPolicy;
+    expect(repeat).toEqual({ kind: "repeat", count: 2, intervalMs: 10, misfire: { kind: "catchUp" } });
+  });
+
+  it("refuses an empty content type, and names a misfire that is not an object by its value", () => {
+    const error = expectCode(() => createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), contentType: "", payload: new Uint8Array(1) }), "INVALID_CONTENT_TYPE");
+    expect(error.details).toMatchObject({ field: "contentType", value: "" });
+    const misfire = expectCode(() => createTaskSpec({ id: taskId(), runPolicy: { kind: "cron", expression: "* * * * *", misfire: "skip" as never } }), "INVALID_RUN_POLICY");
+    expect(misfire.message).toContain('runPolicy.misfire "skip"');
+    const kind = expectCode(() => createTaskSpec({ id: taskId(), runPolicy: { kind: "cron", expression: "* * * * *", misfire: { kind: "later" } as never } }), "INVALID_RUN_POLICY");
+    expect(kind.details).toMatchObject({ field: "runPolicy.misfire.kind" });
   });
 });
 
@@ -315,11 +344,13 @@ describe("TaskConstraints", () => {
   it("required capabilities: [] → EMPTY_CAPABILITIES, an empty entry → EMPTY_CAPABILITY_ENTRY", () => {
     expectCode(() => createTaskConstraints({ requiredCapabilities: [] }), "EMPTY_CAPABILITIES");
     // Not a list at all: refused by name, never spread (a string used to become its characters, a number threw a TypeError).
-    for (const bad of ["gpu", 5, true, null, {}]) {
+    for (const bad of ["gpu", 5, true, {}]) {
       const error = expectCode(() => createTaskConstraints({ requiredCapabilities: bad as never }), "INVALID_CAPABILITIES");
       expect(error.message).toContain("constraints.requiredCapabilities");
     }
     expect(createTaskConstraints({ requiredCapabilities: ["gpu"] }).requiredCapabilities).toEqual(["gpu"]);
+    // null means "not given", as for every optional field.
+    expect(createTaskConstraints({ requiredCapabilities: null as never })).toBe(DEFAULT_TASK_CONSTRAINTS);
     const error = expectCode(() => createTaskConstraints({ requiredCapabilities: ["gpu", ""] }), "EMPTY_CAPABILITY_ENTRY");
     expect(error.message).toContain("[1]");
     expect(() => validateTaskConstraints(DEFAULT_TASK_CONSTRAINTS)).not.toThrow();

@@ -87,8 +87,15 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
   // defaults are the shared frozen defaults, so a plain task allocates little
   // more than the spec itself. A caller's payload bytes are copied: the
   // caller may reuse its buffer, and the spec keeps the bytes the WAL holds.
+  // null, for every optional field, means "not given" (JSON clients send it for absent values).
+  const contentType = input.contentType ?? undefined;
+  if (contentType === "") {
+    throw new ValidationError("INVALID_CONTENT_TYPE", 'invalid contentType "": expected a media type such as application/json (omit it for none)', {
+      details: { field: "contentType", value: "" },
+    });
+  }
   let payload: TaskPayload;
-  if (input.payload === undefined && input.contentType === undefined) {
+  if (input.payload === undefined && contentType === undefined) {
     payload = EMPTY_TASK_PAYLOAD;
   } else {
     const given = input.payload;
@@ -96,7 +103,7 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
     const bytes = !(given instanceof Uint8Array) ? (given ?? EMPTY_PAYLOAD_BYTES) : given.length === 0 ? EMPTY_PAYLOAD_BYTES : ownedBytes(given);
     // One literal per shape: a content type added to `{ bytes }` afterwards
     // went to a separate property array (40 bytes more per task on the heap).
-    payload = input.contentType === undefined ? { bytes } : { bytes, contentType: input.contentType };
+    payload = contentType === undefined ? { bytes } : { bytes, contentType };
   }
   // Metadata before constraints, the order in which their errors have always surfaced.
   const metadata = createTaskMetadata(input.metadata);
@@ -105,11 +112,11 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
   const constraints = createTaskConstraints(input.constraints);
   // A name (the common optional field) is part of the literal: added
   // afterwards it went to a separate property array, 40 bytes per task.
-  const name = input.name;
+  const name = input.name ?? undefined;
   const spec: Mutable<TaskSpec> =
     name === undefined ? { id: input.id, payload, runPolicy, constraints, metadata } : { id: input.id, payload, runPolicy, constraints, metadata, name };
-  if (input.parentTaskId !== undefined) spec.parentTaskId = input.parentTaskId;
-  if (input.tenantId !== undefined) spec.tenantId = input.tenantId;
+  if (input.parentTaskId != null) spec.parentTaskId = input.parentTaskId;
+  if (input.tenantId != null) spec.tenantId = input.tenantId;
   validateTaskSpec(spec);
   return spec;
 }
@@ -117,19 +124,19 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Metadata from partial input (tags copied); the shared {@link DEFAULT_TASK_METADATA} when it asks for nothing else. */
-function createTaskMetadata(input: Partial<TaskMetadata> | undefined): TaskMetadata {
+function createTaskMetadata(input: Partial<TaskMetadata> | null | undefined): TaskMetadata {
   if (input === undefined || input === null) return DEFAULT_TASK_METADATA;
-  const tags = input.tags;
-  const priority = input.priority;
-  if (
-    (tags === undefined || (Array.isArray(tags) && tags.length === 0)) &&
-    (priority === undefined || Object.is(priority, 0)) &&
-    input.description === undefined
-  ) {
+  // null means "not given" here too.
+  const tags = input.tags ?? undefined;
+  const priority = input.priority ?? undefined;
+  const description = input.description ?? undefined;
+  if ((tags === undefined || (Array.isArray(tags) && tags.length === 0)) && (priority === undefined || Object.is(priority, 0)) && description === undefined) {
     return DEFAULT_TASK_METADATA;
   }
-  const metadata: Mutable<TaskMetadata> = { tags: tags === undefined ? [] : [...tags], priority: priority ?? 0 };
-  if (input.description !== undefined) metadata.description = input.description;
+  // Anything but a list is kept as given, for validation to refuse by name (spreading it failed with a TypeError).
+  const listed: unknown = tags;
+  const metadata: Mutable<TaskMetadata> = { tags: tags === undefined ? [] : Array.isArray(listed) ? [...(listed as readonly string[])] : tags, priority: priority ?? 0 };
+  if (description !== undefined) metadata.description = description;
   return metadata;
 }
 

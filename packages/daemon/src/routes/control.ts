@@ -43,7 +43,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: RouteContext): 
     const queue = requireQueue(ctx.state);
     const body: unknown = request.body;
     // parseSubmitJson names unknown keys and bad values; a bad taskId is named here.
-    if (typeof body === "object" && body !== null && "taskId" in body) taskIdField(body.taskId, "taskId");
+    if (typeof body === "object" && body !== null && "taskId" in body && body.taskId !== null) taskIdField(body.taskId, "taskId");
     const submission = parseSubmitJson(body);
     const result = await queue.submit(submission);
     return reply.code(result.existing ? 200 : 201).send(result);

@@ -22,3 +22,20 @@ export function assertStrictObject(value: unknown, field: string, allowed: reado
   }
   return value as Record<string, unknown>;
 }
+
+/**
+ * `obj` without those of its `optional` keys whose value is null: JSON
+ * clients send null for an absent optional field, and it means "not given"
+ * everywhere in a submission. A required key given as null stays, for
+ * validation to refuse by name.
+ */
+export function withoutNulls(obj: Record<string, unknown>, optional: readonly string[]): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key of optional) {
+    if (obj[key] === null) {
+      copy ??= { ...obj };
+      delete copy[key];
+    }
+  }
+  return copy ?? obj;
+}

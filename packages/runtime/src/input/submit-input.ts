@@ -14,7 +14,7 @@ import {
   validateTaskMetadata,
 } from "@actionqueue/core";
 import { encodeJsonPayload } from "./json-payload.js";
-import { assertStrictObject } from "./strict-object.js";
+import { assertStrictObject, withoutNulls } from "./strict-object.js";
 import { parseRunPolicyText } from "./run-policy-text.js";
 
 /** Keys accepted in constraints JSON. */
@@ -31,6 +31,10 @@ export const METADATA_KEYS = ["tags", "priority", "description"] as const;
 const MISFIRE_KEYS = ["kind", "maxRuns"] as const;
 const POLICY_KEYS = ["kind", "count", "intervalMs", "expression", "maxOccurrences", "misfire"] as const;
 const SUBMIT_KEYS = ["name", "taskId", "payload", "payloadBase64", "contentType", "runPolicy", "constraints", "metadata"] as const;
+// Keys whose null means "not given" (the rest are required, or, for payload, take null as a value).
+const OPTIONAL_MISFIRE_KEYS = ["maxRuns"] as const;
+const OPTIONAL_POLICY_KEYS = ["maxOccurrences", "misfire"] as const;
+const OPTIONAL_SUBMIT_KEYS = ["name", "taskId", "payloadBase64", "contentType", "constraints", "metadata"] as const;
 
 /** A submission after validation, ready for `ActionQueue.submit`. */
 export interface ValidatedSubmission {
@@ -45,14 +49,14 @@ export interface ValidatedSubmission {
 
 /** Validates constraints JSON (unknown keys refused); returns the input form. */
 export function parseConstraintsJson(value: unknown, field = "constraints"): TaskConstraintsInput {
-  const obj = assertStrictObject(value, field, CONSTRAINT_KEYS);
+  const obj = withoutNulls(assertStrictObject(value, field, CONSTRAINT_KEYS), CONSTRAINT_KEYS);
   createTaskConstraints(obj);
   return obj;
 }
 
 /** Validates metadata JSON (unknown keys refused); returns the input form. */
 export function parseMetadataJson(value: unknown, field = "metadata"): Partial<TaskMetadata> {
-  const obj = assertStrictObject(value, field, METADATA_KEYS);
+  const obj = withoutNulls(assertStrictObject(value, field, METADATA_KEYS), METADATA_KEYS);
   validateTaskMetadata({ tags: [], priority: 0, ...obj });
   return obj;
 }
@@ -60,10 +64,13 @@ export function parseMetadataJson(value: unknown, field = "metadata"): Partial<T
 /** Accepts a policy as text (`repeat:3:5s`) or as an object (`{kind:'repeat', count, intervalMs}`). */
 export function parseRunPolicyJson(value: unknown, field = "runPolicy"): RunPolicy {
   if (typeof value === "string") return parseRunPolicyText(value, field);
-  const obj = assertStrictObject(value, field, POLICY_KEYS);
+  let obj = withoutNulls(assertStrictObject(value, field, POLICY_KEYS), OPTIONAL_POLICY_KEYS);
   // The misfire policy is strict too: a misspelt `maxRuns` must not vanish into the default.
   // Anything but an object (an array, a string) is left to validateRunPolicy, which refuses it as INVALID_RUN_POLICY.
-  if (typeof obj.misfire === "object" && obj.misfire !== null && !Array.isArray(obj.misfire)) assertStrictObject(obj.misfire, `${field}.misfire`, MISFIRE_KEYS);
+  if (typeof obj.misfire === "object" && obj.misfire !== null && !Array.isArray(obj.misfire)) {
+    const misfire = withoutNulls(assertStrictObject(obj.misfire, `${field}.misfire`, MISFIRE_KEYS), OPTIONAL_MISFIRE_KEYS);
+    if (misfire !== obj.misfire) obj = { ...obj, misfire };
+  }
   validateRunPolicy(obj);
   return obj;
 }
@@ -92,7 +99,8 @@ function decodeBase64Strict(value: unknown, field: string): Uint8Array {
  * as JSON with content type application/json) or `payloadBase64` raw bytes.
  */
 export function parseSubmitJson(value: unknown): ValidatedSubmission {
-  const obj = assertStrictObject(value, "body", SUBMIT_KEYS);
+  // null is "not given" for every optional key but payload, where it is the JSON value null.
+  const obj = withoutNulls(assertStrictObject(value, "body", SUBMIT_KEYS), OPTIONAL_SUBMIT_KEYS);
   if (obj.runPolicy === undefined) {
     throw new ValidationError("INVALID_RUN_POLICY", "runPolicy is required: once, repeat:COUNT:INTERVAL, cron:EXPR or an object", {
       details: { field: "runPolicy" },
