@@ -39,7 +39,7 @@ import type { ActionQueueEventName, ActionQueueListener } from "./events/event-m
 import { TypedEmitter } from "./events/typed-emitter.js";
 import { encodeJsonPayload } from "./input/json-payload.js";
 import type { ResolvedOptions } from "./options.js";
-import { resolveOptions } from "./options.js";
+import { checkCloseOptions, resolveOptions } from "./options.js";
 import { QueryView } from "./query-view.js";
 import type { PurgeOptions, PurgeResult, PurgeSelection } from "./purge.js";
 import { purgeableRuns, prerequisitesInUse, resolvePurgeOptions } from "./purge.js";
@@ -203,15 +203,16 @@ export class ActionQueue {
       snapshotInWorker: resolved.snapshotInWorker,
       onAutomaticSnapshot: (info) => snapshotHook.emit?.(info.sequence),
     });
-    const queue = new ActionQueue(resolved, storage);
-    snapshotHook.emit = (sequence) => queue.#snapshotWritten(sequence);
+    // Storage holds the directory's lock from here: any failure before the queue is returned must release it.
     try {
+      const queue = new ActionQueue(resolved, storage);
+      snapshotHook.emit = (sequence) => queue.#snapshotWritten(sequence);
       await queue.#afterRecovery();
+      return queue;
     } catch (error) {
       await storage.close();
       throw error;
     }
-    return queue;
   }
 
   /** Opens `dataDir` read-only (creates, writes and locks nothing). */
@@ -894,6 +895,14 @@ export class ActionQueue {
    * flushes the WAL and releases the lock. Idempotent.
    */
   close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closed === undefined) {
+      // Refused before anything stops: close(null) used to stop dispatching, then throw, and keep the lock for good.
+      try {
+        checkCloseOptions(options);
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
     this.#closed ??= this.#close(options);
     return this.#closed;
   }

@@ -9,7 +9,7 @@ import type { BackoffStrategy, Handler } from "@actionqueue/executor-local";
 import { DEFAULT_BACKOFF, validateBackoff } from "@actionqueue/executor-local";
 import type { WalSyncMode } from "@actionqueue/storage";
 import { DEFAULT_WAL_SYNC_MODE } from "@actionqueue/storage";
-import type { ActionQueueOptions, HandlerMap } from "./types.js";
+import type { ActionQueueOptions, CloseOptions, HandlerMap } from "./types.js";
 import type { ResolvedRetention } from "./purge.js";
 import { resolveRetention } from "./purge.js";
 
@@ -58,6 +58,14 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
     });
   }
   const handlers = options.handlers ?? {};
+  // Object.entries finds nothing in a number or a function, so those read as "no handlers" and every task failed.
+  if (typeof handlers !== "object" || Array.isArray(handlers)) {
+    throw new ValidationError(
+      "INVALID_CONFIG",
+      `invalid option handlers ${describeValue(handlers)}: expected an object of async functions by task name (one handler for every task goes in option handler)`,
+      { details: { field: "handlers", value: describeValue(handlers) } },
+    );
+  }
   for (const [name, h] of Object.entries(handlers)) {
     if (typeof h !== "function") {
       throw new ValidationError("INVALID_CONFIG", `invalid option handlers.${name} ${describeValue(h)}: expected an async function`, {
@@ -65,6 +73,7 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
       });
     }
   }
+  const clock = clockOf(options.clock);
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   checkBackoff(backoff);
   const leaseTimeoutMs = integerIn("leaseTimeoutMs", options.leaseTimeoutMs ?? 30_000, 1_000, 86_400_000);
@@ -78,7 +87,7 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
     handler: options.handler,
     handlers,
     concurrency: integerIn("concurrency", options.concurrency ?? 16, 1, 10_000),
-    clock: options.clock ?? systemClock,
+    clock,
     backoff,
     snapshotEvery: integerIn("snapshotEvery", options.snapshotEvery ?? 500_000, 0, Number.MAX_SAFE_INTEGER),
     snapshotInWorker,
@@ -103,6 +112,44 @@ function checkBackoff(backoff: BackoffStrategy): void {
   } catch (error) {
     if (!ActionQueueError.is(error) || error.code === "INVALID_CONFIG") throw error;
     throw new ValidationError("INVALID_CONFIG", error.message, { details: error.details, cause: error });
+  }
+}
+
+/**
+ * The clock, checked before the directory is opened: a clock without its
+ * methods failed only once storage held the directory's lock, and kept it.
+ */
+function clockOf(value: unknown): Clock {
+  if (value === undefined || value === null) return systemClock;
+  const clock = value as Partial<Clock>;
+  if (typeof clock.now !== "function" || typeof clock.random !== "function" || typeof clock.setTimeout !== "function") {
+    throw new ValidationError(
+      "INVALID_CONFIG",
+      `invalid option clock ${describeValue(value)}: expected a Clock with now(), random() and setTimeout() (core's systemClock or ManualClock)`,
+      { details: { field: "clock", value: describeValue(value) } },
+    );
+  }
+  return value as Clock;
+}
+
+/** Checks the options of `close()` before anything stops; throws `INVALID_FIELD` naming the option. */
+export function checkCloseOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new ValidationError("INVALID_FIELD", `invalid close options ${describeValue(options)}: expected an object with mode and graceMs, both optional`, {
+      details: { field: "options", value: describeValue(options) },
+    });
+  }
+  const { mode, graceMs } = options as CloseOptions;
+  if (mode !== undefined && mode !== "drain" && mode !== "abort") {
+    throw new ValidationError("INVALID_FIELD", `invalid close option mode ${describeValue(mode)}: expected "drain" or "abort"`, {
+      details: { field: "mode", value: describeValue(mode) },
+    });
+  }
+  // NaN or a string never reached the drain deadline: close waited for a hung handler forever.
+  if (graceMs !== undefined && (typeof graceMs !== "number" || !Number.isSafeInteger(graceMs) || graceMs < 0)) {
+    throw new ValidationError("INVALID_FIELD", `invalid close option graceMs ${describeValue(graceMs)}: expected whole milliseconds ≥ 0`, {
+      details: { field: "graceMs", value: describeValue(graceMs) },
+    });
   }
 }
 

@@ -80,7 +80,8 @@ function terminalStates(code: "INVALID_FIELD" | "INVALID_CONFIG", field: string,
 
 /** Checks {@link PurgeOptions}; throws `INVALID_FIELD` naming the option and value. */
 export function resolvePurgeOptions(options: PurgeOptions, now: number): PurgeSelection {
-  if (typeof options !== "object" || options === null) invalid("INVALID_FIELD", "options", options, "an object");
+  // A list is not the options: purge(["completed"]) read as no options at all and purged every finished task.
+  if (typeof options !== "object" || options === null || Array.isArray(options)) invalid("INVALID_FIELD", "options", options, "an object");
   let cutoff = now;
   if (options.finishedBefore !== undefined) cutoff = Math.min(cutoff, nonNegativeInteger("INVALID_FIELD", "finishedBefore", options.finishedBefore));
   if (options.olderThanMs !== undefined) cutoff = Math.min(cutoff, now - nonNegativeInteger("INVALID_FIELD", "olderThanMs", options.olderThanMs));

@@ -4,7 +4,7 @@
  * queue and the read-only inspector, so both answer exactly alike.
  */
 import type { RunId, RunInstance, RunState } from "@actionqueue/core";
-import { CommandRejectedError, ValidationError, describeValue, isRunState, parseRunId, parseTaskId } from "@actionqueue/core";
+import { ActionQueueError, CommandRejectedError, ValidationError, describeValue, isRunState, parseRunId, parseTaskId } from "@actionqueue/core";
 import { holdsConcurrencyKey } from "@actionqueue/engine";
 import type { ProjectionView } from "@actionqueue/storage";
 import type { AttemptView, Explanation, ListRunsQuery, RunPage, RunView, Stats, TaskView } from "./types.js";
@@ -31,6 +31,34 @@ function pageLimit(limit: unknown): number {
     });
   }
   return limit;
+}
+
+/**
+ * The query of a listing: `undefined` is the default page; anything but an
+ * object is refused (a string or number read as "no filter", null threw a
+ * TypeError), as `purge` refuses its options.
+ */
+function queryOf<T extends object>(method: string, query: T | undefined): Partial<T> {
+  if (query === undefined) return {};
+  if (typeof query !== "object" || query === null || Array.isArray(query)) {
+    throw new ValidationError("INVALID_FIELD", `${method} query ${describeValue(query)}: expected an object (omit it for the first page)`, {
+      details: { field: "query", value: describeValue(query) },
+    });
+  }
+  return query;
+}
+
+/**
+ * An id given in a query field, refused under that field's name: the id
+ * parser only knows the kind of id, and a cursor and a task filter are both ids.
+ */
+function idIn<T>(field: string, parse: (value: unknown) => T, value: unknown): T {
+  try {
+    return parse(value);
+  } catch (error) {
+    if (!ActionQueueError.is(error)) throw error;
+    throw new ValidationError(error.code, `${field}: ${error.message}`, { details: { ...error.details, field }, cause: error });
+  }
 }
 
 /** Read API over a projection. */
@@ -66,9 +94,10 @@ export class QueryView {
   }
 
   /** Tasks in creation order, paged by task id. */
-  listTasks(query: { limit?: number; cursor?: string } = {}): { tasks: TaskView[]; nextCursor?: string } {
+  listTasks(given?: { limit?: number; cursor?: string }): { tasks: TaskView[]; nextCursor?: string } {
+    const query = queryOf("listTasks", given);
     const limit = pageLimit(query.limit);
-    const after = query.cursor === undefined ? undefined : parseTaskId(query.cursor);
+    const after = query.cursor === undefined ? undefined : idIn("cursor", parseTaskId, query.cursor);
     const tasks: TaskView[] = [];
     let more = false;
     for (const taskId of this.#projection.taskIdsInIdOrder(after)) {
@@ -113,7 +142,8 @@ export class QueryView {
   }
 
   /** Runs in run-id (creation) order, filtered by state and/or task, paged. */
-  listRuns(query: ListRunsQuery = {}): RunPage {
+  listRuns(given?: ListRunsQuery): RunPage {
+    const query = queryOf("listRuns", given);
     const limit = pageLimit(query.limit);
     if (query.state !== undefined && !isRunState(query.state)) {
       throw new ValidationError(
@@ -122,13 +152,13 @@ export class QueryView {
         { details: { field: "state", value: describeValue(query.state) } },
       );
     }
-    const after = query.cursor === undefined ? undefined : parseRunId(query.cursor);
+    const after = query.cursor === undefined ? undefined : idIn("cursor", parseRunId, query.cursor);
     // Sets small enough to sort (a task's runs, runs mid-attempt, waiting or
     // suspended) are listed from their index; any other listing walks the runs
     // in id order from the cursor and stops after one page, rather than
     // collect and sort every run in the state on each page.
     let candidates: Iterable<RunId>;
-    if (query.taskId !== undefined) candidates = this.#projection.runsOfTask(parseTaskId(query.taskId));
+    if (query.taskId !== undefined) candidates = this.#projection.runsOfTask(idIn("taskId", parseTaskId, query.taskId));
     else if (query.state !== undefined && INDEXED_STATES.has(query.state)) candidates = this.#projection.runsInState(query.state);
     else candidates = this.#projection.runIdsInIdOrder(after);
     const runs: RunView[] = [];

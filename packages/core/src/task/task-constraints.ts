@@ -66,6 +66,12 @@ export function createTaskConstraints(input: TaskConstraintsInput | null = {}): 
  */
 export function buildTaskConstraints(given: TaskConstraintsInput | null = {}): TaskConstraints {
   const input = given ?? {};
+  // A number, string or list has none of the fields, so it read as "all defaults": refused by name instead.
+  if (typeof input !== "object" || Array.isArray(input)) {
+    throw new ValidationError("INVALID_FIELD", `invalid constraints ${describeValue(input)}: expected an object (omit it for the defaults)`, {
+      details: { field: "constraints", value: describeValue(input) },
+    });
+  }
   const maxAttempts = input.maxAttempts ?? 1;
   const concurrencyKeyHoldPolicy = input.concurrencyKeyHoldPolicy ?? "holdDuringRetry";
   const safetyLevel = input.safetyLevel ?? "pure";

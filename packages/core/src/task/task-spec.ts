@@ -126,6 +126,12 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** Metadata from partial input (tags copied); the shared {@link DEFAULT_TASK_METADATA} when it asks for nothing else. */
 function createTaskMetadata(input: Partial<TaskMetadata> | null | undefined): TaskMetadata {
   if (input === undefined || input === null) return DEFAULT_TASK_METADATA;
+  // A number, string or list has none of the fields, so it read as the defaults: refused by name instead.
+  if (typeof input !== "object" || Array.isArray(input)) {
+    throw new ValidationError("INVALID_FIELD", `invalid metadata ${describeValue(input)}: expected an object (omit it for the defaults)`, {
+      details: { field: "metadata", value: describeValue(input) },
+    });
+  }
   // null means "not given" here too.
   const tags = input.tags ?? undefined;
   const priority = input.priority ?? undefined;
