@@ -14,6 +14,7 @@ export {
 } from "./errors/action-queue-error.js";
 export type { ActionQueueErrorOptions, ErrorDetails } from "./errors/action-queue-error.js";
 export { ERROR_CODES, errorFamily } from "./errors/error-codes.js";
+export { assertWellFormedText, isWellFormedText } from "./internal/well-formed.js";
 export type { ErrorCode, ErrorFamily } from "./errors/error-codes.js";
 
 export {

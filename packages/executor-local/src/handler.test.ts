@@ -65,6 +65,12 @@ describe("thrown errors", () => {
     const foreign = Object.assign(new Error("other copy"), { code: "TERMINAL_HANDLER_ERROR" });
     expect(errorToResponse(foreign)).toEqual({ kind: "terminalFailure", error: "other copy" });
   });
+  it("a message is kept as the WAL's UTF-8 gives it back: lone surrogates become U+FFFD, pairs stay", () => {
+    expect(errorToResponse(new Error("a\uD800b\uDC00"))).toEqual({ kind: "retryableFailure", error: "a\uFFFDb\uFFFD" });
+    expect(errorToResponse(new TerminalError("\u{1F600}"))).toEqual({ kind: "terminalFailure", error: "\u{1F600}" });
+    expect(retryableFailure("x\uDBFF").error).toBe("x\uFFFD");
+    expect(terminalFailure("\uDC00").error).toBe("\uFFFD");
+  });
 });
 
 describe("context", () => {

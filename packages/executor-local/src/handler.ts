@@ -4,7 +4,7 @@
  * helpers, or a plain value that becomes the attempt's output. A thrown error
  * is a retryable failure; a thrown {@link TerminalError} is terminal.
  */
-import { ActionQueueError } from "@actionqueue/core";
+import { ActionQueueError, isWellFormedText } from "@actionqueue/core";
 import type { AttemptId, RunId, SafetyLevel, TaskId } from "@actionqueue/core";
 import type { ExecutorResponse, RetryableFailureResponse, SuspendedResponse, SuccessResponse, TerminalFailureResponse } from "./executor-response.js";
 
@@ -110,7 +110,16 @@ export function isHandlerOutput(value: unknown): value is HandlerOutput {
 }
 
 function nonEmpty(message: string): string {
-  return typeof message === "string" && message.length > 0 ? message : "handler failed without a message";
+  return typeof message === "string" && message.length > 0 ? storable(message) : "handler failed without a message";
+}
+
+/**
+ * A message as the WAL will give it back: UTF-8 has no lone surrogates and
+ * stores U+FFFD in their place, so they are replaced before the message is
+ * recorded, or a run's error would read differently after a restart.
+ */
+function storable(message: string): string {
+  return isWellFormedText(message) ? message : message.replace(/\p{Cs}/gu, "\uFFFD");
 }
 
 /**
@@ -128,8 +137,12 @@ export class TerminalError extends ActionQueueError {
   }
 }
 
-/** The message of a thrown value, never empty. */
+/** The message of a thrown value, never empty, as the WAL stores it (lone surrogates replaced by U+FFFD). */
 export function errorMessage(error: unknown): string {
+  return storable(rawErrorMessage(error));
+}
+
+function rawErrorMessage(error: unknown): string {
   if (error instanceof Error) return error.message.length > 0 ? error.message : error.name || "handler threw an error without a message";
   if (typeof error === "string" && error.length > 0) return error;
   try {

@@ -4,7 +4,7 @@
  * anything touches the data directory.
  */
 import type { Clock } from "@actionqueue/core";
-import { ActionQueueError, ValidationError, describeValue, systemClock } from "@actionqueue/core";
+import { ActionQueueError, ValidationError, describeValue, isWellFormedText, systemClock } from "@actionqueue/core";
 import type { BackoffStrategy, Handler } from "@actionqueue/executor-local";
 import { DEFAULT_BACKOFF, validateBackoff } from "@actionqueue/executor-local";
 import type { WalSyncMode } from "@actionqueue/storage";
@@ -42,11 +42,65 @@ function integerIn(field: string, value: unknown, min: number, max: number): num
   return value;
 }
 
+/** Every option `ActionQueue.open` knows; any other key is refused (a typo must not silently become a default). */
+export const OPTION_KEYS: readonly (keyof ActionQueueOptions)[] = [
+  "dataDir",
+  "handler",
+  "handlers",
+  "concurrency",
+  "clock",
+  "backoff",
+  "snapshotEvery",
+  "snapshotInWorker",
+  "leaseTimeoutMs",
+  "owner",
+  "idleHorizonMs",
+  "cronWindow",
+  "deferredFlushMs",
+  "walSyncMode",
+  "walPreallocate",
+  "retention",
+];
+
+/**
+ * The options as given, checked for unknown keys, with every optional one
+ * given as null left out: null means "not given", as in a submission.
+ */
+function knownOptions(given: ActionQueueOptions): ActionQueueOptions {
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(given)) {
+    if (!(OPTION_KEYS as readonly string[]).includes(key)) {
+      const near = OPTION_KEYS.find((known) => known.toLowerCase() === key.toLowerCase() || editDistance(known, key) <= 2);
+      throw new ValidationError(
+        "INVALID_CONFIG",
+        `unknown option ${JSON.stringify(key)}${near === undefined ? "" : ` (did you mean ${near}?)`}; expected one of ${OPTION_KEYS.join(", ")}`,
+        { details: { field: key, ...(near === undefined ? {} : { suggestion: near }) } },
+      );
+    }
+    if (value !== null || key === "dataDir") options[key] = value;
+  }
+  return options as unknown as ActionQueueOptions;
+}
+
+/** Levenshtein distance, for "did you mean" on a mistyped option (short strings only). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
 /** Applies defaults and validates; throws `INVALID_CONFIG` naming the option. */
-export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
-  if (typeof options !== "object" || options === null) {
+export function resolveOptions(given: ActionQueueOptions): ResolvedOptions {
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
     throw new ValidationError("INVALID_CONFIG", "ActionQueue.open needs an options object with at least dataDir", { details: {} });
   }
+  const options = knownOptions(given);
   if (typeof options.dataDir !== "string" || options.dataDir.trim() === "") {
     throw new ValidationError("INVALID_CONFIG", `invalid option dataDir ${describeValue(options.dataDir)}: expected a directory path`, {
       details: { field: "dataDir" },
@@ -79,8 +133,10 @@ export function resolveOptions(options: ActionQueueOptions): ResolvedOptions {
   const leaseTimeoutMs = integerIn("leaseTimeoutMs", options.leaseTimeoutMs ?? 30_000, 1_000, 86_400_000);
   const snapshotInWorker = booleanOption("snapshotInWorker", options.snapshotInWorker ?? true);
   const owner = options.owner ?? `local:${process.pid}`;
-  if (typeof owner !== "string" || owner.length === 0) {
-    throw new ValidationError("INVALID_CONFIG", "invalid option owner: expected a non-empty string", { details: { field: "owner" } });
+  if (typeof owner !== "string" || owner.length === 0 || !isWellFormedText(owner)) {
+    throw new ValidationError("INVALID_CONFIG", `invalid option owner ${describeValue(owner)}: expected a non-empty string of well-formed text (leases record it)`, {
+      details: { field: "owner" },
+    });
   }
   return {
     dataDir: options.dataDir,

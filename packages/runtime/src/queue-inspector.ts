@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import type { RunId, TaskId } from "@actionqueue/core";
-import { StorageError, systemClock } from "@actionqueue/core";
+import { StorageError, ValidationError, describeValue, systemClock } from "@actionqueue/core";
 import type { Clock } from "@actionqueue/core";
 import type { WalFinding } from "@actionqueue/storage";
 import { openStorageReadOnly } from "@actionqueue/storage";
@@ -29,6 +29,11 @@ export class QueueInspector {
 
   /** Reads `dataDir`; throws `STORAGE_IO` naming the path when it is not an existing directory. */
   static open(dataDir: string, clock: Clock = systemClock): QueueInspector {
+    if (typeof dataDir !== "string" || dataDir.trim() === "") {
+      throw new ValidationError("INVALID_CONFIG", `invalid dataDir ${describeValue(dataDir)}: expected a directory path`, {
+        details: { field: "dataDir", value: describeValue(dataDir) },
+      });
+    }
     if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
       throw new StorageError("STORAGE_IO", `no ActionQueue data directory at ${dataDir}`, { details: { dataDir } });
     }

@@ -110,3 +110,79 @@ describe("option bounds through ActionQueue.open", () => {
     expect(q2.stats().runsByState.completed).toBe(5);
   });
 });
+
+describe("option keys and null through ActionQueue.open", () => {
+  it("an unknown option is refused by name with the option it likely meant, creating nothing", async () => {
+    const dataDir = join(tempDir(), "never-created");
+    for (const [key, near] of [
+      ["concurency", "concurrency"],
+      ["Concurrency", "concurrency"],
+      ["snapshotevery", "snapshotEvery"],
+      ["frobnicate", undefined],
+    ] as const) {
+      const error = await ActionQueue.open({ dataDir, handler: () => undefined, [key]: 4 }).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string; message?: string; details?: Record<string, unknown> },
+      );
+      expect(error?.code).toBe("INVALID_CONFIG");
+      expect(error?.details?.field).toBe(key);
+      expect(error?.message).toContain(`unknown option "${key}"`);
+      if (near !== undefined) expect(error?.message).toContain(`did you mean ${near}?`);
+      else expect(error?.message).not.toContain("did you mean");
+      expect(existsSync(dataDir)).toBe(false);
+    }
+  });
+
+  it("null for an optional option means its default, as in a submission", async () => {
+    const dataDir = tempDir();
+    const none = null as never;
+    const q = await openQueue({
+      dataDir,
+      handler: () => "ok",
+      handlers: none,
+      concurrency: none,
+      clock: none,
+      backoff: none,
+      snapshotEvery: none,
+      snapshotInWorker: none,
+      leaseTimeoutMs: none,
+      owner: none,
+      idleHorizonMs: none,
+      cronWindow: none,
+      deferredFlushMs: none,
+      walSyncMode: none,
+      walPreallocate: none,
+      retention: none,
+    });
+    const { runIds } = await q.submit({ runPolicy: oncePolicy() });
+    await q.runUntilIdle();
+    expect(q.getRun(runIds[0]!)!.state).toBe("completed");
+    await q.close();
+  });
+
+  it("an owner that UTF-8 cannot store is refused; inspect() of a non-path names dataDir", async () => {
+    const error = await ActionQueue.open({ dataDir: tempDir(), handler: () => undefined, owner: "w\uD800" }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; details?: Record<string, unknown> },
+    );
+    expect([error?.code, error?.details?.field]).toEqual(["INVALID_CONFIG", "owner"]);
+    const inspect = await ActionQueue.inspect(5 as never).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; details?: Record<string, unknown> },
+    );
+    expect([inspect?.code, inspect?.details?.field]).toEqual(["INVALID_CONFIG", "dataDir"]);
+  });
+
+  it("a handler's error message with a lone surrogate reads the same before and after a restart", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, handler: () => Promise.reject(new Error("bad \uD800 byte")) });
+    const { runIds } = await q.submit({ runPolicy: oncePolicy() });
+    await q.runUntilIdle();
+    const before = q.getRun(runIds[0]!)!.attempts[0]!.error;
+    expect(before).toBe("bad \uFFFD byte");
+    await q.close();
+    const reopened = await openQueue({ dataDir, handler: () => undefined });
+    expect(reopened.getRun(runIds[0]!)!.attempts[0]!.error).toBe(before);
+    await reopened.close();
+  });
+});

@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   INVALID_TIMESTAMP: "validation",
   INVALID_DURATION: "validation",
   INVALID_FIELD: "validation",
+  INVALID_TEXT: "validation",
   UNKNOWN_FIELD: "validation",
   // run lifecycle
   INVALID_TRANSITION: "transition",

@@ -3,6 +3,7 @@
  * concurrency key and its hold policy, safety level, required capabilities.
  */
 import { ValidationError, describeValue } from "../errors/action-queue-error.js";
+import { assertWellFormedText } from "../internal/well-formed.js";
 import { U32_MAX } from "./run-policy.js";
 
 /** How dangerous a retry is. Classification only; the engine acts on none of it. */
@@ -166,5 +167,8 @@ export function validateTaskConstraints(c: TaskConstraints): void {
         { details: { field: `constraints.requiredCapabilities[${bad}]` } },
       );
     }
+    const capabilities: readonly string[] = c.requiredCapabilities;
+    capabilities.forEach((capability, i) => assertWellFormedText(`constraints.requiredCapabilities[${i}]`, capability));
   }
+  if (c.concurrencyKey !== undefined) assertWellFormedText("constraints.concurrencyKey", c.concurrencyKey);
 }

@@ -309,6 +309,42 @@ describe("null in an optional field means not given", () => {
   });
 });
 
+describe("text UTF-8 cannot store", () => {
+  it("a lone surrogate in a name, content type, key, capability, tag or description is refused as INVALID_TEXT naming the field; surrogate pairs are fine", () => {
+    const id = taskId();
+    const cases: Array<[Partial<Parameters<typeof createTaskSpec>[0]>, string]> = [
+      [{ name: "a\uD800" }, "name"],
+      [{ contentType: "text/\uDC00", payload: new Uint8Array(1) }, "contentType"],
+      [{ constraints: { concurrencyKey: "k\uDBFF" } }, "constraints.concurrencyKey"],
+      [{ constraints: { requiredCapabilities: ["gpu", "\uD800gpu"] } }, "constraints.requiredCapabilities[1]"],
+      [{ metadata: { tags: ["\uDFFF"] } }, "metadata.tags[0]"],
+      [{ metadata: { description: "low \uDC00 high" } }, "metadata.description"],
+    ];
+    for (const [input, field] of cases) {
+      const error = expectCode(() => createTaskSpec({ id, runPolicy: oncePolicy(), ...input }), "INVALID_TEXT");
+      expect(error.details.field).toBe(field);
+      expect(error.message).toContain(field);
+    }
+    const emoji = createTaskSpec({ id, runPolicy: oncePolicy(), name: "\u{1F600}", constraints: { concurrencyKey: "\u{1F600}" }, metadata: { tags: ["\u{1F600}"] } });
+    expect(emoji.name).toBe("\u{1F600}");
+  });
+
+  it("any string is refused exactly when UTF-8 would not give it back", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 8 }), (text) => {
+        const roundTrips = Buffer.from(text, "utf8").toString("utf8") === text;
+        let refused = false;
+        try {
+          createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), metadata: { description: text } });
+        } catch {
+          refused = true;
+        }
+        expect(refused).toBe(!roundTrips);
+      }),
+    );
+  });
+});
+
 describe("TaskConstraints", () => {
   it("no input, or only the defaults, returns the shared frozen defaults", () => {
     expect(createTaskConstraints()).toBe(DEFAULT_TASK_CONSTRAINTS);

@@ -4,6 +4,7 @@
  * tenant. Plain readonly data built by a validating factory.
  */
 import { ValidationError, describeValue } from "../errors/action-queue-error.js";
+import { assertWellFormedText } from "../internal/well-formed.js";
 import type { TaskId, TenantId } from "../ids/ids.js";
 import { isNilId, parseTaskId, parseTenantId } from "../ids/ids.js";
 import type { RunPolicy } from "./run-policy.js";
@@ -171,6 +172,9 @@ export function validateTaskMetadata(m: TaskMetadata): void {
       details: { field: "metadata.description" },
     });
   }
+  const tags: readonly string[] = m.tags;
+  tags.forEach((tag, i) => assertWellFormedText(`metadata.tags[${i}]`, tag));
+  if (m.description !== undefined) assertWellFormedText("metadata.description", m.description);
 }
 
 /**
@@ -201,6 +205,8 @@ export function validateTaskSpec(spec: TaskSpec): void {
       details: { field: "contentType" },
     });
   }
+  if (spec.name !== undefined) assertWellFormedText("name", spec.name);
+  if (spec.payload.contentType !== undefined) assertWellFormedText("contentType", spec.payload.contentType);
   validateRunPolicy(spec.runPolicy);
   validateTaskConstraints(spec.constraints);
   validateTaskMetadata(spec.metadata);
