@@ -25,14 +25,14 @@
  * generators never offer it there as a bad value; `payload: null` is the JSON
  * value null and is not bad either.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ActionQueueError, NIL_ID, RUN_STATES, TASK_NAME_MAX_LENGTH, U32_MAX } from "@actionqueue/core";
 import { ActionQueue, MAX_RUNS_PER_TASK } from "@actionqueue/runtime";
 import type { Stats } from "@actionqueue/runtime";
-import { openQueue, tempDir } from "./helpers.js";
+import { fileTree, openQueue, tempDir } from "./helpers.js";
 
 const I32_MIN = -2_147_483_648;
 const I32_MAX = 2_147_483_647;
@@ -69,19 +69,6 @@ const openUntyped = ActionQueue.open as (options: unknown) => Promise<ActionQueu
 // ---------------------------------------------------------------------------
 // The oracle
 
-/** Every file under `dir` with its bytes, for a before/after comparison. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (at: string): void => {
-    for (const name of readdirSync(at)) {
-      const path = join(at, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[path.slice(dir.length)] = readFileSync(path).toString("base64");
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const ACCEPTED = Symbol("accepted");
 
@@ -148,7 +135,7 @@ async function fixture(): Promise<Fixture & { completedTask: string }> {
   await q.submit({ runPolicy: { kind: "repeat", count: 2, intervalMs: 86_400_000 } });
   // Its first run is due at once; running it now leaves the fixture with nothing in flight while the properties run.
   await q.runUntilIdle();
-  const files = tree(dataDir);
+  const files = fileTree(dataDir);
   const stats = structuredClone(q.stats());
   return {
     q,
@@ -156,7 +143,7 @@ async function fixture(): Promise<Fixture & { completedTask: string }> {
     dataDir,
     completedTask: done.taskId,
     unchanged(what) {
-      expect(tree(dataDir), `files after ${show(what)}`).toEqual(files);
+      expect(fileTree(dataDir), `files after ${show(what)}`).toEqual(files);
       expect(q.stats(), `stats after ${show(what)}`).toEqual(stats);
     },
   };
@@ -713,9 +700,9 @@ describe("ActionQueue.open() refuses bad options with INVALID_CONFIG before touc
         expect(error.code, show(input)).toBe("INVALID_CONFIG");
         expect(existsSync(fresh), `${fresh} after ${show(input)}`).toBe(false);
 
-        const before = tree(existing);
+        const before = fileTree(existing);
         await expectRefused(() => openUntyped(withDir(existing)), true, field, input);
-        expect(tree(existing), show(input)).toEqual(before);
+        expect(fileTree(existing), show(input)).toEqual(before);
         // The writer lock is per process as well as on disk: a refused open that kept it would make this LOCK_HELD.
         await (await ActionQueue.open({ dataDir: existing, handler: fn })).close();
       }),
@@ -726,9 +713,9 @@ describe("ActionQueue.open() refuses bad options with INVALID_CONFIG before touc
   it("a refused open of a directory another queue holds leaves that queue's lock and files alone", async () => {
     const dataDir = tempDir("aq-fuzz-open-held-");
     const q = await openQueue({ dataDir, handler: fn });
-    const before = tree(dataDir);
+    const before = fileTree(dataDir);
     await expectRefused(() => openUntyped({ dataDir, concurrency: 0 }), true, "concurrency", "concurrency 0");
-    expect(tree(dataDir)).toEqual(before);
+    expect(fileTree(dataDir)).toEqual(before);
     await q.submit({ runPolicy: ONCE });
     expect(q.stats().tasks).toBe(1);
   });

@@ -4,7 +4,7 @@
  * waiting utilities. Everything goes through the public API of
  * `@actionqueue/runtime`.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
@@ -101,4 +101,18 @@ export async function codeOf(action: () => unknown): Promise<string | undefined>
     return (error as { code?: string }).code ?? `no code: ${String(error)}`;
   }
   return undefined;
+}
+
+/** Every file under `dir` with its bytes (base64), for a before/after comparison of a data directory. */
+export function fileTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (at: string): void => {
+    for (const name of readdirSync(at)) {
+      const file = join(at, name);
+      if (statSync(file).isDirectory()) walk(file);
+      else out[file.slice(dir.length)] = readFileSync(file).toString("base64");
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -7,26 +7,11 @@
  * CLI use, base64 that does not decode to whole bytes and unknown keys inside
  * a misfire policy.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ActionQueueError } from "@actionqueue/core";
 import { MAX_RUNS_PER_TASK, parseSubmitJson } from "@actionqueue/runtime";
-import { openQueue, tempDir } from "./helpers.js";
+import { fileTree, openQueue, tempDir } from "./helpers.js";
 
-/** Every file under `dir` with its bytes, for a before/after comparison. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (at: string): void => {
-    for (const name of readdirSync(at)) {
-      const path = join(at, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[path.slice(dir.length)] = readFileSync(path).toString("base64");
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 async function refusal(action: () => Promise<unknown>): Promise<ActionQueueError> {
   const error = await action().then(
@@ -42,7 +27,7 @@ describe("submissions refused by name, writing nothing", () => {
     const dataDir = tempDir();
     const q = await openQueue({ dataDir, handler: () => undefined });
     await q.submit({ runPolicy: { kind: "once" } });
-    const before = tree(dataDir);
+    const before = fileTree(dataDir);
 
     for (const count of [MAX_RUNS_PER_TASK + 1, 4_294_967_295]) {
       const error = await refusal(() => q.submit({ runPolicy: { kind: "repeat", count, intervalMs: 1000 } }));
@@ -66,7 +51,7 @@ describe("submissions refused by name, writing nothing", () => {
     expect(nested.message).toBe("payload is not JSON-serialisable: it is nested too deeply to store");
 
     expect(q.stats().tasks).toBe(1);
-    expect(tree(dataDir)).toEqual(before);
+    expect(fileTree(dataDir)).toEqual(before);
   });
 
   it("a cron expression that never fires is refused, not kept as a task with no runs", async () => {
@@ -154,11 +139,11 @@ describe("null in an optional field of submit() means not given", () => {
   it("an empty content type is refused by name, writing nothing", async () => {
     const dataDir = tempDir();
     const q = await openQueue({ dataDir, handler: () => undefined });
-    const before = tree(dataDir);
+    const before = fileTree(dataDir);
     const error = await refusal(() => q.submit({ runPolicy: { kind: "once" }, payload: new Uint8Array([1]), contentType: "" }));
     expect(error.code).toBe("INVALID_CONTENT_TYPE");
     expect(error.details).toMatchObject({ field: "contentType", value: "" });
-    expect(tree(dataDir)).toEqual(before);
+    expect(fileTree(dataDir)).toEqual(before);
     await q.close();
   });
 });
