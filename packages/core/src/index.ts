@@ -15,6 +15,7 @@ export {
 export type { ActionQueueErrorOptions, ErrorDetails } from "./errors/action-queue-error.js";
 export { ERROR_CODES, errorFamily } from "./errors/error-codes.js";
 export { assertWellFormedText, isWellFormedText } from "./internal/well-formed.js";
+export { assertKnownKeys, closestKey } from "./internal/known-keys.js";
 export type { ErrorCode, ErrorFamily } from "./errors/error-codes.js";
 
 export {

@@ -22,6 +22,7 @@ import {
   StorageError,
   TransitionError,
   ValidationError,
+  assertKnownKeys,
   createIdFactory,
   createTaskSpec,
   isTerminalState,
@@ -56,6 +57,9 @@ import type {
   SubmitResult,
   TaskView,
 } from "./types.js";
+
+/** The keys of a {@link SubmitInput}: any other is refused, so a misspelt `constraint` cannot silently drop its constraints. */
+const SUBMIT_INPUT_KEYS: readonly (keyof SubmitInput)[] = ["name", "payload", "contentType", "runPolicy", "constraints", "metadata", "taskId"];
 
 /**
  * Most runs one repeat task may have. Its runs are created, in one WAL record,
@@ -457,6 +461,7 @@ export class ActionQueue {
     if (typeof input !== "object" || input === null) {
       throw new ValidationError("INVALID_FIELD", "submit needs an object with at least runPolicy", { details: {} });
     }
+    assertKnownKeys(input, "", SUBMIT_INPUT_KEYS);
     const payload = input.payload;
     let bytes: Uint8Array | undefined;
     // null, for every optional field but the payload (where it is a JSON value), means "not given".

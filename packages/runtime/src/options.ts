@@ -4,7 +4,7 @@
  * anything touches the data directory.
  */
 import type { Clock } from "@actionqueue/core";
-import { ActionQueueError, ValidationError, describeValue, isWellFormedText, systemClock } from "@actionqueue/core";
+import { ActionQueueError, ValidationError, closestKey, describeValue, isWellFormedText, systemClock } from "@actionqueue/core";
 import type { BackoffStrategy, Handler } from "@actionqueue/executor-local";
 import { DEFAULT_BACKOFF, validateBackoff } from "@actionqueue/executor-local";
 import type { WalSyncMode } from "@actionqueue/storage";
@@ -70,7 +70,7 @@ function knownOptions(given: ActionQueueOptions): ActionQueueOptions {
   const options: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(given)) {
     if (!(OPTION_KEYS as readonly string[]).includes(key)) {
-      const near = OPTION_KEYS.find((known) => known.toLowerCase() === key.toLowerCase() || editDistance(known, key) <= 2);
+      const near = closestKey(key, OPTION_KEYS);
       throw new ValidationError(
         "INVALID_CONFIG",
         `unknown option ${JSON.stringify(key)}${near === undefined ? "" : ` (did you mean ${near}?)`}; expected one of ${OPTION_KEYS.join(", ")}`,
@@ -80,19 +80,6 @@ function knownOptions(given: ActionQueueOptions): ActionQueueOptions {
     if (value !== null || key === "dataDir") options[key] = value;
   }
   return options as unknown as ActionQueueOptions;
-}
-
-/** Levenshtein distance, for "did you mean" on a mistyped option (short strings only). */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = row;
-  }
-  return previous[b.length]!;
 }
 
 /** Applies defaults and validates; throws `INVALID_CONFIG` naming the option. */

@@ -147,3 +147,20 @@ describe("null in an optional field of submit() means not given", () => {
     await q.close();
   });
 });
+
+describe("keys submit() does not know", () => {
+  it("a misspelt top-level field is refused with the one it likely meant, writing nothing (a dropped `constraint` ran a retrying task once)", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, handler: () => undefined });
+    const before = fileTree(dataDir);
+    const typo = await refusal(() => q.submit({ runPolicy: { kind: "once" }, constraint: { maxAttempts: 3 } } as never));
+    expect(typo.code).toBe("UNKNOWN_FIELD");
+    expect(typo.details.field).toBe("constraint");
+    expect(typo.message).toContain("did you mean constraints?");
+    const many = await refusal(() => q.submitMany([{ runPolicy: { kind: "once" } }, { runPolicy: { kind: "once" }, priority: 3 } as never]));
+    expect(many.message).toMatch(/^submission 1: unknown field priority/);
+    expect(q.stats().tasks).toBe(0);
+    expect(fileTree(dataDir)).toEqual(before);
+    await q.close();
+  });
+});

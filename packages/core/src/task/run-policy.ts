@@ -5,6 +5,7 @@
  */
 import { Cron } from "croner";
 import { ValidationError, describeValue } from "../errors/action-queue-error.js";
+import { assertKnownKeys } from "../internal/known-keys.js";
 
 /**
  * What to do with runs whose time passed while the engine was down.
@@ -76,14 +77,17 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
   if (typeof policy !== "object" || policy === null) return policy;
   switch (policy.kind) {
     case "once":
+      assertKnownKeys(policy, "runPolicy", ONCE_FIELDS);
       return ONCE_POLICY;
     case "repeat": {
+      assertKnownKeys(policy, "runPolicy", REPEAT_FIELDS);
       const copy: { -readonly [K in keyof RepeatPolicy]: RepeatPolicy[K] } = { kind: "repeat", count: policy.count, intervalMs: policy.intervalMs };
       // null, as for every optional field of an input, means "not given".
       if (policy.misfire != null) copy.misfire = copyMisfire(policy.misfire);
       return copy;
     }
     case "cron": {
+      assertKnownKeys(policy, "runPolicy", CRON_FIELDS);
       const copy: { -readonly [K in keyof CronPolicy]: CronPolicy[K] } = { kind: "cron", expression: policy.expression };
       if (policy.maxOccurrences != null) copy.maxOccurrences = policy.maxOccurrences;
       if (policy.misfire != null) copy.misfire = copyMisfire(policy.misfire);
@@ -94,8 +98,15 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
   }
 }
 
+// The fields each policy kind has: any other key in an input policy is refused.
+const ONCE_FIELDS: readonly string[] = ["kind"];
+const REPEAT_FIELDS: readonly (keyof RepeatPolicy)[] = ["kind", "count", "intervalMs", "misfire"];
+const CRON_FIELDS: readonly (keyof CronPolicy)[] = ["kind", "expression", "maxOccurrences", "misfire"];
+const MISFIRE_FIELDS: readonly string[] = ["kind", "maxRuns"];
+
 function copyMisfire(misfire: MisfirePolicy): MisfirePolicy {
   if (typeof misfire !== "object" || misfire === null) return misfire;
+  if (!Array.isArray(misfire)) assertKnownKeys(misfire, "runPolicy.misfire", MISFIRE_FIELDS);
   if (misfire.kind === "catchUp") return misfire.maxRuns == null ? { kind: "catchUp" } : { kind: "catchUp", maxRuns: misfire.maxRuns };
   if (misfire.kind === "skip" || misfire.kind === "coalesce") return { kind: misfire.kind };
   return misfire;

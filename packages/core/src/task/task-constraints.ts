@@ -3,6 +3,7 @@
  * concurrency key and its hold policy, safety level, required capabilities.
  */
 import { ValidationError, describeValue } from "../errors/action-queue-error.js";
+import { assertKnownKeys } from "../internal/known-keys.js";
 import { assertWellFormedText } from "../internal/well-formed.js";
 import { U32_MAX } from "./run-policy.js";
 
@@ -31,6 +32,16 @@ export interface TaskConstraints {
   /** Capabilities a remote executor must all hold; non-empty list of non-empty strings when present. */
   readonly requiredCapabilities?: readonly string[];
 }
+
+/** Every field of {@link TaskConstraints}: any other key in an input is refused. */
+export const CONSTRAINT_FIELDS: readonly (keyof TaskConstraints)[] = [
+  "maxAttempts",
+  "timeoutMs",
+  "concurrencyKey",
+  "concurrencyKeyHoldPolicy",
+  "safetyLevel",
+  "requiredCapabilities",
+];
 
 /** What a caller may pass: every field optional, defaults filled in. */
 export type TaskConstraintsInput = Partial<TaskConstraints>;
@@ -73,6 +84,7 @@ export function buildTaskConstraints(given: TaskConstraintsInput | null = {}): T
       details: { field: "constraints", value: describeValue(input) },
     });
   }
+  assertKnownKeys(input, "constraints", CONSTRAINT_FIELDS);
   const maxAttempts = input.maxAttempts ?? 1;
   const concurrencyKeyHoldPolicy = input.concurrencyKeyHoldPolicy ?? "holdDuringRetry";
   const safetyLevel = input.safetyLevel ?? "pure";

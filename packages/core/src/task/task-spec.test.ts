@@ -248,11 +248,14 @@ describe("TaskSpec shared defaults", () => {
     expect(Object.is(createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), metadata: { priority: -0 } }).metadata.priority, -0)).toBe(true);
   });
 
-  it("copies the run policy, keeping only its known fields (as the WAL does): the caller may change or reuse its object", () => {
-    const once = { kind: "once", note: "x" } as unknown as RunPolicy;
-    expect(createTaskSpec({ id: taskId(), runPolicy: once }).runPolicy).toBe(ONCE_POLICY);
+  it("copies the run policy: the caller may change or reuse its object; a key the policy's kind does not have is refused, not dropped", () => {
+    expect(createTaskSpec({ id: taskId(), runPolicy: { kind: "once" } }).runPolicy).toBe(ONCE_POLICY);
+    const stray = expectCode(() => createTaskSpec({ id: taskId(), runPolicy: { kind: "once", note: "x" } as unknown as RunPolicy }), "UNKNOWN_FIELD");
+    expect(stray.details.field).toBe("runPolicy.note");
+    const typo = expectCode(() => createTaskSpec({ id: taskId(), runPolicy: { kind: "repeat", count: 2, interval: 5 } as unknown as RunPolicy }), "UNKNOWN_FIELD");
+    expect(typo.message).toContain("did you mean runPolicy.intervalMs?");
     const repeat = { kind: "repeat", count: 2, intervalMs: 1000, misfire: { kind: "catchUp", maxRuns: 3 } } as { kind: "repeat"; count: number; intervalMs: number; misfire: { kind: "catchUp"; maxRuns: number } };
-    const cron = { kind: "cron", expression: "*/5 * * * *", maxOccurrences: 4, misfire: { kind: "skip" }, note: "y" } as unknown as { kind: "cron"; expression: string };
+    const cron = { kind: "cron", expression: "*/5 * * * *", maxOccurrences: 4, misfire: { kind: "skip" } } as { kind: "cron"; expression: string };
     const repeatSpec = createTaskSpec({ id: taskId(), runPolicy: repeat });
     const cronSpec = createTaskSpec({ id: taskId(), runPolicy: cron });
     repeat.count = 9;
@@ -306,6 +309,24 @@ describe("null in an optional field means not given", () => {
     expect(misfire.message).toContain('runPolicy.misfire "skip"');
     const kind = expectCode(() => createTaskSpec({ id: taskId(), runPolicy: { kind: "cron", expression: "* * * * *", misfire: { kind: "later" } as never } }), "INVALID_RUN_POLICY");
     expect(kind.details).toMatchObject({ field: "runPolicy.misfire.kind" });
+  });
+});
+
+describe("keys an input does not know", () => {
+  it("a misspelt constraint, metadata or misfire field is refused with the field it likely meant, never dropped into a default", () => {
+    const cases: Array<[Partial<Parameters<typeof createTaskSpec>[0]>, string, string | undefined]> = [
+      [{ constraints: { maxAttempt: 3 } as never }, "constraints.maxAttempt", "constraints.maxAttempts"],
+      [{ constraints: { timeoutms: 3 } as never }, "constraints.timeoutms", "constraints.timeoutMs"],
+      [{ metadata: { tag: ["a"] } as never }, "metadata.tag", "metadata.tags"],
+      [{ metadata: { owner: "me" } as never }, "metadata.owner", undefined],
+      [{ runPolicy: { kind: "cron", expression: "* * * * *", misfire: { kind: "catchUp", maxruns: 2 } } as never }, "runPolicy.misfire.maxruns", "runPolicy.misfire.maxRuns"],
+    ];
+    for (const [input, field, near] of cases) {
+      const error = expectCode(() => createTaskSpec({ id: taskId(), runPolicy: oncePolicy(), ...input }), "UNKNOWN_FIELD");
+      expect(error.details.field).toBe(field);
+      if (near === undefined) expect(error.message).not.toContain("did you mean");
+      else expect(error.message).toContain(`did you mean ${near}?`);
+    }
   });
 });
 

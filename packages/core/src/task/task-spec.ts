@@ -4,6 +4,7 @@
  * tenant. Plain readonly data built by a validating factory.
  */
 import { ValidationError, describeValue } from "../errors/action-queue-error.js";
+import { assertKnownKeys } from "../internal/known-keys.js";
 import { assertWellFormedText } from "../internal/well-formed.js";
 import type { TaskId, TenantId } from "../ids/ids.js";
 import { isNilId, parseTaskId, parseTenantId } from "../ids/ids.js";
@@ -124,6 +125,9 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** Every field of {@link TaskMetadata}: any other key in an input is refused. */
+const METADATA_FIELDS: readonly (keyof TaskMetadata)[] = ["tags", "priority", "description"];
+
 /** Metadata from partial input (tags copied); the shared {@link DEFAULT_TASK_METADATA} when it asks for nothing else. */
 function createTaskMetadata(input: Partial<TaskMetadata> | null | undefined): TaskMetadata {
   if (input === undefined || input === null) return DEFAULT_TASK_METADATA;
@@ -133,6 +137,7 @@ function createTaskMetadata(input: Partial<TaskMetadata> | null | undefined): Ta
       details: { field: "metadata", value: describeValue(input) },
     });
   }
+  assertKnownKeys(input, "metadata", METADATA_FIELDS);
   // null means "not given" here too.
   const tags = input.tags ?? undefined;
   const priority = input.priority ?? undefined;
