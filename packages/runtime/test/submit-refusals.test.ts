@@ -97,7 +97,7 @@ describe("submissions refused by name, writing nothing", () => {
   it("JSON input: an unknown key inside runPolicy.misfire is refused, not dropped", () => {
     const policy = (misfire: unknown) => ({ runPolicy: { kind: "repeat", count: 2, intervalMs: 60_000, misfire } });
     expect(parseSubmitJson(policy({ kind: "catchUp", maxRuns: 3 })).runPolicy).toMatchObject({ misfire: { kind: "catchUp", maxRuns: 3 } });
-    expect(() => parseSubmitJson(policy({ kind: "catchUp", maxRun: 3 }))).toThrow(/runPolicy\.misfire: unknown key "maxRun"; expected one of kind, maxRuns/);
+    expect(() => parseSubmitJson(policy({ kind: "catchUp", maxRun: 3 }))).toThrow(/runPolicy\.misfire: unknown key "maxRun" \(did you mean maxRuns\?\); expected one of kind, maxRuns/);
     expect(() => parseSubmitJson(policy({ kind: "skip", extra: true }))).toThrow(/unknown key "extra"/);
     // Not an object at all: the policy's own refusal, as before.
     for (const misfire of [[], "catchUp", 3]) expect(() => parseSubmitJson(policy(misfire))).toThrow(expect.objectContaining({ code: "INVALID_RUN_POLICY" }));

@@ -2,7 +2,7 @@
  * Strict reading of untrusted JSON objects: unknown keys are an error, because
  * a typo (`maxAttempt`) must never silently become a default.
  */
-import { ValidationError, describeValue } from "@actionqueue/core";
+import { ValidationError, closestKey, describeValue } from "@actionqueue/core";
 
 /** Asserts `value` is a plain object whose keys are all in `allowed`; names the first stranger. */
 export function assertStrictObject(value: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
@@ -13,10 +13,11 @@ export function assertStrictObject(value: unknown, field: string, allowed: reado
   }
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
+      const near = closestKey(key, allowed);
       throw new ValidationError(
         "UNKNOWN_FIELD",
-        `${field}: unknown key ${JSON.stringify(key)}; expected one of ${allowed.join(", ")}`,
-        { details: { field: `${field}.${key}`, allowed } },
+        `${field}: unknown key ${JSON.stringify(key)}${near === undefined ? "" : ` (did you mean ${near}?)`}; expected one of ${allowed.join(", ")}`,
+        { details: { field: `${field}.${key}`, allowed, ...(near === undefined ? {} : { suggestion: near }) } },
       );
     }
   }
