@@ -1,6 +1,8 @@
 /**
  * A model-based property test of the public control surface. fast-check
- * generates interleavings of submit (once or repeat, maybe a concurrency key
+ * generates interleavings of submit (once, repeat, or cron — every minute,
+ * every 5 minutes or every 10 seconds, maybe with maxOccurrences 1–4 —
+ * repeat and cron maybe with a misfire policy, maybe a concurrency key
  * with either hold policy, maxAttempts 1–3, maybe a 5 ms timeout, and per
  * started attempt a scripted outcome — ok, a thrown Error, a TerminalError,
  * suspended() — and a duration), idempotent submit under a caller-chosen
@@ -8,15 +10,26 @@
  * its defaults spelled out, or a different one), submitMany of 2–4 tasks
  * (fresh, existing ids, a taskId twice, a mismatching spec), cancelTask,
  * cancelRun, resumeRun (of a suspended run, or of any other to see it
- * refused), purge (olderThanMs 0 or more, maybe by end states), pause,
- * resume, a few event-loop turns, runUntilIdle,
- * advancing the ManualClock, and restarts (close in drain or abort mode, then
- * open the same directory with the same handler, started or not). Each case
- * also picks the concurrency, the backoff (none, fixed 100 ms, or exponential
- * 50–200 ms), the lease length and whether snapshots are written (on the loop
- * or in a worker). Against a real data directory it checks after every step:
+ * refused), purge (olderThanMs 0 or more, finishedBefore, maybe by end
+ * states, maybe a limit of 0–2; now or as a handler ends), pause, resume, a
+ * few event-loop turns, runUntilIdle, advancing the ManualClock, and restarts
+ * (close in drain or abort mode, maybe a minute or more of downtime on the
+ * ManualClock, then open the same directory with the same handler, started
+ * or not). Each case also picks the concurrency, the backoff (none, fixed
+ * 100 ms, or exponential 50–200 ms), the lease length, whether snapshots are
+ * written (on the loop or in a worker), the cronWindow (default 5, or 1–3)
+ * and, on the ManualClock, maybe the retention option. Against a real data
+ * directory it checks after every step:
  *
- * - every task has exactly the runs its policy implies;
+ * - every task has exactly the runs its policy implies; a cron task's runs
+ *   only grow (restarts included), never past maxOccurrences, never once it
+ *   is canceled, and they are its expression's instants in strictly
+ *   increasing order: each the first one after the run before it (after
+ *   the later of that run and its own creation when the misfire policy does
+ *   not replay missed runs), with at most cronWindow of them unfinished, and
+ *   a full window whenever the queue is idle, right after a cancelRun and
+ *   after a restart (unless canceled or at maxOccurrences);
+ * - no run is made ready, started or handed to the handler before it is due;
  * - the handler is called only for its run's current, running attempt, at
  *   most once per attempt, never for a run already seen terminal, never for a
  *   run seen suspended and not resumed since, never beyond the concurrency,
@@ -45,12 +58,24 @@
  *   and writes nothing; a different spec under the id, a taskId twice in one
  *   submitMany, or a mismatch in a batch is refused with its code, and
  *   nothing of the call is written;
- * - purge removes exactly the finished tasks its options select (and
+ * - purge removes exactly the finished tasks its options select — every run
+ *   terminal and, for a cron task, canceled or at maxOccurrences; finished
+ *   by the earlier of finishedBefore and now − olderThanMs; runs only in
+ *   `states` — at most `limit` of them and all of them short of it (and
  *   task:purged names them); purged tasks and runs name nothing (getTask/
  *   getRun undefined, NOT_FOUND for explain, cancel and resumeRun), also
  *   after restarts, until a caller-chosen taskId is submitted again;
+ * - with the retention option, a task disappears only when the retention
+ *   timer fires (everyMs after start()/runUntilIdle() armed it, or after its
+ *   last purge ended) and then exactly as purge({ olderThanMs, states }) at
+ *   that instant would remove it; an unfinished task never disappears;
  * - a close leaves nothing running, what is on disk equals what the closed
- *   queue showed, and the reopened queue shows it without reconciling anything.
+ *   queue showed, and the reopened queue shows it without reconciling
+ *   anything, except what open() itself does: the overdue runs (scheduled,
+ *   due more than the 60 s misfire tolerance ago) of each repeat and cron
+ *   task are kept or canceled exactly as its misfire policy says (catchUp
+ *   all or the newest maxRuns, skip none, coalesce the newest), and each
+ *   cron task's window is refilled (exactly the instants predicted).
  *
  * Timeouts: the runner measures an attempt's deadline on the queue's clock,
  * here the ManualClock (`@actionqueue/executor-local`: "timers and
@@ -61,10 +86,16 @@
  * ignore it for 30 real milliseconds; the `advance` command times out any
  * in-flight attempt of a task with a timeout as well.
  *
+ * Retention: its timer is on the queue's clock, so on the ManualClock it fires
+ * exactly when the test moves the clock past it. Retention cases have no
+ * timeouts (an overrunning handler would move the clock too), so the test
+ * knows when the timer is due and what its purge must remove.
+ *
  * A second, smaller property runs the same model on the system clock (no
  * `advance`; repeat intervals of 20–50 ms and backoffs of 0–20 ms that
- * runUntilIdle waits for): there a 5 ms timeout meets real handlers of 1, 6
- * and 30 ms, the 30 ms ones ignoring or honouring their signal.
+ * runUntilIdle waits for; no cron, misfire or retention, which need minutes
+ * to pass): there a 5 ms timeout meets real handlers of 1, 6 and 30 ms, the
+ * 30 ms ones ignoring or honouring their signal.
  *
  * What is guaranteed about handler calls, exactly: a call is always for a
  * distinct durable attempt (never more calls than attempts). With graceful
@@ -74,9 +105,11 @@
  * whenever the queue is idle. At-least-once shows only as extra attempts: an
  * interrupted attempt counts toward maxAttempts, and the run retries.
  *
- * At the end (resume, run everything due, resume every suspended run until
- * none is left, one more restart) every run is terminal in the state the
- * retry table implies, and the restart changes nothing; then a purge removes
+ * At the end (resume, cancel every cron task without maxOccurrences, run
+ * everything due, resume every suspended run until none is left, one more
+ * restart) every run is terminal in the state the retry table implies, every
+ * cron task not canceled has exactly maxOccurrences runs, and the restart
+ * changes nothing; then a purge removes
  * every task and a last restart shows an empty queue. A failure prints the
  * seed, the path and the shrunk command list; AQ_MODEL_SEED replays a seed,
  * AQ_MODEL_RUNS / AQ_MODEL_COMMANDS (AQ_MODEL_REAL_RUNS /
@@ -85,10 +118,10 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ManualClock, oncePolicy, parseTaskId, repeatPolicy, systemClock } from "@actionqueue/core";
-import type { AttemptId, Clock, ConcurrencyKeyHoldPolicy, RunId, TaskId } from "@actionqueue/core";
+import { ManualClock, cronPolicy, nextCronOccurrences, oncePolicy, parseTaskId, repeatPolicy, systemClock } from "@actionqueue/core";
+import type { AttemptId, Clock, ConcurrencyKeyHoldPolicy, MisfirePolicy, RunId, TaskId } from "@actionqueue/core";
 import { ActionQueue, TerminalError, exponentialBackoff, fixedBackoff, suspended } from "@actionqueue/runtime";
-import type { HandlerContext, PurgeOptions, RunView, SubmitInput, SubmitResult, TerminalRunState } from "@actionqueue/runtime";
+import type { HandlerContext, PurgeOptions, RetentionOptions, RunView, SubmitInput, SubmitResult, TerminalRunState } from "@actionqueue/runtime";
 import { allRuns, codeOf, openQueue, sleep, tempDir, text } from "./helpers.js";
 
 type Outcome = "ok" | "retry" | "terminal" | "suspend";
@@ -112,14 +145,23 @@ const TIMEOUT_MS = 5;
 const DEAF_MS = 30;
 
 interface TaskPlan {
-  /** Absent: a once task. */
+  /** Absent (and no cron): a once task. */
   readonly repeat: { readonly count: number; readonly intervalMs: number } | undefined;
+  /** A cron task (never with `repeat`). */
+  readonly cron: CronPlan | undefined;
+  /** Repeat and cron tasks: absent means the default, catchUp of every missed run. */
+  readonly misfire: MisfirePolicy | undefined;
   readonly maxAttempts: number;
   readonly key: string | undefined;
   readonly hold: ConcurrencyKeyHoldPolicy;
   readonly timeoutMs: number | undefined;
   /** What the run's n-th started attempt (suspended ones included) does is `steps[n - 1]`. */
   readonly steps: readonly Step[];
+}
+
+interface CronPlan {
+  readonly expression: string;
+  readonly maxOccurrences: number | undefined;
 }
 
 /** The payload the handler reads its script from: the test's plan travels with the task, so it survives restarts. */
@@ -131,6 +173,9 @@ interface Payload {
 }
 
 const SHUTDOWN_ERROR = "attempt canceled (shutdown)";
+/** How late a run due while the queue was down may be before its misfire policy judges it (README, *What happens on a crash*). */
+const MISFIRE_TOLERANCE_MS = 60_000;
+const DEFAULT_CRON_WINDOW = 5;
 const TERMINAL: ReadonlySet<string> = new Set(["completed", "failed", "canceled"]);
 const TERMINAL_STATES: readonly TerminalRunState[] = ["completed", "failed", "canceled"];
 /** Caller-chosen task ids (valid ULIDs that no id factory of these cases mints). */
@@ -147,7 +192,8 @@ interface Call {
 
 interface SubmittedTask {
   readonly taskId: TaskId;
-  readonly runIds: readonly RunId[];
+  /** A cron task's list grows as its window is topped up (see `syncRuns`). */
+  runIds: readonly RunId[];
   readonly plan: TaskPlan;
   /** What was submitted: submitting it again is the same spec. */
   readonly input: SubmitInput;
@@ -193,6 +239,41 @@ function holdsKey(run: RunView, hold: ConcurrencyKeyHoldPolicy): boolean {
   // Between attempts (retrying, suspended, or ready again after an attempt) the key stays with the run under holdDuringRetry.
   if (hold === "holdDuringRetry") return run.state === "retryWait" || run.state === "suspended" || (run.state === "ready" && run.attempts.length > 0);
   return false;
+}
+
+/** The first instant of `expression` strictly after `afterMs` (memoised: every step asks again for the same ones). */
+const cronInstants = new Map<string, number>();
+function nextOccurrence(expression: string, afterMs: number): number | undefined {
+  const key = `${expression} ${afterMs}`;
+  if (!cronInstants.has(key)) {
+    if (cronInstants.size > 100_000) cronInstants.clear();
+    cronInstants.set(key, nextCronOccurrences(expression, Math.max(0, afterMs), 1)[0]!);
+  }
+  return cronInstants.get(key);
+}
+
+/**
+ * Whether a cron task refills its window right after its latest run, missed
+ * instants included: under the default, unbounded catchUp. Under skip,
+ * coalesce and a capped catchUp the refill starts at the moment it is made
+ * (engine `deriveCronWindow`; the runtime gives it no tolerance).
+ */
+function replaysMissed(misfire: MisfirePolicy | undefined): boolean {
+  return misfire === undefined || (misfire.kind === "catchUp" && misfire.maxRuns === undefined);
+}
+
+/** How many of a task's `overdue` runs its misfire policy lets run at open (the newest ones); the rest are canceled. */
+function misfireKeeps(misfire: MisfirePolicy | undefined, overdue: number): number {
+  switch (misfire?.kind) {
+    case undefined:
+      return overdue;
+    case "catchUp":
+      return Math.min(misfire.maxRuns ?? overdue, overdue);
+    case "skip":
+      return 0;
+    case "coalesce":
+      return Math.min(1, overdue);
+  }
 }
 
 /** Resolves with `promise`, or fails the case when it hangs (a hang is a finding, not a test timeout). */
@@ -279,6 +360,13 @@ class Harness {
   readonly snapshots: Snapshots;
   readonly backoff: Backoff;
   readonly leaseTimeoutMs: number;
+  /** The `cronWindow` option (undefined: left at its default) and the window it gives. */
+  readonly cronWindowOption: number | undefined;
+  readonly cronWindow: number;
+  /** The `retention` option, how often it purges, and when its armed timer fires (undefined: not armed). */
+  readonly retention: RetentionOptions | undefined;
+  readonly retentionEveryMs: number;
+  retentionDueAt: number | undefined;
   q!: ActionQueue;
   concurrency: number;
   /** The tasks the queue holds (purged ones are forgotten). */
@@ -307,16 +395,23 @@ class Harness {
   /** Handlers running now, in total and per key. */
   active = 0;
   readonly activeByKey = new Map<string, number>();
+  /** Called (once) when the next handler returns, throws or sees its signal abort. */
+  private handlerEnded: (() => void)[] = [];
   /** Violations seen where an expect cannot be thrown (inside the handler, in event listeners). */
   readonly violations: string[] = [];
 
-  constructor(options: { seed: number; concurrency: number; snapshots: Snapshots; backoff: Backoff; leaseTimeoutMs: number; realTime: boolean }) {
+  constructor(options: CaseOptions) {
     this.manual = options.realTime ? undefined : new ManualClock({ seed: options.seed });
     this.clock = this.manual ?? systemClock;
     this.concurrency = options.concurrency;
     this.snapshots = options.snapshots;
     this.backoff = options.backoff;
     this.leaseTimeoutMs = options.leaseTimeoutMs;
+    this.cronWindowOption = options.cronWindow;
+    this.cronWindow = options.cronWindow ?? DEFAULT_CRON_WINDOW;
+    this.retention = options.retention;
+    // README: "every everyMs (default olderThanMs, clamped to 1 s – 1 h)".
+    this.retentionEveryMs = options.retention?.everyMs ?? Math.min(3_600_000, Math.max(1_000, options.retention?.olderThanMs ?? 0));
   }
 
   /** The one handler every queue instance of this case uses. */
@@ -338,6 +433,7 @@ class Harness {
     if (this.calls.has(ctx.attemptId)) this.violations.push(`${where}: called twice for one attempt`);
     if (this.frozenAttempts !== undefined && !this.frozenAttempts.has(ctx.attemptId)) this.violations.push(`${where}: a new attempt started while paused`);
     if (ctx.attemptNumber > ctx.maxAttempts) this.violations.push(`${where}: attempt number above maxAttempts ${ctx.maxAttempts}`);
+    if (view !== undefined && this.clock.now() < view.scheduledAt) this.violations.push(`${where}: called at ${this.clock.now()}, before the run is due at ${view.scheduledAt}`);
     this.active += 1;
     if (this.active > this.concurrency) this.violations.push(`${where}: ${this.active} handlers running with concurrency ${this.concurrency}`);
     if (key !== null) {
@@ -354,6 +450,7 @@ class Harness {
       if (call.ended) return;
       call.ended = true;
       this.active -= 1;
+      for (const resolve of this.handlerEnded.splice(0)) resolve();
       if (key !== null) this.activeByKey.set(key, this.activeByKey.get(key)! - 1);
     };
     const signal = ctx.signal;
@@ -409,10 +506,20 @@ class Harness {
       snapshotEvery: this.snapshots === "off" ? 0 : 16,
       snapshotInWorker: this.snapshots === "inWorker",
       handler: this.handler,
+      ...(this.cronWindowOption === undefined ? {} : { cronWindow: this.cronWindowOption }),
+      ...(this.retention === undefined ? {} : { retention: this.retention }),
     });
     this.q.on("error", ({ error }) => this.violations.push(`queue error: ${error instanceof Error ? error.message : String(error)}`));
     this.q.on("task:purged", ({ taskId, runIds }) => this.purgeEvents.push({ taskId, runIds }));
-    if (start) this.q.start();
+    if (start) {
+      this.q.start();
+      this.armRetention();
+    }
+  }
+
+  /** start() and runUntilIdle() arm the retention timer unless it is armed: it fires everyMs later on the queue's clock. */
+  private armRetention(): void {
+    if (this.retention !== undefined && this.retentionDueAt === undefined) this.retentionDueAt = this.clock.now() + this.retentionEveryMs;
   }
 
   // ---------------------------------------------------------------- actions
@@ -425,15 +532,27 @@ class Harness {
       ...(plan.timeoutMs === undefined ? {} : { timeoutMs: plan.timeoutMs }),
       ...(plan.key === undefined ? {} : { concurrencyKey: plan.key, concurrencyKeyHoldPolicy: plan.hold }),
     };
-    const runPolicy = plan.repeat === undefined ? oncePolicy() : repeatPolicy(plan.repeat.count, plan.repeat.intervalMs);
+    const { repeat, cron, misfire } = plan;
+    const runPolicy =
+      cron !== undefined
+        ? cronPolicy(cron.expression, { ...(cron.maxOccurrences === undefined ? {} : { maxOccurrences: cron.maxOccurrences }), ...(misfire === undefined ? {} : { misfire }) })
+        : repeat !== undefined
+          ? repeatPolicy(repeat.count, repeat.intervalMs, misfire)
+          : oncePolicy();
     return { runPolicy, payload, constraints, ...(taskId === undefined ? {} : { taskId }) };
+  }
+
+  /** The runs a submission creates: once 1, repeat its count, cron its first window (at most maxOccurrences). */
+  initialRuns(plan: TaskPlan): number {
+    if (plan.cron !== undefined) return Math.min(this.cronWindow, plan.cron.maxOccurrences ?? Number.POSITIVE_INFINITY);
+    return plan.repeat?.count ?? 1;
   }
 
   /** Checks the result of a fresh submission and remembers the task. */
   private added(result: SubmitResult, plan: TaskPlan, input: SubmitInput): void {
     expect(result.existing).toBe(false);
     if (input.taskId !== undefined) expect(result.taskId).toBe(input.taskId);
-    expect(result.runIds).toHaveLength(plan.repeat?.count ?? 1);
+    expect(result.runIds).toHaveLength(this.initialRuns(plan));
     this.tasks.push({ taskId: result.taskId, runIds: result.runIds, plan, input });
     // A caller-chosen id that was purged names a new task now.
     this.purgedTasks.delete(result.taskId);
@@ -467,8 +586,10 @@ class Harness {
       const again = this.q.submit(sameSpec(input, variant)).then(async (result) => ({ result, onDisk: (await ActionQueue.inspect(this.dataDir)).getTask(taskId) }));
       const [created, { result, onDisk }] = await Promise.all([first, again]);
       this.added(created, plan, input);
-      expect(result).toMatchObject({ taskId, runIds: created.runIds, existing: true });
-      expect(onDisk?.runIds, "a repeated submission is acknowledged only once the original is durable").toEqual(created.runIds);
+      this.expectExisting(result, taskId, created.runIds, "the same submission twice at once");
+      // (A cron task's first runs may have ended meanwhile, and its window been refilled.)
+      const durable = plan.cron === undefined ? onDisk?.runIds : onDisk?.runIds.slice(0, created.runIds.length);
+      expect(durable, "a repeated submission is acknowledged only once the original is durable").toEqual(created.runIds);
       return;
     }
     note(`submit taskId: existing, ${variant} spec`);
@@ -480,14 +601,31 @@ class Harness {
     expect(this.q.stats().latestSequence, "a repeated submission writes nothing").toBe(sequence);
     if (variant !== "different") {
       const result = await pending;
-      expect(result).toMatchObject({ taskId, runIds: live.runIds, existing: true });
+      this.expectExisting(result, taskId, live.runIds, "a repeated submission");
       expect(result.latestSequence).toBeGreaterThanOrEqual(sequence);
     } else {
       const error = await errorOf(pending);
       expect(error.code, error.message).toBe("TASK_SPEC_MISMATCH");
       expect(error.message).toContain(taskId);
     }
-    expect(this.q.getTask(taskId), "the existing task is unchanged").toEqual(before);
+    // Unchanged, but for the runs a cron task gained meanwhile (syncRuns checks those).
+    const after = this.q.getTask(taskId)!;
+    expect({ ...after, runIds: after.runIds.slice(0, before!.runIds.length) }, "the existing task is unchanged").toEqual(before);
+  }
+
+  /**
+   * The result of submitting an existing task again names its runs as they
+   * are when the call resolves: the runs it had at the call, and for a cron
+   * task perhaps the ones its window gained since.
+   */
+  private expectExisting(result: SubmitResult, taskId: TaskId, atCall: readonly RunId[], what: string): void {
+    expect(result, what).toMatchObject({ taskId, existing: true });
+    if (this.tasks.find((t) => t.taskId === taskId)!.plan.cron === undefined) {
+      expect(result.runIds, what).toEqual(atCall);
+      return;
+    }
+    expect(result.runIds.slice(0, atCall.length), `${what}: the runs it had`).toEqual(atCall);
+    expect(this.q.getTask(taskId)!.runIds.slice(0, result.runIds.length), `${what}: runs of the task`).toEqual(result.runIds);
   }
 
   /**
@@ -551,12 +689,13 @@ class Harness {
     expect(results).toHaveLength(inputs.length);
     for (const [i, result] of results.entries()) {
       const e = expected[i]!;
-      if ("existing" in e) expect(result, `submitMany result ${i}`).toMatchObject({ taskId: e.existing.taskId, runIds: e.existing.runIds, existing: true });
+      if ("existing" in e) this.expectExisting(result, e.existing.taskId, e.existing.runIds, `submitMany result ${i}`);
       else this.added(result, e.plan, inputs[i]!);
     }
   }
 
   async cancelTask(pick: number): Promise<void> {
+    this.syncRuns();
     const task = this.tasks[pick % this.tasks.length]!;
     // cancelTask decides synchronously which runs it cancels: this view is exact.
     const live = task.runIds.filter((id) => !TERMINAL.has(this.q.getRun(id)!.state));
@@ -566,6 +705,9 @@ class Harness {
     this.canceledTasks.add(task.taskId);
     for (const id of live) this.canceledNow(id, running.get(id));
     expect(this.q.getTask(task.taskId)!.canceledAt).toBeDefined();
+    // A canceled cron task derives nothing more, not even for the runs just canceled (syncRuns holds it to that from now on).
+    expect(this.q.getTask(task.taskId)!.runIds, "runs after cancelTask").toEqual(task.runIds);
+    if (task.plan.cron !== undefined) note("cancelTask: a cron task");
   }
 
   async cancelRun(pickTask: number, pickRun: number): Promise<void> {
@@ -577,7 +719,17 @@ class Harness {
       expect(this.q.getRun(runId)).toEqual(before);
       return;
     }
-    await this.q.cancelRun(runId);
+    const unfinished = (): number => this.q.getTask(task.taskId)!.runIds.filter((id) => !TERMINAL.has(this.q.getRun(id)!.state)).length;
+    const [live, total] = [unfinished(), this.q.getTask(task.taskId)!.runIds.length];
+    const pending = handled(this.q.cancelRun(runId));
+    const cron = task.plan.cron;
+    if (cron !== undefined && !this.canceledTasks.has(task.taskId)) {
+      // The canceled run leaves the window, which is refilled at once (as far as maxOccurrences lets it; with any refill still owed).
+      const room = (cron.maxOccurrences ?? Number.POSITIVE_INFINITY) - total;
+      expect(unfinished(), `cron task ${task.taskId}: unfinished runs right after cancelRun`).toBe(Math.min(this.cronWindow, live - 1 + room));
+      note(room > 0 ? "cancelRun: a cron run, window refilled" : "cancelRun: a cron run, at maxOccurrences");
+    }
+    await pending;
     this.canceledNow(runId, before.state === "running" ? before : undefined);
   }
 
@@ -645,32 +797,19 @@ class Harness {
 
   /**
    * purge(options): removes exactly the finished tasks (every run terminal,
-   * the once/repeat policy derives nothing more) that match the options, with
-   * their runs. A run running at the call may still finish before the purge
-   * looks (handler results settle in microtasks), so its task may go too.
+   * and a cron task canceled or at maxOccurrences) that match the options,
+   * with their runs: finished by the cut-off (the earlier of finishedBefore
+   * and now − olderThanMs), every run in `states`, at most `limit` of them
+   * (which ones the README leaves open; short of the limit, all). A run
+   * running at the call may still finish before the purge looks (handler
+   * results settle in microtasks), so its task may go too.
+   * `finishedBeforeIn` sets finishedBefore that far from now.
    */
-  async purge(options: PurgeOptions): Promise<void> {
-    const olderThanMs = options.olderThanMs ?? 0;
-    const states = new Set<string>(options.states ?? TERMINAL_STATES);
-    /** Tasks that are finished or only wait for a running handler, by when they finished (or now). */
-    const candidates: { taskId: TaskId; finishedAt: number; running: boolean }[] = [];
+  async purge(options: PurgeOptions, finishedBeforeIn?: number): Promise<void> {
     const now = this.clock.now();
-    for (const task of this.tasks) {
-      const view = this.q.getTask(task.taskId)!;
-      let finishedAt = view.canceledAt ?? view.createdAt;
-      let open = false;
-      let running = false;
-      let selected = true;
-      for (const run of task.runIds.map((id) => this.q.getRun(id)!)) {
-        if (run.state === "running") running = true;
-        else if (!TERMINAL.has(run.state)) open = true;
-        else {
-          selected &&= states.has(run.state);
-          finishedAt = Math.max(finishedAt, run.history.at(-1)!.at);
-        }
-      }
-      if (!open && selected) candidates.push({ taskId: task.taskId, finishedAt: running ? now : finishedAt, running });
-    }
+    if (finishedBeforeIn !== undefined) options = { ...options, finishedBefore: Math.max(0, now + finishedBeforeIn) };
+    const cutoffAt = (t: number): number => Math.min(t, options.finishedBefore ?? t, t - (options.olderThanMs ?? 0));
+    const candidates = this.purgeCandidates(new Set(options.states ?? TERMINAL_STATES));
     const events = this.purgeEvents.length;
     const pending = handled(this.q.purge(options));
     // The cut-off is "now" at the call: between these two readings (the same instant on a ManualClock).
@@ -678,17 +817,74 @@ class Harness {
     const must = new Set<TaskId>();
     const may = new Set<TaskId>();
     for (const c of candidates) {
-      if (!c.running && c.finishedAt <= now - olderThanMs) must.add(c.taskId);
-      else if (c.finishedAt <= after - olderThanMs) may.add(c.taskId);
+      if (!c.running && c.finishedAt <= cutoffAt(now)) must.add(c.taskId);
+      else if ((c.running ? now : c.finishedAt) <= cutoffAt(after)) may.add(c.taskId);
     }
     const result = await within(pending, "purge");
-    const gone = this.tasks.filter((t) => this.q.getTask(t.taskId) === undefined);
-    note(`purge: ${gone.length === 0 ? "nothing" : "some"} purged, ${this.tasks.length - gone.length === 0 ? "nothing" : "some"} kept${gone.some((t) => may.has(t.taskId)) ? ", one finishing during the purge" : ""}`);
-    for (const t of gone) expect(must.has(t.taskId) || may.has(t.taskId), `purged task ${t.taskId} was not finished`).toBe(true);
-    for (const id of must) expect(gone.some((t) => t.taskId === id), `finished task ${id} was not purged`).toBe(true);
+    const gone = await this.checkPurged({ must, may, limit: options.limit ?? Number.POSITIVE_INFINITY, events, what: `purge ${JSON.stringify(options)}` });
+    note(`purge: ${gone.length === 0 ? "nothing" : "some"} purged, ${this.tasks.length === 0 ? "nothing" : "some"} kept${gone.some((t) => may.has(t.taskId)) ? ", one finishing during the purge" : ""}`);
+    if (options.limit !== undefined && gone.length === options.limit && must.size > gone.length) note("purge: limit reached");
+    if (options.finishedBefore !== undefined && gone.length === 0 && must.size === 0 && candidates.length > 0) note("purge: finishedBefore kept every finished task");
     expect(result).toEqual({ tasks: gone.length, runs: gone.reduce((sum, t) => sum + t.runIds.length, 0) });
+  }
+
+  /**
+   * purge() as a handler ends, one turn later: its run has ended in memory,
+   * and what follows (a cron task's refill, once the end is durable) may not
+   * have happened yet.
+   */
+  async purgeAsRunEnds(options: PurgeOptions, finishedBeforeIn?: number): Promise<void> {
+    if (this.active > 0) {
+      await within(new Promise<void>((resolve) => this.handlerEnded.push(resolve)), "a handler to end");
+      await nextTurn();
+      note("purge as a run ends");
+    }
+    await this.purge(options, finishedBeforeIn);
+  }
+
+  /**
+   * Tasks that are finished, or would be once their running handlers return,
+   * with every terminal run in `states`; `finishedAt` is when the last of
+   * their terminal runs ended (or the task was canceled or created). A cron
+   * task is not finished while it may still derive runs, whatever its runs'
+   * states (README, *Purging finished tasks*).
+   */
+  private purgeCandidates(states: ReadonlySet<string>): { taskId: TaskId; finishedAt: number; running: boolean }[] {
+    const candidates: { taskId: TaskId; finishedAt: number; running: boolean }[] = [];
+    for (const task of this.tasks) {
+      const view = this.q.getTask(task.taskId)!;
+      const cron = task.plan.cron;
+      if (cron !== undefined && view.canceledAt === undefined && view.runIds.length < (cron.maxOccurrences ?? Number.POSITIVE_INFINITY)) continue;
+      let finishedAt = view.canceledAt ?? view.createdAt;
+      let open = false;
+      let running = false;
+      let selected = true;
+      for (const run of view.runIds.map((id) => this.q.getRun(id)!)) {
+        if (run.state === "running") running = true;
+        else if (!TERMINAL.has(run.state)) open = true;
+        else {
+          selected &&= states.has(run.state);
+          finishedAt = Math.max(finishedAt, run.history.at(-1)!.at);
+        }
+      }
+      if (!open && selected) candidates.push({ taskId: task.taskId, finishedAt, running });
+    }
+    return candidates;
+  }
+
+  /**
+   * After a purge: the tasks gone are among `must` and `may`, at most `limit`
+   * of them, and every one of `must` unless the limit was reached; exactly
+   * they were reported by task:purged (since event `events`), and their ids
+   * name nothing now. The model forgets them; returns them.
+   */
+  private async checkPurged(p: { must: ReadonlySet<TaskId>; may: ReadonlySet<TaskId>; limit: number; events: number; what: string }): Promise<SubmittedTask[]> {
+    const gone = this.tasks.filter((t) => this.q.getTask(t.taskId) === undefined);
+    for (const t of gone) expect(p.must.has(t.taskId) || p.may.has(t.taskId), `${p.what}: purged task ${t.taskId} was not finished, or not selected`).toBe(true);
+    expect(gone.length, `${p.what}: purged within the limit`).toBeLessThanOrEqual(p.limit);
+    if (gone.length < p.limit) for (const id of p.must) expect(gone.some((t) => t.taskId === id), `${p.what}: finished task ${id} was not purged`).toBe(true);
     const byId = (a: { taskId: TaskId }, b: { taskId: TaskId }): number => (a.taskId < b.taskId ? -1 : 1);
-    expect(this.purgeEvents.slice(events).sort(byId), "task:purged events").toEqual(gone.map((t) => ({ taskId: t.taskId, runIds: t.runIds })).sort(byId));
+    expect(this.purgeEvents.slice(p.events).sort(byId), `${p.what}: task:purged events`).toEqual(gone.map((t) => ({ taskId: t.taskId, runIds: t.runIds })).sort(byId));
     for (const t of gone) {
       // The ids name nothing now.
       for (const runId of t.runIds) {
@@ -699,6 +895,7 @@ class Harness {
       expect(await codeOf(() => this.q.cancelTask(t.taskId))).toBe("NOT_FOUND");
     }
     this.forget(gone);
+    return gone;
   }
 
   /** The model forgets purged tasks. */
@@ -741,36 +938,144 @@ class Harness {
   }
 
   async idle(): Promise<void> {
-    await within(this.q.runUntilIdle(), "runUntilIdle");
+    const idle = this.q.runUntilIdle();
+    this.armRetention();
+    await within(idle, "runUntilIdle");
     this.checkQuiescent();
   }
 
-  advance(ms: number): void {
-    this.manual!.advance(ms);
+  async advance(ms: number): Promise<void> {
+    await this.moveClockTo(this.manual!.now() + ms);
+  }
+
+  /** Exactly to the moment the retention timer fires (a small step when it is not armed). */
+  async advanceToRetention(): Promise<void> {
+    note(this.retentionDueAt === undefined ? "advance to retention: not armed" : "advance to retention: armed");
+    await this.moveClockTo(this.retentionDueAt ?? this.manual!.now() + 100);
   }
 
   /** Until the clock reads `at`: moves a ManualClock there, or sleeps. */
   async waitUntil(at: number): Promise<void> {
-    if (this.manual !== undefined) this.manual.set(Math.max(this.manual.now(), at));
+    if (this.manual !== undefined) await this.moveClockTo(Math.max(this.manual.now(), at));
     else await sleep(Math.max(0, at - this.clock.now() + 1));
   }
 
-  async restart(mode: "drain" | "abort", start: boolean, concurrency: number): Promise<void> {
+  /**
+   * Moves the ManualClock to `to`, firing the timers that fall due on the
+   * way. When the retention timer is one of them, it purges, as purge()
+   * would, the finished tasks (with runs in retention.states) that ended
+   * olderThanMs or more before the instant it fires: that purge is awaited
+   * and checked, and the timer is armed again everyMs after it ended.
+   * (Retention cases have no timeouts, so nothing else moves the clock:
+   * the timer's due time is known exactly.)
+   */
+  private async moveClockTo(to: number): Promise<void> {
+    const manual = this.manual!;
+    const dueAt = this.retentionDueAt;
+    if (this.retention === undefined || dueAt === undefined || dueAt > to) {
+      manual.set(to);
+      return;
+    }
+    const from = manual.now();
+    this.syncRuns();
+    const candidates = this.purgeCandidates(new Set(this.retention.states ?? TERMINAL_STATES));
+    const events = this.purgeEvents.length;
+    manual.set(to);
+    // Purges run one at a time: one that removes nothing settles after the timer's, then a turn lets it re-arm.
+    expect(await within(this.q.purge({ limit: 0 }), "purge behind the retention purge")).toEqual({ tasks: 0, runs: 0 });
+    await nextTurn();
+    this.retentionDueAt = to + this.retentionEveryMs;
+    const cutoff = dueAt - this.retention.olderThanMs;
+    const must = new Set<TaskId>();
+    const may = new Set<TaskId>();
+    // A running handler's task ends at `from` or later.
+    for (const c of candidates) {
+      if (!c.running && c.finishedAt <= cutoff) must.add(c.taskId);
+      else if (c.running && from <= cutoff) may.add(c.taskId);
+    }
+    const gone = await this.checkPurged({ must, may, limit: Number.POSITIVE_INFINITY, events, what: `retention purge at ${dueAt}` });
+    note(`retention fired: ${gone.length === 0 ? "nothing" : "some"} purged, ${this.tasks.length === 0 ? "nothing" : "some"} kept`);
+  }
+
+  /** Close, then (after `downMs` of downtime on the ManualClock) open the same directory. */
+  async restart(mode: "drain" | "abort", start: boolean, concurrency: number, downMs = 0): Promise<void> {
     const old = this.q;
     if (mode === "abort") {
       // close({ mode: "abort" }) aborts synchronously whatever is in flight at the call.
       for (const run of allRuns(old)) if (run.state === "running") this.shutdownAborted.add(run.currentAttemptId!);
     }
     await within(old.close({ mode }), `close(${mode})`);
+    this.retentionDueAt = undefined;
+    this.syncRuns();
     const shown = allRuns(old);
     const onDisk = allRuns(await ActionQueue.inspect(this.dataDir));
     expect(onDisk.filter((r) => r.state === "running" || r.state === "leased")).toEqual([]);
     expect(onDisk, "what the closed queue showed is what is on disk").toEqual(shown);
     this.concurrency = concurrency;
+    if (downMs > 0) this.manual!.advance(downMs);
+    const now = this.clock.now();
+    const { runs, misfired, added } = this.recovered(onDisk, now);
     await this.open(start);
     expect(this.q.recoveryReport.reconciledRuns).toEqual([]);
-    expect(allRuns(this.q), "the reopened queue shows what is on disk").toEqual(onDisk);
+    const stored = new Set(onDisk.map((r) => r.runId));
+    const reopened = allRuns(this.q);
+    expect(
+      reopened.filter((r) => stored.has(r.runId)),
+      "the reopened queue shows what is on disk, but for the overdue runs its misfire policy cancels",
+    ).toEqual(runs);
+    const byTaskAndTime = (a: { taskId: TaskId; scheduledAt: number }, b: { taskId: TaskId; scheduledAt: number }): number =>
+      a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : a.scheduledAt - b.scheduledAt;
+    expect(
+      reopened
+        .filter((r) => !stored.has(r.runId))
+        .map(({ runId: _, ...run }) => run)
+        .sort(byTaskAndTime),
+      "the runs open() adds: each live cron task's window refilled",
+    ).toEqual(added.sort(byTaskAndTime));
+    for (const runId of misfired) this.expectCanceled.add(runId);
+    for (const runId of misfired) note(`restart: misfire ${this.planOfRun.get(runId)!.misfire?.kind} canceled a ${this.planOfRun.get(runId)!.cron === undefined ? "repeat" : "cron"} run${downMs > 0 ? " (after downtime)" : ""}`);
+    if (added.length > 0) note("restart: cron window refilled");
     expect(this.q.stats().paused).toBe(this.paused);
+    this.checkCronWindowsFull("after a restart");
+  }
+
+  /**
+   * What open() makes of the runs on disk at `now` (README, *What happens on
+   * a crash*): of a repeat or cron task's runs still scheduled more than the
+   * misfire tolerance after they were due, its misfire policy keeps the
+   * newest and cancels the rest (once tasks and canceled tasks aside); then
+   * each cron task that is neither canceled nor at maxOccurrences gets its
+   * window refilled, as after a run ends (see `checkCron`). Returns the
+   * stored runs as open() leaves them, the ones it cancels, and the runs it
+   * adds (without their new ids).
+   */
+  private recovered(onDisk: readonly RunView[], now: number): { runs: RunView[]; misfired: RunId[]; added: Omit<RunView, "runId">[] } {
+    const byId = new Map(onDisk.map((r) => [r.runId, r] as const));
+    const misfired: RunId[] = [];
+    const added: Omit<RunView, "runId">[] = [];
+    for (const task of this.tasks) {
+      const { cron, misfire } = task.plan;
+      if ((task.plan.repeat === undefined && cron === undefined) || this.canceledTasks.has(task.taskId)) continue;
+      const overdue = task.runIds
+        .map((id) => byId.get(id)!)
+        .filter((r) => r.state === "scheduled" && r.scheduledAt < now - MISFIRE_TOLERANCE_MS)
+        .sort((a, b) => a.scheduledAt - b.scheduledAt || (a.runId < b.runId ? -1 : 1));
+      for (const run of overdue.slice(0, overdue.length - misfireKeeps(misfire, overdue.length))) {
+        misfired.push(run.runId);
+        byId.set(run.runId, { ...run, state: "canceled", history: [...run.history, { from: "scheduled", to: "canceled", at: now }] });
+      }
+      if (cron === undefined) continue;
+      const runs = task.runIds.map((id) => byId.get(id)!);
+      const live = runs.filter((r) => !TERMINAL.has(r.state)).length;
+      const room = Math.min(this.cronWindow - live, (cron.maxOccurrences ?? Number.POSITIVE_INFINITY) - runs.length);
+      if (room <= 0) continue;
+      const latest = Math.max(...runs.map((r) => r.scheduledAt));
+      const after = replaysMissed(misfire) ? latest : Math.max(latest, now - 1);
+      for (const scheduledAt of nextCronOccurrences(cron.expression, after, room)) {
+        added.push({ taskId: task.taskId, state: "scheduled", createdAt: now, scheduledAt, priority: 0, attemptCount: 0, attempts: [], history: [{ from: null, to: "scheduled", at: now }] });
+      }
+    }
+    return { runs: onDisk.map((r) => byId.get(r.runId)!), misfired, added };
   }
 
   // ---------------------------------------------------------------- checks
@@ -808,9 +1113,79 @@ class Harness {
     return Math.min(max, base * 2 ** (counted - 1));
   }
 
+  /**
+   * Takes in the runs the queue added to cron tasks since the last look:
+   * only a cron task that is not canceled gains runs, appended to its list
+   * (none is ever removed or reordered, restarts included, but by a purge).
+   */
+  syncRuns(): void {
+    for (const task of this.tasks) {
+      const ids = this.q.getTask(task.taskId)?.runIds;
+      expect(ids, `task ${task.taskId} is gone, and no purge removed it`).toBeDefined();
+      expect(ids!.slice(0, task.runIds.length), `runs of task ${task.taskId}: none removed or reordered`).toEqual(task.runIds);
+      if (ids!.length === task.runIds.length) continue;
+      expect(task.plan.cron, `task ${task.taskId} without a cron policy gained runs`).toBeDefined();
+      expect(this.canceledTasks.has(task.taskId), `canceled cron task ${task.taskId} gained runs`).toBe(false);
+      let latest = this.q.getRun(task.runIds.at(-1)!)!.scheduledAt;
+      for (const runId of ids!.slice(task.runIds.length)) {
+        this.planOfRun.set(runId, task.plan);
+        const run = this.q.getRun(runId)!;
+        if (run.scheduledAt < run.createdAt) note("cron refill: a missed instant replayed");
+        else if (run.scheduledAt > nextOccurrence(task.plan.cron!.expression, latest)!) note("cron refill: missed instants skipped");
+        else note("cron refill: the next instant");
+        latest = run.scheduledAt;
+      }
+      task.runIds = [...ids!];
+    }
+  }
+
+  /**
+   * A cron task's runs, in creation order, are instants of its expression,
+   * each the first one after its predecessor (the window refills from the
+   * latest run) or, when its misfire policy does not replay missed runs,
+   * after the later of its predecessor and the moment it was created; so
+   * their scheduledAt strictly increase. The first window is created with
+   * the task. Never more runs than maxOccurrences, never more than
+   * cronWindow of them unfinished.
+   */
+  private checkCron(task: SubmittedTask, byId: ReadonlyMap<RunId, RunView>): void {
+    const { expression, maxOccurrences } = task.plan.cron!;
+    const what = `cron task ${task.taskId} (${expression})`;
+    const createdAt = this.q.getTask(task.taskId)!.createdAt;
+    if (maxOccurrences !== undefined) expect(task.runIds.length, `${what}: runs within maxOccurrences`).toBeLessThanOrEqual(maxOccurrences);
+    let previous: RunView | undefined;
+    let live = 0;
+    for (const runId of task.runIds) {
+      const run = byId.get(runId)!;
+      if (!TERMINAL.has(run.state)) live += 1;
+      if (previous === undefined) expect(run.createdAt, `${what}: its first run is created with it`).toBe(createdAt);
+      else {
+        expect(run.createdAt, `${what}: run ${runId} created in order`).toBeGreaterThanOrEqual(previous.createdAt);
+        expect(run.scheduledAt, `${what}: run ${runId} is due after the one before`).toBeGreaterThan(previous.scheduledAt);
+      }
+      expect(run.createdAt, `${what}: run ${runId} created in the future`).toBeLessThanOrEqual(this.clock.now());
+      const after = previous === undefined ? run.createdAt - 1 : replaysMissed(task.plan.misfire) ? previous.scheduledAt : Math.max(previous.scheduledAt, run.createdAt - 1);
+      expect(run.scheduledAt, `${what}: run ${runId} (created at ${run.createdAt}) is due at the first instant after ${after}`).toBe(nextOccurrence(expression, after));
+      previous = run;
+    }
+    expect(live, `${what}: unfinished runs within cronWindow ${this.cronWindow}`).toBeLessThanOrEqual(this.cronWindow);
+  }
+
+  /** With nothing in flight or being written: every live cron task that is not at maxOccurrences has a full window. */
+  private checkCronWindowsFull(when: string): void {
+    this.syncRuns();
+    for (const task of this.tasks) {
+      const cron = task.plan.cron;
+      if (cron === undefined || this.canceledTasks.has(task.taskId) || task.runIds.length === cron.maxOccurrences) continue;
+      const live = task.runIds.filter((id) => !TERMINAL.has(this.q.getRun(id)!.state)).length;
+      expect(live, `cron task ${task.taskId} ${when}: a full window of unfinished runs`).toBe(this.cronWindow);
+    }
+  }
+
   /** The invariants that hold after every step. */
   observe(step: string): void {
     expect(this.violations, `violations after ${step}`).toEqual([]);
+    this.syncRuns();
     const runs = allRuns(this.q);
     const byId = new Map(runs.map((r) => [r.runId, r] as const));
 
@@ -821,6 +1196,7 @@ class Harness {
       if (this.canceledTasks.has(task.taskId)) {
         for (const id of task.runIds) expect(TERMINAL.has(byId.get(id)!.state), `run ${id} of canceled task`).toBe(true);
       }
+      if (task.plan.cron !== undefined) this.checkCron(task, byId);
     }
     for (const taskId of this.purgedTasks) expect(this.q.getTask(taskId), `purged task ${taskId}`).toBeUndefined();
     for (const runId of this.purgedRuns) expect(this.q.getRun(runId), `purged run ${runId}`).toBeUndefined();
@@ -857,6 +1233,9 @@ class Harness {
       if (asSuspended !== undefined) expect(run, `suspended run ${run.runId} changed without resumeRun`).toEqual(asSuspended);
       else if (run.state === "suspended") this.suspendedSeen.set(run.runId, run);
       expect(run.state === "canceled", `run ${run.runId} is ${run.state}; expected canceled: ${this.expectCanceled.has(run.runId)}`).toBe(this.expectCanceled.has(run.runId));
+      // Never promoted or started before it is due.
+      for (const h of run.history) if (h.from === "scheduled" && h.to === "ready") expect(h.at, `run ${run.runId} ready before it is due`).toBeGreaterThanOrEqual(run.scheduledAt);
+      if (run.attempts.length > 0) expect(run.attempts[0]!.startedAt, `run ${run.runId} started before it is due`).toBeGreaterThanOrEqual(run.scheduledAt);
       this.checkAttempts(run, plan);
       for (const a of run.attempts) {
         expect(seenAttempts.has(a.attemptId), `attempt id ${a.attemptId} reused`).toBe(false);
@@ -986,6 +1365,7 @@ class Harness {
       }
     }
     expect(this.active, "handlers still running when idle").toBe(0);
+    this.checkCronWindowsFull("after runUntilIdle");
   }
 
   /**
@@ -995,6 +1375,12 @@ class Harness {
    */
   async finish(): Promise<void> {
     if (this.paused) await this.resume();
+    // A cron task without maxOccurrences never finishes: cancel it.
+    this.syncRuns();
+    for (const [i, task] of this.tasks.entries()) {
+      if (task.plan.cron !== undefined && task.plan.cron.maxOccurrences === undefined && !this.canceledTasks.has(task.taskId)) await this.cancelTask(i);
+    }
+    this.observe("the unbounded cron tasks canceled");
     for (let round = 0; ; round += 1) {
       await this.idle();
       // Whatever waits for the clock (scheduled repeat runs and retries in backoff) or for resumeRun.
@@ -1012,6 +1398,12 @@ class Harness {
       if (dueAt.length > 0) await this.waitUntil(Math.max(...dueAt));
     }
     this.observe("final");
+    for (const task of this.tasks) {
+      const cron = task.plan.cron;
+      if (cron === undefined) continue;
+      note(`cron task ends with ${task.runIds.length} runs`);
+      if (!this.canceledTasks.has(task.taskId)) expect(task.runIds, `bounded cron task ${task.taskId} ends with maxOccurrences runs`).toHaveLength(cron.maxOccurrences!);
+    }
     for (const run of allRuns(this.q)) {
       note(`run ends ${run.state}`);
       for (const [i, a] of run.attempts.entries()) note(`attempt ${a.result ?? "open"}${a.result === "timeout" ? ` (a ${this.planOfRun.get(run.runId)!.steps[i]![1]} step)` : ""}`);
@@ -1050,6 +1442,8 @@ function command(label: string, action: (h: Harness) => Promise<void> | void, op
   return {
     check: (m) => !options.needsTask || m.tasks > 0,
     run: async (m, h) => {
+      // The runs cron tasks gained since the last step (an action picks runs from the model's lists).
+      h.syncRuns();
       await action(h);
       m.tasks = h.tasks.length;
       h.observe(label);
@@ -1068,26 +1462,56 @@ function capSuspensions(steps: readonly Step[]): Step[] {
   return steps.map(([outcome, delay]): Step => (outcome === "suspend" && ++suspensions > MAX_SUSPENDS ? ["ok", delay] : [outcome, delay]));
 }
 
-/** Plans; `intervals`: the repeat intervals to draw from. */
-const planArbOf = (intervals: readonly number[]): fc.Arbitrary<TaskPlan> =>
-  fc.constantFrom<number | undefined>(undefined, undefined, TIMEOUT_MS).chain((timeoutMs) =>
-    fc.record({
-      repeat: fc.option(fc.record({ count: fc.integer({ min: 1, max: 3 }), intervalMs: fc.constantFrom(...intervals) }), { nil: undefined }),
-      maxAttempts: fc.integer({ min: 1, max: 3 }),
-      key: fc.option(fc.constantFrom("a", "b"), { nil: undefined, freq: 2 }),
-      hold: fc.constantFrom<ConcurrencyKeyHoldPolicy>("holdDuringRetry", "releaseOnRetry"),
-      timeoutMs: fc.constant(timeoutMs),
-      steps: fc
-        .array(fc.tuple(outcomeArb, timeoutMs === undefined ? plainDelayArb : timedDelayArb), { minLength: STEPS, maxLength: STEPS })
-        .map(capSuspensions),
-    }),
+/**
+ * Cron policies: every minute, every 5 minutes, or (6 fields) every 10
+ * seconds, unbounded or capped; the ManualClock starts 20 s past a minute, on
+ * a 10 s instant.
+ */
+const cronArb: fc.Arbitrary<CronPlan> = fc.record({
+  expression: fc.constantFrom("* * * * *", "*/5 * * * *", "*/10 * * * * *"),
+  maxOccurrences: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined, freq: 2 }),
+});
+const misfireArb = fc.constantFrom<MisfirePolicy | undefined>(undefined, undefined, { kind: "skip" }, { kind: "coalesce" }, { kind: "catchUp", maxRuns: 1 }, { kind: "catchUp", maxRuns: 2 });
+
+/** What the plans of a case may use: cron policies and misfire policies (on the ManualClock), timeouts (not with retention). */
+interface PlanKinds {
+  readonly intervals: readonly number[];
+  readonly cron: boolean;
+  readonly misfire: boolean;
+  readonly timeouts: boolean;
+}
+
+/** Plans: once, repeat (of `kinds.intervals`), or now and then cron. */
+const planArbOf = (kinds: PlanKinds): fc.Arbitrary<TaskPlan> =>
+  fc.constantFrom<number | undefined>(...(kinds.timeouts ? [undefined, undefined, TIMEOUT_MS] : [undefined])).chain((timeoutMs) =>
+    fc
+      .record({
+        repeat: fc.option(fc.record({ count: fc.integer({ min: 1, max: 3 }), intervalMs: fc.constantFrom(...kinds.intervals) }), { nil: undefined }),
+        cron: kinds.cron ? fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: cronArb }) : fc.constant(undefined),
+        misfire: kinds.misfire ? misfireArb : fc.constant(undefined),
+        maxAttempts: fc.integer({ min: 1, max: 3 }),
+        key: fc.option(fc.constantFrom("a", "b"), { nil: undefined, freq: 2 }),
+        hold: fc.constantFrom<ConcurrencyKeyHoldPolicy>("holdDuringRetry", "releaseOnRetry"),
+        timeoutMs: fc.constant(timeoutMs),
+        steps: fc
+          .array(fc.tuple(outcomeArb, timeoutMs === undefined ? plainDelayArb : timedDelayArb), { minLength: STEPS, maxLength: STEPS })
+          .map(capSuspensions),
+      })
+      // fc.option gives nil one time in `freq` (most plans repeat); a cron plan drops its repeat, a once plan its misfire policy.
+      .map((p): TaskPlan => (p.cron !== undefined ? { ...p, repeat: undefined } : p.repeat === undefined ? { ...p, misfire: undefined } : p)),
   );
 
 function describePlan(p: TaskPlan): string {
-  const policy = p.repeat === undefined ? "once" : `repeat(${p.repeat.count}, ${p.repeat.intervalMs})`;
+  const policy =
+    p.cron !== undefined
+      ? `cron("${p.cron.expression}"${p.cron.maxOccurrences === undefined ? "" : `, maxOccurrences ${p.cron.maxOccurrences}`})`
+      : p.repeat === undefined
+        ? "once"
+        : `repeat(${p.repeat.count}, ${p.repeat.intervalMs})`;
+  const misfire = p.misfire === undefined ? "" : ` misfire=${p.misfire.kind}${p.misfire.kind === "catchUp" ? `(${p.misfire.maxRuns})` : ""}`;
   const key = p.key === undefined ? "" : ` key=${p.key}/${p.hold}`;
   const timeout = p.timeoutMs === undefined ? "" : ` timeout=${p.timeoutMs}`;
-  return `${policy} max=${p.maxAttempts}${key}${timeout} steps=${p.steps.map(([o, d]) => `${o}:${d}`).join(",")}`;
+  return `${policy}${misfire} max=${p.maxAttempts}${key}${timeout} steps=${p.steps.map(([o, d]) => `${o}:${d}`).join(",")}`;
 }
 
 /**
@@ -1095,12 +1519,18 @@ function describePlan(p: TaskPlan): string {
  * Submissions come most often (everything else acts on them), resume twice as
  * often as pause so that work does run, resumeRun twice (suspensions should
  * be resumed, and refusals seen), and cancels and purges rarely enough that
- * most runs get to run. In real time there is no clock to advance, and repeat
- * intervals are short.
+ * most runs get to run. In real time there is no clock to advance, repeat
+ * intervals are short, and there are no cron tasks (a minute is too long to
+ * wait for) and no misfires (no restart comes a minute late). With the
+ * retention option there are no timeouts: only the test moves the clock then.
  */
-function commandArbsOf(realTime: boolean): fc.Arbitrary<Cmd>[] {
-  const planArb = planArbOf(realTime ? [20, 50] : [100, 250, 500]);
+function commandArbsOf(realTime: boolean, retention: boolean): fc.Arbitrary<Cmd>[] {
+  const planArb = planArbOf({ intervals: realTime ? [20, 50] : [100, 250, 500], cron: !realTime, misfire: !realTime, timeouts: !retention });
   const submitCmd = planArb.map((plan) => command(`submit ${describePlan(plan)}`, (h) => h.submit(plan)));
+  const submitCronCmd = fc
+    .tuple(planArb, cronArb)
+    .map(([plan, cron]) => ({ ...plan, repeat: undefined, cron }))
+    .map((plan) => command(`submit ${describePlan(plan)}`, (h) => h.submit(plan)));
   const submitWithIdCmd = fc
     .record({ slot: fc.integer({ min: 0, max: CALLER_IDS.length - 1 }), plan: planArb, variant: fc.constantFrom<"same" | "spelledOut" | "different">("same", "spelledOut", "different") })
     .map(({ slot, plan, variant }) => command(`submit taskId #${slot} (if it exists: ${variant} spec) ${describePlan(plan)}`, (h) => h.submitWithId(slot, plan, variant)));
@@ -1120,25 +1550,45 @@ function commandArbsOf(realTime: boolean): fc.Arbitrary<Cmd>[] {
   const purgeCmd = fc
     .record({
       olderThanMs: fc.constantFrom<number | undefined>(undefined, 0, 0, realTime ? 30 : 300),
+      // finishedBefore, as an offset from the clock when the purge is made.
+      finishedBeforeIn: fc.option(fc.constantFrom(...(realTime ? [-30, 0, 1_000] : [-61_000, -300, 0, 1_000])), { nil: undefined, freq: 3 }),
       states: fc.option(fc.subarray([...TERMINAL_STATES], { minLength: 1 }), { nil: undefined, freq: 3 }),
+      limit: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined, freq: 3 }),
+      asRunEnds: fc.boolean(),
     })
-    .map(({ olderThanMs, states }) => {
-      const options: PurgeOptions = { ...(olderThanMs === undefined ? {} : { olderThanMs }), ...(states === undefined ? {} : { states }) };
-      return command(`purge ${JSON.stringify(options)}`, (h) => h.purge(options));
+    .map(({ olderThanMs, finishedBeforeIn, states, limit, asRunEnds }) => {
+      const options: PurgeOptions = {
+        ...(olderThanMs === undefined ? {} : { olderThanMs }),
+        ...(states === undefined ? {} : { states }),
+        ...(limit === undefined ? {} : { limit }),
+      };
+      const label = JSON.stringify(finishedBeforeIn === undefined ? options : { ...options, finishedBefore: `now${finishedBeforeIn < 0 ? "" : "+"}${finishedBeforeIn}` });
+      if (asRunEnds) return command(`purge ${label} as a run ends`, (h) => h.purgeAsRunEnds(options, finishedBeforeIn));
+      return command(`purge ${label}`, (h) => h.purge(options, finishedBeforeIn));
     });
   const pauseCmd = fc.constant(command("pause", (h) => h.pause()));
   const resumeCmd = fc.constant(command("resume", (h) => h.resume()));
   const turnsCmd = fc.integer({ min: 1, max: 6 }).map((n) => command(`turns ${n}`, (h) => h.turns(n)));
   const idleCmd = fc.constant(command("runUntilIdle", (h) => h.idle()));
-  // 61 s: past the misfire tolerance, so a restart that follows sees overdue runs (default catchUp: all still run).
-  const advanceCmd = fc.constantFrom(100, 250, 500, 61_000).map((ms) => command(`advance ${ms}`, (h) => h.advance(ms)));
+  // 10 s: the next instant of a 10-second cron. 61 s: past the misfire tolerance, so a restart that follows sees overdue runs.
+  const advanceCmd = fc.constantFrom(100, 250, 500, 10_000, 61_000).map((ms) => command(`advance ${ms}`, (h) => h.advance(ms)));
+  const advanceToRetentionCmd = fc.constant(command("advance to the retention timer", (h) => h.advanceToRetention()));
+  // Downtime (ManualClock only) past the misfire tolerance: what fell due meanwhile meets its misfire policy at open.
   const restartCmd = fc
-    .record({ mode: fc.constantFrom<"drain" | "abort">("drain", "abort"), start: fc.constantFrom(true, true, true, false), concurrency: fc.integer({ min: 1, max: 4 }) })
-    .map(({ mode, start, concurrency }) => command(`restart ${mode} start=${start} concurrency=${concurrency}`, (h) => h.restart(mode, start, concurrency)));
+    .record({
+      mode: fc.constantFrom<"drain" | "abort">("drain", "abort"),
+      start: fc.constantFrom(true, true, true, false),
+      concurrency: fc.integer({ min: 1, max: 4 }),
+      downMs: realTime ? fc.constant(0) : fc.constantFrom(0, 0, 0, 61_000, 150_000),
+    })
+    .map(({ mode, start, concurrency, downMs }) =>
+      command(`restart ${mode} start=${start} concurrency=${concurrency}${downMs > 0 ? ` down=${downMs}` : ""}`, (h) => h.restart(mode, start, concurrency, downMs)),
+    );
   return [
     submitCmd,
     submitCmd,
     submitCmd,
+    ...(realTime ? [] : [submitCronCmd]),
     submitWithIdCmd,
     submitManyCmd,
     cancelTaskCmd,
@@ -1153,9 +1603,32 @@ function commandArbsOf(realTime: boolean): fc.Arbitrary<Cmd>[] {
     turnsCmd,
     idleCmd,
     ...(realTime ? [] : [advanceCmd]),
+    ...(retention ? [advanceToRetentionCmd, advanceToRetentionCmd] : []),
     restartCmd,
   ];
 }
+
+/** What a case chooses besides its commands. */
+interface CaseOptions {
+  readonly seed: number;
+  readonly concurrency: number;
+  readonly snapshots: Snapshots;
+  readonly backoff: Backoff;
+  readonly leaseTimeoutMs: number;
+  readonly realTime: boolean;
+  /** The `cronWindow` option; undefined leaves it out (default 5). */
+  readonly cronWindow: number | undefined;
+  readonly retention: RetentionOptions | undefined;
+}
+
+/** The `retention` option of some ManualClock cases: everyMs its lowest, 1 s, or left to default (olderThanMs clamped to 1 s – 1 h). */
+const retentionArb: fc.Arbitrary<RetentionOptions> = fc
+  .record({
+    olderThanMs: fc.constantFrom(0, 300, 61_000),
+    everyMs: fc.constantFrom<number | undefined>(undefined, 100, 1_000),
+    states: fc.option(fc.subarray([...TERMINAL_STATES], { minLength: 1 }), { nil: undefined, freq: 3 }),
+  })
+  .map(({ olderThanMs, everyMs, states }) => ({ olderThanMs, ...(everyMs === undefined ? {} : { everyMs }), ...(states === undefined ? {} : { states }) }));
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const SEED = process.env.AQ_MODEL_SEED === undefined ? undefined : Number(process.env.AQ_MODEL_SEED);
@@ -1163,22 +1636,25 @@ const SEED = process.env.AQ_MODEL_SEED === undefined ? undefined : Number(proces
 /**
  * Runs `runs` cases of up to `maxCommands` commands each, on a ManualClock or
  * in real time. The test's timeout is generous for the defaults (the two
- * properties take about 6 + 3 s on 2 cores) and scales for a soak.
+ * properties take about 6 + 1 s on 2 cores) and scales for a soak.
  */
 function modelTest(title: string, realTime: boolean, runs: number, maxCommands: number): void {
   it(title, async () => {
+    const caseArb: fc.Arbitrary<CaseOptions> = fc.record({
+      seed: fc.integer({ min: 1, max: 0x7fff_ffff }),
+      concurrency: fc.integer({ min: 1, max: 4 }),
+      snapshots: fc.constantFrom<Snapshots>("off", "onLoop", "inWorker"),
+      backoff: realTime ? fc.constantFrom<Backoff>([0], [20], [5, 20]) : fc.constantFrom<Backoff>([0], [100], [50, 200], [50, 200]),
+      leaseTimeoutMs: fc.constantFrom(1_000, 30_000),
+      realTime: fc.constant(realTime),
+      cronWindow: realTime ? fc.constant(undefined) : fc.constantFrom(undefined, 1, 2, 3),
+      retention: realTime ? fc.constant(undefined) : fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: retentionArb }),
+    });
     await fc.assert(
       fc.asyncProperty(
-        fc.commands(commandArbsOf(realTime), { maxCommands, size: "max" }),
-        fc.record({
-          seed: fc.integer({ min: 1, max: 0x7fff_ffff }),
-          concurrency: fc.integer({ min: 1, max: 4 }),
-          snapshots: fc.constantFrom<Snapshots>("off", "onLoop", "inWorker"),
-          backoff: realTime ? fc.constantFrom<Backoff>([0], [20], [5, 20]) : fc.constantFrom<Backoff>([0], [100], [50, 200], [50, 200]),
-          leaseTimeoutMs: fc.constantFrom(1_000, 30_000),
-          realTime: fc.constant(realTime),
-        }),
-        async (cmds, options) => {
+        // The commands depend on the case: with retention, plans have no timeouts.
+        caseArb.chain((options) => fc.tuple(fc.constant(options), fc.commands(commandArbsOf(realTime, options.retention !== undefined), { maxCommands, size: "max" }))),
+        async ([options, cmds]) => {
           const h = new Harness(options);
           await h.open(true);
           try {
@@ -1201,9 +1677,10 @@ function modelTest(title: string, realTime: boolean, runs: number, maxCommands: 
 
 describe("control model", () => {
   modelTest(
-    "submit (also idempotent and in batches), cancel, suspend/resumeRun, timeouts, purge, pause/resume, progress and restarts keep the queue's invariants",
+    "submit (also idempotent, in batches and cron), cancel, suspend/resumeRun, timeouts, purge and retention, pause/resume, progress and restarts (with misfires) keep the queue's invariants",
     false,
-    env("AQ_MODEL_RUNS", 50),
+    // More cases than the real-time property: cron, misfire and retention widen what a case can meet.
+    env("AQ_MODEL_RUNS", 100),
     env("AQ_MODEL_COMMANDS", 30),
   );
   // On the system clock: a 5 ms timeout against handlers of real 6 ms and 30 ms, retries and repeat runs due by themselves.
