@@ -75,7 +75,18 @@ const PURGE_BATCH_TASKS = 1_000;
 const PURGE_SCAN_SLICE = 10_000;
 
 function sameSpec(a: TaskSpec, b: TaskSpec): boolean {
-  return JSON.stringify(taskSpecToJson(a)) === JSON.stringify(taskSpecToJson(b));
+  return JSON.stringify(comparable(a)) === JSON.stringify(comparable(b));
+}
+
+/**
+ * A spec's JSON with the default misfire policy spelt out, so that a policy
+ * naming the default (`misfire: { kind: "catchUp" }`) is the same spec as one
+ * leaving it out, as spelt-out default constraints already are.
+ */
+function comparable(spec: TaskSpec): unknown {
+  const json = taskSpecToJson(spec) as { runPolicy: { kind: string; misfire?: unknown } };
+  if (json.runPolicy.kind !== "once" && json.runPolicy.misfire === undefined) json.runPolicy = { ...json.runPolicy, misfire: { kind: "catchUp" } };
+  return json;
 }
 
 /** A validated submission with its derived runs, not yet written. */

@@ -142,6 +142,21 @@ describe("submit", () => {
     expect(q2.stats()).toMatchObject({ tasks: 1, runs: 2 });
   });
 
+  it("a policy spelling out the default misfire (catchUp) is the same spec as one leaving it out, and the other way round; another misfire is not", async () => {
+    const q = await openQueue({ dataDir: tempDir(), handler: () => undefined });
+    const implicit = await q.submit({ runPolicy: { kind: "cron", expression: "0 0 1 1 *" } });
+    const explicit = await q.submit({ taskId: implicit.taskId, runPolicy: { kind: "cron", expression: "0 0 1 1 *", misfire: { kind: "catchUp" } } });
+    expect(explicit).toMatchObject({ existing: true, runIds: implicit.runIds });
+    const spelt = await q.submit({ runPolicy: { kind: "repeat", count: 2, intervalMs: 60_000, misfire: { kind: "catchUp" } } });
+    expect(await q.submit({ taskId: spelt.taskId, runPolicy: { kind: "repeat", count: 2, intervalMs: 60_000 } })).toMatchObject({ existing: true });
+    expect(await codeOf(() => q.submit({ taskId: spelt.taskId, runPolicy: { kind: "repeat", count: 2, intervalMs: 60_000, misfire: { kind: "skip" } } }))).toBe(
+      "TASK_SPEC_MISMATCH",
+    );
+    expect(
+      await codeOf(() => q.submit({ taskId: spelt.taskId, runPolicy: { kind: "repeat", count: 2, intervalMs: 60_000, misfire: { kind: "catchUp", maxRuns: 1 } } })),
+    ).toBe("TASK_SPEC_MISMATCH");
+  });
+
   it("writes nothing for a rejected spec", async () => {
     const dataDir = tempDir();
     const q = await openQueue({ dataDir, handler: () => undefined, backoff: fixedBackoff(0) });
