@@ -201,20 +201,21 @@ const badPolicy = fc.oneof(
     .map((expression) => `cron:${expression}`),
 );
 
-/** A JSON text for --constraints that parses but is wrong, with the field the message must name. */
-const badConstraints: fc.Arbitrary<{
+/** A JSON value that parses but is wrong for a flag, with the field the message must name. */
+interface BadJson {
   readonly json: unknown;
   readonly field: string;
   readonly value?: string;
-}> = fc.oneof(
-  fc
-    .oneof(
-      fc.integer(),
-      fc.string({ maxLength: 6 }),
-      fc.constant(null),
-      fc.array(fc.integer(), { maxLength: 2 }),
-    )
-    .map((json) => ({ json, field: "object", value: shown(json) })),
+}
+
+/** JSON that is not an object, for a flag that takes one (--constraints, --metadata). */
+const notAnObjectJson: fc.Arbitrary<BadJson> = fc
+  .oneof(fc.integer(), fc.string({ maxLength: 6 }), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }))
+  .map((json) => ({ json, field: "object", value: shown(json) }));
+
+/** A JSON text for --constraints that parses but is wrong, with the field the message must name. */
+const badConstraints: fc.Arbitrary<BadJson> = fc.oneof(
+  notAnObjectJson,
   fc
     .string({ minLength: 1, maxLength: 10 })
     .filter(
@@ -265,19 +266,8 @@ const badConstraints: fc.Arbitrary<{
     .map((list) => ({ json: { requiredCapabilities: list }, field: "requiredCapabilities" })),
 );
 
-const badMetadata: fc.Arbitrary<{
-  readonly json: unknown;
-  readonly field: string;
-  readonly value?: string;
-}> = fc.oneof(
-  fc
-    .oneof(
-      fc.integer(),
-      fc.string({ maxLength: 6 }),
-      fc.constant(null),
-      fc.array(fc.integer(), { maxLength: 2 }),
-    )
-    .map((json) => ({ json, field: "object", value: shown(json) })),
+const badMetadata: fc.Arbitrary<BadJson> = fc.oneof(
+  notAnObjectJson,
   fc
     .string({ minLength: 1, maxLength: 10 })
     .filter((key) => !["tags", "priority", "description", "__proto__", "constructor"].includes(key))

@@ -48,12 +48,17 @@ export {
   nextCronOccurrences,
   CRON_HORIZON_MS,
   mayDeriveMoreRuns,
+  ONCE_POLICY_FIELDS,
+  REPEAT_POLICY_FIELDS,
+  CRON_POLICY_FIELDS,
+  MISFIRE_FIELDS,
 } from "./task/run-policy.js";
 export type { RunPolicy, OncePolicy, RepeatPolicy, CronPolicy, MisfirePolicy } from "./task/run-policy.js";
 export {
   SAFETY_LEVELS,
   CONCURRENCY_KEY_HOLD_POLICIES,
   DEFAULT_TASK_CONSTRAINTS,
+  CONSTRAINT_FIELDS,
   createTaskConstraints,
   validateTaskConstraints,
 } from "./task/task-constraints.js";
@@ -61,6 +66,7 @@ export type { TaskConstraints, TaskConstraintsInput, SafetyLevel, ConcurrencyKey
 export {
   TASK_NAME_MAX_LENGTH,
   DEFAULT_TASK_METADATA,
+  METADATA_FIELDS,
   EMPTY_PAYLOAD_BYTES,
   EMPTY_TASK_PAYLOAD,
   JSON_CONTENT_TYPE,

@@ -10,11 +10,11 @@ import { parseTaskId, parseTenantId } from "../ids/ids.js";
 import { requireId } from "../internal/checks.js";
 import { asNumber, asString, asStringArray, optionalWith, readObject, required } from "../internal/json.js";
 import type { MisfirePolicy, RunPolicy } from "../task/run-policy.js";
-import { validateRunPolicy } from "../task/run-policy.js";
+import { CRON_POLICY_FIELDS, MISFIRE_FIELDS, ONCE_POLICY_FIELDS, REPEAT_POLICY_FIELDS, validateRunPolicy } from "../task/run-policy.js";
 import type { ConcurrencyKeyHoldPolicy, SafetyLevel, TaskConstraints } from "../task/task-constraints.js";
-import { validateTaskConstraints } from "../task/task-constraints.js";
+import { CONSTRAINT_FIELDS, validateTaskConstraints } from "../task/task-constraints.js";
 import type { TaskMetadata, TaskPayload, TaskSpec } from "../task/task-spec.js";
-import { validateTaskMetadata, validateTaskSpec } from "../task/task-spec.js";
+import { METADATA_FIELDS, validateTaskMetadata, validateTaskSpec } from "../task/task-spec.js";
 import { bytesFromBase64, bytesToBase64 } from "./base64.js";
 
 /** JSON form of a {@link TaskPayload}: bytes as standard base64. */
@@ -82,7 +82,7 @@ export function taskMetadataToJson(metadata: TaskMetadata): TaskMetadataJson {
 
 /** Decodes and validates metadata (`INVALID_TAGS`, `INVALID_PRIORITY`, ...). */
 export function taskMetadataFromJson(json: unknown, path = "metadata"): TaskMetadata {
-  const o = readObject(json, path, ["tags", "priority", "description"]);
+  const o = readObject(json, path, METADATA_FIELDS);
   const description = optionalWith(o, "description", (v) => asString(v, `${path}.description`));
   const metadata: TaskMetadata = {
     tags: asStringArray(required(o, "tags", path), `${path}.tags`),
@@ -110,14 +110,7 @@ export function taskConstraintsToJson(c: TaskConstraints): TaskConstraintsJson {
  * `holdDuringRetry` and a missing safety level to `pure`.
  */
 export function taskConstraintsFromJson(json: unknown, path = "constraints"): TaskConstraints {
-  const o = readObject(json, path, [
-    "maxAttempts",
-    "timeoutMs",
-    "concurrencyKey",
-    "concurrencyKeyHoldPolicy",
-    "safetyLevel",
-    "requiredCapabilities",
-  ]);
+  const o = readObject(json, path, CONSTRAINT_FIELDS);
   const timeoutMs = optionalWith(o, "timeoutMs", (v) => asNumber(v, `${path}.timeoutMs`));
   const concurrencyKey = optionalWith(o, "concurrencyKey", (v) => asString(v, `${path}.concurrencyKey`));
   const requiredCapabilities = optionalWith(o, "requiredCapabilities", (v) => asStringArray(v, `${path}.requiredCapabilities`));
@@ -135,9 +128,9 @@ export function taskConstraintsFromJson(json: unknown, path = "constraints"): Ta
 }
 
 function misfireFromJson(json: unknown, path: string): MisfirePolicy {
-  const kind = readObject(json, path, ["kind", "maxRuns"]).kind;
+  const kind = readObject(json, path, MISFIRE_FIELDS).kind;
   if (kind === "catchUp") {
-    const o = readObject(json, path, ["kind", "maxRuns"]);
+    const o = readObject(json, path, MISFIRE_FIELDS);
     const maxRuns = optionalWith(o, "maxRuns", (v) => asNumber(v, `${path}.maxRuns`));
     return maxRuns === undefined ? { kind } : { kind, maxRuns };
   }
@@ -177,10 +170,10 @@ export function runPolicyFromJson(json: unknown, path = "runPolicy"): RunPolicy 
   const kind = readObject(json, path, ["kind", "count", "intervalMs", "expression", "maxOccurrences", "misfire"]).kind;
   let policy: RunPolicy;
   if (kind === "once") {
-    readObject(json, path, ["kind"]);
+    readObject(json, path, ONCE_POLICY_FIELDS);
     policy = { kind };
   } else if (kind === "repeat") {
-    const o = readObject(json, path, ["kind", "count", "intervalMs", "misfire"]);
+    const o = readObject(json, path, REPEAT_POLICY_FIELDS);
     const misfire = optionalWith(o, "misfire", (v) => misfireFromJson(v, `${path}.misfire`));
     policy = {
       kind,
@@ -189,7 +182,7 @@ export function runPolicyFromJson(json: unknown, path = "runPolicy"): RunPolicy 
       ...(misfire === undefined ? {} : { misfire }),
     };
   } else if (kind === "cron") {
-    const o = readObject(json, path, ["kind", "expression", "maxOccurrences", "misfire"]);
+    const o = readObject(json, path, CRON_POLICY_FIELDS);
     const maxOccurrences = optionalWith(o, "maxOccurrences", (v) => asNumber(v, `${path}.maxOccurrences`));
     const misfire = optionalWith(o, "misfire", (v) => misfireFromJson(v, `${path}.misfire`));
     policy = {

@@ -77,17 +77,17 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
   if (typeof policy !== "object" || policy === null) return policy;
   switch (policy.kind) {
     case "once":
-      assertKnownKeys(policy, "runPolicy", ONCE_FIELDS);
+      assertKnownKeys(policy, "runPolicy", ONCE_POLICY_FIELDS);
       return ONCE_POLICY;
     case "repeat": {
-      assertKnownKeys(policy, "runPolicy", REPEAT_FIELDS);
+      assertKnownKeys(policy, "runPolicy", REPEAT_POLICY_FIELDS);
       const copy: { -readonly [K in keyof RepeatPolicy]: RepeatPolicy[K] } = { kind: "repeat", count: policy.count, intervalMs: policy.intervalMs };
       // null, as for every optional field of an input, means "not given".
       if (policy.misfire != null) copy.misfire = copyMisfire(policy.misfire);
       return copy;
     }
     case "cron": {
-      assertKnownKeys(policy, "runPolicy", CRON_FIELDS);
+      assertKnownKeys(policy, "runPolicy", CRON_POLICY_FIELDS);
       const copy: { -readonly [K in keyof CronPolicy]: CronPolicy[K] } = { kind: "cron", expression: policy.expression };
       if (policy.maxOccurrences != null) copy.maxOccurrences = policy.maxOccurrences;
       if (policy.misfire != null) copy.misfire = copyMisfire(policy.misfire);
@@ -98,11 +98,14 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
   }
 }
 
-// The fields each policy kind has: any other key in an input policy is refused.
-const ONCE_FIELDS: readonly string[] = ["kind"];
-const REPEAT_FIELDS: readonly (keyof RepeatPolicy)[] = ["kind", "count", "intervalMs", "misfire"];
-const CRON_FIELDS: readonly (keyof CronPolicy)[] = ["kind", "expression", "maxOccurrences", "misfire"];
-const MISFIRE_FIELDS: readonly string[] = ["kind", "maxRuns"];
+/** The fields of a once policy: any other key in an input policy is refused (here and in JSON). */
+export const ONCE_POLICY_FIELDS: readonly (keyof OncePolicy)[] = ["kind"];
+/** The fields of a repeat policy. */
+export const REPEAT_POLICY_FIELDS: readonly (keyof RepeatPolicy)[] = ["kind", "count", "intervalMs", "misfire"];
+/** The fields of a cron policy. */
+export const CRON_POLICY_FIELDS: readonly (keyof CronPolicy)[] = ["kind", "expression", "maxOccurrences", "misfire"];
+/** The fields a misfire policy may have (`maxRuns` only with `catchUp`). */
+export const MISFIRE_FIELDS: readonly string[] = ["kind", "maxRuns"];
 
 function copyMisfire(misfire: MisfirePolicy): MisfirePolicy {
   if (typeof misfire !== "object" || misfire === null) return misfire;

@@ -126,7 +126,7 @@ export function createTaskSpec(input: TaskSpecInput): TaskSpec {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Every field of {@link TaskMetadata}: any other key in an input is refused. */
-const METADATA_FIELDS: readonly (keyof TaskMetadata)[] = ["tags", "priority", "description"];
+export const METADATA_FIELDS: readonly (keyof TaskMetadata)[] = ["tags", "priority", "description"];
 
 /** Metadata from partial input (tags copied); the shared {@link DEFAULT_TASK_METADATA} when it asks for nothing else. */
 function createTaskMetadata(input: Partial<TaskMetadata> | null | undefined): TaskMetadata {

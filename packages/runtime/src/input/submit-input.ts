@@ -5,7 +5,10 @@
  */
 import type { RunPolicy, TaskConstraintsInput, TaskMetadata, TaskId } from "@actionqueue/core";
 import {
+  CONSTRAINT_FIELDS,
   JSON_CONTENT_TYPE,
+  METADATA_FIELDS,
+  MISFIRE_FIELDS,
   ValidationError,
   createTaskConstraints,
   describeValue,
@@ -17,18 +20,10 @@ import { encodeJsonPayload } from "./json-payload.js";
 import { assertStrictObject, withoutNulls } from "./strict-object.js";
 import { parseRunPolicyText } from "./run-policy-text.js";
 
-/** Keys accepted in constraints JSON. */
-export const CONSTRAINT_KEYS = [
-  "maxAttempts",
-  "timeoutMs",
-  "concurrencyKey",
-  "concurrencyKeyHoldPolicy",
-  "safetyLevel",
-  "requiredCapabilities",
-] as const;
-/** Keys accepted in metadata JSON. */
-export const METADATA_KEYS = ["tags", "priority", "description"] as const;
-const MISFIRE_KEYS = ["kind", "maxRuns"] as const;
+/** Keys accepted in constraints JSON: core's fields of TaskConstraints. */
+export const CONSTRAINT_KEYS: readonly string[] = CONSTRAINT_FIELDS;
+/** Keys accepted in metadata JSON: core's fields of TaskMetadata. */
+export const METADATA_KEYS: readonly string[] = METADATA_FIELDS;
 const POLICY_KEYS = ["kind", "count", "intervalMs", "expression", "maxOccurrences", "misfire"] as const;
 const SUBMIT_KEYS = ["name", "taskId", "payload", "payloadBase64", "contentType", "runPolicy", "constraints", "metadata"] as const;
 // Keys whose null means "not given" (the rest are required, or, for payload, take null as a value).
@@ -68,7 +63,7 @@ export function parseRunPolicyJson(value: unknown, field = "runPolicy"): RunPoli
   // The misfire policy is strict too: a misspelt `maxRuns` must not vanish into the default.
   // Anything but an object (an array, a string) is left to validateRunPolicy, which refuses it as INVALID_RUN_POLICY.
   if (typeof obj.misfire === "object" && obj.misfire !== null && !Array.isArray(obj.misfire)) {
-    const misfire = withoutNulls(assertStrictObject(obj.misfire, `${field}.misfire`, MISFIRE_KEYS), OPTIONAL_MISFIRE_KEYS);
+    const misfire = withoutNulls(assertStrictObject(obj.misfire, `${field}.misfire`, MISFIRE_FIELDS), OPTIONAL_MISFIRE_KEYS);
     if (misfire !== obj.misfire) obj = { ...obj, misfire };
   }
   validateRunPolicy(obj);

@@ -54,7 +54,7 @@ function moveRun(state: ProjectionState, record: RunRecord, to: RunState, at: nu
 }
 
 /** Gives the run's last attempt an end time if it has none (no outcome: nothing reported one). */
-export function closeOpenAttempt(record: RunRecord, at: number): void {
+function closeOpenAttempt(record: RunRecord, at: number): void {
   const last = record.attempts[record.attempts.length - 1];
   if (last !== undefined && last.finishedAt === undefined) record.replaceLastAttempt({ attemptId: last.attemptId, startedAt: last.startedAt, finishedAt: at });
 }
