@@ -8,7 +8,7 @@
  *
  * Flags: --quick, --reps=N, --systems=a,b, --workloads=a,b, --no-heap,
  * --heap-only (measure the heap and merge it into an existing report),
- * --keep-redis-config, --out=DIR, --name=BASE.
+ * --keep-redis-config, --throughput-jobs=N, --out=DIR, --name=BASE.
  */
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
@@ -79,6 +79,7 @@ async function main(): Promise<number> {
       "no-heap": { type: "boolean", default: false },
       "heap-only": { type: "boolean", default: false },
       "keep-redis-config": { type: "boolean", default: false },
+      "throughput-jobs": { type: "string" },
       out: { type: "string" },
       name: { type: "string" },
     },
@@ -88,7 +89,11 @@ async function main(): Promise<number> {
   const base: Sizes = quick ? QUICK : FULL;
   const reps = values.reps === undefined ? base.repetitions : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${String(values.reps)}`);
-  const sizes: Sizes = { ...base, repetitions: reps };
+  const throughputJobs = values["throughput-jobs"] === undefined ? base.throughputJobs : Number(values["throughput-jobs"]);
+  if (!Number.isInteger(throughputJobs) || throughputJobs < 1) {
+    throw new Error(`--throughput-jobs must be a positive integer, got ${String(values["throughput-jobs"])}`);
+  }
+  const sizes: Sizes = { ...base, repetitions: reps, throughputJobs };
   const heapOnly = values["heap-only"] === true;
   const wanted = heapOnly ? (["actionqueue"] as SystemName[]) : list(values.systems, SYSTEM_NAMES, "system");
   const workloads = heapOnly ? [] : list(values.workloads, WORKLOAD_NAMES, "workload");

@@ -47,6 +47,7 @@ export {
   parseCronExpression,
   nextCronOccurrences,
   CRON_HORIZON_MS,
+  MAX_START_AT_MS,
   mayDeriveMoreRuns,
   ONCE_POLICY_FIELDS,
   REPEAT_POLICY_FIELDS,

@@ -4,7 +4,7 @@
  * {@link Scheduler} the runtime drives, and the attempt-finish seam between
  * executor and storage.
  */
-export { DEFAULT_CRON_WINDOW, deriveRuns, deriveCronWindow, repeatLastScheduledAt } from "./derive/derive-runs.js";
+export { DEFAULT_CRON_WINDOW, deriveRuns, deriveCronWindow, effectiveScheduleOrigin, repeatLastScheduledAt } from "./derive/derive-runs.js";
 export type { DerivableTask, DeriveRunsInput, DerivationResult, CronWindowInput } from "./derive/derive-runs.js";
 export { DerivationError } from "./derive/derivation-error.js";
 export {

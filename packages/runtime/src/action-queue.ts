@@ -31,7 +31,7 @@ import {
   parseTaskId,
   taskSpecToJson,
 } from "@actionqueue/core";
-import { DerivationError, Scheduler, deriveCronWindow, deriveRuns, isOverdue, planMisfire } from "@actionqueue/engine";
+import { DerivationError, Scheduler, deriveCronWindow, deriveRuns, effectiveScheduleOrigin, isOverdue, planMisfire } from "@actionqueue/engine";
 import { AttemptRunner } from "@actionqueue/executor-local";
 import type { ProjectionView, RecoveryReport, Storage, StorageMutationAuthority, WalWriterStats } from "@actionqueue/storage";
 import { openStorage } from "@actionqueue/storage";
@@ -515,10 +515,18 @@ export class ActionQueue {
         cronWindow: this.#options.cronWindow,
       }).runs;
       // A task that can never run is refused rather than kept forever with no runs (February 30, April 31).
-      if (runs.length === 0 && nextCronOccurrences(spec.runPolicy.expression, now, 1).length === 0) {
+      const from = effectiveScheduleOrigin(spec.runPolicy, now);
+      if (runs.length === 0 && nextCronOccurrences(spec.runPolicy.expression, Math.max(0, from - 1), 1).length === 0) {
+        if (from > now && nextCronOccurrences(spec.runPolicy.expression, now, 1).length > 0) {
+          throw new ValidationError(
+            "INVALID_START_AT",
+            `invalid runPolicy.startAt ${from}: cron expression ${JSON.stringify(spec.runPolicy.expression)} never fires after ${new Date(from).toISOString()}`,
+            { details: { field: "runPolicy.startAt", value: from } },
+          );
+        }
         throw new ValidationError(
           "INVALID_CRON_EXPRESSION",
-          `invalid cron expression ${JSON.stringify(spec.runPolicy.expression)}: it never fires after ${new Date(now).toISOString()}`,
+          `invalid cron expression ${JSON.stringify(spec.runPolicy.expression)}: it never fires after ${new Date(from).toISOString()}`,
           { details: { field: "runPolicy.expression", value: spec.runPolicy.expression } },
         );
       }

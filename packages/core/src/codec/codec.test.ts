@@ -85,6 +85,21 @@ describe("task spec codec", () => {
     expectCode(() => runPolicyFromJson({ kind: "cron", expression: "61 * * * *" }), "INVALID_CRON_EXPRESSION");
   });
 
+  it("carries a policy's startAt both ways, and refuses a bad one", () => {
+    for (const runPolicy of [
+      { kind: "once", startAt: 1_700_000_000_000 },
+      { kind: "repeat", count: 2, intervalMs: 1_000, startAt: 5, misfire: { kind: "skip" } },
+      { kind: "cron", expression: "0 * * * *", maxOccurrences: 3, startAt: 0 },
+    ] as const) {
+      const spec = createTaskSpec({ id: taskId(), runPolicy });
+      const json = taskSpecToJson(spec);
+      expect(json.runPolicy).toEqual(runPolicy);
+      expect(taskSpecFromJson(JSON.parse(JSON.stringify(json)))).toEqual(spec);
+    }
+    expectCode(() => runPolicyFromJson({ kind: "once", startAt: "soon" }), "INVALID_FIELD");
+    expectCode(() => runPolicyFromJson({ kind: "once", startAt: -5 }), "INVALID_START_AT");
+  });
+
   it("returns canonical ids for lowercase input", () => {
     const spec = createTaskSpec({ id: taskId(), runPolicy: repeatPolicy(2, 1) });
     const json = taskSpecToJson(spec);

@@ -147,12 +147,13 @@ function misfireFromJson(json: unknown, path: string): MisfirePolicy {
 export function runPolicyToJson(policy: RunPolicy): RunPolicyJson {
   switch (policy.kind) {
     case "once":
-      return { kind: "once" };
+      return policy.startAt === undefined ? { kind: "once" } : { kind: "once", startAt: policy.startAt };
     case "repeat":
       return {
         kind: "repeat",
         count: policy.count,
         intervalMs: policy.intervalMs,
+        ...(policy.startAt === undefined ? {} : { startAt: policy.startAt }),
         ...(policy.misfire === undefined ? {} : { misfire: { ...policy.misfire } }),
       };
     case "cron":
@@ -160,6 +161,7 @@ export function runPolicyToJson(policy: RunPolicy): RunPolicyJson {
         kind: "cron",
         expression: policy.expression,
         ...(policy.maxOccurrences === undefined ? {} : { maxOccurrences: policy.maxOccurrences }),
+        ...(policy.startAt === undefined ? {} : { startAt: policy.startAt }),
         ...(policy.misfire === undefined ? {} : { misfire: { ...policy.misfire } }),
       };
   }
@@ -167,28 +169,33 @@ export function runPolicyToJson(policy: RunPolicy): RunPolicyJson {
 
 /** Decodes and validates a run policy (`INVALID_REPEAT_COUNT`, `INVALID_CRON_EXPRESSION`, ...). */
 export function runPolicyFromJson(json: unknown, path = "runPolicy"): RunPolicy {
-  const kind = readObject(json, path, ["kind", "count", "intervalMs", "expression", "maxOccurrences", "misfire"]).kind;
+  const kind = readObject(json, path, ["kind", "count", "intervalMs", "expression", "maxOccurrences", "startAt", "misfire"]).kind;
   let policy: RunPolicy;
   if (kind === "once") {
-    readObject(json, path, ONCE_POLICY_FIELDS);
-    policy = { kind };
+    const o = readObject(json, path, ONCE_POLICY_FIELDS);
+    const startAt = optionalWith(o, "startAt", (v) => asNumber(v, `${path}.startAt`));
+    policy = startAt === undefined ? { kind } : { kind, startAt };
   } else if (kind === "repeat") {
     const o = readObject(json, path, REPEAT_POLICY_FIELDS);
+    const startAt = optionalWith(o, "startAt", (v) => asNumber(v, `${path}.startAt`));
     const misfire = optionalWith(o, "misfire", (v) => misfireFromJson(v, `${path}.misfire`));
     policy = {
       kind,
       count: asNumber(required(o, "count", path), `${path}.count`),
       intervalMs: asNumber(required(o, "intervalMs", path), `${path}.intervalMs`),
+      ...(startAt === undefined ? {} : { startAt }),
       ...(misfire === undefined ? {} : { misfire }),
     };
   } else if (kind === "cron") {
     const o = readObject(json, path, CRON_POLICY_FIELDS);
     const maxOccurrences = optionalWith(o, "maxOccurrences", (v) => asNumber(v, `${path}.maxOccurrences`));
+    const startAt = optionalWith(o, "startAt", (v) => asNumber(v, `${path}.startAt`));
     const misfire = optionalWith(o, "misfire", (v) => misfireFromJson(v, `${path}.misfire`));
     policy = {
       kind,
       expression: asString(required(o, "expression", path), `${path}.expression`),
       ...(maxOccurrences === undefined ? {} : { maxOccurrences }),
+      ...(startAt === undefined ? {} : { startAt }),
       ...(misfire === undefined ? {} : { misfire }),
     };
   } else {

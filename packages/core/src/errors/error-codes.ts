@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   INVALID_REPEAT_INTERVAL: "validation",
   INVALID_CRON_EXPRESSION: "validation",
   INVALID_CRON_MAX_OCCURRENCES: "validation",
+  INVALID_START_AT: "validation",
   INVALID_TIMESTAMP: "validation",
   INVALID_DURATION: "validation",
   INVALID_FIELD: "validation",

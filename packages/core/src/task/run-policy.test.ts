@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { expectCode } from "../../test/support.js";
-import { CRON_HORIZON_MS, cronPolicy, mayDeriveMoreRuns, nextCronOccurrences, oncePolicy, parseCronExpression, repeatPolicy, validateRunPolicy } from "./run-policy.js";
+import {
+  CRON_HORIZON_MS,
+  MAX_START_AT_MS,
+  ONCE_POLICY,
+  copyRunPolicy,
+  cronPolicy,
+  mayDeriveMoreRuns,
+  nextCronOccurrences,
+  oncePolicy,
+  parseCronExpression,
+  repeatPolicy,
+  validateRunPolicy,
+} from "./run-policy.js";
 
 const JAN_1_2024 = Date.UTC(2024, 0, 1); // a Monday, 00:00 UTC
 const iso = (ms: number[]) => ms.map((m) => new Date(m).toISOString());
@@ -152,5 +164,36 @@ describe("cron conformance (UTC)", () => {
       if (before === undefined) delete process.env.TZ;
       else process.env.TZ = before;
     }
+  });
+});
+
+describe("startAt (a delayed start)", () => {
+  it("is accepted on every kind, from 0 to the last millisecond a Date holds", () => {
+    validateRunPolicy({ kind: "once", startAt: 0 });
+    validateRunPolicy({ kind: "repeat", count: 2, intervalMs: 1, startAt: JAN_1_2024 });
+    validateRunPolicy({ kind: "cron", expression: "0 * * * *", startAt: MAX_START_AT_MS });
+  });
+
+  it("refuses anything but whole epoch milliseconds, naming field and value (INVALID_START_AT)", () => {
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, MAX_START_AT_MS + 1, "2024-01-01", null, true]) {
+      for (const policy of [{ kind: "once", startAt: bad }, { kind: "repeat", count: 1, intervalMs: 1, startAt: bad }, { kind: "cron", expression: "0 * * * *", startAt: bad }]) {
+        const error = expectCode(() => validateRunPolicy(policy), "INVALID_START_AT");
+        expect(error.details).toMatchObject({ field: "runPolicy.startAt" });
+        expect(error.message).toContain("invalid runPolicy.startAt");
+      }
+    }
+  });
+
+  it("tells a Date apart: it asks for getTime()", () => {
+    const error = expectCode(() => validateRunPolicy({ kind: "once", startAt: new Date(JAN_1_2024) }), "INVALID_START_AT");
+    expect(error.message).toContain("getTime()");
+  });
+
+  it("is kept by copyRunPolicy; null means not given", () => {
+    expect(copyRunPolicy({ kind: "once", startAt: 5 })).toEqual({ kind: "once", startAt: 5 });
+    expect(copyRunPolicy({ kind: "once", startAt: null } as never)).toBe(ONCE_POLICY);
+    expect(copyRunPolicy({ kind: "repeat", count: 2, intervalMs: 3, startAt: 7 })).toEqual({ kind: "repeat", count: 2, intervalMs: 3, startAt: 7 });
+    expect(copyRunPolicy({ kind: "cron", expression: "0 * * * *", startAt: 9 })).toEqual({ kind: "cron", expression: "0 * * * *", startAt: 9 });
+    expect(copyRunPolicy({ kind: "cron", expression: "0 * * * *", startAt: null } as never)).toEqual({ kind: "cron", expression: "0 * * * *" });
   });
 });

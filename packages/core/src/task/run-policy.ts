@@ -18,16 +18,23 @@ export type MisfirePolicy =
   | { readonly kind: "skip" }
   | { readonly kind: "coalesce" };
 
-/** Exactly one run, due at submission. */
+/** Exactly one run, due at submission or at `startAt`. */
 export interface OncePolicy {
   readonly kind: "once";
+  /**
+   * When the run is due (epoch ms): a delayed job. Default, or a time that
+   * has already passed when the task is submitted: due at submission.
+   */
+  readonly startAt?: number;
 }
 
-/** `count` runs, the i-th due at `origin + i * intervalMs`. */
+/** `count` runs, the i-th due at `origin + i * intervalMs`; the origin is the submission, or `startAt` if later. */
 export interface RepeatPolicy {
   readonly kind: "repeat";
   readonly count: number;
   readonly intervalMs: number;
+  /** When run 0 is due (epoch ms); default, or a time already passed at submission: the submission time. */
+  readonly startAt?: number;
   readonly misfire?: MisfirePolicy;
 }
 
@@ -38,11 +45,16 @@ export interface CronPolicy {
   readonly expression: string;
   /** Stop after this many occurrences (default: unlimited). */
   readonly maxOccurrences?: number;
+  /** No occurrence before this time (epoch ms); default: occurrences after the submission. */
+  readonly startAt?: number;
   readonly misfire?: MisfirePolicy;
 }
 
 /** The run policy of a task. */
 export type RunPolicy = OncePolicy | RepeatPolicy | CronPolicy;
+
+/** Latest `startAt` accepted: the last millisecond a JavaScript `Date` can hold (year 275760). */
+export const MAX_START_AT_MS = 8_640_000_000_000_000;
 
 /** Largest u32, the Rust width of counts: kept so limits match the original. */
 export const U32_MAX = 4_294_967_295;
@@ -78,11 +90,12 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
   switch (policy.kind) {
     case "once":
       assertKnownKeys(policy, "runPolicy", ONCE_POLICY_FIELDS);
-      return ONCE_POLICY;
+      // null, as for every optional field of an input, means "not given".
+      return policy.startAt == null ? ONCE_POLICY : { kind: "once", startAt: policy.startAt };
     case "repeat": {
       assertKnownKeys(policy, "runPolicy", REPEAT_POLICY_FIELDS);
       const copy: { -readonly [K in keyof RepeatPolicy]: RepeatPolicy[K] } = { kind: "repeat", count: policy.count, intervalMs: policy.intervalMs };
-      // null, as for every optional field of an input, means "not given".
+      if (policy.startAt != null) copy.startAt = policy.startAt;
       if (policy.misfire != null) copy.misfire = copyMisfire(policy.misfire);
       return copy;
     }
@@ -90,6 +103,7 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
       assertKnownKeys(policy, "runPolicy", CRON_POLICY_FIELDS);
       const copy: { -readonly [K in keyof CronPolicy]: CronPolicy[K] } = { kind: "cron", expression: policy.expression };
       if (policy.maxOccurrences != null) copy.maxOccurrences = policy.maxOccurrences;
+      if (policy.startAt != null) copy.startAt = policy.startAt;
       if (policy.misfire != null) copy.misfire = copyMisfire(policy.misfire);
       return copy;
     }
@@ -99,11 +113,11 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
 }
 
 /** The fields of a once policy: any other key in an input policy is refused (here and in JSON). */
-export const ONCE_POLICY_FIELDS: readonly (keyof OncePolicy)[] = ["kind"];
+export const ONCE_POLICY_FIELDS: readonly (keyof OncePolicy)[] = ["kind", "startAt"];
 /** The fields of a repeat policy. */
-export const REPEAT_POLICY_FIELDS: readonly (keyof RepeatPolicy)[] = ["kind", "count", "intervalMs", "misfire"];
+export const REPEAT_POLICY_FIELDS: readonly (keyof RepeatPolicy)[] = ["kind", "count", "intervalMs", "startAt", "misfire"];
 /** The fields of a cron policy. */
-export const CRON_POLICY_FIELDS: readonly (keyof CronPolicy)[] = ["kind", "expression", "maxOccurrences", "misfire"];
+export const CRON_POLICY_FIELDS: readonly (keyof CronPolicy)[] = ["kind", "expression", "maxOccurrences", "startAt", "misfire"];
 /** The fields a misfire policy may have (`maxRuns` only with `catchUp`). */
 export const MISFIRE_FIELDS: readonly string[] = ["kind", "maxRuns"];
 
@@ -165,12 +179,24 @@ function validateMisfire(misfire: unknown): void {
   }
 }
 
+function validateStartAt(startAt: unknown): void {
+  if (startAt === undefined) return;
+  if (typeof startAt !== "number" || !Number.isSafeInteger(startAt) || startAt < 0 || startAt > MAX_START_AT_MS) {
+    const hint = startAt instanceof Date ? " (a Date: pass date.getTime())" : "";
+    throw new ValidationError(
+      "INVALID_START_AT",
+      `invalid runPolicy.startAt ${describeValue(startAt)}: expected epoch milliseconds, a whole number from 0 to ${MAX_START_AT_MS}${hint}`,
+      { details: { field: "runPolicy.startAt", value: describeValue(startAt) } },
+    );
+  }
+}
+
 /**
  * Checks every rule of a run policy and throws a `ValidationError` naming the
- * field and value on the first failure. Order: kind, count, interval, cron.
+ * field and value on the first failure. Order: kind, count, interval, cron, startAt.
  */
 export function validateRunPolicy(policy: unknown): asserts policy is RunPolicy {
-  const p = policy as { kind?: unknown; count?: unknown; intervalMs?: unknown; expression?: unknown; maxOccurrences?: unknown; misfire?: unknown };
+  const p = policy as { kind?: unknown; count?: unknown; intervalMs?: unknown; expression?: unknown; maxOccurrences?: unknown; startAt?: unknown; misfire?: unknown };
   if (typeof policy !== "object" || policy === null) {
     throw new ValidationError("INVALID_RUN_POLICY", `invalid runPolicy ${describeValue(policy)}: expected an object`, {
       details: { field: "runPolicy" },
@@ -178,6 +204,7 @@ export function validateRunPolicy(policy: unknown): asserts policy is RunPolicy 
   }
   switch (p.kind) {
     case "once":
+      validateStartAt(p.startAt);
       return;
     case "repeat":
       if (!isPositiveInt(p.count, U32_MAX)) {
@@ -194,6 +221,7 @@ export function validateRunPolicy(policy: unknown): asserts policy is RunPolicy 
           { details: { field: "runPolicy.intervalMs", value: p.intervalMs } },
         );
       }
+      validateStartAt(p.startAt);
       validateMisfire(p.misfire);
       return;
     case "cron":
@@ -205,6 +233,7 @@ export function validateRunPolicy(policy: unknown): asserts policy is RunPolicy 
           { details: { field: "runPolicy.maxOccurrences", value: p.maxOccurrences } },
         );
       }
+      validateStartAt(p.startAt);
       validateMisfire(p.misfire);
       return;
     default:

@@ -163,3 +163,38 @@ describe("cron", () => {
     expect(s.runs.map((r) => r.scheduledAt)).toEqual([100_000, 101_000, 102_000, 103_000, 104_000]);
   });
 });
+
+describe("startAt (a delayed start)", () => {
+  it("once: due at a later startAt; an earlier one (already passed) means now", () => {
+    expect(times({ kind: "once", startAt: 5_000 }, 0, 0, 1_000)).toEqual([5_000]);
+    expect(times({ kind: "once", startAt: 500 }, 0, 0, 1_000)).toEqual([1_000]);
+    const run = deriveRuns({ task: task({ kind: "once", startAt: 5_000 }), alreadyDerived: 0, scheduleOrigin: 0, now: 1_000, ids }).runs[0]!;
+    expect(run.createdAt).toBe(1_000);
+  });
+  it("repeat: run 0 at startAt when it is later than the origin, the origin otherwise", () => {
+    expect(times({ kind: "repeat", count: 3, intervalMs: 100, startAt: 9_000 }, 1_000)).toEqual([9_000, 9_100, 9_200]);
+    expect(times({ kind: "repeat", count: 2, intervalMs: 100, startAt: 10 }, 1_000)).toEqual([1_000, 1_100]);
+  });
+  it("cron: the first window begins at startAt (an occurrence at startAt included)", () => {
+    expect(times({ kind: "cron", expression: "* * * * * *", startAt: 60_000 }, 1_000)).toEqual([60_000, 61_000, 62_000, 63_000, 64_000]);
+    const w = deriveCronWindow({ task: task({ kind: "cron", expression: "* * * * * *", startAt: 60_500 }), totalDerived: 0, liveRuns: 0, lastScheduledAt: undefined, now: 1_000, ids });
+    expect(w.runs.map((r) => r.scheduledAt)).toEqual([61_000, 62_000, 63_000, 64_000, 65_000]);
+  });
+  it("cron: later windows continue after the last run, never before startAt", () => {
+    const t = task({ kind: "cron", expression: "* * * * * *", startAt: 60_000 });
+    const next = deriveCronWindow({ task: t, totalDerived: 5, liveRuns: 3, lastScheduledAt: 64_000, now: 62_500, ids });
+    expect(next.runs.map((r) => r.scheduledAt)).toEqual([65_000, 66_000]);
+  });
+  it("property: no derived run is due before startAt, nor before now (once) or the origin (repeat)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1e12 }), fc.integer({ min: 0, max: 1e12 }), fc.integer({ min: 1, max: 5 }), (startAt, now, count) => {
+        for (const policy of [{ kind: "once", startAt }, { kind: "repeat", count, intervalMs: 1_000, startAt }, { kind: "cron", expression: "*/7 * * * * *", startAt }] as RunPolicy[]) {
+          const due = times(policy, now, 0, now);
+          expect(due.length).toBeGreaterThan(0);
+          expect(due[0]).toBeGreaterThanOrEqual(Math.max(startAt, now));
+          if (policy.kind !== "cron") expect(due[0]).toBe(Math.max(startAt, now));
+        }
+      }),
+    );
+  });
+});

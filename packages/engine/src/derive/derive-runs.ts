@@ -20,9 +20,12 @@ export interface DeriveRunsInput {
   readonly task: DerivableTask;
   /** Runs of this task that already exist (any state). */
   readonly alreadyDerived: number;
-  /** Repeat: the time of run 0; cron: occurrences at or after it. Ignored by once. */
+  /**
+   * Repeat: the time of run 0; cron: occurrences at or after it. Ignored by
+   * once. A policy's `startAt` later than this takes its place.
+   */
   readonly scheduleOrigin: number;
-  /** Creation time of the new runs (epoch ms); also once's `scheduledAt`. */
+  /** Creation time of the new runs (epoch ms); also once's `scheduledAt`, unless its `startAt` is later. */
   readonly now: number;
   readonly ids: Pick<IdFactory, "runId">;
   /** Cron: how many occurrences to materialise at most (default {@link DEFAULT_CRON_WINDOW}). */
@@ -71,9 +74,16 @@ export function repeatLastScheduledAt(taskId: TaskId, count: number, intervalMs:
   return last;
 }
 
+/** When a task's schedule begins: `origin`, or the policy's `startAt` if that is later. */
+export function effectiveScheduleOrigin(policy: RunPolicy, origin: number): number {
+  const startAt = policy.startAt;
+  return startAt !== undefined && startAt > origin ? startAt : origin;
+}
+
 /**
- * Derives the runs still missing for a task.
- * - once: one run due `now` unless one exists (`alreadyDerived > 1` is an error);
+ * Derives the runs still missing for a task. A policy's `startAt` later than
+ * the origin (`now` for once) takes its place (see {@link effectiveScheduleOrigin}).
+ * - once: one run due `now` (or at a later `startAt`) unless one exists (`alreadyDerived > 1` is an error);
  * - repeat: runs `alreadyDerived … count−1`, the i-th due `origin + i·intervalMs`
  *   (clock-independent); `alreadyDerived > count` is an error; overflow is
  *   checked for the whole schedule before anything is built;
@@ -85,8 +95,9 @@ export function repeatLastScheduledAt(taskId: TaskId, count: number, intervalMs:
  * propagate as core `ValidationError`s. Never returns a partial result.
  */
 export function deriveRuns(input: DeriveRunsInput): DerivationResult {
-  const { task, alreadyDerived, scheduleOrigin, now, ids } = input;
+  const { task, alreadyDerived, now, ids } = input;
   const policy = task.runPolicy;
+  const scheduleOrigin = effectiveScheduleOrigin(policy, input.scheduleOrigin);
   switch (policy.kind) {
     case "once": {
       if (alreadyDerived > 1) {
@@ -95,7 +106,7 @@ export function deriveRuns(input: DeriveRunsInput): DerivationResult {
         });
       }
       if (alreadyDerived === 1) return { runs: [], totalDerived: 1 };
-      return { runs: [newRun(task, ids, now, now)], totalDerived: 1 };
+      return { runs: [newRun(task, ids, effectiveScheduleOrigin(policy, now), now)], totalDerived: 1 };
     }
     case "repeat": {
       const { count, intervalMs } = policy;
@@ -161,6 +172,8 @@ export function deriveCronWindow(input: CronWindowInput): DerivationResult {
   const misfire = policy.misfire ?? { kind: "catchUp" };
   const replayAll = misfire.kind === "catchUp" && misfire.maxRuns === undefined;
   if (!replayAll) after = Math.max(after, now - (input.toleranceMs ?? 0) - 1);
+  // Nothing before the policy's start, whatever the window already holds.
+  if (policy.startAt !== undefined) after = Math.max(after, policy.startAt - 1);
   const runs = nextCronOccurrences(policy.expression, Math.max(0, after), n).map((at) => newRun(task, ids, at, now));
   return { runs, totalDerived: totalDerived + runs.length };
 }

@@ -431,6 +431,11 @@ export class BinaryReader {
     return out;
   }
 
+  /** Throws a decode error for `field` at the current position (for checks the primitives cannot make). */
+  invalid(field: string, message: string): never {
+    return this.#fail(field, message);
+  }
+
   choice<T>(table: readonly T[], field: string): T {
     const index = this.u8(field);
     const value = table[index];

@@ -82,6 +82,46 @@ describe("domain codec: task specs", () => {
   });
 });
 
+describe("domain codec: a run policy's startAt", () => {
+  const policyBytes = (runPolicy: TaskSpecInput["runPolicy"]): number[] => {
+    const w = new BinaryWriter();
+    writeTaskSpec(w, spec({ runPolicy }));
+    const all = [...w.toBytes()];
+    // id (16) · no name (1) · empty payload (1) · no content type (1), then the policy's kind byte.
+    return all.slice(19);
+  };
+
+  it("round-trips on every kind, with the keys in the order a submitted spec has", () => {
+    for (const runPolicy of [
+      { kind: "once", startAt: 1_700_000_000_000 },
+      { kind: "repeat", count: 3, intervalMs: 60_000, startAt: 0, misfire: { kind: "coalesce" } },
+      { kind: "cron", expression: "0 9 * * 1", maxOccurrences: 4, startAt: 8_640_000_000_000_000, misfire: { kind: "skip" } },
+    ] as const) {
+      const original = spec({ runPolicy });
+      const decoded = roundTrip(original);
+      expect(decoded.runPolicy).toEqual(runPolicy);
+      expect(Object.keys(decoded.runPolicy)).toEqual(Object.keys(original.runPolicy));
+    }
+  });
+
+  it("sets the kind byte's top bit only when a start follows, so older records read as before", () => {
+    expect(policyBytes({ kind: "once" })[0]).toBe(0);
+    expect(policyBytes({ kind: "once", startAt: 5 }).slice(0, 2)).toEqual([0x80, 5]);
+    expect(policyBytes({ kind: "repeat", count: 1, intervalMs: 1 })[0]).toBe(1);
+    expect(policyBytes({ kind: "cron", expression: "0 * * * *", startAt: 1 }).slice(0, 2)).toEqual([0x82, 1]);
+  });
+
+  it("refuses a kind byte naming no kind, with or without the start bit", () => {
+    for (const kindByte of [0x03, 0x83, 0xff]) {
+      const w = new BinaryWriter();
+      writeTaskSpec(w, spec({ runPolicy: { kind: "once" } }));
+      const bytes = w.toBytes();
+      bytes[19] = kindByte;
+      expect(() => readTaskSpec(new BinaryReader(bytes))).toThrow(/runPolicy\.kind/);
+    }
+  });
+});
+
 describe("domain codec: outcomes", () => {
   it("decodes outcomes without error or output to core's shared instances", () => {
     expect(roundTripOutcome(AttemptOutcome.success())).toBe(AttemptOutcome.success());

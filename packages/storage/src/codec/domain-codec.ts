@@ -34,6 +34,7 @@ import type {
   LedgerEntryId,
   MisfirePolicy,
   Permission,
+  RepeatPolicy,
   Role,
   RunPolicy,
   RunState,
@@ -77,8 +78,21 @@ function readMisfire(r: BinaryReader): MisfirePolicy {
   return maxRuns === undefined ? { kind } : { kind, maxRuns };
 }
 
+/**
+ * Set in a run policy's kind byte when a `startAt` follows it. Records written
+ * before policies had a start have the bit clear and read as they always did.
+ */
+const POLICY_STARTS_AT = 0x80;
+
 function writeRunPolicy(w: BinaryWriter, p: RunPolicy): void {
-  w.choice(p.kind, POLICY_KINDS, "runPolicy.kind");
+  if (p.startAt === undefined) w.choice(p.kind, POLICY_KINDS, "runPolicy.kind");
+  else {
+    const index = POLICY_KINDS.indexOf(p.kind);
+    // An unknown kind: let `choice` name it.
+    if (index < 0) w.choice(p.kind, POLICY_KINDS, "runPolicy.kind");
+    w.u8(index | POLICY_STARTS_AT);
+    w.uint(p.startAt, "runPolicy.startAt");
+  }
   if (p.kind === "repeat") {
     w.uint(p.count, "runPolicy.count");
     w.uint(p.intervalMs, "runPolicy.intervalMs");
@@ -91,13 +105,19 @@ function writeRunPolicy(w: BinaryWriter, p: RunPolicy): void {
 }
 
 function readRunPolicy(r: BinaryReader): RunPolicy {
-  const kind = r.choice(POLICY_KINDS, "runPolicy.kind");
-  if (kind === "once") return ONCE_POLICY;
+  const byte = r.u8("runPolicy.kind");
+  const kind = POLICY_KINDS[byte & ~POLICY_STARTS_AT];
+  if (kind === undefined) r.invalid("runPolicy.kind", `value ${byte} is not one of 0..${POLICY_KINDS.length - 1} (plus ${POLICY_STARTS_AT} with a start)`);
+  const startAt = (byte & POLICY_STARTS_AT) === 0 ? undefined : r.uint("runPolicy.startAt");
+  if (kind === "once") return startAt === undefined ? ONCE_POLICY : { kind, startAt };
   if (kind === "repeat") {
     const count = r.uint("runPolicy.count");
     const intervalMs = r.uint("runPolicy.intervalMs");
     const misfire = r.optional("runPolicy.misfire", () => readMisfire(r));
-    return misfire === undefined ? { kind, count, intervalMs } : { kind, count, intervalMs, misfire };
+    const policy: Mutable<RepeatPolicy> = { kind, count, intervalMs };
+    if (startAt !== undefined) policy.startAt = startAt;
+    if (misfire !== undefined) policy.misfire = misfire;
+    return policy;
   }
   const expression = r.string("runPolicy.expression");
   const maxOccurrences = r.optional("runPolicy.maxOccurrences", () => r.uint("runPolicy.maxOccurrences"));
@@ -105,6 +125,7 @@ function readRunPolicy(r: BinaryReader): RunPolicy {
   // Assignment rather than conditional spreads (slow on Node 20); same keys, same order.
   const policy: Mutable<CronPolicy> = { kind, expression };
   if (maxOccurrences !== undefined) policy.maxOccurrences = maxOccurrences;
+  if (startAt !== undefined) policy.startAt = startAt;
   if (misfire !== undefined) policy.misfire = misfire;
   return policy;
 }
