@@ -91,6 +91,24 @@ describe("submit over HTTP, the handler runs, read back", () => {
     expect(stats.body.attemptsByResult.success).toBeGreaterThanOrEqual(1);
   });
 
+  it("a delayed once task (runPolicy.startAt) waits: scheduled, explained, its start read back", async () => {
+    const startAt = Date.now() + 3_600_000;
+    const submitted = await post("/api/v1/tasks", { runPolicy: { kind: "once", startAt }, payload: { later: true } });
+    expect(submitted.status).toBe(201);
+    const { taskId, runIds } = submitted.body as { taskId: string; runIds: string[] };
+    const task = await api(daemon.url, `/api/v1/tasks/${taskId}`);
+    expect(task.body.runPolicy).toEqual({ kind: "once", startAt });
+    const run = await api(daemon.url, `/api/v1/runs/${runIds[0]!}`);
+    expect(run.body).toMatchObject({ state: "scheduled", scheduledAt: startAt });
+    const explain = await api(daemon.url, `/api/v1/runs/${runIds[0]!}/explain`);
+    expect(explain.body).toMatchObject({ kind: "scheduled", dueAt: startAt });
+    const bad = await post("/api/v1/tasks", { runPolicy: { kind: "once", startAt: "in an hour" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ field: "runPolicy.startAt" });
+    const cancel = await post(`/api/v1/tasks/${taskId}/cancel`);
+    expect(cancel.status).toBe(200);
+  });
+
   it("a flaky task is retried and completes on its second attempt", async () => {
     const submitted = await post("/api/v1/tasks", {
       name: "flaky",

@@ -12,6 +12,7 @@ export type { WalWriterStats, RecoveryReport, WalSyncMode } from "@actionqueue/s
 export type { ActionQueueEvents, ActionQueueEventName, ActionQueueListener } from "./events/event-map.js";
 export { parseDuration, formatDuration } from "./input/duration.js";
 export { parseRunPolicyText, formatRunPolicy } from "./input/run-policy-text.js";
+export { parseStartAtText } from "./input/start-at-text.js";
 export { encodeJsonPayload } from "./input/json-payload.js";
 export {
   CONSTRAINT_KEYS,

@@ -50,6 +50,9 @@ describe("text views", () => {
     expect(text).toMatch(/^payload\s+5 bytes$/m);
     expect(text).toContain(`  run ${runId}`);
     expect(text).not.toMatch(/^canceled/m);
+    expect(text).not.toMatch(/^starts at/m);
+    const delayed = formatTask({ ...task, runPolicy: { kind: "once", startAt: Date.UTC(2027, 0, 4, 8) } });
+    expect(delayed).toMatch(/^starts at\s+2027-01-04T08:00:00\.000Z$/m);
   });
 
   it("run: history and attempts", () => {

@@ -60,3 +60,22 @@ describe("prepareSubmission", () => {
     expect(codeOf(() => prepareSubmission({ runPolicy: "once", name: "x".repeat(300) }, dir))).toBe("INVALID_TASK_NAME");
   });
 });
+
+describe("prepareSubmission --start-at", () => {
+  const now = Date.UTC(2026, 10, 27, 12, 0);
+  it("sets the policy's startAt from a delay, an ISO date-time with zone or epoch ms", () => {
+    expect(prepareSubmission({ runPolicy: "once", startAt: "+10m" }, dir, now).input.runPolicy).toEqual({ kind: "once", startAt: now + 600_000 });
+    expect(prepareSubmission({ runPolicy: "repeat:2:1m", startAt: "2026-12-01T09:00:00+01:00" }, dir, now).input.runPolicy).toEqual({
+      kind: "repeat",
+      count: 2,
+      intervalMs: 60_000,
+      startAt: Date.UTC(2026, 11, 1, 8),
+    });
+    expect(prepareSubmission({ runPolicy: "cron:0 9 * * 1", startAt: "1800000000000" }, dir, now).input.runPolicy).toMatchObject({ startAt: 1_800_000_000_000 });
+  });
+  it("refuses a zone-less date-time, words and impossible dates (INVALID_START_AT)", () => {
+    for (const startAt of ["2026-12-01T09:00", "tomorrow", "+soon", "2026-02-30T09:00:00Z", "-5", "99999999999999999999"]) {
+      expect(codeOf(() => prepareSubmission({ runPolicy: "once", startAt }, dir, now)), startAt).toBe("INVALID_START_AT");
+    }
+  });
+});

@@ -9,8 +9,8 @@ import type { ActionQueueError, RunPolicy, TaskConstraintsInput, TaskId, TaskMet
 import { CliError, labelled, labelledAsync } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import { parseJsonText, readInputFile, readJsonArgument } from "../inputs.js";
-import { formatKeyValues, formatPolicy } from "../output.js";
-import { encodeJsonPayload, parseConstraintsJson, parseMetadataJson, parseRunPolicyText } from "../internal/runtime.js";
+import { formatKeyValues, formatPolicy, formatTimestamp } from "../output.js";
+import { encodeJsonPayload, parseConstraintsJson, parseMetadataJson, parseRunPolicyText, parseStartAtText } from "../internal/runtime.js";
 import { openQueue } from "./open.js";
 import type { SubmitInput } from "../internal/runtime.js";
 import type { ActionRunner } from "./action.js";
@@ -37,17 +37,20 @@ export interface SubmitFlags {
   readonly contentType?: string | undefined;
   readonly constraints?: string | undefined;
   readonly metadata?: string | undefined;
+  /** `--start-at`: +DELAY, an ISO date-time with zone, or epoch ms. */
+  readonly startAt?: string | undefined;
 }
 
 /**
  * Validates the flags of `submit` and reads its files, without opening the
  * queue. Throws an input error (exit 3) naming the first bad flag and value.
  */
-export function prepareSubmission(flags: SubmitFlags, cwd: string): PreparedSubmission {
+export function prepareSubmission(flags: SubmitFlags, cwd: string, now: number = Date.now()): PreparedSubmission {
   if (flags.payload !== undefined && flags.payloadJson !== undefined) {
     throw new CliError("CONFLICTING_OPTIONS", "--payload and --payload-json cannot be used together");
   }
-  const runPolicy: RunPolicy = parseRunPolicyText(flags.runPolicy, "--run-policy");
+  let runPolicy: RunPolicy = parseRunPolicyText(flags.runPolicy, "--run-policy");
+  if (flags.startAt !== undefined) runPolicy = { ...runPolicy, startAt: parseStartAtText(flags.startAt, now, "--start-at") };
   const taskId: TaskId | undefined = flags.taskId === undefined ? undefined : labelled(`--task-id`, () => parseTaskId(flags.taskId));
   let payload: Uint8Array | undefined;
   let contentType = flags.contentType;
@@ -110,6 +113,7 @@ async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandR
     taskId: result.taskId,
     runIds: result.runIds,
     runPolicy: prepared.runPolicyText,
+    ...(prepared.input.runPolicy.startAt === undefined ? {} : { startAt: prepared.input.runPolicy.startAt }),
     latestSequence: result.latestSequence,
     existing: result.existing,
   };
@@ -118,6 +122,7 @@ async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandR
       ["task", result.taskId],
       ["status", result.existing ? "already submitted (nothing written)" : "submitted"],
       ["run policy", prepared.runPolicyText],
+      ["starts at", prepared.input.runPolicy.startAt === undefined ? undefined : formatTimestamp(prepared.input.runPolicy.startAt)],
       ["runs", result.runIds.length],
       ["latest sequence", result.latestSequence],
     ]) + result.runIds.map((runId) => `  run ${runId}\n`).join("");
@@ -137,6 +142,7 @@ export function registerSubmit(program: Command, run: ActionRunner): void {
     .option("--content-type <type>", "content type of the payload")
     .option("--constraints <json|@file>", "maxAttempts, timeoutMs, concurrencyKey, concurrencyKeyHoldPolicy, safetyLevel, requiredCapabilities")
     .option("--metadata <json|@file>", "tags, priority, description")
+    .option("--start-at <time>", "nothing runs before this time: +DELAY (+10m), an ISO date-time with zone (2026-12-01T09:00:00Z) or epoch ms")
     .action(
       run((ctx, _args, options) =>
         submit(ctx, {
@@ -148,6 +154,7 @@ export function registerSubmit(program: Command, run: ActionRunner): void {
           contentType: optionalString(options, "contentType"),
           constraints: optionalString(options, "constraints"),
           metadata: optionalString(options, "metadata"),
+          startAt: optionalString(options, "startAt"),
         }),
       ),
     );

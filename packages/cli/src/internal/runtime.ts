@@ -10,6 +10,7 @@ export {
   loadHandlerModule,
   parseDuration,
   parseRunPolicyText,
+  parseStartAtText,
   formatRunPolicy,
   parseConstraintsJson,
   parseMetadataJson,
