@@ -48,6 +48,7 @@ export {
   nextCronOccurrences,
   CRON_HORIZON_MS,
   MAX_START_AT_MS,
+  canonicalTimeZone,
   mayDeriveMoreRuns,
   ONCE_POLICY_FIELDS,
   REPEAT_POLICY_FIELDS,

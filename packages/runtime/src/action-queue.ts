@@ -516,8 +516,9 @@ export class ActionQueue {
       }).runs;
       // A task that can never run is refused rather than kept forever with no runs (February 30, April 31).
       const from = effectiveScheduleOrigin(spec.runPolicy, now);
-      if (runs.length === 0 && nextCronOccurrences(spec.runPolicy.expression, Math.max(0, from - 1), 1).length === 0) {
-        if (from > now && nextCronOccurrences(spec.runPolicy.expression, now, 1).length > 0) {
+      const { expression, timezone } = spec.runPolicy;
+      if (runs.length === 0 && nextCronOccurrences(expression, Math.max(0, from - 1), 1, timezone).length === 0) {
+        if (from > now && nextCronOccurrences(expression, now, 1, timezone).length > 0) {
           throw new ValidationError(
             "INVALID_START_AT",
             `invalid runPolicy.startAt ${from}: cron expression ${JSON.stringify(spec.runPolicy.expression)} never fires after ${new Date(from).toISOString()}`,

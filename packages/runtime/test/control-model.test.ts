@@ -2,12 +2,14 @@
  * A model-based property test of the public control surface. fast-check
  * generates interleavings of submit (once, repeat, or cron — every minute,
  * every 5 minutes or every 10 seconds, maybe with maxOccurrences 1–4 —
- * repeat and cron maybe with a misfire policy, maybe a concurrency key
+ * repeat and cron maybe with a misfire policy, any of them maybe with a
+ * startAt (already passed, just ahead or minutes ahead), maybe a concurrency key
  * with either hold policy, maxAttempts 1–3, maybe a 5 ms timeout, and per
  * started attempt a scripted outcome — ok, a thrown Error, a TerminalError,
  * suspended() — and a duration), idempotent submit under a caller-chosen
  * taskId (new, or twice at once; existing with the same spec, the same with
- * its defaults spelled out, or a different one), submitMany of 2–4 tasks
+ * its defaults spelled out, a different one, or the same but for its
+ * startAt), submitMany of 2–4 tasks
  * (fresh, existing ids, a taskId twice, a mismatching spec), cancelTask,
  * cancelRun, resumeRun (of a suspended run, or of any other to see it
  * refused), purge (olderThanMs 0 or more, finishedBefore, maybe by end
@@ -21,15 +23,22 @@
  * and, on the ManualClock, maybe the retention option. Against a real data
  * directory it checks after every step:
  *
- * - every task has exactly the runs its policy implies; a cron task's runs
+ * - every task has exactly the runs its policy implies, and reads back the
+ *   policy it was submitted with (its startAt as given, even one already
+ *   passed; restarts and snapshots included); a once or repeat task's run i
+ *   is due at its origin + i × intervalMs, the origin the later of its
+ *   submission and its startAt; a cron task's runs
  *   only grow (restarts included), never past maxOccurrences, never once it
  *   is canceled, and they are its expression's instants in strictly
- *   increasing order: each the first one after the run before it (after
+ *   increasing order: the first one at or after the later of the submission
+ *   and the startAt, each other the first one after the run before it (after
  *   the later of that run and its own creation when the misfire policy does
- *   not replay missed runs), with at most cronWindow of them unfinished, and
+ *   not replay missed runs; never before the startAt), with at most
+ *   cronWindow of them unfinished, and
  *   a full window whenever the queue is idle, right after a cancelRun and
  *   after a restart (unless canceled or at maxOccurrences);
- * - no run is made ready, started or handed to the handler before it is due;
+ * - no run is made ready, started or handed to the handler before it is due,
+ *   nor any attempt of a task before its policy's startAt;
  * - the handler is called only for its run's current, running attempt, at
  *   most once per attempt, never for a run already seen terminal, never for a
  *   run seen suspended and not resumed since, never beyond the concurrency,
@@ -55,7 +64,8 @@
  * - while paused no attempt is created (in-flight handlers only finish);
  * - stats() agrees with listRuns()/listTasks();
  * - a repeated submission (same spec) returns the task with existing: true
- *   and writes nothing; a different spec under the id, a taskId twice in one
+ *   and writes nothing; a different spec under the id (another startAt too,
+ *   even one that gives the same schedule), a taskId twice in one
  *   submitMany, or a mismatch in a batch is refused with its code, and
  *   nothing of the call is written;
  * - purge removes exactly the finished tasks its options select — every run
@@ -119,7 +129,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { ManualClock, cronPolicy, nextCronOccurrences, oncePolicy, parseTaskId, repeatPolicy, systemClock } from "@actionqueue/core";
-import type { AttemptId, Clock, ConcurrencyKeyHoldPolicy, MisfirePolicy, RunId, TaskId } from "@actionqueue/core";
+import type { AttemptId, Clock, ConcurrencyKeyHoldPolicy, MisfirePolicy, RunId, RunPolicy, TaskId } from "@actionqueue/core";
 import { ActionQueue, TerminalError, exponentialBackoff, fixedBackoff, suspended } from "@actionqueue/runtime";
 import type { HandlerContext, PurgeOptions, RetentionOptions, RunView, SubmitInput, SubmitResult, TerminalRunState } from "@actionqueue/runtime";
 import { allRuns, codeOf, openQueue, sleep, tempDir, text } from "./helpers.js";
@@ -145,6 +155,8 @@ const TIMEOUT_MS = 5;
 const DEAF_MS = 30;
 
 interface TaskPlan {
+  /** The policy's `startAt`, as an offset from the clock at submission (negative: already passed); absent: none. */
+  readonly startAtIn: number | undefined;
   /** Absent (and no cron): a once task. */
   readonly repeat: { readonly count: number; readonly intervalMs: number } | undefined;
   /** A cron task (never with `repeat`). */
@@ -195,9 +207,14 @@ interface SubmittedTask {
   /** A cron task's list grows as its window is topped up (see `syncRuns`). */
   runIds: readonly RunId[];
   readonly plan: TaskPlan;
-  /** What was submitted: submitting it again is the same spec. */
+  /** What was submitted: submitting it again is the same spec. Its policy's `startAt` is the absolute one. */
   readonly input: SubmitInput;
+  /** When it was submitted: the task's createdAt, checked to lie between the clock's readings around the call. */
+  readonly createdAt: number;
 }
+
+/** The submission variants under an existing caller-chosen id. */
+type Variant = "same" | "spelledOut" | "different" | "otherStart";
 
 type Decision = "complete" | "fail" | "retry" | "suspend";
 /** How an attempt ended, as far as the script is concerned. */
@@ -274,6 +291,11 @@ function misfireKeeps(misfire: MisfirePolicy | undefined, overdue: number): numb
     case "coalesce":
       return Math.min(1, overdue);
   }
+}
+
+/** The startAt a task was submitted with (0, no bound, without one). */
+function startAtOf(task: SubmittedTask): number {
+  return task.input.runPolicy.startAt ?? 0;
 }
 
 /** Resolves with `promise`, or fails the case when it hangs (a hang is a finding, not a test timeout). */
@@ -434,6 +456,9 @@ class Harness {
     if (this.frozenAttempts !== undefined && !this.frozenAttempts.has(ctx.attemptId)) this.violations.push(`${where}: a new attempt started while paused`);
     if (ctx.attemptNumber > ctx.maxAttempts) this.violations.push(`${where}: attempt number above maxAttempts ${ctx.maxAttempts}`);
     if (view !== undefined && this.clock.now() < view.scheduledAt) this.violations.push(`${where}: called at ${this.clock.now()}, before the run is due at ${view.scheduledAt}`);
+    // (A task whose submit() has not resolved yet is not known here: observe checks its attempts' start.)
+    const startAt = this.tasks.find((t) => t.taskId === ctx.taskId)?.input.runPolicy.startAt;
+    if (startAt !== undefined && this.clock.now() < startAt) this.violations.push(`${where}: called at ${this.clock.now()}, before its task's startAt ${startAt}`);
     this.active += 1;
     if (this.active > this.concurrency) this.violations.push(`${where}: ${this.active} handlers running with concurrency ${this.concurrency}`);
     if (key !== null) {
@@ -533,12 +558,17 @@ class Harness {
       ...(plan.key === undefined ? {} : { concurrencyKey: plan.key, concurrencyKeyHoldPolicy: plan.hold }),
     };
     const { repeat, cron, misfire } = plan;
-    const runPolicy =
+    // The factories know no startAt: it is added to the policy they make (an absolute time from now on).
+    const start = plan.startAtIn === undefined ? {} : { startAt: Math.max(0, this.clock.now() + plan.startAtIn) };
+    const runPolicy: RunPolicy =
       cron !== undefined
-        ? cronPolicy(cron.expression, { ...(cron.maxOccurrences === undefined ? {} : { maxOccurrences: cron.maxOccurrences }), ...(misfire === undefined ? {} : { misfire }) })
+        ? {
+            ...cronPolicy(cron.expression, { ...(cron.maxOccurrences === undefined ? {} : { maxOccurrences: cron.maxOccurrences }), ...(misfire === undefined ? {} : { misfire }) }),
+            ...start,
+          }
         : repeat !== undefined
-          ? repeatPolicy(repeat.count, repeat.intervalMs, misfire)
-          : oncePolicy();
+          ? { ...repeatPolicy(repeat.count, repeat.intervalMs, misfire), ...start }
+          : { ...oncePolicy(), ...start };
     return { runPolicy, payload, constraints, ...(taskId === undefined ? {} : { taskId }) };
   }
 
@@ -548,12 +578,21 @@ class Harness {
     return plan.repeat?.count ?? 1;
   }
 
-  /** Checks the result of a fresh submission and remembers the task. */
-  private added(result: SubmitResult, plan: TaskPlan, input: SubmitInput): void {
+  /**
+   * Checks the result of a fresh submission and remembers the task; `around`
+   * are the clock's readings right before and right after the (synchronous
+   * part of the) call, which bound the submission time.
+   */
+  private added(result: SubmitResult, plan: TaskPlan, input: SubmitInput, around: readonly [number, number]): void {
     expect(result.existing).toBe(false);
     if (input.taskId !== undefined) expect(result.taskId).toBe(input.taskId);
     expect(result.runIds).toHaveLength(this.initialRuns(plan));
-    this.tasks.push({ taskId: result.taskId, runIds: result.runIds, plan, input });
+    const createdAt = this.q.getTask(result.taskId)!.createdAt;
+    expect(createdAt, `task ${result.taskId} created when it was submitted`).toBeGreaterThanOrEqual(around[0]);
+    expect(createdAt, `task ${result.taskId} created when it was submitted`).toBeLessThanOrEqual(around[1]);
+    this.tasks.push({ taskId: result.taskId, runIds: result.runIds, plan, input, createdAt });
+    const startAt = input.runPolicy.startAt;
+    if (startAt !== undefined) note(`submit: ${input.runPolicy.kind} with a startAt ${startAt < createdAt ? "passed" : startAt === createdAt ? "now" : "ahead"}`);
     // A caller-chosen id that was purged names a new task now.
     this.purgedTasks.delete(result.taskId);
     for (const runId of result.runIds) this.planOfRun.set(runId, plan);
@@ -561,7 +600,25 @@ class Harness {
 
   async submit(plan: TaskPlan): Promise<void> {
     const input = this.inputOf(plan);
-    this.added(await this.q.submit(input), plan, input);
+    const at = this.clock.now();
+    const pending = this.q.submit(input);
+    this.added(await pending, plan, input, [at, this.clock.now()]);
+  }
+
+  /**
+   * `task`'s own submission with another startAt: dropped when it had passed
+   * at submission (the schedule without it is the same), a millisecond later
+   * when not, or (it had none) the submission time (the same schedule again).
+   */
+  private otherStart(task: SubmittedTask): SubmitInput {
+    const copy = structuredClone(task.input);
+    const policy: { startAt?: number } = copy.runPolicy;
+    const startAt = policy.startAt;
+    if (startAt === undefined) policy.startAt = task.createdAt;
+    else if (startAt <= task.createdAt) delete policy.startAt;
+    else policy.startAt = startAt + 1;
+    note(`submit taskId: existing, startAt ${startAt === undefined ? "added" : startAt <= task.createdAt ? "dropped" : "moved"}`);
+    return copy;
   }
 
   /**
@@ -569,23 +626,26 @@ class Harness {
    * (with "same" or "spelledOut", twice at once: the second submission is
    * acknowledged as existing, and only once the first is on disk); otherwise
    * the existing task's spec again, as it was or with its defaults spelled
-   * out (`existing: true`, nothing written), or a different spec
-   * (`TASK_SPEC_MISMATCH`, nothing written).
+   * out (`existing: true`, nothing written), or a different spec, maybe
+   * only by its startAt (`TASK_SPEC_MISMATCH`, nothing written).
    */
-  async submitWithId(slot: number, plan: TaskPlan, variant: "same" | "spelledOut" | "different"): Promise<void> {
+  async submitWithId(slot: number, plan: TaskPlan, variant: Variant): Promise<void> {
     const taskId = CALLER_IDS[slot]!;
     const live = this.tasks.find((t) => t.taskId === taskId);
     if (live === undefined) {
       note(this.purgedTasks.size > 0 ? "submit taskId: new (some id purged before)" : "submit taskId: new");
       const input = this.inputOf(plan, taskId);
-      if (variant === "different") {
-        this.added(await this.q.submit(input), plan, input);
+      const at = this.clock.now();
+      if (variant === "different" || variant === "otherStart") {
+        const pending = this.q.submit(input);
+        this.added(await pending, plan, input, [at, this.clock.now()]);
         return;
       }
       const first = this.q.submit(input);
+      const around = [at, this.clock.now()] as const;
       const again = this.q.submit(sameSpec(input, variant)).then(async (result) => ({ result, onDisk: (await ActionQueue.inspect(this.dataDir)).getTask(taskId) }));
       const [created, { result, onDisk }] = await Promise.all([first, again]);
-      this.added(created, plan, input);
+      this.added(created, plan, input, around);
       this.expectExisting(result, taskId, created.runIds, "the same submission twice at once");
       // (A cron task's first runs may have ended meanwhile, and its window been refilled.)
       const durable = plan.cron === undefined ? onDisk?.runIds : onDisk?.runIds.slice(0, created.runIds.length);
@@ -595,11 +655,11 @@ class Harness {
     note(`submit taskId: existing, ${variant} spec`);
     const before = this.q.getTask(taskId);
     const sequence = this.q.stats().latestSequence;
-    const input = variant === "different" ? this.inputOf(live.plan, taskId, "different") : sameSpec(live.input, variant);
+    const input = variant === "different" ? this.inputOf(live.plan, taskId, "different") : variant === "otherStart" ? this.otherStart(live) : sameSpec(live.input, variant);
     const pending = handled(this.q.submit(input));
     // The submission is decided synchronously: had it written anything, the sequence would have moved now.
     expect(this.q.stats().latestSequence, "a repeated submission writes nothing").toBe(sequence);
-    if (variant !== "different") {
+    if (variant === "same" || variant === "spelledOut") {
       const result = await pending;
       this.expectExisting(result, taskId, live.runIds, "a repeated submission");
       expect(result.latestSequence).toBeGreaterThanOrEqual(sequence);
@@ -669,7 +729,9 @@ class Harness {
       }
     }
     const stats = this.q.stats();
+    const at = this.clock.now();
     const pending = handled(this.q.submitMany(inputs));
+    const around = [at, this.clock.now()] as const;
     const fresh = expected.filter((e) => "plan" in e).length;
     if (refusal !== undefined || fresh === 0) {
       expect(this.q.stats().latestSequence, "a refused or all-existing submitMany writes nothing").toBe(stats.latestSequence);
@@ -690,7 +752,7 @@ class Harness {
     for (const [i, result] of results.entries()) {
       const e = expected[i]!;
       if ("existing" in e) this.expectExisting(result, e.existing.taskId, e.existing.runIds, `submitMany result ${i}`);
-      else this.added(result, e.plan, inputs[i]!);
+      else this.added(result, e.plan, inputs[i]!, around);
     }
   }
 
@@ -1070,7 +1132,7 @@ class Harness {
       const room = Math.min(this.cronWindow - live, (cron.maxOccurrences ?? Number.POSITIVE_INFINITY) - runs.length);
       if (room <= 0) continue;
       const latest = Math.max(...runs.map((r) => r.scheduledAt));
-      const after = replaysMissed(misfire) ? latest : Math.max(latest, now - 1);
+      const after = Math.max(replaysMissed(misfire) ? latest : Math.max(latest, now - 1), startAtOf(task) - 1);
       for (const scheduledAt of nextCronOccurrences(cron.expression, after, room)) {
         added.push({ taskId: task.taskId, state: "scheduled", createdAt: now, scheduledAt, priority: 0, attemptCount: 0, attempts: [], history: [{ from: null, to: "scheduled", at: now }] });
       }
@@ -1145,8 +1207,10 @@ class Harness {
    * latest run) or, when its misfire policy does not replay missed runs,
    * after the later of its predecessor and the moment it was created; so
    * their scheduledAt strictly increase. The first window is created with
-   * the task. Never more runs than maxOccurrences, never more than
-   * cronWindow of them unfinished.
+   * the task, from the first instant at or after the later of the
+   * submission and the startAt; nothing is ever due before the startAt.
+   * Never more runs than maxOccurrences, never more than cronWindow of them
+   * unfinished.
    */
   private checkCron(task: SubmittedTask, byId: ReadonlyMap<RunId, RunView>): void {
     const { expression, maxOccurrences } = task.plan.cron!;
@@ -1164,11 +1228,25 @@ class Harness {
         expect(run.scheduledAt, `${what}: run ${runId} is due after the one before`).toBeGreaterThan(previous.scheduledAt);
       }
       expect(run.createdAt, `${what}: run ${runId} created in the future`).toBeLessThanOrEqual(this.clock.now());
-      const after = previous === undefined ? run.createdAt - 1 : replaysMissed(task.plan.misfire) ? previous.scheduledAt : Math.max(previous.scheduledAt, run.createdAt - 1);
+      const follows = previous === undefined ? task.createdAt - 1 : replaysMissed(task.plan.misfire) ? previous.scheduledAt : Math.max(previous.scheduledAt, run.createdAt - 1);
+      const after = Math.max(follows, startAtOf(task) - 1);
       expect(run.scheduledAt, `${what}: run ${runId} (created at ${run.createdAt}) is due at the first instant after ${after}`).toBe(nextOccurrence(expression, after));
       previous = run;
     }
     expect(live, `${what}: unfinished runs within cronWindow ${this.cronWindow}`).toBeLessThanOrEqual(this.cronWindow);
+  }
+
+  /**
+   * A once or repeat task's runs, in creation order: run i is due at the
+   * origin + i × intervalMs, the origin the later of the submission and the
+   * startAt (a once task's one run at the origin).
+   */
+  private checkSchedule(task: SubmittedTask, byId: ReadonlyMap<RunId, RunView>): void {
+    const origin = Math.max(task.createdAt, startAtOf(task));
+    const intervalMs = task.plan.repeat?.intervalMs ?? 0;
+    for (const [i, runId] of task.runIds.entries()) {
+      expect(byId.get(runId)!.scheduledAt, `run ${i} of task ${task.taskId} (submitted at ${task.createdAt}, startAt ${String(task.input.runPolicy.startAt)})`).toBe(origin + i * intervalMs);
+    }
   }
 
   /** With nothing in flight or being written: every live cron task that is not at maxOccurrences has a full window. */
@@ -1192,11 +1270,23 @@ class Harness {
     // Run accounting: exactly the implied runs, each task's in its own list; purged ids name nothing.
     expect(runs).toHaveLength(this.tasks.reduce((sum, t) => sum + t.runIds.length, 0));
     for (const task of this.tasks) {
-      expect(this.q.getTask(task.taskId)!.runIds).toEqual(task.runIds);
+      const view = this.q.getTask(task.taskId)!;
+      expect(view.runIds).toEqual(task.runIds);
+      // The policy as it was submitted: its startAt exactly as given (also one already passed), after restarts too.
+      expect(view.runPolicy, `task ${task.taskId}: its run policy`).toEqual(task.input.runPolicy);
       if (this.canceledTasks.has(task.taskId)) {
         for (const id of task.runIds) expect(TERMINAL.has(byId.get(id)!.state), `run ${id} of canceled task`).toBe(true);
       }
       if (task.plan.cron !== undefined) this.checkCron(task, byId);
+      else this.checkSchedule(task, byId);
+      // No attempt of the task starts before its startAt.
+      const startAt = task.input.runPolicy.startAt;
+      if (startAt !== undefined) {
+        for (const id of task.runIds) {
+          const first = byId.get(id)!.attempts[0];
+          if (first !== undefined) expect(first.startedAt, `run ${id}: attempt started before its task's startAt ${startAt}`).toBeGreaterThanOrEqual(startAt);
+        }
+      }
     }
     for (const taskId of this.purgedTasks) expect(this.q.getTask(taskId), `purged task ${taskId}`).toBeUndefined();
     for (const runId of this.purgedRuns) expect(this.q.getRun(runId), `purged run ${runId}`).toBeUndefined();
@@ -1404,6 +1494,12 @@ class Harness {
       note(`cron task ends with ${task.runIds.length} runs`);
       if (!this.canceledTasks.has(task.taskId)) expect(task.runIds, `bounded cron task ${task.taskId} ends with maxOccurrences runs`).toHaveLength(cron.maxOccurrences!);
     }
+    for (const task of this.tasks) {
+      const startAt = task.input.runPolicy.startAt;
+      if (startAt === undefined || startAt <= task.createdAt) continue;
+      const started = task.runIds.map((id) => this.q.getRun(id)!.attempts[0]?.startedAt).filter((at) => at !== undefined);
+      if (started.length > 0) note(`startAt ahead: a ${task.input.runPolicy.kind} run started${started.includes(startAt) ? " (one at the startAt itself)" : ""}`);
+    }
     for (const run of allRuns(this.q)) {
       note(`run ends ${run.state}`);
       for (const [i, a] of run.attempts.entries()) note(`attempt ${a.result ?? "open"}${a.result === "timeout" ? ` (a ${this.planOfRun.get(run.runId)!.steps[i]![1]} step)` : ""}`);
@@ -1476,6 +1572,8 @@ const misfireArb = fc.constantFrom<MisfirePolicy | undefined>(undefined, undefin
 /** What the plans of a case may use: cron policies and misfire policies (on the ManualClock), timeouts (not with retention). */
 interface PlanKinds {
   readonly intervals: readonly number[];
+  /** The startAt offsets from the clock at submission a plan may have. */
+  readonly startOffsets: readonly number[];
   readonly cron: boolean;
   readonly misfire: boolean;
   readonly timeouts: boolean;
@@ -1486,6 +1584,8 @@ const planArbOf = (kinds: PlanKinds): fc.Arbitrary<TaskPlan> =>
   fc.constantFrom<number | undefined>(...(kinds.timeouts ? [undefined, undefined, TIMEOUT_MS] : [undefined])).chain((timeoutMs) =>
     fc
       .record({
+        // Now and then a startAt (any kind): passed, now, just ahead (less than a clock step), or steps ahead.
+        startAtIn: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom(...kinds.startOffsets) }),
         repeat: fc.option(fc.record({ count: fc.integer({ min: 1, max: 3 }), intervalMs: fc.constantFrom(...kinds.intervals) }), { nil: undefined }),
         cron: kinds.cron ? fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: cronArb }) : fc.constant(undefined),
         misfire: kinds.misfire ? misfireArb : fc.constant(undefined),
@@ -1509,9 +1609,10 @@ function describePlan(p: TaskPlan): string {
         ? "once"
         : `repeat(${p.repeat.count}, ${p.repeat.intervalMs})`;
   const misfire = p.misfire === undefined ? "" : ` misfire=${p.misfire.kind}${p.misfire.kind === "catchUp" ? `(${p.misfire.maxRuns})` : ""}`;
+  const start = p.startAtIn === undefined ? "" : ` startAt=now${p.startAtIn < 0 ? "" : "+"}${p.startAtIn}`;
   const key = p.key === undefined ? "" : ` key=${p.key}/${p.hold}`;
   const timeout = p.timeoutMs === undefined ? "" : ` timeout=${p.timeoutMs}`;
-  return `${policy}${misfire} max=${p.maxAttempts}${key}${timeout} steps=${p.steps.map(([o, d]) => `${o}:${d}`).join(",")}`;
+  return `${policy}${start}${misfire} max=${p.maxAttempts}${key}${timeout} steps=${p.steps.map(([o, d]) => `${o}:${d}`).join(",")}`;
 }
 
 /**
@@ -1525,14 +1626,17 @@ function describePlan(p: TaskPlan): string {
  * retention option there are no timeouts: only the test moves the clock then.
  */
 function commandArbsOf(realTime: boolean, retention: boolean): fc.Arbitrary<Cmd>[] {
-  const planArb = planArbOf({ intervals: realTime ? [20, 50] : [100, 250, 500], cron: !realTime, misfire: !realTime, timeouts: !retention });
+  // Starts (from the clock at submission): passed (on the ManualClock, past the misfire tolerance too), now, within a
+  // clock step (a repeat interval in real time), or steps ahead (a cron instant or more on the ManualClock).
+  const startOffsets = realTime ? [-1_000, -1, 0, 3, 30] : [-61_000, -1, 0, 1, 99, 250, 1_000, 10_001, 61_000, 150_000, 400_000];
+  const planArb = planArbOf({ intervals: realTime ? [20, 50] : [100, 250, 500], startOffsets, cron: !realTime, misfire: !realTime, timeouts: !retention });
   const submitCmd = planArb.map((plan) => command(`submit ${describePlan(plan)}`, (h) => h.submit(plan)));
   const submitCronCmd = fc
     .tuple(planArb, cronArb)
     .map(([plan, cron]) => ({ ...plan, repeat: undefined, cron }))
     .map((plan) => command(`submit ${describePlan(plan)}`, (h) => h.submit(plan)));
   const submitWithIdCmd = fc
-    .record({ slot: fc.integer({ min: 0, max: CALLER_IDS.length - 1 }), plan: planArb, variant: fc.constantFrom<"same" | "spelledOut" | "different">("same", "spelledOut", "different") })
+    .record({ slot: fc.integer({ min: 0, max: CALLER_IDS.length - 1 }), plan: planArb, variant: fc.constantFrom<Variant>("same", "spelledOut", "different", "otherStart") })
     .map(({ slot, plan, variant }) => command(`submit taskId #${slot} (if it exists: ${variant} spec) ${describePlan(plan)}`, (h) => h.submitWithId(slot, plan, variant)));
   const submitManyCmd = fc
     .record({

@@ -75,6 +75,7 @@ export function formatTask(task: TaskView): string {
       ["task", task.taskId],
       ["name", task.name],
       ["run policy", formatPolicy(task.runPolicy)],
+      ["time zone", task.runPolicy.kind === "cron" ? task.runPolicy.timezone : undefined],
       ["starts at", task.runPolicy.startAt === undefined ? undefined : formatTimestamp(task.runPolicy.startAt)],
       ["created", formatTimestamp(task.createdAt)],
       ["canceled", task.canceledAt === undefined ? undefined : formatTimestamp(task.canceledAt)],

@@ -79,3 +79,15 @@ describe("prepareSubmission --start-at", () => {
     }
   });
 });
+
+describe("prepareSubmission --timezone", () => {
+  it("reads a cron expression in the zone, kept in its canonical spelling", () => {
+    const prepared = prepareSubmission({ runPolicy: "cron:0 9 * * 1", timezone: "europe/berlin" }, dir);
+    expect(prepared.input.runPolicy).toEqual({ kind: "cron", expression: "0 9 * * 1", timezone: "europe/berlin" });
+    expect(prepared.timezone).toBe("Europe/Berlin");
+  });
+  it("refuses an unknown zone (INVALID_TIME_ZONE) and a zone on a policy that is not cron (CONFLICTING_OPTIONS)", () => {
+    expect(codeOf(() => prepareSubmission({ runPolicy: "cron:0 9 * * 1", timezone: "Mars/Olympus" }, dir))).toBe("INVALID_TIME_ZONE");
+    expect(codeOf(() => prepareSubmission({ runPolicy: "once", timezone: "Europe/Berlin" }, dir))).toBe("CONFLICTING_OPTIONS");
+  });
+});

@@ -25,6 +25,8 @@ export interface PreparedSubmission {
   readonly input: SubmitInput;
   /** The policy's canonical text (`repeat:3:1m`). */
   readonly runPolicyText: string;
+  /** A cron policy's time zone, as the queue keeps it (canonical spelling). */
+  readonly timezone?: string;
 }
 
 /** The raw flag values of `submit`. */
@@ -39,6 +41,8 @@ export interface SubmitFlags {
   readonly metadata?: string | undefined;
   /** `--start-at`: +DELAY, an ISO date-time with zone, or epoch ms. */
   readonly startAt?: string | undefined;
+  /** `--timezone`: the IANA zone a cron expression is read in. */
+  readonly timezone?: string | undefined;
 }
 
 /**
@@ -50,6 +54,10 @@ export function prepareSubmission(flags: SubmitFlags, cwd: string, now: number =
     throw new CliError("CONFLICTING_OPTIONS", "--payload and --payload-json cannot be used together");
   }
   let runPolicy: RunPolicy = parseRunPolicyText(flags.runPolicy, "--run-policy");
+  if (flags.timezone !== undefined) {
+    if (runPolicy.kind !== "cron") throw new CliError("CONFLICTING_OPTIONS", `--timezone applies to a cron policy only, not to --run-policy ${JSON.stringify(flags.runPolicy)}`);
+    runPolicy = { ...runPolicy, timezone: flags.timezone };
+  }
   if (flags.startAt !== undefined) runPolicy = { ...runPolicy, startAt: parseStartAtText(flags.startAt, now, "--start-at") };
   const taskId: TaskId | undefined = flags.taskId === undefined ? undefined : labelled(`--task-id`, () => parseTaskId(flags.taskId));
   let payload: Uint8Array | undefined;
@@ -81,7 +89,7 @@ export function prepareSubmission(flags: SubmitFlags, cwd: string, now: number =
     ...(metadata === undefined ? {} : { metadata }),
   };
   // The whole spec, as the queue will build it, so name/content-type limits fail here.
-  createTaskSpec({
+  const spec = createTaskSpec({
     id: taskId ?? PLACEHOLDER_TASK_ID,
     runPolicy,
     ...(flags.name === undefined ? {} : { name: flags.name }),
@@ -90,7 +98,8 @@ export function prepareSubmission(flags: SubmitFlags, cwd: string, now: number =
     ...(constraints === undefined ? {} : { constraints }),
     ...(metadata === undefined ? {} : { metadata }),
   });
-  return { input, runPolicyText: formatPolicy(runPolicy) };
+  const timezone = spec.runPolicy.kind === "cron" ? spec.runPolicy.timezone : undefined;
+  return timezone === undefined ? { input, runPolicyText: formatPolicy(runPolicy) } : { input, runPolicyText: formatPolicy(runPolicy), timezone };
 }
 
 /** An error about the run policy the queue found while deriving the runs (too many, or a schedule past the largest time). */
@@ -114,6 +123,7 @@ async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandR
     runIds: result.runIds,
     runPolicy: prepared.runPolicyText,
     ...(prepared.input.runPolicy.startAt === undefined ? {} : { startAt: prepared.input.runPolicy.startAt }),
+    ...(prepared.timezone === undefined ? {} : { timezone: prepared.timezone }),
     latestSequence: result.latestSequence,
     existing: result.existing,
   };
@@ -122,6 +132,7 @@ async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandR
       ["task", result.taskId],
       ["status", result.existing ? "already submitted (nothing written)" : "submitted"],
       ["run policy", prepared.runPolicyText],
+      ["time zone", prepared.timezone],
       ["starts at", prepared.input.runPolicy.startAt === undefined ? undefined : formatTimestamp(prepared.input.runPolicy.startAt)],
       ["runs", result.runIds.length],
       ["latest sequence", result.latestSequence],
@@ -142,6 +153,7 @@ export function registerSubmit(program: Command, run: ActionRunner): void {
     .option("--content-type <type>", "content type of the payload")
     .option("--constraints <json|@file>", "maxAttempts, timeoutMs, concurrencyKey, concurrencyKeyHoldPolicy, safetyLevel, requiredCapabilities")
     .option("--metadata <json|@file>", "tags, priority, description")
+    .option("--timezone <zone>", "cron only: the IANA time zone its expression is read in (default UTC), e.g. Europe/Berlin")
     .option("--start-at <time>", "nothing runs before this time: +DELAY (+10m), an ISO date-time with zone (2026-12-01T09:00:00Z) or epoch ms")
     .action(
       run((ctx, _args, options) =>
@@ -155,6 +167,7 @@ export function registerSubmit(program: Command, run: ActionRunner): void {
           constraints: optionalString(options, "constraints"),
           metadata: optionalString(options, "metadata"),
           startAt: optionalString(options, "startAt"),
+          timezone: optionalString(options, "timezone"),
         }),
       ),
     );

@@ -85,11 +85,12 @@ describe("task spec codec", () => {
     expectCode(() => runPolicyFromJson({ kind: "cron", expression: "61 * * * *" }), "INVALID_CRON_EXPRESSION");
   });
 
-  it("carries a policy's startAt both ways, and refuses a bad one", () => {
+  it("carries a policy's startAt and a cron timezone both ways, and refuses bad ones", () => {
     for (const runPolicy of [
       { kind: "once", startAt: 1_700_000_000_000 },
       { kind: "repeat", count: 2, intervalMs: 1_000, startAt: 5, misfire: { kind: "skip" } },
       { kind: "cron", expression: "0 * * * *", maxOccurrences: 3, startAt: 0 },
+      { kind: "cron", expression: "0 9 * * 1", timezone: "Europe/Berlin", maxOccurrences: 3, startAt: 7, misfire: { kind: "coalesce" } },
     ] as const) {
       const spec = createTaskSpec({ id: taskId(), runPolicy });
       const json = taskSpecToJson(spec);
@@ -98,6 +99,8 @@ describe("task spec codec", () => {
     }
     expectCode(() => runPolicyFromJson({ kind: "once", startAt: "soon" }), "INVALID_FIELD");
     expectCode(() => runPolicyFromJson({ kind: "once", startAt: -5 }), "INVALID_START_AT");
+    expectCode(() => runPolicyFromJson({ kind: "cron", expression: "0 * * * *", timezone: "Mars/Olympus" }), "INVALID_TIME_ZONE");
+    expectCode(() => runPolicyFromJson({ kind: "once", timezone: "Europe/Berlin" }), "UNKNOWN_FIELD");
   });
 
   it("returns canonical ids for lowercase input", () => {

@@ -160,6 +160,7 @@ export function runPolicyToJson(policy: RunPolicy): RunPolicyJson {
       return {
         kind: "cron",
         expression: policy.expression,
+        ...(policy.timezone === undefined ? {} : { timezone: policy.timezone }),
         ...(policy.maxOccurrences === undefined ? {} : { maxOccurrences: policy.maxOccurrences }),
         ...(policy.startAt === undefined ? {} : { startAt: policy.startAt }),
         ...(policy.misfire === undefined ? {} : { misfire: { ...policy.misfire } }),
@@ -169,7 +170,7 @@ export function runPolicyToJson(policy: RunPolicy): RunPolicyJson {
 
 /** Decodes and validates a run policy (`INVALID_REPEAT_COUNT`, `INVALID_CRON_EXPRESSION`, ...). */
 export function runPolicyFromJson(json: unknown, path = "runPolicy"): RunPolicy {
-  const kind = readObject(json, path, ["kind", "count", "intervalMs", "expression", "maxOccurrences", "startAt", "misfire"]).kind;
+  const kind = readObject(json, path, ["kind", "count", "intervalMs", "expression", "timezone", "maxOccurrences", "startAt", "misfire"]).kind;
   let policy: RunPolicy;
   if (kind === "once") {
     const o = readObject(json, path, ONCE_POLICY_FIELDS);
@@ -188,12 +189,14 @@ export function runPolicyFromJson(json: unknown, path = "runPolicy"): RunPolicy 
     };
   } else if (kind === "cron") {
     const o = readObject(json, path, CRON_POLICY_FIELDS);
+    const timezone = optionalWith(o, "timezone", (v) => asString(v, `${path}.timezone`));
     const maxOccurrences = optionalWith(o, "maxOccurrences", (v) => asNumber(v, `${path}.maxOccurrences`));
     const startAt = optionalWith(o, "startAt", (v) => asNumber(v, `${path}.startAt`));
     const misfire = optionalWith(o, "misfire", (v) => misfireFromJson(v, `${path}.misfire`));
     policy = {
       kind,
       expression: asString(required(o, "expression", path), `${path}.expression`),
+      ...(timezone === undefined ? {} : { timezone }),
       ...(maxOccurrences === undefined ? {} : { maxOccurrences }),
       ...(startAt === undefined ? {} : { startAt }),
       ...(misfire === undefined ? {} : { misfire }),

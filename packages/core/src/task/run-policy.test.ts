@@ -3,6 +3,7 @@ import { expectCode } from "../../test/support.js";
 import {
   CRON_HORIZON_MS,
   MAX_START_AT_MS,
+  canonicalTimeZone,
   ONCE_POLICY,
   copyRunPolicy,
   cronPolicy,
@@ -195,5 +196,41 @@ describe("startAt (a delayed start)", () => {
     expect(copyRunPolicy({ kind: "repeat", count: 2, intervalMs: 3, startAt: 7 })).toEqual({ kind: "repeat", count: 2, intervalMs: 3, startAt: 7 });
     expect(copyRunPolicy({ kind: "cron", expression: "0 * * * *", startAt: 9 })).toEqual({ kind: "cron", expression: "0 * * * *", startAt: 9 });
     expect(copyRunPolicy({ kind: "cron", expression: "0 * * * *", startAt: null } as never)).toEqual({ kind: "cron", expression: "0 * * * *" });
+  });
+});
+
+describe("cron timezone", () => {
+  const berlin = (from: string, n: number, expression = "0 9 * * *") => iso(nextCronOccurrences(expression, Date.parse(from), n, "Europe/Berlin"));
+
+  it("reads the fields in the zone: 09:00 Berlin is 08:00 UTC in winter and 07:00 UTC in summer", () => {
+    expect(berlin("2026-03-27T00:00:00Z", 4)).toEqual(["2026-03-27T08:00:00.000Z", "2026-03-28T08:00:00.000Z", "2026-03-29T07:00:00.000Z", "2026-03-30T07:00:00.000Z"]);
+    expect(berlin("2026-10-24T00:00:00Z", 3)).toEqual(["2026-10-24T07:00:00.000Z", "2026-10-25T08:00:00.000Z", "2026-10-26T08:00:00.000Z"]);
+    expect(iso(nextCronOccurrences("0 9 * * *", Date.parse("2026-11-26T00:00:00Z"), 1, "America/New_York"))).toEqual(["2026-11-26T14:00:00.000Z"]);
+  });
+
+  it("a wall time the spring-forward skips runs once after the gap; one the fall-back repeats runs once", () => {
+    // 2026-03-29: 02:00 CET jumps to 03:00 CEST, so 02:30 does not exist that day.
+    expect(berlin("2026-03-28T00:00:00Z", 3, "30 2 * * *")).toEqual(["2026-03-28T01:30:00.000Z", "2026-03-29T01:00:00.000Z", "2026-03-30T00:30:00.000Z"]);
+    // 2026-10-25: 03:00 CEST falls back to 02:00 CET, so 02:30 happens twice; it runs at the first.
+    expect(berlin("2026-10-24T00:00:00Z", 3, "30 2 * * *")).toEqual(["2026-10-24T00:30:00.000Z", "2026-10-25T00:30:00.000Z", "2026-10-26T01:30:00.000Z"]);
+  });
+
+  it("UTC by default, and the same instants when UTC is named", () => {
+    expect(nextCronOccurrences("0 9 * * *", JAN_1_2024, 2)).toEqual(nextCronOccurrences("0 9 * * *", JAN_1_2024, 2, "UTC"));
+  });
+
+  it("refuses what is not an IANA zone (INVALID_TIME_ZONE), naming field and value", () => {
+    for (const timezone of ["Mars/Olympus", "+01:00", "", "Europe/ Berlin", 5, null]) {
+      const error = expectCode(() => validateRunPolicy({ kind: "cron", expression: "0 9 * * *", timezone }), "INVALID_TIME_ZONE");
+      expect(error.details).toMatchObject({ field: "runPolicy.timezone" });
+    }
+  });
+
+  it("copyRunPolicy keeps the zone's canonical spelling; UTC (the default) and null are left out", () => {
+    expect(copyRunPolicy({ kind: "cron", expression: "0 9 * * *", timezone: "europe/berlin" })).toEqual({ kind: "cron", expression: "0 9 * * *", timezone: "Europe/Berlin" });
+    expect(copyRunPolicy({ kind: "cron", expression: "0 9 * * *", timezone: "UTC" })).toEqual({ kind: "cron", expression: "0 9 * * *" });
+    expect(copyRunPolicy({ kind: "cron", expression: "0 9 * * *", timezone: null } as never)).toEqual({ kind: "cron", expression: "0 9 * * *" });
+    expect(canonicalTimeZone("america/new_york")).toBe("America/New_York");
+    expect(canonicalTimeZone("Nowhere/Special")).toBeUndefined();
   });
 });

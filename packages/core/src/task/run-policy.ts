@@ -38,11 +38,18 @@ export interface RepeatPolicy {
   readonly misfire?: MisfirePolicy;
 }
 
-/** Runs at the instants of a cron expression (UTC), optionally capped. */
+/** Runs at the instants of a cron expression (in UTC, or in `timezone`), optionally capped. */
 export interface CronPolicy {
   readonly kind: "cron";
-  /** Standard 5-field crontab, or 6 fields with a leading seconds field; UTC. */
+  /** Standard 5-field crontab, or 6 fields with a leading seconds field. */
   readonly expression: string;
+  /**
+   * The IANA time zone the expression's fields are read in (`Europe/Berlin`):
+   * `0 9 * * *` is 09:00 there all year, through daylight-saving changes.
+   * Default UTC. A wall time a spring-forward skips runs once, at the first
+   * minute after the gap; one an autumn fall-back repeats runs once, at its first instance.
+   */
+  readonly timezone?: string;
   /** Stop after this many occurrences (default: unlimited). */
   readonly maxOccurrences?: number;
   /** No occurrence before this time (epoch ms); default: occurrences after the submission. */
@@ -102,6 +109,11 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
     case "cron": {
       assertKnownKeys(policy, "runPolicy", CRON_POLICY_FIELDS);
       const copy: { -readonly [K in keyof CronPolicy]: CronPolicy[K] } = { kind: "cron", expression: policy.expression };
+      // Kept in the zone's canonical spelling, so "europe/berlin" and "Europe/Berlin" are one spec; UTC is the default.
+      if (policy.timezone != null) {
+        const zone = canonicalTimeZone(policy.timezone);
+        if (zone !== "UTC") copy.timezone = zone ?? policy.timezone;
+      }
       if (policy.maxOccurrences != null) copy.maxOccurrences = policy.maxOccurrences;
       if (policy.startAt != null) copy.startAt = policy.startAt;
       if (policy.misfire != null) copy.misfire = copyMisfire(policy.misfire);
@@ -117,7 +129,7 @@ export const ONCE_POLICY_FIELDS: readonly (keyof OncePolicy)[] = ["kind", "start
 /** The fields of a repeat policy. */
 export const REPEAT_POLICY_FIELDS: readonly (keyof RepeatPolicy)[] = ["kind", "count", "intervalMs", "startAt", "misfire"];
 /** The fields of a cron policy. */
-export const CRON_POLICY_FIELDS: readonly (keyof CronPolicy)[] = ["kind", "expression", "maxOccurrences", "startAt", "misfire"];
+export const CRON_POLICY_FIELDS: readonly (keyof CronPolicy)[] = ["kind", "expression", "timezone", "maxOccurrences", "startAt", "misfire"];
 /** The fields a misfire policy may have (`maxRuns` only with `catchUp`). */
 export const MISFIRE_FIELDS: readonly string[] = ["kind", "maxRuns"];
 
@@ -196,7 +208,16 @@ function validateStartAt(startAt: unknown): void {
  * field and value on the first failure. Order: kind, count, interval, cron, startAt.
  */
 export function validateRunPolicy(policy: unknown): asserts policy is RunPolicy {
-  const p = policy as { kind?: unknown; count?: unknown; intervalMs?: unknown; expression?: unknown; maxOccurrences?: unknown; startAt?: unknown; misfire?: unknown };
+  const p = policy as {
+    kind?: unknown;
+    count?: unknown;
+    intervalMs?: unknown;
+    expression?: unknown;
+    timezone?: unknown;
+    maxOccurrences?: unknown;
+    startAt?: unknown;
+    misfire?: unknown;
+  };
   if (typeof policy !== "object" || policy === null) {
     throw new ValidationError("INVALID_RUN_POLICY", `invalid runPolicy ${describeValue(policy)}: expected an object`, {
       details: { field: "runPolicy" },
@@ -226,6 +247,13 @@ export function validateRunPolicy(policy: unknown): asserts policy is RunPolicy 
       return;
     case "cron":
       parseCronExpression(p.expression);
+      if (p.timezone !== undefined && (typeof p.timezone !== "string" || canonicalTimeZone(p.timezone) === undefined)) {
+        throw new ValidationError(
+          "INVALID_TIME_ZONE",
+          `invalid runPolicy.timezone ${describeValue(p.timezone)}: expected an IANA time zone name such as "Europe/Berlin" or "America/New_York"`,
+          { details: { field: "runPolicy.timezone", value: describeValue(p.timezone) } },
+        );
+      }
       if (p.maxOccurrences !== undefined && !isPositiveInt(p.maxOccurrences, U32_MAX)) {
         throw new ValidationError(
           "INVALID_CRON_MAX_OCCURRENCES",
@@ -246,12 +274,34 @@ export function validateRunPolicy(policy: unknown): asserts policy is RunPolicy 
 }
 
 const cronCache = new Map<string, Cron>();
+const zoneCache = new Map<string, string | undefined>();
+
+/**
+ * The canonical spelling of an IANA time zone name (`europe/berlin` →
+ * `Europe/Berlin`), or undefined when this runtime's time zone data does not
+ * know it. Offsets such as `+01:00` are not zones and are refused.
+ */
+export function canonicalTimeZone(name: string): string | undefined {
+  if (zoneCache.has(name)) return zoneCache.get(name);
+  let zone: string | undefined;
+  if (/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(name)) {
+    try {
+      zone = new Intl.DateTimeFormat("en-US", { timeZone: name }).resolvedOptions().timeZone;
+    } catch {
+      zone = undefined;
+    }
+  }
+  if (zoneCache.size > 1000) zoneCache.clear();
+  zoneCache.set(name, zone);
+  return zone;
+}
 
 /**
  * Parses a cron expression: 5 fields (`min hour dom month dow`) or 6 with a
- * leading seconds field, evaluated in UTC. Throws `INVALID_CRON_EXPRESSION`.
+ * leading seconds field, evaluated in UTC or in `timezone` (an IANA name,
+ * checked by {@link validateRunPolicy}). Throws `INVALID_CRON_EXPRESSION`.
  */
-export function parseCronExpression(expression: unknown): Cron {
+export function parseCronExpression(expression: unknown, timezone = "UTC"): Cron {
   if (typeof expression !== "string" || expression.trim() === "") {
     throw new ValidationError(
       "INVALID_CRON_EXPRESSION",
@@ -259,7 +309,8 @@ export function parseCronExpression(expression: unknown): Cron {
       { details: { field: "runPolicy.expression", value: describeValue(expression) } },
     );
   }
-  const cached = cronCache.get(expression);
+  const key = timezone === "UTC" ? expression : `${timezone} ${expression}`;
+  const cached = cronCache.get(key);
   if (cached) return cached;
   const fields = expression.trim().split(/\s+/);
   if (!expression.trim().startsWith("@") && fields.length !== 5 && fields.length !== 6) {
@@ -271,9 +322,9 @@ export function parseCronExpression(expression: unknown): Cron {
   }
   try {
     // Standard crontab semantics: day-of-month and day-of-week are ORed as in Vixie cron.
-    const cron = new Cron(expression, { timezone: "UTC", paused: true, mode: "5-or-6-parts" });
+    const cron = new Cron(expression, { timezone, paused: true, mode: "5-or-6-parts" });
     if (cronCache.size > 1000) cronCache.clear();
-    cronCache.set(expression, cron);
+    cronCache.set(key, cron);
     return cron;
   } catch (cause) {
     throw new ValidationError(
@@ -288,14 +339,15 @@ export function parseCronExpression(expression: unknown): Cron {
 export const CRON_HORIZON_MS = Date.UTC(2999, 11, 31, 23, 59, 59, 999);
 
 /**
- * Up to `count` cron instants (epoch ms) strictly after `afterMs`, ascending.
+ * Up to `count` cron instants (epoch ms) strictly after `afterMs`, ascending,
+ * with the expression read in `timezone` (default UTC).
  * Does not apply `maxOccurrences`; derivation does. `count` 0 gives `[]`, and
  * so does an `afterMs` at or past {@link CRON_HORIZON_MS} (never a past instant,
  * unlike Rust's fallback to epoch 0). Throws `INVALID_TIMESTAMP` for an
  * `afterMs` that is not epoch milliseconds and `INVALID_FIELD` for a bad count.
  */
-export function nextCronOccurrences(expression: string, afterMs: number, count: number): number[] {
-  const cron = parseCronExpression(expression);
+export function nextCronOccurrences(expression: string, afterMs: number, count: number, timezone = "UTC"): number[] {
+  const cron = parseCronExpression(expression, timezone);
   if (!Number.isSafeInteger(afterMs) || afterMs < 0) {
     throw new ValidationError("INVALID_TIMESTAMP", `invalid afterMs ${describeValue(afterMs)}: expected epoch milliseconds`, {
       details: { field: "afterMs", value: afterMs },

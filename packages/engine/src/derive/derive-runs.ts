@@ -127,7 +127,7 @@ export function deriveRuns(input: DeriveRunsInput): DerivationResult {
       if (alreadyDerived > 0) return { runs: [], totalDerived: alreadyDerived };
       const window = Math.min(input.cronWindow ?? DEFAULT_CRON_WINDOW, policy.maxOccurrences ?? Number.MAX_SAFE_INTEGER);
       const after = scheduleOrigin > 0 ? scheduleOrigin - 1 : 0;
-      const runs = nextCronOccurrences(policy.expression, after, window).map((at) => newRun(task, ids, at, now));
+      const runs = nextCronOccurrences(policy.expression, after, window, policy.timezone).map((at) => newRun(task, ids, at, now));
       return { runs, totalDerived: runs.length };
     }
   }
@@ -174,6 +174,6 @@ export function deriveCronWindow(input: CronWindowInput): DerivationResult {
   if (!replayAll) after = Math.max(after, now - (input.toleranceMs ?? 0) - 1);
   // Nothing before the policy's start, whatever the window already holds.
   if (policy.startAt !== undefined) after = Math.max(after, policy.startAt - 1);
-  const runs = nextCronOccurrences(policy.expression, Math.max(0, after), n).map((at) => newRun(task, ids, at, now));
+  const runs = nextCronOccurrences(policy.expression, Math.max(0, after), n, policy.timezone).map((at) => newRun(task, ids, at, now));
   return { runs, totalDerived: totalDerived + runs.length };
 }

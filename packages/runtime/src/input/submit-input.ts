@@ -24,11 +24,11 @@ import { parseRunPolicyText } from "./run-policy-text.js";
 export const CONSTRAINT_KEYS: readonly string[] = CONSTRAINT_FIELDS;
 /** Keys accepted in metadata JSON: core's fields of TaskMetadata. */
 export const METADATA_KEYS: readonly string[] = METADATA_FIELDS;
-const POLICY_KEYS = ["kind", "count", "intervalMs", "expression", "maxOccurrences", "startAt", "misfire"] as const;
+const POLICY_KEYS = ["kind", "count", "intervalMs", "expression", "timezone", "maxOccurrences", "startAt", "misfire"] as const;
 const SUBMIT_KEYS = ["name", "taskId", "payload", "payloadBase64", "contentType", "runPolicy", "constraints", "metadata"] as const;
 // Keys whose null means "not given" (the rest are required, or, for payload, take null as a value).
 const OPTIONAL_MISFIRE_KEYS = ["maxRuns"] as const;
-const OPTIONAL_POLICY_KEYS = ["maxOccurrences", "startAt", "misfire"] as const;
+const OPTIONAL_POLICY_KEYS = ["timezone", "maxOccurrences", "startAt", "misfire"] as const;
 const OPTIONAL_SUBMIT_KEYS = ["name", "taskId", "payloadBase64", "contentType", "constraints", "metadata"] as const;
 
 /** A submission after validation, ready for `ActionQueue.submit`. */

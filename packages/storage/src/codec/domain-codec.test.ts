@@ -82,7 +82,7 @@ describe("domain codec: task specs", () => {
   });
 });
 
-describe("domain codec: a run policy's startAt", () => {
+describe("domain codec: a run policy's startAt and time zone", () => {
   const policyBytes = (runPolicy: TaskSpecInput["runPolicy"]): number[] => {
     const w = new BinaryWriter();
     writeTaskSpec(w, spec({ runPolicy }));
@@ -96,6 +96,8 @@ describe("domain codec: a run policy's startAt", () => {
       { kind: "once", startAt: 1_700_000_000_000 },
       { kind: "repeat", count: 3, intervalMs: 60_000, startAt: 0, misfire: { kind: "coalesce" } },
       { kind: "cron", expression: "0 9 * * 1", maxOccurrences: 4, startAt: 8_640_000_000_000_000, misfire: { kind: "skip" } },
+      { kind: "cron", expression: "0 9 * * 1", timezone: "Europe/Berlin" },
+      { kind: "cron", expression: "*/5 * * * *", timezone: "America/New_York", maxOccurrences: 2, startAt: 9, misfire: { kind: "catchUp", maxRuns: 1 } },
     ] as const) {
       const original = spec({ runPolicy });
       const decoded = roundTrip(original);
@@ -109,6 +111,18 @@ describe("domain codec: a run policy's startAt", () => {
     expect(policyBytes({ kind: "once", startAt: 5 }).slice(0, 2)).toEqual([0x80, 5]);
     expect(policyBytes({ kind: "repeat", count: 1, intervalMs: 1 })[0]).toBe(1);
     expect(policyBytes({ kind: "cron", expression: "0 * * * *", startAt: 1 }).slice(0, 2)).toEqual([0x82, 1]);
+    // A time zone sets the next bit and follows the expression as a string.
+    const zoned = policyBytes({ kind: "cron", expression: "0 * * * *", timezone: "Asia/Tokyo" });
+    expect(zoned[0]).toBe(0x42);
+    expect(new TextDecoder().decode(new Uint8Array(zoned.slice(2 + 9 + 1, 2 + 9 + 1 + 10)))).toBe("Asia/Tokyo");
+  });
+
+  it("refuses a time-zone bit on a policy that is not cron", () => {
+    const w = new BinaryWriter();
+    writeTaskSpec(w, spec({ runPolicy: { kind: "once" } }));
+    const bytes = w.toBytes();
+    bytes[19] = 0x40;
+    expect(() => readTaskSpec(new BinaryReader(bytes))).toThrow(/only a cron policy has a time zone/);
   });
 
   it("refuses a kind byte naming no kind, with or without the start bit", () => {

@@ -79,19 +79,23 @@ function readMisfire(r: BinaryReader): MisfirePolicy {
 }
 
 /**
- * Set in a run policy's kind byte when a `startAt` follows it. Records written
- * before policies had a start have the bit clear and read as they always did.
+ * Flags in a run policy's kind byte: a `startAt` follows the byte, a cron
+ * policy's `timezone` follows its expression. Records written before either
+ * existed have both bits clear and read as they always did.
  */
 const POLICY_STARTS_AT = 0x80;
+const POLICY_IN_ZONE = 0x40;
+const POLICY_KIND_MASK = 0x3f;
 
 function writeRunPolicy(w: BinaryWriter, p: RunPolicy): void {
-  if (p.startAt === undefined) w.choice(p.kind, POLICY_KINDS, "runPolicy.kind");
+  const timezone = p.kind === "cron" ? p.timezone : undefined;
+  if (p.startAt === undefined && timezone === undefined) w.choice(p.kind, POLICY_KINDS, "runPolicy.kind");
   else {
     const index = POLICY_KINDS.indexOf(p.kind);
     // An unknown kind: let `choice` name it.
     if (index < 0) w.choice(p.kind, POLICY_KINDS, "runPolicy.kind");
-    w.u8(index | POLICY_STARTS_AT);
-    w.uint(p.startAt, "runPolicy.startAt");
+    w.u8(index | (p.startAt === undefined ? 0 : POLICY_STARTS_AT) | (timezone === undefined ? 0 : POLICY_IN_ZONE));
+    if (p.startAt !== undefined) w.uint(p.startAt, "runPolicy.startAt");
   }
   if (p.kind === "repeat") {
     w.uint(p.count, "runPolicy.count");
@@ -99,6 +103,7 @@ function writeRunPolicy(w: BinaryWriter, p: RunPolicy): void {
     w.optional(p.misfire, (m) => writeMisfire(w, m));
   } else if (p.kind === "cron") {
     w.string(p.expression);
+    if (timezone !== undefined) w.string(timezone);
     w.optional(p.maxOccurrences, (v) => w.uint(v, "runPolicy.maxOccurrences"));
     w.optional(p.misfire, (m) => writeMisfire(w, m));
   }
@@ -106,8 +111,9 @@ function writeRunPolicy(w: BinaryWriter, p: RunPolicy): void {
 
 function readRunPolicy(r: BinaryReader): RunPolicy {
   const byte = r.u8("runPolicy.kind");
-  const kind = POLICY_KINDS[byte & ~POLICY_STARTS_AT];
-  if (kind === undefined) r.invalid("runPolicy.kind", `value ${byte} is not one of 0..${POLICY_KINDS.length - 1} (plus ${POLICY_STARTS_AT} with a start)`);
+  const kind = POLICY_KINDS[byte & POLICY_KIND_MASK];
+  if (kind === undefined) r.invalid("runPolicy.kind", `value ${byte} is not one of 0..${POLICY_KINDS.length - 1} (plus ${POLICY_STARTS_AT} with a start, ${POLICY_IN_ZONE} with a time zone)`);
+  if ((byte & POLICY_IN_ZONE) !== 0 && kind !== "cron") r.invalid("runPolicy.kind", `value ${byte}: only a cron policy has a time zone`);
   const startAt = (byte & POLICY_STARTS_AT) === 0 ? undefined : r.uint("runPolicy.startAt");
   if (kind === "once") return startAt === undefined ? ONCE_POLICY : { kind, startAt };
   if (kind === "repeat") {
@@ -120,10 +126,12 @@ function readRunPolicy(r: BinaryReader): RunPolicy {
     return policy;
   }
   const expression = r.string("runPolicy.expression");
+  const timezone = (byte & POLICY_IN_ZONE) === 0 ? undefined : r.string("runPolicy.timezone");
   const maxOccurrences = r.optional("runPolicy.maxOccurrences", () => r.uint("runPolicy.maxOccurrences"));
   const misfire = r.optional("runPolicy.misfire", () => readMisfire(r));
   // Assignment rather than conditional spreads (slow on Node 20); same keys, same order.
   const policy: Mutable<CronPolicy> = { kind, expression };
+  if (timezone !== undefined) policy.timezone = timezone;
   if (maxOccurrences !== undefined) policy.maxOccurrences = maxOccurrences;
   if (startAt !== undefined) policy.startAt = startAt;
   if (misfire !== undefined) policy.misfire = misfire;
