@@ -65,6 +65,8 @@ export {
   validateTaskConstraints,
 } from "./task/task-constraints.js";
 export type { TaskConstraints, TaskConstraintsInput, SafetyLevel, ConcurrencyKeyHoldPolicy } from "./task/task-constraints.js";
+export { RETRY_BACKOFF_FIELDS, MAX_RETRY_DELAY_MS, validateRetryBackoff } from "./task/retry-backoff.js";
+export type { RetryBackoff, FixedRetryBackoff, ExponentialRetryBackoff } from "./task/retry-backoff.js";
 export {
   TASK_NAME_MAX_LENGTH,
   DEFAULT_TASK_METADATA,

@@ -103,6 +103,15 @@ describe("task spec codec", () => {
     expectCode(() => runPolicyFromJson({ kind: "once", timezone: "Europe/Berlin" }), "UNKNOWN_FIELD");
   });
 
+  it("carries a task's own retry backoff both ways", () => {
+    const spec = createTaskSpec({ id: taskId(), runPolicy: { kind: "once" }, constraints: { maxAttempts: 3, backoff: { kind: "exponential", baseMs: 5, maxMs: 50, jitter: "full" } } });
+    const json = taskSpecToJson(spec);
+    expect(json.constraints.backoff).toEqual({ kind: "exponential", baseMs: 5, maxMs: 50, jitter: "full" });
+    expect(taskSpecFromJson(JSON.parse(JSON.stringify(json)))).toEqual(spec);
+    expectCode(() => taskConstraintsFromJson({ maxAttempts: 1, backoff: { kind: "fixed", delayMs: -1 } }), "INVALID_BACKOFF");
+    expectCode(() => taskConstraintsFromJson({ maxAttempts: 1, backoff: { kind: "fixed", delayMs: 1, maxMs: 2 } }), "UNKNOWN_FIELD");
+  });
+
   it("returns canonical ids for lowercase input", () => {
     const spec = createTaskSpec({ id: taskId(), runPolicy: repeatPolicy(2, 1) });
     const json = taskSpecToJson(spec);

@@ -13,6 +13,8 @@ import type { MisfirePolicy, RunPolicy } from "../task/run-policy.js";
 import { CRON_POLICY_FIELDS, MISFIRE_FIELDS, ONCE_POLICY_FIELDS, REPEAT_POLICY_FIELDS, validateRunPolicy } from "../task/run-policy.js";
 import type { ConcurrencyKeyHoldPolicy, SafetyLevel, TaskConstraints } from "../task/task-constraints.js";
 import { CONSTRAINT_FIELDS, validateTaskConstraints } from "../task/task-constraints.js";
+import type { RetryBackoff } from "../task/retry-backoff.js";
+import { RETRY_BACKOFF_FIELDS, copyRetryBackoff, validateRetryBackoff } from "../task/retry-backoff.js";
 import type { TaskMetadata, TaskPayload, TaskSpec } from "../task/task-spec.js";
 import { METADATA_FIELDS, validateTaskMetadata, validateTaskSpec } from "../task/task-spec.js";
 import { bytesFromBase64, bytesToBase64 } from "./base64.js";
@@ -36,6 +38,7 @@ export interface TaskConstraintsJson {
   readonly concurrencyKeyHoldPolicy: ConcurrencyKeyHoldPolicy;
   readonly safetyLevel: SafetyLevel;
   readonly requiredCapabilities?: readonly string[];
+  readonly backoff?: RetryBackoff;
 }
 /** JSON form of a {@link MisfirePolicy} (the same tagged shape). */
 export type MisfirePolicyJson = MisfirePolicy;
@@ -102,6 +105,7 @@ export function taskConstraintsToJson(c: TaskConstraints): TaskConstraintsJson {
     concurrencyKeyHoldPolicy: c.concurrencyKeyHoldPolicy,
     safetyLevel: c.safetyLevel,
     ...(c.requiredCapabilities === undefined ? {} : { requiredCapabilities: [...c.requiredCapabilities] }),
+    ...(c.backoff === undefined ? {} : { backoff: { ...c.backoff } }),
   };
 }
 
@@ -114,6 +118,7 @@ export function taskConstraintsFromJson(json: unknown, path = "constraints"): Ta
   const timeoutMs = optionalWith(o, "timeoutMs", (v) => asNumber(v, `${path}.timeoutMs`));
   const concurrencyKey = optionalWith(o, "concurrencyKey", (v) => asString(v, `${path}.concurrencyKey`));
   const requiredCapabilities = optionalWith(o, "requiredCapabilities", (v) => asStringArray(v, `${path}.requiredCapabilities`));
+  const backoff = optionalWith(o, "backoff", (v) => retryBackoffFromJson(v, `${path}.backoff`));
   const c: TaskConstraints = {
     maxAttempts: asNumber(required(o, "maxAttempts", path), `${path}.maxAttempts`),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
@@ -122,9 +127,17 @@ export function taskConstraintsFromJson(json: unknown, path = "constraints"): Ta
       "holdDuringRetry") as ConcurrencyKeyHoldPolicy,
     safetyLevel: (optionalWith(o, "safetyLevel", (v) => asString(v, `${path}.safetyLevel`)) ?? "pure") as SafetyLevel,
     ...(requiredCapabilities === undefined ? {} : { requiredCapabilities }),
+    ...(backoff === undefined ? {} : { backoff }),
   };
   validateTaskConstraints(c);
   return c;
+}
+
+function retryBackoffFromJson(json: unknown, path: string): RetryBackoff {
+  // The fields of its own kind only, as the programmatic API takes them.
+  const backoff = copyRetryBackoff(readObject(json, path, RETRY_BACKOFF_FIELDS) as unknown as RetryBackoff);
+  validateRetryBackoff(backoff, path);
+  return backoff;
 }
 
 function misfireFromJson(json: unknown, path: string): MisfirePolicy {

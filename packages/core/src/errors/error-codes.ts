@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   INVALID_CRON_MAX_OCCURRENCES: "validation",
   INVALID_START_AT: "validation",
   INVALID_TIME_ZONE: "validation",
+  INVALID_BACKOFF: "validation",
   INVALID_TIMESTAMP: "validation",
   INVALID_DURATION: "validation",
   INVALID_FIELD: "validation",

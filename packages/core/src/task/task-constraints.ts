@@ -6,6 +6,8 @@ import { ValidationError, describeValue } from "../errors/action-queue-error.js"
 import { assertKnownKeys } from "../internal/known-keys.js";
 import { assertWellFormedText } from "../internal/well-formed.js";
 import { U32_MAX } from "./run-policy.js";
+import { copyRetryBackoff, validateRetryBackoff } from "./retry-backoff.js";
+import type { RetryBackoff } from "./retry-backoff.js";
 
 /** How dangerous a retry is. Classification only; the engine acts on none of it. */
 export type SafetyLevel = "pure" | "idempotent" | "transactional";
@@ -31,6 +33,8 @@ export interface TaskConstraints {
   readonly safetyLevel: SafetyLevel;
   /** Capabilities a remote executor must all hold; non-empty list of non-empty strings when present. */
   readonly requiredCapabilities?: readonly string[];
+  /** This task's retry backoff, in place of the queue's; absent: the queue's. */
+  readonly backoff?: RetryBackoff;
 }
 
 /** Every field of {@link TaskConstraints}: any other key in an input is refused. */
@@ -41,6 +45,7 @@ export const CONSTRAINT_FIELDS: readonly (keyof TaskConstraints)[] = [
   "concurrencyKeyHoldPolicy",
   "safetyLevel",
   "requiredCapabilities",
+  "backoff",
 ];
 
 /** What a caller may pass: every field optional, defaults filled in. */
@@ -60,7 +65,7 @@ export const DEFAULT_TASK_CONSTRAINTS: TaskConstraints = Object.freeze({
 /**
  * Builds validated constraints from partial input. Throws on the first failure,
  * in the order maxAttempts, timeoutMs, concurrencyKey, hold policy, safety
- * level, requiredCapabilities; the error names the field and the value.
+ * level, requiredCapabilities, backoff; the error names the field and the value.
  */
 export function createTaskConstraints(input: TaskConstraintsInput | null = {}): TaskConstraints {
   const c = buildTaskConstraints(input);
@@ -96,7 +101,8 @@ export function buildTaskConstraints(given: TaskConstraintsInput | null = {}): T
     safetyLevel === "pure" &&
     input.timeoutMs == null &&
     input.concurrencyKey == null &&
-    input.requiredCapabilities == null
+    input.requiredCapabilities == null &&
+    input.backoff == null
   ) {
     return DEFAULT_TASK_CONSTRAINTS;
   }
@@ -109,6 +115,7 @@ export function buildTaskConstraints(given: TaskConstraintsInput | null = {}): T
     const listed = input.requiredCapabilities as unknown;
     c.requiredCapabilities = Array.isArray(listed) ? [...(listed as readonly string[])] : (listed as readonly string[]);
   }
+  if (input.backoff != null) c.backoff = copyRetryBackoff(input.backoff);
   return c;
 }
 
@@ -183,4 +190,5 @@ export function validateTaskConstraints(c: TaskConstraints): void {
     capabilities.forEach((capability, i) => assertWellFormedText(`constraints.requiredCapabilities[${i}]`, capability));
   }
   if (c.concurrencyKey !== undefined) assertWellFormedText("constraints.concurrencyKey", c.concurrencyKey);
+  if (c.backoff !== undefined) validateRetryBackoff(c.backoff);
 }

@@ -33,6 +33,8 @@ export interface SchedulerTaskInput {
   readonly constraints: {
     readonly concurrencyKey?: string | undefined;
     readonly concurrencyKeyHoldPolicy: ConcurrencyKeyHoldPolicy;
+    /** The task's own retry backoff, in place of the scheduler's. */
+    readonly backoff?: BackoffStrategy | undefined;
   };
 }
 
@@ -129,6 +131,8 @@ export class Scheduler {
   readonly #gate = new ConcurrencyKeyGate();
   readonly #counts = new Array<number>(9).fill(0);
   readonly #backoff: BackoffStrategy;
+  /** Backoffs of tasks that have their own (most tasks use the scheduler's and have no entry). */
+  readonly #taskBackoffs = new Map<TaskId, BackoffStrategy>();
   readonly #countedAttempts: ((run: SchedulerRunInput) => number) | undefined;
   #paused = false;
   #keyConflicts = 0;
@@ -155,15 +159,19 @@ export class Scheduler {
     return s;
   }
 
-  /** Registers (or updates) a task's key constraints. Call before its runs are reported. */
+  /** Registers (or updates) a task's key constraints and own backoff. Call before its runs are reported. */
   setTask(task: SchedulerTaskInput): void {
     if (task.constraints.concurrencyKey !== undefined) this.#tasks.set(task.id, task.constraints);
     else if (this.#tasks.size > 0) this.#tasks.delete(task.id);
+    const backoff = task.constraints.backoff;
+    if (backoff !== undefined) this.#taskBackoffs.set(task.id, backoff);
+    else if (this.#taskBackoffs.size > 0) this.#taskBackoffs.delete(task.id);
   }
 
   /** Drops a task's key constraints (the task was purged: its runs are all terminal, so none is tracked). */
   forgetTask(taskId: TaskId): void {
     this.#tasks.delete(taskId);
+    this.#taskBackoffs.delete(taskId);
   }
 
   /** Pauses or resumes selection (engine pause); promotion is unaffected. */
@@ -235,8 +243,9 @@ export class Scheduler {
     e.claim = CLAIM_NONE;
     if (state === "retryWait") {
       const counted = this.#countedAttempts === undefined ? attemptCount : this.#countedAttempts(input ?? e);
-      const jitter = this.#backoff.jitter === "full" ? { random: () => jitterFraction(e.id, counted) } : undefined;
-      e.dueAt = retryDueAt(lastStateChangeAt, backoffDelayMs(this.#backoff, counted, jitter));
+      const backoff = this.#taskBackoffs.size === 0 ? this.#backoff : (this.#taskBackoffs.get(e.taskId) ?? this.#backoff);
+      const jitter = backoff.jitter === "full" ? { random: () => jitterFraction(e.id, counted) } : undefined;
+      e.dueAt = retryDueAt(lastStateChangeAt, backoffDelayMs(backoff, counted, jitter));
     }
     this.#syncKey(e);
     this.#place(e);

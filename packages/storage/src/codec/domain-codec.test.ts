@@ -136,6 +136,38 @@ describe("domain codec: a run policy's startAt and time zone", () => {
   });
 });
 
+describe("domain codec: a task's own retry backoff", () => {
+  it("round-trips fixed and exponential, with and without full jitter, beside every other constraint", () => {
+    for (const backoff of [
+      { kind: "fixed", delayMs: 0 },
+      { kind: "fixed", delayMs: 2_147_483_647, jitter: "full" },
+      { kind: "exponential", baseMs: 100, maxMs: 60_000 },
+      { kind: "exponential", baseMs: 1, maxMs: 1, jitter: "full" },
+    ] as const) {
+      const original = spec({ runPolicy: { kind: "once" }, constraints: { maxAttempts: 3, safetyLevel: "transactional", requiredCapabilities: ["gpu"], backoff } });
+      const decoded = roundTrip(original);
+      expect(decoded.constraints).toEqual(original.constraints);
+      expect(Object.keys(decoded.constraints)).toEqual(Object.keys(original.constraints));
+    }
+    const only = roundTrip(spec({ runPolicy: { kind: "once" }, constraints: { backoff: { kind: "fixed", delayMs: 5 } } }));
+    expect(only.constraints).toEqual({ ...DEFAULT_TASK_CONSTRAINTS, backoff: { kind: "fixed", delayMs: 5 } });
+  });
+
+  it("flags it in the safety-level byte, so constraints without one are encoded as before", () => {
+    const bytesOf = (constraints: NonNullable<TaskSpecInput["constraints"]>) => {
+      const w = new BinaryWriter();
+      writeTaskSpec(w, spec({ runPolicy: { kind: "once" }, constraints }));
+      return [...w.toBytes()];
+    };
+    const plain = bytesOf({ safetyLevel: "idempotent" });
+    const withBackoff = bytesOf({ safetyLevel: "idempotent", backoff: { kind: "fixed", delayMs: 3 } });
+    // id, name, payload, content type, policy, maxAttempts, timeout, key, hold policy: 24 bytes, then the level.
+    expect(plain[24]).toBe(1);
+    expect(withBackoff.slice(24, 27)).toEqual([0x81, 0, 3]);
+    expect(withBackoff.slice(27)).toEqual(plain.slice(25));
+  });
+});
+
 describe("domain codec: outcomes", () => {
   it("decodes outcomes without error or output to core's shared instances", () => {
     expect(roundTripOutcome(AttemptOutcome.success())).toBe(AttemptOutcome.success());

@@ -35,6 +35,7 @@ import type {
   MisfirePolicy,
   Permission,
   RepeatPolicy,
+  RetryBackoff,
   Role,
   RunPolicy,
   RunState,
@@ -140,6 +141,39 @@ function readRunPolicy(r: BinaryReader): RunPolicy {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/**
+ * Set in the constraints' safety-level byte when the task's own retry backoff
+ * follows it. Records written before tasks had one have it clear.
+ */
+const CONSTRAINTS_WITH_BACKOFF = 0x80;
+const BACKOFF_KINDS = ["fixed", "exponential"] as const;
+const BACKOFF_FULL_JITTER = 0x80;
+
+function writeRetryBackoff(w: BinaryWriter, b: RetryBackoff): void {
+  const kind = BACKOFF_KINDS.indexOf(b.kind);
+  if (kind < 0) w.choice(b.kind, BACKOFF_KINDS, "constraints.backoff.kind");
+  w.u8(kind | (b.jitter === "full" ? BACKOFF_FULL_JITTER : 0));
+  if (b.kind === "fixed") w.uint(b.delayMs, "constraints.backoff.delayMs");
+  else {
+    w.uint(b.baseMs, "constraints.backoff.baseMs");
+    w.uint(b.maxMs, "constraints.backoff.maxMs");
+  }
+}
+
+function readRetryBackoff(r: BinaryReader): RetryBackoff {
+  const byte = r.u8("constraints.backoff.kind");
+  const kind = BACKOFF_KINDS[byte & ~BACKOFF_FULL_JITTER];
+  if (kind === undefined) r.invalid("constraints.backoff.kind", `value ${byte} is not one of 0..${BACKOFF_KINDS.length - 1} (plus ${BACKOFF_FULL_JITTER} with full jitter)`);
+  const full = (byte & BACKOFF_FULL_JITTER) !== 0;
+  if (kind === "fixed") {
+    const delayMs = r.uint("constraints.backoff.delayMs");
+    return full ? { kind, delayMs, jitter: "full" } : { kind, delayMs };
+  }
+  const baseMs = r.uint("constraints.backoff.baseMs");
+  const maxMs = r.uint("constraints.backoff.maxMs");
+  return full ? { kind, baseMs, maxMs, jitter: "full" } : { kind, baseMs, maxMs };
+}
+
 /** Encodes a whole task spec. */
 export function writeTaskSpec(w: BinaryWriter, s: TaskSpec): void {
   w.ulid(s.id, "taskSpec.id");
@@ -152,7 +186,13 @@ export function writeTaskSpec(w: BinaryWriter, s: TaskSpec): void {
   w.optionalUint(c.timeoutMs, "constraints.timeoutMs");
   w.optionalString(c.concurrencyKey);
   w.choice(c.concurrencyKeyHoldPolicy, CONCURRENCY_KEY_HOLD_POLICIES, "constraints.concurrencyKeyHoldPolicy");
-  w.choice(c.safetyLevel, SAFETY_LEVELS, "constraints.safetyLevel");
+  if (c.backoff === undefined) w.choice(c.safetyLevel, SAFETY_LEVELS, "constraints.safetyLevel");
+  else {
+    const level = SAFETY_LEVELS.indexOf(c.safetyLevel);
+    if (level < 0) w.choice(c.safetyLevel, SAFETY_LEVELS, "constraints.safetyLevel");
+    w.u8(level | CONSTRAINTS_WITH_BACKOFF);
+    writeRetryBackoff(w, c.backoff);
+  }
   // Written by hand, the same bytes as `optional(list(string))`: no closure per submitted task.
   const capabilities = c.requiredCapabilities;
   if (capabilities === undefined) w.u8(0);
@@ -182,7 +222,10 @@ export function readTaskSpec(r: BinaryReader): TaskSpec {
   const timeoutMs = r.optional("constraints.timeoutMs", () => r.uint("constraints.timeoutMs"));
   const concurrencyKey = r.optional("constraints.concurrencyKey", () => r.string("constraints.concurrencyKey"));
   const concurrencyKeyHoldPolicy = r.choice(CONCURRENCY_KEY_HOLD_POLICIES, "constraints.concurrencyKeyHoldPolicy");
-  const safetyLevel = r.choice(SAFETY_LEVELS, "constraints.safetyLevel");
+  const levelByte = r.u8("constraints.safetyLevel");
+  const safetyLevel = SAFETY_LEVELS[levelByte & ~CONSTRAINTS_WITH_BACKOFF];
+  if (safetyLevel === undefined) r.invalid("constraints.safetyLevel", `value ${levelByte} is not one of 0..${SAFETY_LEVELS.length - 1} (plus ${CONSTRAINTS_WITH_BACKOFF} with a backoff)`);
+  const backoff = (levelByte & CONSTRAINTS_WITH_BACKOFF) === 0 ? undefined : readRetryBackoff(r);
   const requiredCapabilities = r.optional("constraints.requiredCapabilities", () =>
     r.list("constraints.requiredCapabilities", () => r.string("constraints.requiredCapabilities")),
   );
@@ -210,7 +253,8 @@ export function readTaskSpec(r: BinaryReader): TaskSpec {
     concurrencyKey === undefined &&
     concurrencyKeyHoldPolicy === "holdDuringRetry" &&
     safetyLevel === "pure" &&
-    requiredCapabilities === undefined
+    requiredCapabilities === undefined &&
+    backoff === undefined
   ) {
     constraints = DEFAULT_TASK_CONSTRAINTS;
   } else {
@@ -218,6 +262,7 @@ export function readTaskSpec(r: BinaryReader): TaskSpec {
     if (timeoutMs !== undefined) c.timeoutMs = timeoutMs;
     if (concurrencyKey !== undefined) c.concurrencyKey = concurrencyKey;
     if (requiredCapabilities !== undefined) c.requiredCapabilities = requiredCapabilities;
+    if (backoff !== undefined) c.backoff = backoff;
     constraints = c;
   }
   let metadata: TaskMetadata;
