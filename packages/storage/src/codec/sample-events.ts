@@ -116,6 +116,31 @@ export function sampleEvents(): { name: string; command: MutationCommand }[] {
         attemptIds: [attemptId, "01HF00000000000000000000A2" as AttemptId],
       },
     },
+    // Appended, not inserted: every earlier fixture keeps its sequence and bytes.
+    {
+      name: "task-create-delayed-with-backoff",
+      command: {
+        kind: "taskCreate",
+        timestamp: T + 34,
+        taskSpec: createTaskSpec({
+          id: task2,
+          runPolicy: { kind: "once", startAt: T + 3_600_000 },
+          constraints: { maxAttempts: 5, backoff: { kind: "exponential", baseMs: 1_000, maxMs: 60_000, jitter: "full" } },
+        }),
+      },
+    },
+    {
+      name: "task-create-zoned-cron",
+      command: {
+        kind: "taskCreate",
+        timestamp: T + 35,
+        taskSpec: createTaskSpec({
+          id: task2,
+          runPolicy: { kind: "cron", expression: "0 9 * * 1-5", timezone: "Europe/Berlin", maxOccurrences: 10, startAt: T + 86_400_000, misfire: { kind: "skip" } },
+          constraints: { backoff: { kind: "fixed", delayMs: 30_000 } },
+        }),
+      },
+    },
   ];
   return list.map((entry, index) => ({ name: entry.name, command: { ...entry.command, sequence: index + 1 } }));
 }
