@@ -194,7 +194,14 @@ async function session(): Promise<void> {
   }
   for (let i = 0; i < 25; i += 1) {
     const card = i % 8 === 7 ? "expired" : "visa";
-    batch.push(submit("retrying: charge-card", { name: "charge-card", runPolicy: oncePolicy(), payload: { order: i, card } satisfies Payment, constraints: { maxAttempts: 4 } }));
+    // The card processor asks for a gentler retry than the queue's default: this task's own backoff.
+    const constraints = { maxAttempts: 4, backoff: { kind: "fixed", delayMs: 200 } } as const;
+    batch.push(submit("retrying: charge-card", { name: "charge-card", runPolicy: oncePolicy(), payload: { order: i, card } satisfies Payment, constraints }));
+  }
+  for (let i = 0; i < 5; i += 1) {
+    // Delayed jobs: each reminder is due 300 ms + i × 100 ms after it is submitted.
+    const startAt = Date.now() + 300 + i * 100;
+    batch.push(submit("delayed: send-email", { name: "send-email", runPolicy: { kind: "once", startAt }, payload: { to: `later${i}@example.com` } satisfies Email }));
   }
   for (let i = 0; i < 6; i += 1) {
     batch.push(
