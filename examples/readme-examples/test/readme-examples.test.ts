@@ -134,7 +134,8 @@ const FRAGMENTS: Record<BlockKey, string> = {
   "packages/runtime/README.md#1": "the signature of submit, not code",
   "packages/runtime/README.md#2": "one call on an `aq` opened earlier in the README (a delayed job)",
   "packages/runtime/README.md#3": "one call on an `aq` opened earlier in the README, with a `payload` of the reader's (a task's own backoff)",
-  "packages/runtime/README.md#4": "two calls on an `aq` opened earlier in the README",
+  "packages/runtime/README.md#4": "ActionQueue.open with gates, around the reader's own `handlers`",
+  "packages/runtime/README.md#5": "two calls on an `aq` opened earlier in the README",
   "packages/storage/README.md#1": "a backend's conformance test, in a project that has the backend",
   "packages/storage-testkit/README.md#0": "a backend's conformance test, in a project that has the backend",
 };

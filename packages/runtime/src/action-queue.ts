@@ -195,6 +195,7 @@ export class ActionQueue {
     this.#query = new QueryView(projection, {
       retryDueAt: (run) => this.#scheduler.retryDueAt(run.id),
       keyHolder: (key) => this.#scheduler.keyHolder(key),
+      gateHold: (runId) => this.#loop.gateHold(runId),
     });
   }
 
@@ -653,6 +654,17 @@ export class ActionQueue {
     this.#armRetention();
     await this.#loop.whenIdle();
     this.#assertOpen();
+  }
+
+  /**
+   * Asks the dispatch gates again about every run they hold, at the next
+   * pass: for a gate whose state changed outside the queue (a budget topped
+   * up, a downstream service back). Gates with a time to look again, and
+   * gates told of finishes, need no call.
+   */
+  recheckGates(): void {
+    this.#assertOpen();
+    this.#loop.recheckGates();
   }
 
   /** Stops dispatching new attempts durably (survives restarts) until `resume()`. */

@@ -28,6 +28,8 @@ import type { TypedEmitter } from "./events/typed-emitter.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 import type { ResolvedOptions } from "./options.js";
+import type { GateCandidate, GateHoldInfo } from "./gates/dispatch-gate.js";
+import { GateKeeper } from "./gates/gate-keeper.js";
 
 /**
  * One attempt in flight. No AbortController per attempt: the runner's handle
@@ -166,9 +168,12 @@ export class DispatchLoop {
   #idleWaiters: (() => void)[] = [];
   /** The group commit the latest starts and finishes joined, until it settles. */
   #group: CommitGroup | undefined;
+  /** The eligibility gates' bookkeeping; undefined without gates (the fast path asks nothing). */
+  readonly #gates: GateKeeper | undefined;
 
   constructor(deps: DispatchLoopDeps) {
     this.#d = deps;
+    this.#gates = deps.options.gates.length > 0 ? new GateKeeper(deps.options.gates) : undefined;
     this.#clock = deps.options.clock;
     this.#firstSlice = Math.min(PROMOTIONS_PER_PASS, Math.max(MIN_FIRST_SLICE, FIRST_SLICE_PER_SLOT * deps.options.concurrency));
     this.#halfSlots = Math.max(1, Math.ceil(deps.options.concurrency / 2));
@@ -230,6 +235,18 @@ export class DispatchLoop {
     this.#pump();
   };
 
+  /** Why a ready run is held by a gate, if it is. */
+  gateHold(runId: RunId): GateHoldInfo | undefined {
+    return this.#gates?.holdOf(runId);
+  }
+
+  /** Looks at every gate-held run again at the next pass (a gate's state changed outside the loop). */
+  recheckGates(): void {
+    if (this.#gates === undefined) return;
+    this.#gates.recheck();
+    this.schedule();
+  }
+
   /** The run holding `key` right now, if any. */
   keyHolder(key: string): RunId | undefined {
     return this.#d.scheduler.keyHolder(key);
@@ -237,6 +254,7 @@ export class DispatchLoop {
 
   /** Tells the scheduler a run changed durably (after control commands); wakes the loop. */
   runChanged(runId: RunId): void {
+    this.#gates?.drop(runId);
     const run = this.#d.projection.getRun(runId);
     if (run) this.#d.scheduler.onRunChanged(run);
     this.schedule();
@@ -247,6 +265,7 @@ export class DispatchLoop {
     const entry = this.#inFlight.get(runId);
     if (!entry) return false;
     this.#inFlight.delete(runId);
+    this.#gateFinished(entry);
     entry.handle?.abort(reason);
     this.#checkIdle();
     return true;
@@ -314,9 +333,13 @@ export class DispatchLoop {
   #isIdle(): boolean {
     if (this.#inFlight.size > 0 || this.#pendingWrites > 0) return false;
     const paused = this.#d.projection.isEnginePaused();
-    if (!paused && this.#dispatching && this.#d.scheduler.readyQueued > 0) return false;
+    if (!paused && this.#dispatching && this.#d.scheduler.readyQueued > 0 && this.#gates?.holdsAllIndefinitely !== true) return false;
+    const horizon = this.#clock.now() + this.#d.options.idleHorizonMs;
     const due = this.#d.scheduler.nextWakeAt();
-    return due === undefined || due > this.#clock.now() + this.#d.options.idleHorizonMs;
+    if (due !== undefined && due <= horizon) return false;
+    // A run a gate holds until a time within the horizon is waited for; one held with no time is not (nothing here would end it).
+    const held = this.#gates?.nextWakeAt();
+    return held === undefined || held > horizon;
   }
 
   #checkIdle(): void {
@@ -411,6 +434,10 @@ export class DispatchLoop {
     const { scheduler, options } = this.#d;
     const slots = options.concurrency - this.#inFlight.size;
     if (slots <= 0) return;
+    if (this.#gates !== undefined) {
+      this.#dispatchGated(this.#gates, slots);
+      return;
+    }
     if (slots === 1) {
       // The steady state: each finished run frees one slot. No array for one claim.
       const claim = scheduler.selectOne();
@@ -430,6 +457,41 @@ export class DispatchLoop {
     }
     if (kept === 1) this.#dispatch(selected[0]!, specs[0]!);
     else if (kept > 1) this.#dispatchMany(selected, specs, kept);
+  }
+
+  /** {@link #dispatchReady} with gates: each selected run is asked about; held ones stay claimed, the rest are dispatched together. */
+  #dispatchGated(gates: GateKeeper, slots: number): void {
+    const { scheduler } = this.#d;
+    const now = this.#clock.now();
+    if (!gates.beginPass(scheduler, now)) return;
+    const selected: SchedulerRun[] = [];
+    const specs: TaskSpec[] = [];
+    while (selected.length < slots) {
+      const claim = scheduler.selectOne();
+      if (claim === undefined) break;
+      const spec = this.#specOfReady(claim);
+      if (spec === undefined) continue;
+      const candidate: GateCandidate = { runId: claim.id, taskId: claim.taskId, task: spec };
+      const hold = gates.check(candidate, now);
+      if (hold === undefined) {
+        gates.dispatched(candidate, now);
+        selected.push(claim);
+        specs.push(spec);
+      } else if (hold.all === true) {
+        // Every run is held: this one goes back in its place and the pass ends.
+        scheduler.releaseClaim(claim.id);
+        gates.holdAll(hold);
+        break;
+      } else {
+        gates.hold(claim, hold);
+      }
+    }
+    if (selected.length === 1) this.#dispatch(selected[0]!, specs[0]!);
+    else if (selected.length > 1) this.#dispatchMany(selected, specs, selected.length);
+  }
+
+  #gateFinished(entry: InFlight): void {
+    this.#gates?.finished({ runId: entry.runId, taskId: entry.taskId, task: entry.spec }, this.#clock.now());
   }
 
   #dispatchClaim(claim: SchedulerRun): void {
@@ -627,6 +689,7 @@ export class DispatchLoop {
     // Fencing: a canceled run or a stale attempt leaves no trace.
     if (this.#inFlight.get(entry.runId) !== entry) return;
     this.#inFlight.delete(entry.runId);
+    this.#gateFinished(entry);
     entry.handle = undefined;
     const { projection } = this.#d;
     // A run has an active attempt only while running: one lookup checks both.
@@ -726,7 +789,9 @@ export class DispatchLoop {
 
   #armWakeTimer(): void {
     if (this.#closing) return;
-    const due = this.#d.scheduler.nextWakeAt();
+    const scheduled = this.#d.scheduler.nextWakeAt();
+    const held = this.#gates?.nextWakeAt();
+    const due = held === undefined || (scheduled !== undefined && scheduled <= held) ? scheduled : held;
     if (due === undefined) return;
     if (this.#wakeTimer && this.#wakeTimer.at <= due) return;
     this.#wakeTimer?.timer.cancel();

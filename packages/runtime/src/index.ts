@@ -13,6 +13,11 @@ export type { ActionQueueEvents, ActionQueueEventName, ActionQueueListener } fro
 export { parseDuration, formatDuration } from "./input/duration.js";
 export { parseRunPolicyText, formatRunPolicy } from "./input/run-policy-text.js";
 export { parseStartAtText } from "./input/start-at-text.js";
+export type { DispatchGate, GateCandidate, GateHold, GateHoldInfo } from "./gates/dispatch-gate.js";
+export { rateLimit } from "./gates/rate-limit.js";
+export type { RateLimitOptions } from "./gates/rate-limit.js";
+export { concurrencyLimit } from "./gates/concurrency-limit.js";
+export type { ConcurrencyLimitOptions } from "./gates/concurrency-limit.js";
 export { encodeJsonPayload } from "./input/json-payload.js";
 export {
   CONSTRAINT_KEYS,

@@ -11,6 +11,7 @@ import type { WalSyncMode } from "@actionqueue/storage";
 import { DEFAULT_WAL_SYNC_MODE } from "@actionqueue/storage";
 import type { ActionQueueOptions, CloseOptions, HandlerMap } from "./types.js";
 import type { ResolvedRetention } from "./purge.js";
+import type { DispatchGate } from "./gates/dispatch-gate.js";
 import { resolveRetention } from "./purge.js";
 
 /** Options with every default applied. */
@@ -31,6 +32,7 @@ export interface ResolvedOptions {
   readonly walSyncMode: WalSyncMode;
   readonly walPreallocate: boolean;
   readonly retention: ResolvedRetention | undefined;
+  readonly gates: readonly DispatchGate[];
 }
 
 function integerIn(field: string, value: unknown, min: number, max: number): number {
@@ -60,6 +62,7 @@ export const OPTION_KEYS: readonly (keyof ActionQueueOptions)[] = [
   "walSyncMode",
   "walPreallocate",
   "retention",
+  "gates",
 ];
 
 /**
@@ -142,7 +145,34 @@ export function resolveOptions(given: ActionQueueOptions): ResolvedOptions {
     walSyncMode: walSyncModeOf(options.walSyncMode),
     walPreallocate: booleanOption("walPreallocate", options.walPreallocate ?? true),
     retention: resolveRetention(options.retention),
+    gates: gatesOf(options.gates),
   };
+}
+
+/** The gates, checked: a list of objects with a non-empty `name` and an `admit` function (other hooks functions when given). */
+function gatesOf(gates: unknown): readonly DispatchGate[] {
+  if (gates === undefined) return [];
+  if (!Array.isArray(gates)) {
+    throw new ValidationError("INVALID_CONFIG", `invalid option gates ${describeValue(gates)}: expected a list of dispatch gates`, {
+      details: { field: "gates", value: describeValue(gates) },
+    });
+  }
+  gates.forEach((gate: unknown, i) => {
+    const g = gate as Partial<Record<keyof DispatchGate, unknown>> | null;
+    const bad =
+      typeof g !== "object" || g === null
+        ? "expected an object with name and admit(run, now)"
+        : typeof g.name !== "string" || g.name.length === 0
+          ? "its name must be a non-empty string"
+          : typeof g.admit !== "function"
+            ? "its admit must be a function of (run, now)"
+            : (["dispatched", "finished"] as const).find((hook) => g[hook] !== undefined && typeof g[hook] !== "function");
+    if (bad !== undefined) {
+      const why = bad === "dispatched" || bad === "finished" ? `its ${bad} must be a function when given` : bad;
+      throw new ValidationError("INVALID_CONFIG", `invalid option gates[${i}] ${describeValue(gate)}: ${why}`, { details: { field: `gates[${i}]` } });
+    }
+  });
+  return [...(gates as DispatchGate[])];
 }
 
 /**

@@ -8,6 +8,7 @@ import { ActionQueueError, CommandRejectedError, ValidationError, describeValue,
 import { holdsConcurrencyKey } from "@actionqueue/engine";
 import type { ProjectionView } from "@actionqueue/storage";
 import type { AttemptView, Explanation, ListRunsQuery, RunPage, RunView, Stats, TaskView } from "./types.js";
+import type { GateHoldInfo } from "./gates/dispatch-gate.js";
 
 /** Live facts only the running queue knows (the inspector has none of them). */
 export interface LiveFacts {
@@ -15,6 +16,8 @@ export interface LiveFacts {
   retryDueAt(run: RunInstance): number | undefined;
   /** The run holding a concurrency key, if any. */
   keyHolder(key: string): RunId | undefined;
+  /** Why a ready run is held by a dispatch gate, if it is. */
+  gateHold?(runId: RunId): GateHoldInfo | undefined;
 }
 
 /** States whose runs the projection keeps in a set (runs spend an attempt's time there, not their life). */
@@ -292,6 +295,18 @@ export class QueryView {
           message: `concurrency key ${JSON.stringify(key)} is held by run ${holder}`,
         };
       }
+    }
+    const held = this.#live?.gateHold?.(runId);
+    if (held !== undefined) {
+      const until = held.until === undefined ? "" : ` until ${iso(held.until)}`;
+      return {
+        kind: "gateHeld",
+        runId,
+        gate: held.gate,
+        reason: held.reason,
+        ...(held.until === undefined ? {} : { until: held.until }),
+        message: `run is held by gate ${JSON.stringify(held.gate)}${until}: ${held.reason}`,
+      };
     }
     return { kind: "ready", runId, message: "run is ready and will be dispatched when a slot is free" };
   }

@@ -3,6 +3,7 @@
  * of tasks and runs, statistics and explanations. The CLI and the daemon print
  * these objects as they are, so field names are part of the contract.
  */
+import type { DispatchGate } from "./gates/dispatch-gate.js";
 import type {
   AttemptId,
   AttemptResultKind,
@@ -88,6 +89,12 @@ export interface ActionQueueOptions {
    * at 0.75–0.9 KB of heap per finished once-task.
    */
   readonly retention?: RetentionOptions;
+  /**
+   * Eligibility gates, asked in order about every run before it is
+   * dispatched (rate limits, budgets, routing; see {@link DispatchGate} and
+   * the built-in `rateLimit` and `concurrencyLimit`). Default: none.
+   */
+  readonly gates?: readonly DispatchGate[];
 }
 
 /** What to submit. */
@@ -212,6 +219,7 @@ export type Explanation =
   | { readonly kind: "retryWait"; readonly runId: RunId; readonly retryAt: number; readonly attemptCount: number; readonly message: string }
   | { readonly kind: "concurrencyKeyHeld"; readonly runId: RunId; readonly key: string; readonly heldBy: RunId; readonly message: string }
   | { readonly kind: "enginePaused"; readonly runId: RunId; readonly message: string }
+  | { readonly kind: "gateHeld"; readonly runId: RunId; readonly gate: string; readonly reason: string; readonly until?: number; readonly message: string }
   | { readonly kind: "ready"; readonly runId: RunId; readonly message: string }
   | { readonly kind: "leased"; readonly runId: RunId; readonly owner: string; readonly expiresAt: number; readonly message: string }
   | { readonly kind: "running"; readonly runId: RunId; readonly attemptId?: AttemptId; readonly message: string }
