@@ -400,8 +400,8 @@ export class ActionQueue {
         const spec = item.spec;
         const runs = item.runs;
         batch.add({ kind: "taskSubmit", sequence: this.#authority.latestSequence() + 1, timestamp: now, taskSpec: spec, runs });
-        if (spec.constraints.concurrencyKey !== undefined) {
-          // The scheduler learns of a keyed task (a key entry of its own) only once the batch is accepted.
+        if (spec.constraints.concurrencyKey !== undefined || spec.constraints.backoff !== undefined) {
+          // The scheduler learns of a task with an entry of its own (a key, a backoff) only once the batch is accepted.
           keyed.push(item);
         } else {
           // Known to the scheduler at once, so the runs need not be kept; forgotten again if the batch is refused.

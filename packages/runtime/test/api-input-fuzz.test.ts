@@ -376,7 +376,116 @@ const badMetadata: fc.Arbitrary<BadSubmission> = fc.oneof(
   bad("metadata.description", notAString, (description) => ({ runPolicy: ONCE, metadata: { description } })),
 );
 
-const badSubmission = fc.oneof(badInput, badPolicy, badConstraints, badMetadata);
+// ---------------------------------------------------------------------------
+// startAt, cron time zones and a task's own backoff: each refusal has a code of
+// its own and names the field in details.field too. The limits are written
+// out here (the README's), not imported.
+
+/** README: startAt is epoch milliseconds, a whole number from 0 to 8.64e15 (the last millisecond a Date holds). */
+const MAX_START_AT = 8_640_000_000_000_000;
+/** README: a backoff's delays are whole milliseconds from 0 to 2^31 − 1. */
+const MAX_RETRY_DELAY = 2_147_483_647;
+/** Every key a backoff may have: delayMs only with fixed, baseMs and maxMs only with exponential. */
+const BACKOFF_KEYS = ["kind", "delayMs", "baseMs", "maxMs", "jitter"];
+/** One bad submission whose refusal has a known code and details.field (and names the field in its message). */
+interface CodedSubmission extends BadSubmission {
+  readonly code: string;
+  readonly field: string;
+}
+
+const coded = <T>(code: string, field: string, values: fc.Arbitrary<T>, build: (value: T) => unknown): fc.Arbitrary<CodedSubmission> =>
+  values.map((value) => ({ code, field, input: build(value) }));
+
+/** A policy of each kind with `fields` added: every kind takes a startAt. */
+const policyOf = (kind: "once" | "repeat" | "cron", fields: Record<string, unknown>): unknown =>
+  kind === "once" ? { runPolicy: { kind: "once", ...fields } } : kind === "repeat" ? repeat(fields) : cron(fields);
+const anyKind = fc.constantFrom<"once" | "repeat" | "cron">("once", "repeat", "cron");
+
+/**
+ * Bad startAt values: negative, fractional, NaN and infinities, past 8.64e15,
+ * other types — numeric and ISO strings among them — and Dates (valid or
+ * not: the caller must pass date.getTime()).
+ */
+const badStartAt: fc.Arbitrary<unknown> = fc.oneof(
+  badWholeNumber(0, MAX_START_AT),
+  fc.constantFrom(-1, -MAX_START_AT, MAX_START_AT + 1, MAX_START_AT * 2, MAX_SAFE, MAX_SAFE + 1, 0.5, 1_700_000_000_000.5),
+  fc.date(),
+  fc.constantFrom(new Date(0), new Date(1_700_000_000_000), new Date(Number.NaN)),
+  fc.nat().map(String),
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+);
+
+/** Zone names no time zone database has: areas on other worlds, near misses of real names, abbreviations that are not names, stray spaces and slashes. */
+const unknownZone: fc.Arbitrary<string> = fc.oneof(
+  fc.tuple(fc.constantFrom("Mars", "Luna", "Atlantis", "Nowhere"), fc.stringMatching(/^[A-Z][a-z_]{1,10}$/)).map(([area, city]) => `${area}/${city}`),
+  fc.constantFrom(
+    "Europe/Berlinn", "Europe/Berln", "America/NewYork", "America/New York", "Asia/Kolkatta", "Europe/Berlin/", "Europe//Berlin", "/Europe/Berlin",
+    "Berlin", "CEST", "PDT", "EST5", "Etc/GMT+15", "Z", "UTC ", " UTC", "Europe/Berlin\n", "Europe/Berlin\u0000", "Europe/Berlin;",
+  ),
+);
+/** UTC offsets are not zones: ±HH:MM and the like, bare or after UTC/GMT. */
+const offsetZone: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom("+", "-", "UTC+", "UTC-", "GMT+", "GMT-"), fc.integer({ min: 0, max: 14 }), fc.constantFrom(":00", ":30", ":45", "00", "30", ""))
+  .map(([sign, hours, minutes]) => `${sign}${String(hours).padStart(2, "0")}${minutes}`);
+/**
+ * Zones that are not strings, empty or blank ones among them. A list of one
+ * zone name, an object whose toString gives one, a Symbol and an object
+ * without a prototype were once converted to a string before the check
+ * (accepted as that zone, or a bare TypeError).
+ */
+const notAStringZone: fc.Arbitrary<unknown> = fc.oneof(notAString, fc.constantFrom<unknown>(["Europe/Berlin"], ["UTC"], { toString: () => "Asia/Tokyo" }, Object.create(null)));
+const badZone: fc.Arbitrary<unknown> = fc.oneof(unknownZone, offsetZone, notAStringZone, fc.constantFrom("", " ", "\t"));
+
+/** A bad `constraints.backoff` (on a once task): the code and field its refusal has. */
+const withBackoff = (backoff: unknown) => ({ runPolicy: ONCE, constraints: { backoff } });
+const identifier = fc.stringMatching(/^[A-Za-z]\w{0,11}$/);
+const badBackoff: fc.Arbitrary<CodedSubmission> = fc.oneof(
+  coded("INVALID_BACKOFF", "constraints.backoff", notAnObject, withBackoff),
+  // A kind neither fixed nor exponential (or none): named before the delays it would need.
+  coded("INVALID_BACKOFF", "constraints.backoff.kind", fc.oneof(notOneOf(["fixed", "exponential"]), fc.constant(undefined)), (kind) => withBackoff({ kind, delayMs: 5 })),
+  coded("INVALID_BACKOFF", "constraints.backoff.kind", fc.constant({ delayMs: 5 }), withBackoff),
+  coded("INVALID_BACKOFF", "constraints.backoff.delayMs", fc.oneof(badWholeNumber(0, MAX_RETRY_DELAY), fc.constant(null)), (delayMs) => withBackoff({ kind: "fixed", delayMs })),
+  coded("INVALID_BACKOFF", "constraints.backoff.delayMs", fc.constant({ kind: "fixed" }), withBackoff),
+  coded("INVALID_BACKOFF", "constraints.backoff.baseMs", badWholeNumber(0, MAX_RETRY_DELAY), (baseMs) => withBackoff({ kind: "exponential", baseMs, maxMs: MAX_RETRY_DELAY })),
+  coded("INVALID_BACKOFF", "constraints.backoff.baseMs", fc.constant({ kind: "exponential", maxMs: 100 }), withBackoff),
+  coded("INVALID_BACKOFF", "constraints.backoff.maxMs", badWholeNumber(0, MAX_RETRY_DELAY), (maxMs) => withBackoff({ kind: "exponential", baseMs: 0, maxMs })),
+  coded("INVALID_BACKOFF", "constraints.backoff.maxMs", fc.constant({ kind: "exponential", baseMs: 100 }), withBackoff),
+  // baseMs above maxMs, both in range.
+  coded(
+    "INVALID_BACKOFF",
+    "constraints.backoff.baseMs",
+    fc.tuple(fc.integer({ min: 1, max: MAX_RETRY_DELAY }), fc.nat()).map(([baseMs, below]) => ({ baseMs, maxMs: baseMs - 1 - (below % baseMs) })),
+    ({ baseMs, maxMs }) => withBackoff({ kind: "exponential", baseMs, maxMs }),
+  ),
+  // Jitter is "full", or left out ("none" and null say the same); anything else is refused.
+  coded("INVALID_BACKOFF", "constraints.backoff.jitter", fc.tuple(notOneOf(["full", "none"]), fc.boolean()), ([jitter, fixed]) =>
+    withBackoff(fixed ? { kind: "fixed", delayMs: 5, jitter } : { kind: "exponential", baseMs: 5, maxMs: 50, jitter }),
+  ),
+  // A key of the other kind, or one no backoff has.
+  fc.tuple(fc.constantFrom("baseMs", "maxMs"), fc.nat(MAX_RETRY_DELAY)).map(([key, value]): CodedSubmission => ({
+    code: "UNKNOWN_FIELD",
+    field: `constraints.backoff.${key}`,
+    input: withBackoff({ kind: "fixed", delayMs: 1, [key]: value }),
+  })),
+  coded("UNKNOWN_FIELD", "constraints.backoff.delayMs", fc.nat(MAX_RETRY_DELAY), (delayMs) => withBackoff({ kind: "exponential", baseMs: 1, maxMs: 2, delayMs })),
+  coded("UNKNOWN_FIELD", "constraints.backoff.delayMs", fc.nat(MAX_RETRY_DELAY), (delayMs) => withBackoff({ kind: "exponential", delayMs })),
+  fc.tuple(identifier.filter((key) => !BACKOFF_KEYS.includes(key)), fc.boolean(), fc.jsonValue({ maxDepth: 1 })).map(([key, fixed, value]): CodedSubmission => ({
+    code: "UNKNOWN_FIELD",
+    field: `constraints.backoff.${key}`,
+    input: withBackoff(fixed ? { kind: "fixed", delayMs: 1, [key]: value } : { kind: "exponential", baseMs: 1, maxMs: 2, [key]: value }),
+  })),
+);
+
+/** Bad startAt on any kind of policy, bad zones on cron policies (a zone on another kind is a field it does not have). */
+const badStartOrZone: fc.Arbitrary<CodedSubmission> = fc.oneof(
+  fc.tuple(anyKind, badStartAt).map(([kind, startAt]): CodedSubmission => ({ code: "INVALID_START_AT", field: "runPolicy.startAt", input: policyOf(kind, { startAt }) })),
+  coded("INVALID_TIME_ZONE", "runPolicy.timezone", badZone, (timezone) => cron({ timezone })),
+  coded("UNKNOWN_FIELD", "runPolicy.timezone", fc.tuple(fc.constantFrom("once" as const, "repeat" as const), fc.constantFrom("Europe/Berlin", "UTC")), ([kind, timezone]) =>
+    policyOf(kind, { timezone }),
+  ),
+);
+
+const badSubmission = fc.oneof(badInput, badPolicy, badConstraints, badMetadata, badStartOrZone, badBackoff);
 
 /** Runs per property: each group below is small enough for this to reach every case several times. */
 const RUNS = 100;
@@ -426,6 +535,67 @@ describe("submit() refuses every bad field by name, writing nothing", () => {
       }),
       { numRuns: RUNS, examples: examples.map((e) => [e]) },
     );
+  });
+});
+
+describe("submit() refuses a bad startAt, zone or backoff with its code and field, writing nothing", () => {
+  // Inputs whose refusal is easy to get subtly wrong: always tried, whatever the seed.
+  const groups: [string, fc.Arbitrary<CodedSubmission>, CodedSubmission[]][] = [
+    [
+      "startAt (INVALID_START_AT) and timezone (INVALID_TIME_ZONE; UNKNOWN_FIELD on a once or repeat policy)",
+      badStartOrZone,
+      [
+        { code: "INVALID_START_AT", field: "runPolicy.startAt", input: policyOf("once", { startAt: new Date(1_700_000_000_000) }) },
+        { code: "INVALID_START_AT", field: "runPolicy.startAt", input: policyOf("cron", { startAt: MAX_START_AT + 1 }) },
+        { code: "INVALID_START_AT", field: "runPolicy.startAt", input: policyOf("repeat", { startAt: -1 }) },
+        { code: "INVALID_TIME_ZONE", field: "runPolicy.timezone", input: cron({ timezone: "+01:00" }) },
+        { code: "INVALID_TIME_ZONE", field: "runPolicy.timezone", input: cron({ timezone: "" }) },
+        { code: "INVALID_TIME_ZONE", field: "runPolicy.timezone", input: cron({ timezone: 1 }) },
+        { code: "INVALID_TIME_ZONE", field: "runPolicy.timezone", input: cron({ timezone: ["Europe/Berlin"] }) },
+        { code: "INVALID_TIME_ZONE", field: "runPolicy.timezone", input: cron({ timezone: Symbol("Europe/Berlin") }) },
+        { code: "INVALID_TIME_ZONE", field: "runPolicy.timezone", input: cron({ timezone: Object.create(null) as unknown }) },
+      ],
+    ],
+    [
+      "constraints.backoff (INVALID_BACKOFF, or UNKNOWN_FIELD for a key of the other kind)",
+      badBackoff,
+      [
+        { code: "INVALID_BACKOFF", field: "constraints.backoff.delayMs", input: withBackoff({ kind: "fixed", delayMs: -1 }) },
+        { code: "INVALID_BACKOFF", field: "constraints.backoff.delayMs", input: withBackoff({ kind: "fixed", delayMs: MAX_RETRY_DELAY + 1 }) },
+        { code: "INVALID_BACKOFF", field: "constraints.backoff.baseMs", input: withBackoff({ kind: "exponential", baseMs: 2, maxMs: 1 }) },
+        { code: "INVALID_BACKOFF", field: "constraints.backoff.jitter", input: withBackoff({ kind: "fixed", delayMs: 1, jitter: "FULL" }) },
+        { code: "INVALID_BACKOFF", field: "constraints.backoff", input: withBackoff([{ kind: "fixed", delayMs: 1 }]) },
+        { code: "UNKNOWN_FIELD", field: "constraints.backoff.maxMs", input: withBackoff({ kind: "fixed", delayMs: 1, maxMs: 2 }) },
+      ],
+    ],
+  ];
+
+  it.each(groups)("%s", async (_name, cases, examples) => {
+    const f = await fixture();
+    await fc.assert(
+      fc.asyncProperty(cases, async ({ code, field, input }) => {
+        const error = await expectRefused(() => f.js.submit(input), true, field, input);
+        expect(error.code, show(input)).toBe(code);
+        expect((error.details as { field?: unknown } | undefined)?.field, show(input)).toBe(field);
+        f.unchanged(input);
+      }),
+      { numRuns: RUNS, examples: examples.map((e) => [e]) },
+    );
+  });
+
+  it("the oracle can fail: good values of each are accepted (jitter \"none\" and null too; a zone in any letter case; UTC spelt out)", async () => {
+    const f = await fixture();
+    const good: unknown[] = [
+      policyOf("once", { startAt: 0 }),
+      policyOf("repeat", { startAt: MAX_START_AT }),
+      cron({ timezone: "europe/berlin" }),
+      cron({ timezone: "UTC" }),
+      cron({ timezone: "Asia/Kolkata" }),
+      withBackoff({ kind: "fixed", delayMs: 0, jitter: "none" }),
+      withBackoff({ kind: "fixed", delayMs: MAX_RETRY_DELAY, jitter: null }),
+      withBackoff({ kind: "exponential", baseMs: 7, maxMs: 7, jitter: "full" }),
+    ];
+    for (const input of good) expect(await outcome(() => f.js.submit(input), true), show(input)).toBe(ACCEPTED);
   });
 });
 

@@ -1,15 +1,20 @@
 /**
  * A model-based property test of the public control surface. fast-check
  * generates interleavings of submit (once, repeat, or cron — every minute,
- * every 5 minutes or every 10 seconds, maybe with maxOccurrences 1–4 —
- * repeat and cron maybe with a misfire policy, any of them maybe with a
- * startAt (already passed, just ahead or minutes ahead), maybe a concurrency key
+ * every 5 minutes or every 10 seconds, or at hours whose instants depend on
+ * the time zone, maybe in an IANA time zone (Berlin, New York, Kolkata's :30
+ * offset, or UTC spelt out; maybe in another letter case), maybe with
+ * maxOccurrences 1–4 — repeat and cron maybe with a misfire policy, any of
+ * them maybe with a startAt (already passed, just ahead or minutes ahead),
+ * maybe a retry backoff of its own (fixed or exponential, maybe with full
+ * jitter, maybe with jitter "none" or null spelt out), maybe a concurrency key
  * with either hold policy, maxAttempts 1–3, maybe a 5 ms timeout, and per
  * started attempt a scripted outcome — ok, a thrown Error, a TerminalError,
  * suspended() — and a duration), idempotent submit under a caller-chosen
  * taskId (new, or twice at once; existing with the same spec, the same with
- * its defaults spelled out, a different one, or the same but for its
- * startAt), submitMany of 2–4 tasks
+ * its defaults spelled out — jitter "none", its zone in another spelling —, a
+ * different one, or the same but for its startAt, its backoff or its zone),
+ * submitMany of 2–4 tasks
  * (fresh, existing ids, a taskId twice, a mismatching spec), cancelTask,
  * cancelRun, resumeRun (of a suspended run, or of any other to see it
  * refused), purge (olderThanMs 0 or more, finishedBefore, maybe by end
@@ -25,7 +30,9 @@
  *
  * - every task has exactly the runs its policy implies, and reads back the
  *   policy it was submitted with (its startAt as given, even one already
- *   passed; restarts and snapshots included); a once or repeat task's run i
+ *   passed; its zone in its canonical spelling, none for UTC; restarts and
+ *   snapshots included) and its backoff (without a jitter of "none" or null);
+ *   a once or repeat task's run i
  *   is due at its origin + i × intervalMs, the origin the later of its
  *   submission and its startAt; a cron task's runs
  *   only grow (restarts included), never past maxOccurrences, never once it
@@ -59,8 +66,11 @@
  * - at most one run holds each key (leased or running, and under
  *   holdDuringRetry also a run between attempts or suspended), and explain()
  *   names that run as the holder blocking a ready run of the key; a waiting
- *   retry is due one backoff after it began waiting, the backoff going by
- *   counted attempts (a suspension never grows it);
+ *   retry is due one backoff after it began waiting — the task's own backoff
+ *   if it has one, else the queue's —, the backoff going by counted attempts
+ *   (a suspension never grows it); with full jitter, some time from the start
+ *   of the wait to one backoff after it, the same after a restart; no run
+ *   leaves retryWait for ready before its retry is due;
  * - while paused no attempt is created (in-flight handlers only finish);
  * - stats() agrees with listRuns()/listTasks();
  * - a repeated submission (same spec) returns the task with existing: true
@@ -129,7 +139,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { ManualClock, cronPolicy, nextCronOccurrences, oncePolicy, parseTaskId, repeatPolicy, systemClock } from "@actionqueue/core";
-import type { AttemptId, Clock, ConcurrencyKeyHoldPolicy, MisfirePolicy, RunId, RunPolicy, TaskId } from "@actionqueue/core";
+import type { AttemptId, Clock, ConcurrencyKeyHoldPolicy, MisfirePolicy, RetryBackoff, RunId, RunPolicy, TaskId } from "@actionqueue/core";
 import { ActionQueue, TerminalError, exponentialBackoff, fixedBackoff, suspended } from "@actionqueue/runtime";
 import type { HandlerContext, PurgeOptions, RetentionOptions, RunView, SubmitInput, SubmitResult, TerminalRunState } from "@actionqueue/runtime";
 import { allRuns, codeOf, openQueue, sleep, tempDir, text } from "./helpers.js";
@@ -147,6 +157,12 @@ type Delay = "sync" | "turn" | "timer" | "slow" | "overrun" | "overrunDeaf";
 type Step = readonly [Outcome, Delay];
 /** Fixed `[ms]`, or exponential `[baseMs, maxMs]`: min(maxMs, baseMs × 2^(n−1)) after the n-th counted attempt. */
 type Backoff = readonly [number] | readonly [number, number];
+/** How a task's own backoff spells its jitter: "none" and null are the default (no jitter) spelt out. */
+type JitterSpelling = "full" | "none" | null | undefined;
+/** A task's own backoff (`constraints.backoff`) as submitted. */
+type TaskBackoff =
+  | { readonly kind: "fixed"; readonly delayMs: number; readonly jitter?: JitterSpelling }
+  | { readonly kind: "exponential"; readonly baseMs: number; readonly maxMs: number; readonly jitter?: JitterSpelling };
 
 /** Scripted steps per run: at most MAX_SUSPENDS suspensions plus maxAttempts (≤ 3) counted attempts. */
 const STEPS = 5;
@@ -167,6 +183,8 @@ interface TaskPlan {
   readonly key: string | undefined;
   readonly hold: ConcurrencyKeyHoldPolicy;
   readonly timeoutMs: number | undefined;
+  /** The task's own retry backoff, in place of the queue's; absent: the queue's. */
+  readonly backoff: TaskBackoff | undefined;
   /** What the run's n-th started attempt (suspended ones included) does is `steps[n - 1]`. */
   readonly steps: readonly Step[];
 }
@@ -174,6 +192,8 @@ interface TaskPlan {
 interface CronPlan {
   readonly expression: string;
   readonly maxOccurrences: number | undefined;
+  /** The policy's `timezone` as submitted (any spelling); absent: UTC. */
+  readonly timezone: string | undefined;
 }
 
 /** The payload the handler reads its script from: the test's plan travels with the task, so it survives restarts. */
@@ -214,7 +234,7 @@ interface SubmittedTask {
 }
 
 /** The submission variants under an existing caller-chosen id. */
-type Variant = "same" | "spelledOut" | "different" | "otherStart";
+type Variant = "same" | "spelledOut" | "different" | "otherStart" | "otherBackoff" | "otherZone";
 
 type Decision = "complete" | "fail" | "retry" | "suspend";
 /** How an attempt ended, as far as the script is concerned. */
@@ -258,15 +278,61 @@ function holdsKey(run: RunView, hold: ConcurrencyKeyHoldPolicy): boolean {
   return false;
 }
 
-/** The first instant of `expression` strictly after `afterMs` (memoised: every step asks again for the same ones). */
+/**
+ * The first instant of `expression`, read in `zone` (default UTC), strictly
+ * after `afterMs` (memoised: every step asks again for the same ones). Core's
+ * cron maths is the oracle for instants; the model's own part is which
+ * instant follows which, and when.
+ */
 const cronInstants = new Map<string, number>();
-function nextOccurrence(expression: string, afterMs: number): number | undefined {
-  const key = `${expression} ${afterMs}`;
+function nextOccurrence(expression: string, afterMs: number, zone = "UTC"): number | undefined {
+  const key = `${zone} ${expression} ${afterMs}`;
   if (!cronInstants.has(key)) {
     if (cronInstants.size > 100_000) cronInstants.clear();
-    cronInstants.set(key, nextCronOccurrences(expression, Math.max(0, afterMs), 1)[0]!);
+    cronInstants.set(key, nextCronOccurrences(expression, Math.max(0, afterMs), 1, zone)[0]!);
   }
   return cronInstants.get(key);
+}
+
+/**
+ * The zone a cron policy keeps for the zone it was submitted with: the
+ * runtime's canonical spelling of it (what `Intl` resolves it to, so
+ * "europe/berlin" is "Europe/Berlin"), and none for UTC, the default.
+ */
+const zones = new Map<string, string | undefined>();
+function storedZone(zone: string | undefined): string | undefined {
+  if (zone === undefined) return undefined;
+  if (!zones.has(zone)) {
+    const canonical = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    zones.set(zone, canonical === "UTC" ? undefined : canonical);
+  }
+  return zones.get(zone);
+}
+
+/** The zone `task`'s cron instants are computed in. */
+function zoneOf(task: SubmittedTask): string {
+  return storedZone(task.plan.cron?.timezone) ?? "UTC";
+}
+
+/** The run policy a task reads back: as submitted, but for its zone (canonical; left out for UTC). */
+function storedPolicy(policy: RunPolicy): RunPolicy {
+  if (policy.kind !== "cron" || policy.timezone === undefined) return policy;
+  const { timezone, ...rest } = policy;
+  const zone = storedZone(timezone);
+  return zone === undefined ? rest : { ...rest, timezone: zone };
+}
+
+/** The backoff a task reads back: as submitted, without a jitter of "none" or null (the default). */
+function storedBackoff(backoff: TaskBackoff): RetryBackoff {
+  const { jitter, ...rest } = backoff;
+  return jitter === "full" ? { ...rest, jitter } : rest;
+}
+
+/** Counted attempts (suspended ones left out) among the first `started` attempts of `run` (default: all). */
+function countedAttempts(run: RunView, started = run.attempts.length): number {
+  let counted = 0;
+  for (let i = 0; i < started && i < run.attempts.length; i += 1) if (run.attempts[i]!.result !== "suspended") counted += 1;
+  return counted;
 }
 
 /**
@@ -346,11 +412,30 @@ function note(what: string): void {
   TALLY?.set(what, (TALLY.get(what) ?? 0) + 1);
 }
 
-/** The same spec as `input`, in new objects; "spelledOut" also states the defaults it left out. */
+/** Another spelling of a cron policy's zone: UTC spelt out for none, else the name in other letter cases. */
+function otherSpelling(zone: string | undefined): string {
+  if (zone === undefined) return "UTC";
+  return zone === zone.toLowerCase() ? zone.toUpperCase() : zone.toLowerCase();
+}
+
+/**
+ * The same spec as `input`, in new objects; "spelledOut" also states the
+ * defaults it left out (a backoff's jitter "none", a cron policy's UTC) and
+ * spells a cron policy's zone in other letter cases.
+ */
 function sameSpec(input: SubmitInput, variant: "same" | "spelledOut"): SubmitInput {
   const copy = structuredClone(input);
   if (variant === "same") return copy;
-  return { ...copy, contentType: "application/json", metadata: {}, constraints: { safetyLevel: "pure", concurrencyKeyHoldPolicy: "holdDuringRetry", ...copy.constraints } };
+  const backoff = copy.constraints?.backoff;
+  const constraints = {
+    safetyLevel: "pure" as const,
+    concurrencyKeyHoldPolicy: "holdDuringRetry" as const,
+    ...copy.constraints,
+    ...(backoff === undefined || backoff.jitter === "full" ? {} : { backoff: { ...backoff, jitter: "none" } as unknown as RetryBackoff }),
+  };
+  const policy = copy.runPolicy;
+  const runPolicy: RunPolicy = policy.kind === "cron" ? { ...policy, timezone: otherSpelling(policy.timezone) } : policy;
+  return { ...copy, runPolicy, contentType: "application/json", metadata: {}, constraints };
 }
 
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -397,6 +482,8 @@ class Harness {
   readonly calls = new Map<AttemptId, Call>();
   /** Runs seen terminal, with the view they had then (a terminal run never changes again). */
   readonly terminalSeen = new Map<RunId, RunView>();
+  /** The jittered retry times explain() gave, by run and attempt count: the same wait must keep its time (restarts too). */
+  readonly retryAtSeen = new Map<string, number>();
   /** Runs seen suspended and not resumed or canceled since, with the view they had then (it may not change). */
   readonly suspendedSeen = new Map<RunId, RunView>();
   /** Successful resumeRun calls per run. */
@@ -556,6 +643,8 @@ class Harness {
       maxAttempts: plan.maxAttempts,
       ...(plan.timeoutMs === undefined ? {} : { timeoutMs: plan.timeoutMs }),
       ...(plan.key === undefined ? {} : { concurrencyKey: plan.key, concurrencyKeyHoldPolicy: plan.hold }),
+      // As the plan spells it (jitter "none" or null included): the submission keeps that spelling, the task reads back without it.
+      ...(plan.backoff === undefined ? {} : { backoff: { ...plan.backoff } as RetryBackoff }),
     };
     const { repeat, cron, misfire } = plan;
     // The factories know no startAt: it is added to the policy they make (an absolute time from now on).
@@ -564,6 +653,7 @@ class Harness {
       cron !== undefined
         ? {
             ...cronPolicy(cron.expression, { ...(cron.maxOccurrences === undefined ? {} : { maxOccurrences: cron.maxOccurrences }), ...(misfire === undefined ? {} : { misfire }) }),
+            ...(cron.timezone === undefined ? {} : { timezone: cron.timezone }),
             ...start,
           }
         : repeat !== undefined
@@ -593,6 +683,8 @@ class Harness {
     this.tasks.push({ taskId: result.taskId, runIds: result.runIds, plan, input, createdAt });
     const startAt = input.runPolicy.startAt;
     if (startAt !== undefined) note(`submit: ${input.runPolicy.kind} with a startAt ${startAt < createdAt ? "passed" : startAt === createdAt ? "now" : "ahead"}`);
+    if (plan.backoff !== undefined) note(`submit: own ${plan.backoff.kind} backoff, jitter ${String(plan.backoff.jitter)}`);
+    if (plan.cron?.timezone !== undefined) note(`submit: cron "${plan.cron.expression}" in ${plan.cron.timezone}`);
     // A caller-chosen id that was purged names a new task now.
     this.purgedTasks.delete(result.taskId);
     for (const runId of result.runIds) this.planOfRun.set(runId, plan);
@@ -622,12 +714,48 @@ class Harness {
   }
 
   /**
+   * `task`'s own submission with another backoff: without one, the queue's
+   * own delays as the task's (the same retry times, another spec); with full
+   * jitter, none; a fixed one a millisecond longer; an exponential one
+   * dropped (the queue's from then on).
+   */
+  private otherBackoff(task: SubmittedTask): SubmitInput {
+    const copy = structuredClone(task.input);
+    const own = task.plan.backoff;
+    const [base, max] = this.backoff;
+    let backoff: TaskBackoff | undefined;
+    if (own === undefined) backoff = max === undefined ? { kind: "fixed", delayMs: base } : { kind: "exponential", baseMs: base, maxMs: max };
+    else if (own.jitter === "full") backoff = { ...own, jitter: "none" };
+    else if (own.kind === "fixed") backoff = { kind: "fixed", delayMs: own.delayMs + 1 };
+    note(`submit taskId: existing, backoff ${own === undefined ? "added" : backoff === undefined ? "dropped" : "changed"}`);
+    const { backoff: _, ...constraints } = copy.constraints ?? {};
+    return { ...copy, constraints: backoff === undefined ? constraints : { ...constraints, backoff: backoff as RetryBackoff } };
+  }
+
+  /**
+   * `task`'s own submission in another zone (none: New York; Berlin: none;
+   * any other: Berlin), even where the instants are the same; a task that is
+   * not cron gets another backoff instead.
+   */
+  private otherZone(task: SubmittedTask): SubmitInput {
+    const policy = task.input.runPolicy;
+    if (policy.kind !== "cron") return this.otherBackoff(task);
+    const copy = structuredClone(task.input);
+    const zone = storedZone(policy.timezone);
+    const { timezone: _, ...rest } = policy;
+    const runPolicy: RunPolicy = zone === undefined ? { ...rest, timezone: "America/New_York" } : zone === "Europe/Berlin" ? rest : { ...rest, timezone: "Europe/Berlin" };
+    note(`submit taskId: existing, zone ${zone ?? "UTC"} to ${runPolicy.kind === "cron" ? (runPolicy.timezone ?? "UTC") : ""}`);
+    return { ...copy, runPolicy };
+  }
+
+  /**
    * Submits under caller-chosen id `slot`. A new task if no task has that id
    * (with "same" or "spelledOut", twice at once: the second submission is
    * acknowledged as existing, and only once the first is on disk); otherwise
    * the existing task's spec again, as it was or with its defaults spelled
    * out (`existing: true`, nothing written), or a different spec, maybe
-   * only by its startAt (`TASK_SPEC_MISMATCH`, nothing written).
+   * only by its startAt, its backoff or its zone (`TASK_SPEC_MISMATCH`,
+   * nothing written).
    */
   async submitWithId(slot: number, plan: TaskPlan, variant: Variant): Promise<void> {
     const taskId = CALLER_IDS[slot]!;
@@ -636,7 +764,7 @@ class Harness {
       note(this.purgedTasks.size > 0 ? "submit taskId: new (some id purged before)" : "submit taskId: new");
       const input = this.inputOf(plan, taskId);
       const at = this.clock.now();
-      if (variant === "different" || variant === "otherStart") {
+      if (variant !== "same" && variant !== "spelledOut") {
         const pending = this.q.submit(input);
         this.added(await pending, plan, input, [at, this.clock.now()]);
         return;
@@ -655,7 +783,16 @@ class Harness {
     note(`submit taskId: existing, ${variant} spec`);
     const before = this.q.getTask(taskId);
     const sequence = this.q.stats().latestSequence;
-    const input = variant === "different" ? this.inputOf(live.plan, taskId, "different") : variant === "otherStart" ? this.otherStart(live) : sameSpec(live.input, variant);
+    const input =
+      variant === "different"
+        ? this.inputOf(live.plan, taskId, "different")
+        : variant === "otherStart"
+          ? this.otherStart(live)
+          : variant === "otherBackoff"
+            ? this.otherBackoff(live)
+            : variant === "otherZone"
+              ? this.otherZone(live)
+              : sameSpec(live.input, variant);
     const pending = handled(this.q.submit(input));
     // The submission is decided synchronously: had it written anything, the sequence would have moved now.
     expect(this.q.stats().latestSequence, "a repeated submission writes nothing").toBe(sequence);
@@ -1062,6 +1199,7 @@ class Harness {
   /** Close, then (after `downMs` of downtime on the ManualClock) open the same directory. */
   async restart(mode: "drain" | "abort", start: boolean, concurrency: number, downMs = 0): Promise<void> {
     const old = this.q;
+    this.noteRetryTimes(old);
     if (mode === "abort") {
       // close({ mode: "abort" }) aborts synchronously whatever is in flight at the call.
       for (const run of allRuns(old)) if (run.state === "running") this.shutdownAborted.add(run.currentAttemptId!);
@@ -1133,7 +1271,7 @@ class Harness {
       if (room <= 0) continue;
       const latest = Math.max(...runs.map((r) => r.scheduledAt));
       const after = Math.max(replaysMissed(misfire) ? latest : Math.max(latest, now - 1), startAtOf(task) - 1);
-      for (const scheduledAt of nextCronOccurrences(cron.expression, after, room)) {
+      for (const scheduledAt of nextCronOccurrences(cron.expression, after, room, zoneOf(task))) {
         added.push({ taskId: task.taskId, state: "scheduled", createdAt: now, scheduledAt, priority: 0, attemptCount: 0, attempts: [], history: [{ from: null, to: "scheduled", at: now }] });
       }
     }
@@ -1167,12 +1305,20 @@ class Harness {
     return this.calls.get(attemptId)?.abortReason === "timeout" ? "timeout" : "scripted";
   }
 
-  /** The backoff before `run`'s next attempt: by its counted attempts (suspended ones never grow the delay). */
-  retryDelay(run: RunView): number {
-    const [base, max] = this.backoff;
-    if (max === undefined) return base;
-    const counted = run.attempts.filter((a) => a.result !== "suspended").length;
-    return Math.min(max, base * 2 ** (counted - 1));
+  /**
+   * The backoff after the `counted`-th counted attempt of a run of `plan`
+   * (suspended attempts never grow it): the task's own if it has one, else
+   * the queue's; fixed, or min(maxMs, baseMs × 2^(n−1)). With full jitter
+   * (`jitter`), the wait is some time from 0 up to `delay`.
+   */
+  backoffAfter(plan: TaskPlan, counted: number): { delay: number; jitter: boolean } {
+    const own = plan.backoff;
+    if (own === undefined) {
+      const [base, max] = this.backoff;
+      return { delay: max === undefined ? base : Math.min(max, base * 2 ** (counted - 1)), jitter: false };
+    }
+    const delay = own.kind === "fixed" ? own.delayMs : Math.min(own.maxMs, own.baseMs * 2 ** (counted - 1));
+    return { delay, jitter: own.jitter === "full" };
   }
 
   /**
@@ -1193,7 +1339,7 @@ class Harness {
         this.planOfRun.set(runId, task.plan);
         const run = this.q.getRun(runId)!;
         if (run.scheduledAt < run.createdAt) note("cron refill: a missed instant replayed");
-        else if (run.scheduledAt > nextOccurrence(task.plan.cron!.expression, latest)!) note("cron refill: missed instants skipped");
+        else if (run.scheduledAt > nextOccurrence(task.plan.cron!.expression, latest, zoneOf(task))!) note("cron refill: missed instants skipped");
         else note("cron refill: the next instant");
         latest = run.scheduledAt;
       }
@@ -1214,7 +1360,8 @@ class Harness {
    */
   private checkCron(task: SubmittedTask, byId: ReadonlyMap<RunId, RunView>): void {
     const { expression, maxOccurrences } = task.plan.cron!;
-    const what = `cron task ${task.taskId} (${expression})`;
+    const zone = zoneOf(task);
+    const what = `cron task ${task.taskId} (${expression} in ${zone})`;
     const createdAt = this.q.getTask(task.taskId)!.createdAt;
     if (maxOccurrences !== undefined) expect(task.runIds.length, `${what}: runs within maxOccurrences`).toBeLessThanOrEqual(maxOccurrences);
     let previous: RunView | undefined;
@@ -1230,7 +1377,7 @@ class Harness {
       expect(run.createdAt, `${what}: run ${runId} created in the future`).toBeLessThanOrEqual(this.clock.now());
       const follows = previous === undefined ? task.createdAt - 1 : replaysMissed(task.plan.misfire) ? previous.scheduledAt : Math.max(previous.scheduledAt, run.createdAt - 1);
       const after = Math.max(follows, startAtOf(task) - 1);
-      expect(run.scheduledAt, `${what}: run ${runId} (created at ${run.createdAt}) is due at the first instant after ${after}`).toBe(nextOccurrence(expression, after));
+      expect(run.scheduledAt, `${what}: run ${runId} (created at ${run.createdAt}) is due at the first instant after ${after}`).toBe(nextOccurrence(expression, after, zone));
       previous = run;
     }
     expect(live, `${what}: unfinished runs within cronWindow ${this.cronWindow}`).toBeLessThanOrEqual(this.cronWindow);
@@ -1272,8 +1419,12 @@ class Harness {
     for (const task of this.tasks) {
       const view = this.q.getTask(task.taskId)!;
       expect(view.runIds).toEqual(task.runIds);
-      // The policy as it was submitted: its startAt exactly as given (also one already passed), after restarts too.
-      expect(view.runPolicy, `task ${task.taskId}: its run policy`).toEqual(task.input.runPolicy);
+      // The policy as it was submitted: its startAt exactly as given (also one already passed), its zone canonical
+      // (no key for UTC), after restarts too; and its own backoff, without a jitter of "none" or null (no key without one).
+      expect(view.runPolicy, `task ${task.taskId}: its run policy`).toStrictEqual(storedPolicy(task.input.runPolicy));
+      const backoff = task.plan.backoff;
+      if (backoff === undefined) expect(Object.hasOwn(view.constraints, "backoff"), `task ${task.taskId}: a backoff of its own`).toBe(false);
+      else expect(view.constraints.backoff, `task ${task.taskId}: its backoff`).toStrictEqual(storedBackoff(backoff));
       if (this.canceledTasks.has(task.taskId)) {
         for (const id of task.runIds) expect(TERMINAL.has(byId.get(id)!.state), `run ${id} of canceled task`).toBe(true);
       }
@@ -1327,6 +1478,7 @@ class Harness {
       for (const h of run.history) if (h.from === "scheduled" && h.to === "ready") expect(h.at, `run ${run.runId} ready before it is due`).toBeGreaterThanOrEqual(run.scheduledAt);
       if (run.attempts.length > 0) expect(run.attempts[0]!.startedAt, `run ${run.runId} started before it is due`).toBeGreaterThanOrEqual(run.scheduledAt);
       this.checkAttempts(run, plan);
+      if (seen === undefined) this.checkRetryWaits(run, plan);
       for (const a of run.attempts) {
         expect(seenAttempts.has(a.attemptId), `attempt id ${a.attemptId} reused`).toBe(false);
         seenAttempts.add(a.attemptId);
@@ -1359,15 +1511,71 @@ class Harness {
         continue;
       }
       if (run.state === "suspended") expect(why.kind, what).toBe("suspended");
-      if (why.kind === "retryWait") {
-        expect(run.state, what).toBe("retryWait");
-        expect(why.retryAt, what).toBe(run.history.at(-1)!.at + this.retryDelay(run));
-      }
+      if (why.kind === "retryWait") expect(run.state, what).toBe("retryWait");
+      if (run.state === "retryWait") this.checkRetryAt(run, why.kind === "retryWait" ? why.retryAt : undefined, what);
       if (run.state !== "ready" || this.paused) continue;
       const key = this.planOfRun.get(run.runId)!.key;
       const holder = key === undefined ? undefined : holders.get(key)?.find((id) => id !== run.runId);
       if (holder === undefined) expect(why.kind, what).toBe("ready");
       else expect(why, what).toMatchObject({ kind: "concurrencyKeyHeld", key, heldBy: holder });
+    }
+  }
+
+  /**
+   * A retry-waiting run's due time, as explain() gave it (undefined: explain
+   * says it is due already). It is one backoff after the wait began, without
+   * jitter; with full jitter some time from the start of the wait to one
+   * backoff after it, and always the same one for the same wait (restarts
+   * included: the jitter is the run's and the attempt's, not a fresh draw).
+   */
+  private checkRetryAt(run: RunView, retryAt: number | undefined, what: string): void {
+    const since = run.history.at(-1)!.at;
+    const { delay, jitter } = this.backoffAfter(this.planOfRun.get(run.runId)!, countedAttempts(run));
+    const key = `${run.runId}#${run.attemptCount}`;
+    if (retryAt === undefined) {
+      // Due already: by the model too (the clock only moves forward).
+      expect(jitter ? (this.retryAtSeen.get(key) ?? since) : since + delay, `${what}: not yet due by the model`).toBeLessThanOrEqual(this.clock.now());
+      return;
+    }
+    if (!jitter) {
+      expect(retryAt, `${what}: due one backoff (${delay} ms) after ${since}`).toBe(since + delay);
+      return;
+    }
+    expect(retryAt, `${what}: a jittered retry from ${since}`).toBeGreaterThanOrEqual(since);
+    expect(retryAt, `${what}: a jittered retry within ${delay} ms of ${since}`).toBeLessThanOrEqual(since + delay);
+    const seen = this.retryAtSeen.get(key);
+    if (seen === undefined) this.retryAtSeen.set(key, retryAt);
+    else {
+      expect(retryAt, `${what}: the same jittered retry time as before`).toBe(seen);
+      note("jittered retry time seen again");
+    }
+  }
+
+  /** Records the retry time of every retry-waiting run of `q` (before a restart, which must keep it). */
+  private noteRetryTimes(q: ActionQueue): void {
+    for (const run of allRuns(q)) {
+      if (run.state !== "retryWait") continue;
+      const why = q.explain(run.runId);
+      this.checkRetryAt(run, why.kind === "retryWait" ? why.retryAt : undefined, `explain(${run.runId}) before a restart: ${why.message}`);
+    }
+  }
+
+  /**
+   * No retry came early: each time the run left retryWait for ready, its
+   * backoff after the attempt that made it wait (by counted attempts) had
+   * passed — exactly known without jitter; with jitter, the retry time
+   * explain() gave for that wait, if one was seen.
+   */
+  private checkRetryWaits(run: RunView, plan: TaskPlan): void {
+    let started = 0;
+    for (const [i, h] of run.history.entries()) {
+      if (h.to === "running") started += 1;
+      if (h.from !== "retryWait" || h.to !== "ready") continue;
+      const since = run.history[i - 1]!.at;
+      const { delay, jitter } = this.backoffAfter(plan, countedAttempts(run, started));
+      const due = jitter ? (this.retryAtSeen.get(`${run.runId}#${started}`) ?? since) : since + delay;
+      expect(h.at, `run ${run.runId}: ready again at ${h.at} after a retry wait from ${since}, before its retry was due at ${due}`).toBeGreaterThanOrEqual(due);
+      if (plan.backoff !== undefined && delay > 0) note(`retry waited out the task's own ${plan.backoff.kind} backoff${jitter ? " (jittered)" : ""}`);
     }
   }
 
@@ -1561,11 +1769,19 @@ function capSuspensions(steps: readonly Step[]): Step[] {
 /**
  * Cron policies: every minute, every 5 minutes, or (6 fields) every 10
  * seconds, unbounded or capped; the ManualClock starts 20 s past a minute, on
- * a 10 s instant.
+ * a 10 s instant (2023-11-14 22:13:20 UTC). Now and then hours that make the
+ * zone matter: every minute of 23:00–23:59 (under way in Berlin, 47 minutes
+ * ahead in UTC, a day ahead in New York and Kolkata), and every 2 minutes of
+ * 03:00–04:59 (under way in Kolkata, +05:30, hours ahead elsewhere). Any of
+ * them maybe in a zone, maybe spelt in lower case, maybe UTC spelt out.
  */
 const cronArb: fc.Arbitrary<CronPlan> = fc.record({
-  expression: fc.constantFrom("* * * * *", "*/5 * * * *", "*/10 * * * * *"),
+  expression: fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom("* * * * *", "*/5 * * * *", "*/10 * * * * *") },
+    { weight: 1, arbitrary: fc.constantFrom("* 23 * * *", "*/2 3,4 * * *") },
+  ),
   maxOccurrences: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined, freq: 2 }),
+  timezone: fc.option(fc.constantFrom("UTC", "Europe/Berlin", "europe/berlin", "America/New_York", "Asia/Kolkata"), { nil: undefined, freq: 2 }),
 });
 const misfireArb = fc.constantFrom<MisfirePolicy | undefined>(undefined, undefined, { kind: "skip" }, { kind: "coalesce" }, { kind: "catchUp", maxRuns: 1 }, { kind: "catchUp", maxRuns: 2 });
 
@@ -1577,6 +1793,8 @@ interface PlanKinds {
   readonly cron: boolean;
   readonly misfire: boolean;
   readonly timeouts: boolean;
+  /** The backoffs a task may have of its own (its jitter is drawn apart). */
+  readonly backoffs: readonly TaskBackoff[];
 }
 
 /** Plans: once, repeat (of `kinds.intervals`), or now and then cron. */
@@ -1593,6 +1811,16 @@ const planArbOf = (kinds: PlanKinds): fc.Arbitrary<TaskPlan> =>
         key: fc.option(fc.constantFrom("a", "b"), { nil: undefined, freq: 2 }),
         hold: fc.constantFrom<ConcurrencyKeyHoldPolicy>("holdDuringRetry", "releaseOnRetry"),
         timeoutMs: fc.constant(timeoutMs),
+        // Now and then a backoff of its own: maybe with full jitter, maybe with no jitter spelt out ("none" or null).
+        backoff: fc.oneof(
+          { weight: 2, arbitrary: fc.constant(undefined) },
+          {
+            weight: 1,
+            arbitrary: fc
+              .tuple(fc.constantFrom(...kinds.backoffs), fc.constantFrom<JitterSpelling>(undefined, undefined, "full", "full", "none", null))
+              .map(([b, jitter]): TaskBackoff => (jitter === undefined ? b : { ...b, jitter })),
+          },
+        ),
         steps: fc
           .array(fc.tuple(outcomeArb, timeoutMs === undefined ? plainDelayArb : timedDelayArb), { minLength: STEPS, maxLength: STEPS })
           .map(capSuspensions),
@@ -1604,7 +1832,7 @@ const planArbOf = (kinds: PlanKinds): fc.Arbitrary<TaskPlan> =>
 function describePlan(p: TaskPlan): string {
   const policy =
     p.cron !== undefined
-      ? `cron("${p.cron.expression}"${p.cron.maxOccurrences === undefined ? "" : `, maxOccurrences ${p.cron.maxOccurrences}`})`
+      ? `cron("${p.cron.expression}"${p.cron.timezone === undefined ? "" : ` in ${p.cron.timezone}`}${p.cron.maxOccurrences === undefined ? "" : `, maxOccurrences ${p.cron.maxOccurrences}`})`
       : p.repeat === undefined
         ? "once"
         : `repeat(${p.repeat.count}, ${p.repeat.intervalMs})`;
@@ -1612,7 +1840,10 @@ function describePlan(p: TaskPlan): string {
   const start = p.startAtIn === undefined ? "" : ` startAt=now${p.startAtIn < 0 ? "" : "+"}${p.startAtIn}`;
   const key = p.key === undefined ? "" : ` key=${p.key}/${p.hold}`;
   const timeout = p.timeoutMs === undefined ? "" : ` timeout=${p.timeoutMs}`;
-  return `${policy}${start}${misfire} max=${p.maxAttempts}${key}${timeout} steps=${p.steps.map(([o, d]) => `${o}:${d}`).join(",")}`;
+  const b = p.backoff;
+  const backoff =
+    b === undefined ? "" : ` backoff=${b.kind === "fixed" ? `fixed(${b.delayMs})` : `exp(${b.baseMs},${b.maxMs})`}${b.jitter === undefined ? "" : `/jitter:${String(b.jitter)}`}`;
+  return `${policy}${start}${misfire} max=${p.maxAttempts}${key}${timeout}${backoff} steps=${p.steps.map(([o, d]) => `${o}:${d}`).join(",")}`;
 }
 
 /**
@@ -1629,14 +1860,36 @@ function commandArbsOf(realTime: boolean, retention: boolean): fc.Arbitrary<Cmd>
   // Starts (from the clock at submission): passed (on the ManualClock, past the misfire tolerance too), now, within a
   // clock step (a repeat interval in real time), or steps ahead (a cron instant or more on the ManualClock).
   const startOffsets = realTime ? [-1_000, -1, 0, 3, 30] : [-61_000, -1, 0, 1, 99, 250, 1_000, 10_001, 61_000, 150_000, 400_000];
-  const planArb = planArbOf({ intervals: realTime ? [20, 50] : [100, 250, 500], startOffsets, cron: !realTime, misfire: !realTime, timeouts: !retention });
+  // A task's own backoffs: in real time a few ms (runUntilIdle waits for them); on the ManualClock from none to a second, so clock steps pass some and not others.
+  const backoffs: TaskBackoff[] = realTime
+    ? [
+        { kind: "fixed", delayMs: 0 },
+        { kind: "fixed", delayMs: 10 },
+        { kind: "exponential", baseMs: 4, maxMs: 12 },
+      ]
+    : [
+        { kind: "fixed", delayMs: 0 },
+        { kind: "fixed", delayMs: 150 },
+        { kind: "fixed", delayMs: 1_000 },
+        { kind: "exponential", baseMs: 100, maxMs: 300 },
+        { kind: "exponential", baseMs: 250, maxMs: 2_000 },
+      ];
+  const planArb = planArbOf({ intervals: realTime ? [20, 50] : [100, 250, 500], startOffsets, cron: !realTime, misfire: !realTime, timeouts: !retention, backoffs });
   const submitCmd = planArb.map((plan) => command(`submit ${describePlan(plan)}`, (h) => h.submit(plan)));
   const submitCronCmd = fc
     .tuple(planArb, cronArb)
     .map(([plan, cron]) => ({ ...plan, repeat: undefined, cron }))
     .map((plan) => command(`submit ${describePlan(plan)}`, (h) => h.submit(plan)));
   const submitWithIdCmd = fc
-    .record({ slot: fc.integer({ min: 0, max: CALLER_IDS.length - 1 }), plan: planArb, variant: fc.constantFrom<Variant>("same", "spelledOut", "different", "otherStart") })
+    .record({
+      slot: fc.integer({ min: 0, max: CALLER_IDS.length - 1 }),
+      plan: planArb,
+      variant: fc.constantFrom<Variant>("same", "spelledOut", "different", "otherStart", "otherBackoff", "otherZone"),
+      cron: cronArb,
+    })
+    // "otherZone" is about cron tasks, and "spelledOut" spells their zone anew: with these a new task under the id is a
+    // cron task, so that the id's later submissions meet a zone.
+    .map(({ slot, plan, variant, cron }) => ({ slot, variant, plan: (variant === "otherZone" || variant === "spelledOut") && !realTime ? { ...plan, repeat: undefined, cron } : plan }))
     .map(({ slot, plan, variant }) => command(`submit taskId #${slot} (if it exists: ${variant} spec) ${describePlan(plan)}`, (h) => h.submitWithId(slot, plan, variant)));
   const submitManyCmd = fc
     .record({

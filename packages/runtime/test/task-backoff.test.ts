@@ -41,6 +41,15 @@ describe("per-task retry backoff", () => {
     expect(q.getTask(own.taskId)?.constraints.backoff).toEqual({ kind: "exponential", baseMs: 1_000, maxMs: 3_000 });
   });
 
+  it("submitMany gives a task without a concurrency key its own backoff too", async () => {
+    const clock = new ManualClock({ startMs: T0 });
+    const q = await openQueue({ dataDir: tempDir(), clock, backoff: { kind: "fixed", delayMs: 0 }, handler: () => { throw new Error("again"); } });
+    q.start();
+    const [own] = await q.submitMany([{ runPolicy: { kind: "once" }, constraints: { maxAttempts: 2, backoff: { kind: "fixed", delayMs: 5_000 } } }]);
+    await waitFor(() => q.getRun(own!.runIds[0]!)?.state === "retryWait", "the first failure");
+    expect(q.explain(own!.runIds[0]!)).toMatchObject({ kind: "retryWait", retryAt: T0 + 5_000 });
+  });
+
   it("survives a restart and a snapshot: a retry-waiting run keeps its task's due time", async () => {
     const clock = new ManualClock({ startMs: T0 });
     const dataDir = tempDir();

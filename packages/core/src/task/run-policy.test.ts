@@ -233,4 +233,11 @@ describe("cron timezone", () => {
     expect(canonicalTimeZone("america/new_york")).toBe("America/New_York");
     expect(canonicalTimeZone("Nowhere/Special")).toBeUndefined();
   });
+
+  it("a zone that is not a string is refused as it is, never converted to one first", () => {
+    for (const timezone of [["Europe/Berlin"], ["UTC"], { toString: () => "Asia/Tokyo" }, Symbol("UTC"), Object.create(null) as unknown]) {
+      const copy = copyRunPolicy({ kind: "cron", expression: "0 9 * * *", timezone } as never);
+      expectCode(() => validateRunPolicy(copy), "INVALID_TIME_ZONE");
+    }
+  });
 });

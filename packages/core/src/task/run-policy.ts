@@ -111,7 +111,8 @@ export function copyRunPolicy(policy: RunPolicy): RunPolicy {
       const copy: { -readonly [K in keyof CronPolicy]: CronPolicy[K] } = { kind: "cron", expression: policy.expression };
       // Kept in the zone's canonical spelling, so "europe/berlin" and "Europe/Berlin" are one spec; UTC is the default.
       if (policy.timezone != null) {
-        const zone = canonicalTimeZone(policy.timezone);
+        // Anything but a string is kept as given, for validation to refuse by name (a list of one zone is not a zone).
+        const zone = typeof policy.timezone === "string" ? canonicalTimeZone(policy.timezone) : undefined;
         if (zone !== "UTC") copy.timezone = zone ?? policy.timezone;
       }
       if (policy.maxOccurrences != null) copy.maxOccurrences = policy.maxOccurrences;
@@ -282,6 +283,7 @@ const zoneCache = new Map<string, string | undefined>();
  * know it. Offsets such as `+01:00` are not zones and are refused.
  */
 export function canonicalTimeZone(name: string): string | undefined {
+  if (typeof name !== "string") return undefined;
   if (zoneCache.has(name)) return zoneCache.get(name);
   let zone: string | undefined;
   if (/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(name)) {
