@@ -249,6 +249,17 @@ describe.concurrent("control commands", () => {
     expect((await cli(["purge", "--data-dir", dataDir])).stdout).toMatch(/^tasks purged\s+0$/m);
   });
 
+  it("run takes the dispatch gates a handler module exports as `gates`", async () => {
+    const dataDir = join(tempDir(), "data");
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(((await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "once"])).json.runIds as string[])[0]!);
+    await cliJson(["run", "--handler", "gated.mjs", "--until-idle", "--data-dir", dataDir]);
+    const { json: stats } = await cliJson(["stats", "--data-dir", dataDir]);
+    expect(stats.runsByState).toMatchObject({ completed: 1, ready: 2 });
+    const { json: states } = await cliJson(["runs", "list", "--state", "ready", "--data-dir", dataDir]);
+    expect((states.runs as unknown[]).length).toBe(2);
+  });
+
   it("resume-run resumes a suspended run", async () => {
     const dataDir = join(tempDir(), "data");
     const { json: submitted } = await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "once", "--name", "hold"]);

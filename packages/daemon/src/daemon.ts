@@ -139,6 +139,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       dataDir: options.dataDir,
       ...(handlers?.handler === undefined ? {} : { handler: handlers.handler }),
       ...(handlers?.handlers === undefined ? {} : { handlers: handlers.handlers }),
+      ...(handlers?.gates === undefined ? {} : { gates: handlers.gates }),
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
       ...(options.retainMs === undefined ? {} : { retention: { olderThanMs: options.retainMs } }),
     });

@@ -95,6 +95,7 @@ async function runCommand(ctx: CommandContext, options: OptionBag): Promise<Comm
     dataDir,
     ...(handlers.handler === undefined ? {} : { handler: handlers.handler }),
     ...(handlers.handlers === undefined ? {} : { handlers: handlers.handlers }),
+    ...(handlers.gates === undefined ? {} : { gates: handlers.gates }),
     ...(concurrency === undefined ? {} : { concurrency }),
     ...(retainMs === undefined ? {} : { retention: { olderThanMs: retainMs } }),
   });

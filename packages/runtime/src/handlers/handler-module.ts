@@ -1,17 +1,21 @@
 /**
  * Loading a handler module for the CLI and the daemon: its default export is
- * the handler of every task, and its named function exports are handlers for
- * tasks of that name.
+ * the handler of every task, its named function exports are handlers for
+ * tasks of that name, and an exported list named `gates` holds its dispatch
+ * gates (checked by `ActionQueue.open` like any gates option).
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ValidationError } from "@actionqueue/core";
 import type { Handler } from "@actionqueue/executor-local";
+import type { DispatchGate } from "../gates/dispatch-gate.js";
 
 /** What a handler module provides. */
 export interface LoadedHandlers {
   readonly handler?: Handler<never>;
   readonly handlers?: Readonly<Record<string, Handler<never>>>;
+  /** The module's `gates` export, when it is a list. */
+  readonly gates?: readonly DispatchGate[];
 }
 
 /**
@@ -44,8 +48,11 @@ export async function loadHandlerModule(path: string): Promise<LoadedHandlers> {
       { details: { field: "handler", value: path } },
     );
   }
+  // A list, not a function: a handler for a task named "gates" stays a handler.
+  const gates = Array.isArray(mod.gates) ? (mod.gates as DispatchGate[]) : undefined;
   return {
     ...(handler === undefined ? {} : { handler }),
     ...(Object.keys(handlers).length === 0 ? {} : { handlers }),
+    ...(gates === undefined ? {} : { gates }),
   };
 }
