@@ -433,11 +433,11 @@ export class DispatchLoop {
   #dispatchReady(): void {
     const { scheduler, options } = this.#d;
     const slots = options.concurrency - this.#inFlight.size;
-    if (slots <= 0) return;
     if (this.#gates !== undefined) {
       this.#dispatchGated(this.#gates, slots);
       return;
     }
+    if (slots <= 0) return;
     if (slots === 1) {
       // The steady state: each finished run frees one slot. No array for one claim.
       const claim = scheduler.selectOne();
@@ -463,7 +463,9 @@ export class DispatchLoop {
   #dispatchGated(gates: GateKeeper, slots: number): void {
     const { scheduler } = this.#d;
     const now = this.#clock.now();
-    if (!gates.beginPass(scheduler, now)) return;
+    // Even with every slot busy: holds whose time came are given back now, so
+    // they read as waiting for a slot and no wake timer is armed for a past time.
+    if (!gates.beginPass(scheduler, now) || slots <= 0) return;
     const selected: SchedulerRun[] = [];
     const specs: TaskSpec[] = [];
     while (selected.length < slots) {

@@ -64,6 +64,35 @@ describe("rateLimit", () => {
   });
 });
 
+describe("a hold whose time came while every slot is busy", () => {
+  it("is given back at once: the run reads as waiting for a slot, not as held until a past time", async () => {
+    const clock = new ManualClock({ startMs: T0 });
+    const releases: (() => void)[] = [];
+    const q = await openQueue({
+      dataDir: tempDir(),
+      clock,
+      concurrency: 2,
+      gates: [rateLimit({ max: 1, perMs: 1_000, by: (run) => (run.task.name === "a" ? "a" : undefined) })],
+      handler: async () => {
+        const d = deferred();
+        releases.push(d.resolve);
+        await d.promise;
+      },
+    });
+    const [, a2] = await q.submitMany([{ name: "a", runPolicy: { kind: "once" } }, { name: "a", runPolicy: { kind: "once" } }]);
+    await q.submit({ name: "b", runPolicy: { kind: "once" } });
+    q.start();
+    await waitFor(() => releases.length === 2, "a1 and b1");
+    expect(q.explain(a2!.runIds[0]!)).toMatchObject({ kind: "gateHeld", until: T0 + 1_000 });
+    clock.advance(1_500);
+    await settle();
+    expect(q.explain(a2!.runIds[0]!)).toMatchObject({ kind: "ready" });
+    releases[0]!();
+    await waitFor(() => releases.length === 3, "a2 once a slot frees");
+    for (const release of releases) release();
+  });
+});
+
 describe("concurrencyLimit", () => {
   it("keeps at most max attempts of a key in flight; a finish or a cancel frees a place", async () => {
     const clock = new ManualClock({ startMs: T0 });
