@@ -691,7 +691,7 @@ export class DispatchLoop {
     // Fencing: a canceled run or a stale attempt leaves no trace.
     if (this.#inFlight.get(entry.runId) !== entry) return;
     this.#inFlight.delete(entry.runId);
-    this.#gateFinished(entry);
+    if (this.#gates !== undefined) this.#gateFinished(entry);
     entry.handle = undefined;
     const { projection } = this.#d;
     // A run has an active attempt only while running: one lookup checks both.

@@ -89,6 +89,11 @@ const POLICY_IN_ZONE = 0x40;
 const POLICY_KIND_MASK = 0x3f;
 
 function writeRunPolicy(w: BinaryWriter, p: RunPolicy): void {
+  // The shared plain once policy (most tasks): its kind byte alone.
+  if (p === ONCE_POLICY) {
+    w.u8(0);
+    return;
+  }
   const timezone = p.kind === "cron" ? p.timezone : undefined;
   if (p.startAt === undefined && timezone === undefined) w.choice(p.kind, POLICY_KINDS, "runPolicy.kind");
   else {
