@@ -53,6 +53,7 @@ export {
   ONCE_POLICY_FIELDS,
   REPEAT_POLICY_FIELDS,
   CRON_POLICY_FIELDS,
+  RUN_POLICY_FIELDS,
   MISFIRE_FIELDS,
 } from "./task/run-policy.js";
 export type { RunPolicy, OncePolicy, RepeatPolicy, CronPolicy, MisfirePolicy } from "./task/run-policy.js";

@@ -492,8 +492,11 @@ export class DispatchLoop {
     else if (selected.length > 1) this.#dispatchMany(selected, specs, selected.length);
   }
 
+  /** Tells the gates an attempt left the loop (finished, or aborted by a cancel); nothing without gates. */
   #gateFinished(entry: InFlight): void {
-    this.#gates?.finished({ runId: entry.runId, taskId: entry.taskId, task: entry.spec }, this.#clock.now());
+    const gates = this.#gates;
+    if (gates === undefined) return;
+    gates.finished({ runId: entry.runId, taskId: entry.taskId, task: entry.spec }, this.#clock.now());
   }
 
   #dispatchClaim(claim: SchedulerRun): void {
@@ -691,7 +694,7 @@ export class DispatchLoop {
     // Fencing: a canceled run or a stale attempt leaves no trace.
     if (this.#inFlight.get(entry.runId) !== entry) return;
     this.#inFlight.delete(entry.runId);
-    if (this.#gates !== undefined) this.#gateFinished(entry);
+    this.#gateFinished(entry);
     entry.handle = undefined;
     const { projection } = this.#d;
     // A run has an active attempt only while running: one lookup checks both.

@@ -10,7 +10,7 @@ import { parseTaskId, parseTenantId } from "../ids/ids.js";
 import { requireId } from "../internal/checks.js";
 import { asNumber, asString, asStringArray, optionalWith, readObject, required } from "../internal/json.js";
 import type { MisfirePolicy, RunPolicy } from "../task/run-policy.js";
-import { CRON_POLICY_FIELDS, MISFIRE_FIELDS, ONCE_POLICY_FIELDS, REPEAT_POLICY_FIELDS, validateRunPolicy } from "../task/run-policy.js";
+import { CRON_POLICY_FIELDS, MISFIRE_FIELDS, ONCE_POLICY_FIELDS, REPEAT_POLICY_FIELDS, RUN_POLICY_FIELDS, validateRunPolicy } from "../task/run-policy.js";
 import type { ConcurrencyKeyHoldPolicy, SafetyLevel, TaskConstraints } from "../task/task-constraints.js";
 import { CONSTRAINT_FIELDS, validateTaskConstraints } from "../task/task-constraints.js";
 import type { RetryBackoff } from "../task/retry-backoff.js";
@@ -183,7 +183,7 @@ export function runPolicyToJson(policy: RunPolicy): RunPolicyJson {
 
 /** Decodes and validates a run policy (`INVALID_REPEAT_COUNT`, `INVALID_CRON_EXPRESSION`, ...). */
 export function runPolicyFromJson(json: unknown, path = "runPolicy"): RunPolicy {
-  const kind = readObject(json, path, ["kind", "count", "intervalMs", "expression", "timezone", "maxOccurrences", "startAt", "misfire"]).kind;
+  const kind = readObject(json, path, RUN_POLICY_FIELDS).kind;
   let policy: RunPolicy;
   if (kind === "once") {
     const o = readObject(json, path, ONCE_POLICY_FIELDS);

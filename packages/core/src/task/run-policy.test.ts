@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import { expectCode } from "../../test/support.js";
 import {
   CRON_HORIZON_MS,
+  CRON_POLICY_FIELDS,
   MAX_START_AT_MS,
+  ONCE_POLICY_FIELDS,
+  REPEAT_POLICY_FIELDS,
+  RUN_POLICY_FIELDS,
   canonicalTimeZone,
   ONCE_POLICY,
   copyRunPolicy,
@@ -239,5 +243,12 @@ describe("cron timezone", () => {
       const copy = copyRunPolicy({ kind: "cron", expression: "0 9 * * *", timezone } as never);
       expectCode(() => validateRunPolicy(copy), "INVALID_TIME_ZONE");
     }
+  });
+});
+
+describe("RUN_POLICY_FIELDS", () => {
+  it("is exactly the fields of the three kinds together, each once", () => {
+    const union = new Set<string>([...ONCE_POLICY_FIELDS, ...REPEAT_POLICY_FIELDS, ...CRON_POLICY_FIELDS]);
+    expect([...RUN_POLICY_FIELDS].sort()).toEqual([...union].sort());
   });
 });

@@ -131,6 +131,8 @@ export const ONCE_POLICY_FIELDS: readonly (keyof OncePolicy)[] = ["kind", "start
 export const REPEAT_POLICY_FIELDS: readonly (keyof RepeatPolicy)[] = ["kind", "count", "intervalMs", "startAt", "misfire"];
 /** The fields of a cron policy. */
 export const CRON_POLICY_FIELDS: readonly (keyof CronPolicy)[] = ["kind", "expression", "timezone", "maxOccurrences", "startAt", "misfire"];
+/** Every field some run policy has: a policy of a kind not yet known is first checked against these. */
+export const RUN_POLICY_FIELDS: readonly string[] = ["kind", "count", "intervalMs", "expression", "timezone", "maxOccurrences", "startAt", "misfire"];
 /** The fields a misfire policy may have (`maxRuns` only with `catchUp`). */
 export const MISFIRE_FIELDS: readonly string[] = ["kind", "maxRuns"];
 

@@ -5,7 +5,7 @@
  * dispatches it admitted; a restart begins with nothing in flight, as the
  * queue does.
  */
-import { ValidationError, describeValue } from "@actionqueue/core";
+import { assertFunctionOption, positiveIntegerOption } from "./gate-options.js";
 import type { DispatchGate, GateCandidate, GateHold } from "./dispatch-gate.js";
 
 /** Options of {@link concurrencyLimit}. */
@@ -23,18 +23,9 @@ export interface ConcurrencyLimitOptions {
  * `ActionQueue.open({ gates: [concurrencyLimit({ max: 2, by: (run) => run.task.name })] })`.
  */
 export function concurrencyLimit(options: ConcurrencyLimitOptions): DispatchGate {
-  const max = options.max;
-  if (typeof max !== "number" || !Number.isSafeInteger(max) || max < 1) {
-    throw new ValidationError("INVALID_CONFIG", `invalid concurrencyLimit max ${describeValue(max)}: expected an integer of at least 1`, {
-      details: { field: "concurrencyLimit.max", value: describeValue(max) },
-    });
-  }
+  const max = positiveIntegerOption("concurrencyLimit", "max", options.max);
   const by = options.by;
-  if (typeof by !== "function") {
-    throw new ValidationError("INVALID_CONFIG", `invalid concurrencyLimit by ${describeValue(by)}: expected a function of the run`, {
-      details: { field: "concurrencyLimit.by" },
-    });
-  }
+  assertFunctionOption("concurrencyLimit", "by", by);
   const name = options.name ?? "concurrencyLimit";
   const inFlight = new Map<string, number>();
 

@@ -5,7 +5,7 @@
  * limit holds over any sliding window, not only aligned ones. The count lives
  * in memory: after a restart the windows start empty.
  */
-import { ValidationError, describeValue } from "@actionqueue/core";
+import { assertFunctionOption, positiveIntegerOption } from "./gate-options.js";
 import type { DispatchGate, GateCandidate, GateHold } from "./dispatch-gate.js";
 
 /** Options of {@link rateLimit}. */
@@ -23,15 +23,6 @@ export interface RateLimitOptions {
   readonly name?: string;
 }
 
-function positiveInteger(field: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new ValidationError("INVALID_CONFIG", `invalid rateLimit ${field} ${describeValue(value)}: expected an integer of at least 1`, {
-      details: { field: `rateLimit.${field}`, value: describeValue(value) },
-    });
-  }
-  return value;
-}
-
 /** The times of the last `max` dispatches of one key, oldest first, in a ring. */
 class Window {
   readonly times: number[] = [];
@@ -43,12 +34,10 @@ class Window {
  * `by`). Pass it in `ActionQueue.open({ gates: [rateLimit({ max: 10, perMs: 1_000 })] })`.
  */
 export function rateLimit(options: RateLimitOptions): DispatchGate {
-  const max = positiveInteger("max", options.max);
-  const perMs = positiveInteger("perMs", options.perMs);
+  const max = positiveIntegerOption("rateLimit", "max", options.max);
+  const perMs = positiveIntegerOption("rateLimit", "perMs", options.perMs);
   const by = options.by;
-  if (by !== undefined && typeof by !== "function") {
-    throw new ValidationError("INVALID_CONFIG", `invalid rateLimit by ${describeValue(by)}: expected a function of the run`, { details: { field: "rateLimit.by" } });
-  }
+  if (by !== undefined) assertFunctionOption("rateLimit", "by", by);
   const name = options.name ?? "rateLimit";
   const windows = new Map<string, Window>();
   const keyOf = (run: GateCandidate): string | undefined => (by === undefined ? "" : by(run));

@@ -9,6 +9,7 @@ import {
   JSON_CONTENT_TYPE,
   METADATA_FIELDS,
   MISFIRE_FIELDS,
+  RUN_POLICY_FIELDS,
   ValidationError,
   createTaskConstraints,
   describeValue,
@@ -24,7 +25,6 @@ import { parseRunPolicyText } from "./run-policy-text.js";
 export const CONSTRAINT_KEYS: readonly string[] = CONSTRAINT_FIELDS;
 /** Keys accepted in metadata JSON: core's fields of TaskMetadata. */
 export const METADATA_KEYS: readonly string[] = METADATA_FIELDS;
-const POLICY_KEYS = ["kind", "count", "intervalMs", "expression", "timezone", "maxOccurrences", "startAt", "misfire"] as const;
 const SUBMIT_KEYS = ["name", "taskId", "payload", "payloadBase64", "contentType", "runPolicy", "constraints", "metadata"] as const;
 // Keys whose null means "not given" (the rest are required, or, for payload, take null as a value).
 const OPTIONAL_MISFIRE_KEYS = ["maxRuns"] as const;
@@ -59,7 +59,7 @@ export function parseMetadataJson(value: unknown, field = "metadata"): Partial<T
 /** Accepts a policy as text (`repeat:3:5s`) or as an object (`{kind:'repeat', count, intervalMs}`). */
 export function parseRunPolicyJson(value: unknown, field = "runPolicy"): RunPolicy {
   if (typeof value === "string") return parseRunPolicyText(value, field);
-  let obj = withoutNulls(assertStrictObject(value, field, POLICY_KEYS), OPTIONAL_POLICY_KEYS);
+  let obj = withoutNulls(assertStrictObject(value, field, RUN_POLICY_FIELDS), OPTIONAL_POLICY_KEYS);
   // The misfire policy is strict too: a misspelt `maxRuns` must not vanish into the default.
   // Anything but an object (an array, a string) is left to validateRunPolicy, which refuses it as INVALID_RUN_POLICY.
   if (typeof obj.misfire === "object" && obj.misfire !== null && !Array.isArray(obj.misfire)) {

@@ -266,11 +266,11 @@ export class BinaryWriter {
     for (const v of values) write(v);
   }
 
-  /** Index of `value` in `table`, as one byte. */
-  choice<T>(value: T, table: readonly T[], field: string): void {
+  /** Index of `value` in `table`, as one byte, with `flags` (high bits the table's indices never use) set in it. */
+  choice<T>(value: T, table: readonly T[], field: string, flags = 0): void {
     const index = table.indexOf(value);
     if (index < 0) throw decodeError(`cannot encode ${field}: ${String(value)} is not one of ${table.join(", ")}`, { field });
-    this.u8(index);
+    this.u8(index | flags);
   }
 }
 

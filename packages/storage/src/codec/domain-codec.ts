@@ -86,7 +86,17 @@ function readMisfire(r: BinaryReader): MisfirePolicy {
  */
 const POLICY_STARTS_AT = 0x80;
 const POLICY_IN_ZONE = 0x40;
-const POLICY_KIND_MASK = 0x3f;
+
+/**
+ * The table entry a flagged choice byte (see `BinaryWriter.choice`) names
+ * once its `flagBits` are masked off; a byte naming none is refused, the
+ * error saying which flags it may carry.
+ */
+function unflagged<T>(r: BinaryReader, byte: number, table: readonly T[], flagBits: number, field: string, flagNames: string): T {
+  const value = table[byte & ~flagBits];
+  if (value === undefined) r.invalid(field, `value ${byte} is not one of 0..${table.length - 1} (plus ${flagNames})`);
+  return value;
+}
 
 function writeRunPolicy(w: BinaryWriter, p: RunPolicy): void {
   // The shared plain once policy (most tasks): its kind byte alone.
@@ -95,14 +105,8 @@ function writeRunPolicy(w: BinaryWriter, p: RunPolicy): void {
     return;
   }
   const timezone = p.kind === "cron" ? p.timezone : undefined;
-  if (p.startAt === undefined && timezone === undefined) w.choice(p.kind, POLICY_KINDS, "runPolicy.kind");
-  else {
-    const index = POLICY_KINDS.indexOf(p.kind);
-    // An unknown kind: let `choice` name it.
-    if (index < 0) w.choice(p.kind, POLICY_KINDS, "runPolicy.kind");
-    w.u8(index | (p.startAt === undefined ? 0 : POLICY_STARTS_AT) | (timezone === undefined ? 0 : POLICY_IN_ZONE));
-    if (p.startAt !== undefined) w.uint(p.startAt, "runPolicy.startAt");
-  }
+  w.choice(p.kind, POLICY_KINDS, "runPolicy.kind", (p.startAt === undefined ? 0 : POLICY_STARTS_AT) | (timezone === undefined ? 0 : POLICY_IN_ZONE));
+  if (p.startAt !== undefined) w.uint(p.startAt, "runPolicy.startAt");
   if (p.kind === "repeat") {
     w.uint(p.count, "runPolicy.count");
     w.uint(p.intervalMs, "runPolicy.intervalMs");
@@ -117,8 +121,7 @@ function writeRunPolicy(w: BinaryWriter, p: RunPolicy): void {
 
 function readRunPolicy(r: BinaryReader): RunPolicy {
   const byte = r.u8("runPolicy.kind");
-  const kind = POLICY_KINDS[byte & POLICY_KIND_MASK];
-  if (kind === undefined) r.invalid("runPolicy.kind", `value ${byte} is not one of 0..${POLICY_KINDS.length - 1} (plus ${POLICY_STARTS_AT} with a start, ${POLICY_IN_ZONE} with a time zone)`);
+  const kind = unflagged(r, byte, POLICY_KINDS, POLICY_STARTS_AT | POLICY_IN_ZONE, "runPolicy.kind", `${POLICY_STARTS_AT} with a start, ${POLICY_IN_ZONE} with a time zone`);
   if ((byte & POLICY_IN_ZONE) !== 0 && kind !== "cron") r.invalid("runPolicy.kind", `value ${byte}: only a cron policy has a time zone`);
   const startAt = (byte & POLICY_STARTS_AT) === 0 ? undefined : r.uint("runPolicy.startAt");
   if (kind === "once") return startAt === undefined ? ONCE_POLICY : { kind, startAt };
@@ -155,9 +158,7 @@ const BACKOFF_KINDS = ["fixed", "exponential"] as const;
 const BACKOFF_FULL_JITTER = 0x80;
 
 function writeRetryBackoff(w: BinaryWriter, b: RetryBackoff): void {
-  const kind = BACKOFF_KINDS.indexOf(b.kind);
-  if (kind < 0) w.choice(b.kind, BACKOFF_KINDS, "constraints.backoff.kind");
-  w.u8(kind | (b.jitter === "full" ? BACKOFF_FULL_JITTER : 0));
+  w.choice(b.kind, BACKOFF_KINDS, "constraints.backoff.kind", b.jitter === "full" ? BACKOFF_FULL_JITTER : 0);
   if (b.kind === "fixed") w.uint(b.delayMs, "constraints.backoff.delayMs");
   else {
     w.uint(b.baseMs, "constraints.backoff.baseMs");
@@ -167,8 +168,7 @@ function writeRetryBackoff(w: BinaryWriter, b: RetryBackoff): void {
 
 function readRetryBackoff(r: BinaryReader): RetryBackoff {
   const byte = r.u8("constraints.backoff.kind");
-  const kind = BACKOFF_KINDS[byte & ~BACKOFF_FULL_JITTER];
-  if (kind === undefined) r.invalid("constraints.backoff.kind", `value ${byte} is not one of 0..${BACKOFF_KINDS.length - 1} (plus ${BACKOFF_FULL_JITTER} with full jitter)`);
+  const kind = unflagged(r, byte, BACKOFF_KINDS, BACKOFF_FULL_JITTER, "constraints.backoff.kind", `${BACKOFF_FULL_JITTER} with full jitter`);
   const full = (byte & BACKOFF_FULL_JITTER) !== 0;
   if (kind === "fixed") {
     const delayMs = r.uint("constraints.backoff.delayMs");
@@ -191,13 +191,8 @@ export function writeTaskSpec(w: BinaryWriter, s: TaskSpec): void {
   w.optionalUint(c.timeoutMs, "constraints.timeoutMs");
   w.optionalString(c.concurrencyKey);
   w.choice(c.concurrencyKeyHoldPolicy, CONCURRENCY_KEY_HOLD_POLICIES, "constraints.concurrencyKeyHoldPolicy");
-  if (c.backoff === undefined) w.choice(c.safetyLevel, SAFETY_LEVELS, "constraints.safetyLevel");
-  else {
-    const level = SAFETY_LEVELS.indexOf(c.safetyLevel);
-    if (level < 0) w.choice(c.safetyLevel, SAFETY_LEVELS, "constraints.safetyLevel");
-    w.u8(level | CONSTRAINTS_WITH_BACKOFF);
-    writeRetryBackoff(w, c.backoff);
-  }
+  w.choice(c.safetyLevel, SAFETY_LEVELS, "constraints.safetyLevel", c.backoff === undefined ? 0 : CONSTRAINTS_WITH_BACKOFF);
+  if (c.backoff !== undefined) writeRetryBackoff(w, c.backoff);
   // Written by hand, the same bytes as `optional(list(string))`: no closure per submitted task.
   const capabilities = c.requiredCapabilities;
   if (capabilities === undefined) w.u8(0);
@@ -228,8 +223,7 @@ export function readTaskSpec(r: BinaryReader): TaskSpec {
   const concurrencyKey = r.optional("constraints.concurrencyKey", () => r.string("constraints.concurrencyKey"));
   const concurrencyKeyHoldPolicy = r.choice(CONCURRENCY_KEY_HOLD_POLICIES, "constraints.concurrencyKeyHoldPolicy");
   const levelByte = r.u8("constraints.safetyLevel");
-  const safetyLevel = SAFETY_LEVELS[levelByte & ~CONSTRAINTS_WITH_BACKOFF];
-  if (safetyLevel === undefined) r.invalid("constraints.safetyLevel", `value ${levelByte} is not one of 0..${SAFETY_LEVELS.length - 1} (plus ${CONSTRAINTS_WITH_BACKOFF} with a backoff)`);
+  const safetyLevel = unflagged(r, levelByte, SAFETY_LEVELS, CONSTRAINTS_WITH_BACKOFF, "constraints.safetyLevel", `${CONSTRAINTS_WITH_BACKOFF} with a backoff`);
   const backoff = (levelByte & CONSTRAINTS_WITH_BACKOFF) === 0 ? undefined : readRetryBackoff(r);
   const requiredCapabilities = r.optional("constraints.requiredCapabilities", () =>
     r.list("constraints.requiredCapabilities", () => r.string("constraints.requiredCapabilities")),
