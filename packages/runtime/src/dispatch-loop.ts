@@ -338,7 +338,7 @@ export class DispatchLoop {
     const due = this.#d.scheduler.nextWakeAt();
     if (due !== undefined && due <= horizon) return false;
     // A run a gate holds until a time within the horizon is waited for; one held with no time is not (nothing here would end it).
-    const held = this.#gates?.nextWakeAt();
+    const held = this.#gates?.nextWakeAt(this.#d.scheduler.readyQueued > 0);
     return held === undefined || held > horizon;
   }
 
@@ -795,7 +795,7 @@ export class DispatchLoop {
   #armWakeTimer(): void {
     if (this.#closing) return;
     const scheduled = this.#d.scheduler.nextWakeAt();
-    const held = this.#gates?.nextWakeAt();
+    const held = this.#gates?.nextWakeAt(this.#d.scheduler.readyQueued > 0);
     const due = held === undefined || (scheduled !== undefined && scheduled <= held) ? scheduled : held;
     if (due === undefined) return;
     if (this.#wakeTimer && this.#wakeTimer.at <= due) return;

@@ -93,6 +93,24 @@ describe("a hold whose time came while every slot is busy", () => {
   });
 });
 
+describe("a hold on every run, once nothing waits", () => {
+  it("holds nothing: runUntilIdle resolves after the last held run is canceled", async () => {
+    const clock = new ManualClock({ startMs: T0 });
+    const first = deferred();
+    const q = await openQueue({ dataDir: tempDir(), clock, concurrency: 1, gates: [rateLimit({ max: 1, perMs: 500 })], handler: () => first.promise });
+    const [a, b] = await q.submitMany([{ runPolicy: { kind: "once" } }, { runPolicy: { kind: "once" } }]);
+    q.start();
+    await waitFor(() => q.getRun(a!.runIds[0]!)?.state === "running", "the first run");
+    first.resolve();
+    await waitFor(() => q.getRun(a!.runIds[0]!)?.state === "completed", "the first run to complete");
+    expect(q.explain(b!.runIds[0]!)).toMatchObject({ kind: "gateHeld", until: T0 + 500 });
+    await q.cancelRun(b!.runIds[0]!);
+    let idle = false;
+    void q.runUntilIdle().then(() => (idle = true));
+    await waitFor(() => idle, "runUntilIdle with nothing left to hold", 2_000);
+  });
+});
+
 describe("concurrencyLimit", () => {
   it("keeps at most max attempts of a key in flight; a finish or a cancel frees a place", async () => {
     const clock = new ManualClock({ startMs: T0 });

@@ -86,9 +86,13 @@ export class GateKeeper {
     return false;
   }
 
-  /** The earliest time a hold ends, for the loop's wake timer. */
-  nextWakeAt(): number | undefined {
-    let at = this.#all?.until;
+  /**
+   * The earliest time a hold ends, for the loop's wake timer and its idle
+   * check. A hold on every run counts only while runs wait (`readyWaiting`):
+   * once the last of them is canceled it holds nothing.
+   */
+  nextWakeAt(readyWaiting: boolean): number | undefined {
+    let at = readyWaiting ? this.#all?.until : undefined;
     for (const { info } of this.#held.values()) if (info.until !== undefined && (at === undefined || info.until < at)) at = info.until;
     return at;
   }
