@@ -2,6 +2,7 @@ import { ActionQueueError, createIdFactory, ManualClock } from "@actionqueue/cor
 import { describe, expect, it } from "vitest";
 import { AttemptContext } from "./attempt-context.js";
 import {
+  MAX_ERROR_MESSAGE_CHARS,
   TerminalError,
   errorToResponse,
   isHandlerOutput,
@@ -100,5 +101,44 @@ describe("context", () => {
     ctx.abort("cancel");
     expect(ctx.signal.aborted).toBe(true);
     expect(ctx.signal.reason).toBe("timeout");
+  });
+});
+
+describe("thrown values whose message cannot be read as text", () => {
+  it("an Error subclass that leaves message undefined fails the attempt with its name", () => {
+    class Unnamed extends Error {
+      constructor() {
+        super();
+        (this as { message: unknown }).message = undefined;
+        this.name = "Unnamed";
+      }
+    }
+    expect(errorToResponse(new Unnamed())).toEqual({ kind: "retryableFailure", error: "Unnamed" });
+  });
+  it("a message getter that throws still yields a failure, never an exception", () => {
+    const error = new Error("x");
+    Object.defineProperty(error, "message", {
+      get() {
+        throw new RangeError("boom");
+      },
+    });
+    expect(errorToResponse(error)).toEqual({ kind: "retryableFailure", error: "handler threw a value whose message could not be read (RangeError)" });
+  });
+  it("a code getter that throws is not a terminal error", () => {
+    const odd = Object.defineProperty(new Error("odd"), "code", {
+      get() {
+        throw new Error("no");
+      },
+    });
+    expect(errorToResponse(odd)).toEqual({ kind: "retryableFailure", error: "odd" });
+  });
+  it("a message longer than MAX_ERROR_MESSAGE_CHARS is cut, saying how long it was", () => {
+    const long = "y".repeat(MAX_ERROR_MESSAGE_CHARS + 10);
+    const response = errorToResponse(new Error(long));
+    expect(response.kind).toBe("retryableFailure");
+    const error = (response as { error: string }).error;
+    expect(error.startsWith("y".repeat(MAX_ERROR_MESSAGE_CHARS))).toBe(true);
+    expect(error.endsWith(`… (truncated: ${MAX_ERROR_MESSAGE_CHARS + 10} characters in all)`)).toBe(true);
+    expect((retryableFailure(long) as { error: string }).error).toBe(error);
   });
 });

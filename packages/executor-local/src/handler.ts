@@ -119,7 +119,20 @@ function nonEmpty(message: string): string {
  * recorded, or a run's error would read differently after a restart.
  */
 function storable(message: string): string {
-  return isWellFormedText(message) ? message : message.replace(/\p{Cs}/gu, "\uFFFD");
+  const bounded = message.length > MAX_ERROR_MESSAGE_CHARS ? truncatedMessage(message) : message;
+  return isWellFormedText(bounded) ? bounded : bounded.replace(/\p{Cs}/gu, "\uFFFD");
+}
+
+/**
+ * Longest error message recorded, in UTF-16 code units. An error that quotes
+ * a whole response body could otherwise exceed what one WAL record holds
+ * (16 MiB), and every attempt's message is kept in memory with its run.
+ */
+export const MAX_ERROR_MESSAGE_CHARS = 65_536;
+
+function truncatedMessage(message: string): string {
+  // A cut through a surrogate pair leaves a lone half, which storable() replaces.
+  return `${message.slice(0, MAX_ERROR_MESSAGE_CHARS)}… (truncated: ${message.length} characters in all)`;
 }
 
 /**
@@ -133,7 +146,12 @@ export class TerminalError extends ActionQueueError {
 
   /** True for any error whose `code` is `TERMINAL_HANDLER_ERROR`. */
   static isTerminal(value: unknown): boolean {
-    return typeof value === "object" && value !== null && (value as { code?: unknown }).code === "TERMINAL_HANDLER_ERROR";
+    if (typeof value !== "object" || value === null) return false;
+    try {
+      return (value as { code?: unknown }).code === "TERMINAL_HANDLER_ERROR";
+    } catch {
+      return false; // a throwing `code` getter: not ours
+    }
   }
 }
 
@@ -143,7 +161,22 @@ export function errorMessage(error: unknown): string {
 }
 
 function rawErrorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message.length > 0 ? error.message : error.name || "handler threw an error without a message";
+  try {
+    return describeThrown(error);
+  } catch (cause) {
+    // A getter that throws (message, name, toJSON): the handler's failure is still recorded, never lost in a crash.
+    return `handler threw a value whose message could not be read (${cause instanceof Error ? cause.name : typeof cause})`;
+  }
+}
+
+function describeThrown(error: unknown): string {
+  if (error instanceof Error) {
+    // Subclasses may assign anything to message (or leave it undefined): only a non-empty string is a message.
+    const message: unknown = error.message;
+    if (typeof message === "string" && message.length > 0) return message;
+    const name: unknown = error.name;
+    return typeof name === "string" && name.length > 0 ? name : "handler threw an error without a message";
+  }
   if (typeof error === "string" && error.length > 0) return error;
   try {
     const text = JSON.stringify(error);

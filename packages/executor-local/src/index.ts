@@ -23,6 +23,7 @@ export {
   toExecutorResponse,
   errorToResponse,
   errorMessage,
+  MAX_ERROR_MESSAGE_CHARS,
 } from "./handler.js";
 export type { Handler, HandlerContext, HandlerOutput, MarkedOutput, AttemptMetadata, AttemptAbortReason } from "./handler.js";
 export { AttemptContext } from "./attempt-context.js";

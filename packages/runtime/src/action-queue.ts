@@ -35,6 +35,7 @@ import { DerivationError, Scheduler, deriveCronWindow, deriveRuns, effectiveSche
 import { AttemptRunner } from "@actionqueue/executor-local";
 import type { ProjectionView, RecoveryReport, Storage, StorageMutationAuthority, WalWriterStats } from "@actionqueue/storage";
 import { openStorage } from "@actionqueue/storage";
+import { stat } from "node:fs/promises";
 import { DispatchLoop, countedAttemptsOf } from "./dispatch-loop.js";
 import type { ActionQueueEventName, ActionQueueListener } from "./events/event-map.js";
 import { TypedEmitter } from "./events/typed-emitter.js";
@@ -115,6 +116,16 @@ class SubmitGroup {
     this.taskIds.push(taskId);
     this.runIds.push(runIds);
     this.at.push(at);
+  }
+}
+
+/** Refuses a `dataDir` that names a file (which reached the user as a bare ENOTDIR from the lock file). */
+async function assertNotAFile(dataDir: string): Promise<void> {
+  const found = await stat(dataDir).catch(() => undefined);
+  if (found !== undefined && !found.isDirectory()) {
+    throw new ValidationError("INVALID_CONFIG", `invalid option dataDir ${JSON.stringify(dataDir)}: it names a file, not a directory`, {
+      details: { field: "dataDir", value: dataDir },
+    });
   }
 }
 
@@ -207,6 +218,7 @@ export class ActionQueue {
    */
   static async open(options: ActionQueueOptions): Promise<ActionQueue> {
     const resolved = resolveOptions(options);
+    await assertNotAFile(resolved.dataDir);
     // Bound once the queue exists; storage only snapshots after it does.
     const snapshotHook: { emit?: (sequence: number) => void } = {};
     const storage = await openStorage({
@@ -307,11 +319,13 @@ export class ActionQueue {
     this.#loop.stopDispatching();
     this.#loop.abortAll();
     this.#emitter.emit("error", { error });
+    // A runUntilIdle() waiting now would wait forever (nothing more is recorded): it rejects with AUTHORITY_POISONED instead.
+    this.#loop.wakeIdleWaiters();
   }
 
   #assertOpen(): void {
     if (this.#fatal !== undefined) {
-      throw new StorageError("AUTHORITY_POISONED", `the queue stopped after a storage failure: ${this.#fatal instanceof Error ? this.#fatal.message : "unknown error"}; reopen the data directory to recover`, {
+      throw new StorageError("AUTHORITY_POISONED", `the queue stopped after a failure it cannot continue from: ${this.#fatal instanceof Error ? this.#fatal.message : "unknown error"}; reopen the data directory to recover`, {
         cause: this.#fatal,
       });
     }
@@ -381,10 +395,12 @@ export class ActionQueue {
         // Before preparing: the first of two inputs naming one task is already applied by then.
         const given: unknown = typeof input === "object" && input !== null ? input.taskId : undefined;
         if (typeof given === "string") {
-          if (named.has(given)) {
+          // Ids are case-insensitive (Crockford base 32): compare their canonical spelling.
+          const canonical = given.toUpperCase();
+          if (named.has(canonical)) {
             throw new ValidationError("INVALID_FIELD", `submission ${i}: task ${given} appears more than once in this call`, { details: { index: i, taskId: given } });
           }
-          named.add(given);
+          named.add(canonical);
         }
         let item: PreparedTask | TaskId;
         try {
@@ -399,7 +415,13 @@ export class ActionQueue {
         }
         const spec = item.spec;
         const runs = item.runs;
-        batch.add({ kind: "taskSubmit", sequence: this.#authority.latestSequence() + 1, timestamp: now, taskSpec: spec, runs });
+        try {
+          batch.add({ kind: "taskSubmit", sequence: this.#authority.latestSequence() + 1, timestamp: now, taskSpec: spec, runs });
+        } catch (error) {
+          // The authority refuses a record it cannot store (too large): say which submission.
+          if (error instanceof ActionQueueError) error.message = `submission ${i}: ${error.message}`;
+          throw error;
+        }
         if (spec.constraints.concurrencyKey !== undefined || spec.constraints.backoff !== undefined) {
           // The scheduler learns of a task with an entry of its own (a key, a backoff) only once the batch is accepted.
           keyed.push(item);

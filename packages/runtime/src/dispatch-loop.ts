@@ -30,6 +30,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 import type { ResolvedOptions } from "./options.js";
 import type { GateCandidate, GateHoldInfo } from "./gates/dispatch-gate.js";
 import { GateKeeper } from "./gates/gate-keeper.js";
+import { recordableResponse } from "./output-limit.js";
 
 /**
  * One attempt in flight. No AbortController per attempt: the runner's handle
@@ -262,6 +263,8 @@ export class DispatchLoop {
 
   /** Aborts the handler of an in-flight run (its late result is ignored). */
   abortRun(runId: RunId, reason: "cancel" | "shutdown"): boolean {
+    // A canceled run a gate held is no longer the gate keeper's: its hold must not keep the queue waiting.
+    this.#gates?.drop(runId);
     const entry = this.#inFlight.get(runId);
     if (!entry) return false;
     this.#inFlight.delete(runId);
@@ -311,6 +314,11 @@ export class DispatchLoop {
     });
   }
 
+  /** Settles every pending {@link whenIdle} now (the queue stopped: their callers look at why). */
+  wakeIdleWaiters(): void {
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
   /** Resolves when no attempt is in flight and no write is pending. */
   async drained(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -333,7 +341,12 @@ export class DispatchLoop {
   #isIdle(): boolean {
     if (this.#inFlight.size > 0 || this.#pendingWrites > 0) return false;
     const paused = this.#d.projection.isEnginePaused();
-    if (!paused && this.#dispatching && this.#d.scheduler.readyQueued > 0 && this.#gates?.holdsAllIndefinitely !== true) return false;
+    if (!paused && this.#dispatching) {
+      // A pass is due that may dispatch what the gates held: wait for it.
+      if (this.#gates?.recheckPending === true) return false;
+      // Ready runs wait for a slot, unless a gate holds them all (its time, if any, is judged below against the horizon).
+      if (this.#d.scheduler.readyQueued > 0 && this.#gates?.holdsAll !== true) return false;
+    }
     const horizon = this.#clock.now() + this.#d.options.idleHorizonMs;
     const due = this.#d.scheduler.nextWakeAt();
     if (due !== undefined && due <= horizon) return false;
@@ -725,8 +738,9 @@ export class DispatchLoop {
     this.scheduleSoon();
   }
 
-  #recordFinish(entry: InFlight, response: ExecutorResponse, startedAt: number): void {
+  #recordFinish(entry: InFlight, reported: ExecutorResponse, startedAt: number): void {
     const { authority, scheduler } = this.#d;
+    const response = recordableResponse(reported);
     const now = this.#clock.now();
     const runId = entry.runId;
     const spec = entry.spec;

@@ -19,6 +19,7 @@ export type { RateLimitOptions } from "./gates/rate-limit.js";
 export { concurrencyLimit } from "./gates/concurrency-limit.js";
 export type { ConcurrencyLimitOptions } from "./gates/concurrency-limit.js";
 export { encodeJsonPayload } from "./input/json-payload.js";
+export { MAX_HANDLER_OUTPUT_BYTES } from "./output-limit.js";
 export {
   CONSTRAINT_KEYS,
   METADATA_KEYS,
@@ -52,5 +53,6 @@ export {
   suspended,
   fixedBackoff,
   exponentialBackoff,
+  MAX_ERROR_MESSAGE_CHARS,
 } from "@actionqueue/executor-local";
 export type { Handler, HandlerContext, BackoffStrategy } from "@actionqueue/executor-local";

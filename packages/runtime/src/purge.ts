@@ -7,7 +7,7 @@
  * runs and attempt history out of memory, snapshots and the WAL's future.
  */
 import type { RunId, RunState, TaskId } from "@actionqueue/core";
-import { ValidationError, describeValue, isTerminalState, mayDeriveMoreRuns } from "@actionqueue/core";
+import { ValidationError, closestKey, describeValue, isTerminalState, mayDeriveMoreRuns } from "@actionqueue/core";
 import type { ProjectionView } from "@actionqueue/storage";
 
 /** The terminal run states a purge can select by. */
@@ -64,6 +64,28 @@ function invalid(code: "INVALID_FIELD" | "INVALID_CONFIG", field: string, value:
   throw new ValidationError(code, `invalid ${what} ${field} ${describeValue(value)}: expected ${expected}`, { details: { field, value: describeValue(value) } });
 }
 
+const PURGE_KEYS: readonly (keyof PurgeOptions)[] = ["finishedBefore", "olderThanMs", "states", "limit"];
+const RETENTION_KEYS: readonly (keyof RetentionOptions)[] = ["olderThanMs", "states", "everyMs"];
+
+/**
+ * Refuses a key the options do not have. A misspelt `olderThanMs` would
+ * otherwise be ignored, and a purge without a cut-off removes every finished
+ * task: a typo must never widen what is deleted.
+ */
+function refuseUnknownKeys(code: "INVALID_FIELD" | "INVALID_CONFIG", prefix: string, value: object, allowed: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (allowed.includes(key)) continue;
+    const near = closestKey(key, allowed);
+    const field = `${prefix}${key}`;
+    const what = code === "INVALID_CONFIG" ? "option" : "purge option";
+    throw new ValidationError(
+      code === "INVALID_CONFIG" ? "INVALID_CONFIG" : "UNKNOWN_FIELD",
+      `unknown ${what} ${field}${near === undefined ? "" : ` (did you mean ${prefix}${near}?)`}; expected one of ${allowed.join(", ")}`,
+      { details: { field, ...(near === undefined ? {} : { suggestion: `${prefix}${near}` }) } },
+    );
+  }
+}
+
 function nonNegativeInteger(code: "INVALID_FIELD" | "INVALID_CONFIG", field: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) invalid(code, field, value, "a whole number of at least 0");
   return value;
@@ -82,6 +104,7 @@ function terminalStates(code: "INVALID_FIELD" | "INVALID_CONFIG", field: string,
 export function resolvePurgeOptions(options: PurgeOptions, now: number): PurgeSelection {
   // A list is not the options: purge(["completed"]) read as no options at all and purged every finished task.
   if (typeof options !== "object" || options === null || Array.isArray(options)) invalid("INVALID_FIELD", "options", options, "an object");
+  refuseUnknownKeys("INVALID_FIELD", "", options, PURGE_KEYS);
   let cutoff = now;
   if (options.finishedBefore !== undefined) cutoff = Math.min(cutoff, nonNegativeInteger("INVALID_FIELD", "finishedBefore", options.finishedBefore));
   if (options.olderThanMs !== undefined) cutoff = Math.min(cutoff, now - nonNegativeInteger("INVALID_FIELD", "olderThanMs", options.olderThanMs));
@@ -93,6 +116,7 @@ export function resolvePurgeOptions(options: PurgeOptions, now: number): PurgeSe
 export function resolveRetention(value: unknown): ResolvedRetention | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "object" || value === null) invalid("INVALID_CONFIG", "retention", value, "an object with olderThanMs");
+  refuseUnknownKeys("INVALID_CONFIG", "retention.", value, RETENTION_KEYS);
   const retention = value as RetentionOptions;
   const olderThanMs = nonNegativeInteger("INVALID_CONFIG", "retention.olderThanMs", retention.olderThanMs);
   const states = terminalStates("INVALID_CONFIG", "retention.states", retention.states);

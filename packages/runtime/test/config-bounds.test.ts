@@ -4,7 +4,7 @@
  * `INVALID_CONFIG` naming the option and the value, before anything exists
  * on disk; each value at its edge opens a working queue.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { oncePolicy } from "@actionqueue/core";
@@ -131,6 +131,18 @@ describe("option keys and null through ActionQueue.open", () => {
       else expect(error?.message).not.toContain("did you mean");
       expect(existsSync(dataDir)).toBe(false);
     }
+  });
+
+  it("a dataDir that names a file is refused by name (it was a bare ENOTDIR), leaving the file alone", async () => {
+    const file = join(tempDir(), "a-file");
+    writeFileSync(file, "keep me");
+    const error = await ActionQueue.open({ dataDir: file, handler: () => undefined }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message?: string },
+    );
+    expect(error?.code).toBe("INVALID_CONFIG");
+    expect(error?.message).toContain(`invalid option dataDir ${JSON.stringify(file)}: it names a file, not a directory`);
+    expect(readFileSync(file, "utf8")).toBe("keep me");
   });
 
   it("null for an optional option means its default, as in a submission", async () => {

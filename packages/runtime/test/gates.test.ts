@@ -191,6 +191,25 @@ describe("a custom gate", () => {
     await waitFor(() => errors.length === 1, "the error event");
     expect(String(errors[0])).toContain("gate bug");
   });
+
+  it("a runUntilIdle() waiting when the queue stops rejects with AUTHORITY_POISONED instead of waiting forever", async () => {
+    let broken = false;
+    const q = await openQueue({
+      dataDir: tempDir(),
+      gates: [{ name: "flaky", admit: () => { if (broken) throw new Error("gate bug"); return undefined; } }],
+      handler: () => new Promise((resolve) => setTimeout(resolve, 50)),
+    });
+    q.on("error", () => undefined);
+    await q.submit({ runPolicy: { kind: "once" } });
+    const idle = q.runUntilIdle().then(
+      () => "resolved",
+      (e: unknown) => (e as { code?: string }).code,
+    );
+    await waitFor(() => q.stats().runsByState.running === 1, "the first run");
+    broken = true;
+    await q.submit({ runPolicy: { kind: "once" } });
+    expect(await idle).toBe("AUTHORITY_POISONED");
+  });
 });
 
 describe("gate options", () => {
@@ -210,5 +229,54 @@ describe("gate options", () => {
     expect(() => rateLimit({ max: 0, perMs: 1_000 })).toThrow(/rateLimit max 0/);
     expect(() => rateLimit({ max: 1, perMs: 1.5 })).toThrow(/rateLimit perMs 1.5/);
     expect(() => concurrencyLimit({ max: 2, by: "name" as never })).toThrow(/concurrencyLimit by/);
+  });
+});
+
+describe("gates and runUntilIdle", () => {
+  it("a queue-wide hold ending beyond the idle horizon does not keep runUntilIdle waiting (ManualClock, horizon 0)", async () => {
+    const clock = new ManualClock({ startMs: T0 });
+    let calls = 0;
+    const q = await openQueue({ dataDir: tempDir(), clock, idleHorizonMs: 0, gates: [rateLimit({ max: 1, perMs: 5_000 })], handler: () => void calls++ });
+    await q.submitMany([{ runPolicy: { kind: "once" } }, { runPolicy: { kind: "once" } }]);
+    // Before the fix this never settled: ready runs under a timed hold on every run counted as runnable now.
+    await q.runUntilIdle();
+    expect(calls).toBe(1);
+    expect(q.stats().runsByState.ready).toBe(1);
+    clock.advance(5_000);
+    await q.runUntilIdle();
+    expect(calls).toBe(2);
+    await q.close();
+  });
+
+  it("after recheckGates(), runUntilIdle waits for the pass that dispatches what the gate now admits", async () => {
+    let budget = 0;
+    let calls = 0;
+    const budgetGate: DispatchGate = { name: "budget", admit: () => (budget > 0 ? undefined : { reason: "no budget", all: true }) };
+    const q = await openQueue({ dataDir: tempDir(), gates: [budgetGate], handler: () => void calls++ });
+    const { runIds } = await q.submit({ runPolicy: { kind: "once" } });
+    await q.runUntilIdle();
+    expect(q.explain(runIds[0]!)).toMatchObject({ kind: "gateHeld", gate: "budget" });
+    budget = 1;
+    q.recheckGates();
+    await q.runUntilIdle();
+    expect(calls).toBe(1);
+    expect(q.getRun(runIds[0]!)!.state).toBe("completed");
+    await q.close();
+  });
+
+  it("canceling a run a per-key rate limit holds leaves no hold behind", async () => {
+    const clock = new ManualClock({ startMs: T0 });
+    const q = await openQueue({ dataDir: tempDir(), clock, idleHorizonMs: 60_000, gates: [rateLimit({ max: 1, perMs: 8_000, by: (run) => run.task.name ?? "" })], handler: () => undefined });
+    await q.submit({ name: "mail", runPolicy: { kind: "once" } });
+    const held = (await q.submit({ name: "mail", runPolicy: { kind: "once" } })).runIds[0]!;
+    q.start();
+    await waitFor(() => q.stats().runsByState.completed === 1, "the first run");
+    await settle();
+    expect(q.explain(held)).toMatchObject({ kind: "gateHeld", until: T0 + 8_000 });
+    await q.cancelRun(held);
+    // The hold (within the 60 s horizon) went with the run: idle at once, no clock advance needed.
+    await q.runUntilIdle();
+    expect(q.stats().runsByState).toMatchObject({ completed: 1, canceled: 1, ready: 0 });
+    await q.close();
   });
 });

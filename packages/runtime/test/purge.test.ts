@@ -126,6 +126,22 @@ describe("purge", () => {
       expect(error?.message).toContain(`invalid purge option ${named}`);
     }
     expect(q.stats()).toMatchObject({ tasks: 1, latestSequence: sequence });
+    // A misspelt key is refused, not ignored: ignored, it purged every finished task.
+    for (const [options, message] of [
+      [{ olderThanMS: 60_000 }, "unknown purge option olderThanMS (did you mean olderThanMs?)"],
+      [{ limt: 1 }, "unknown purge option limt (did you mean limit?)"],
+    ] as const) {
+      const error = await q.purge(options as never).then(
+        () => undefined,
+        (e: unknown) => e as Error & { code?: string },
+      );
+      expect(error?.code).toBe("UNKNOWN_FIELD");
+      expect(error?.message).toContain(message);
+    }
+    expect(q.stats()).toMatchObject({ tasks: 1, latestSequence: sequence });
+    await q.close();
+    const typo = await codeOf(() => ActionQueue.open({ dataDir: tempDir(), handler: () => undefined, retention: { olderThanMS: 1_000 } as never }));
+    expect(typo).toBe("INVALID_CONFIG");
   });
 
   it("retention purges finished tasks on its own while the queue is started, and checks its option at open", async () => {

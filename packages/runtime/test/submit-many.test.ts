@@ -55,6 +55,13 @@ describe("submitMany", () => {
     expect((error as Error).message).toMatch(/^submission 2: /);
     expect(q.stats()).toEqual(before);
     expect(await codeOf(() => q.submitMany("nope" as never))).toBe("INVALID_FIELD");
+    // Refused by the storage (a record too large) rather than by validation: named all the same.
+    const tooLarge = await q.submitMany([{ runPolicy: oncePolicy() }, { runPolicy: oncePolicy(), payload: new Uint8Array(17 * 1024 * 1024) }]).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(tooLarge?.message).toMatch(/^submission 1: /);
+    expect(q.stats()).toEqual(before);
     await q.close();
   });
 
@@ -69,6 +76,8 @@ describe("submitMany", () => {
     expect(await codeOf(() => q.submitMany([{ runPolicy: oncePolicy() }, { taskId, runPolicy: oncePolicy(), payload: { a: 2 } }]))).toBe("TASK_SPEC_MISMATCH");
     const dup = "01HZZZZZZZZZZZZZZZZZZZZZZZ" as TaskId;
     expect(await codeOf(() => q.submitMany([{ taskId: dup, runPolicy: oncePolicy() }, { taskId: dup, runPolicy: oncePolicy() }]))).toBe("INVALID_FIELD");
+    // The same id in another case is the same id.
+    expect(await codeOf(() => q.submitMany([{ taskId: dup, runPolicy: oncePolicy() }, { taskId: dup.toLowerCase() as TaskId, runPolicy: oncePolicy() }]))).toBe("INVALID_FIELD");
     expect(q.stats()).toEqual(before);
     expect(await q.submitMany([])).toEqual([]);
     await q.close();

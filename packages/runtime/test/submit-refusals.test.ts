@@ -146,6 +146,27 @@ describe("null in an optional field of submit() means not given", () => {
     expect(fileTree(dataDir)).toEqual(before);
     await q.close();
   });
+
+  it("bytes in any wrapper but Uint8Array are refused, not stored as JSON ({} for an ArrayBuffer)", async () => {
+    const dataDir = tempDir();
+    const q = await openQueue({ dataDir, handler: () => undefined });
+    const before = fileTree(dataDir);
+    const bytes = new Uint8Array([1, 2, 3]);
+    for (const [payload, kind] of [
+      [bytes.buffer, "ArrayBuffer"],
+      [new DataView(bytes.buffer), "DataView"],
+      [new Int16Array([1, 2]), "Int16Array"],
+    ] as const) {
+      const error = await refusal(() => q.submit({ runPolicy: { kind: "once" }, payload }));
+      expect(error.code).toBe("INVALID_PAYLOAD");
+      expect(error.message).toContain(`payload is a ${kind}: give binary payloads as a Uint8Array`);
+    }
+    expect(fileTree(dataDir)).toEqual(before);
+    // A Buffer is a Uint8Array: stored as the bytes it holds.
+    const { taskId } = await q.submit({ runPolicy: { kind: "once" }, payload: Buffer.from([7, 8]) });
+    expect([...q.getTask(taskId)!.payload]).toEqual([7, 8]);
+    await q.close();
+  });
 });
 
 describe("keys submit() does not know", () => {

@@ -102,9 +102,17 @@ export class GateKeeper {
     return this.#held.get(runId)?.info ?? this.#all;
   }
 
-  /** Whether a hold on every run has no time to end (only a finish or a recheck ends it). */
-  get holdsAllIndefinitely(): boolean {
-    return this.#all !== undefined && this.#all.until === undefined;
+  /**
+   * Whether a hold on every run stands (ready runs wait for it, not for a
+   * slot). Not while a new look is pending: the next pass may lift it.
+   */
+  get holdsAll(): boolean {
+    return this.#all !== undefined && !this.#dirty;
+  }
+
+  /** Whether the next pass gives every held run back for a new look (a recheck, or a finish a gate heard of). */
+  get recheckPending(): boolean {
+    return this.#dirty;
   }
 
   /** Forgets a held run whose state changed (canceled): it is no longer the keeper's to give back. */

@@ -13,6 +13,13 @@ const textEncoder = new TextEncoder();
  * one nested too deeply for the serialiser's recursion.
  */
 export function encodeJsonPayload(value: unknown, field = "payload"): Uint8Array {
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value) || (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer)) {
+    // Bytes in any other wrapper than Uint8Array would serialise as JSON ({} for an ArrayBuffer): the data would be lost without a word.
+    const kind = (value as object).constructor?.name ?? "binary data";
+    throw new ValidationError("INVALID_PAYLOAD", `${field} is a ${kind}: give binary payloads as a Uint8Array (new Uint8Array(buffer)), or a JSON value`, {
+      details: { field, value: kind },
+    });
+  }
   let text: string | undefined;
   try {
     text = JSON.stringify(value);

@@ -107,8 +107,9 @@ export interface ScanWalOptions {
   readonly fromSequence?: number;
   /**
    * Recovery from a snapshot: do not read segments wholly below
-   * `fromSequence`, and do not checksum records below it (they are walked
-   * only). Verification reads and checks everything.
+   * `fromSequence`, and do not checksum records below it that follow their
+   * predecessor (they are walked only; one out of order is checksummed
+   * before it is judged). Verification reads and checks everything.
    */
   readonly skipCoveredSegments?: boolean;
 }
@@ -239,8 +240,14 @@ export function scanWal(walDir: string, options: ScanWalOptions = {}): WalScanRe
       const crc = bytes.readUInt32LE(pos);
       // Records a loaded snapshot covers are only walked, not checksummed: a
       // damaged header there still derails the walk into a checksum failure
-      // or a sequence gap further on, so nothing is lost silently.
-      if (!(skipCovered && sequence < fromSequence) && crc32Range(bytes, pos + 4, end) !== crc) {
+      // or a sequence gap further on, so nothing is lost silently. Only a
+      // record that follows its predecessor counts as covered, though: a
+      // write cut short inside the sequence field leaves zeros that shrink a
+      // new record's sequence into the covered range, and an unchecked
+      // header must not turn a torn tail into a sequence regression nothing
+      // may repair. Out of order, its checksum decides what it is.
+      const covered = skipCovered && sequence < fromSequence && sequence === lastSequence + 1;
+      if (!covered && crc32Range(bytes, pos + 4, end) !== crc) {
         damage = report("checksum_mismatch", pos, `checksum 0x${crc.toString(16).padStart(8, "0")} does not match the record`, "truncatePartial", end);
         break;
       }

@@ -34,9 +34,10 @@ export function findingError(finding: WalFinding, mode: WalRepairMode): StorageE
         : finding.kind === "decode_failure"
           ? "DECODE_FAILED"
           : "WAL_CORRUPT";
+  // Plain `wal repair` is strict too and refuses this, so the CLI hint names the flag.
   const advice =
     finding.repair === "truncatePartial" && mode === "strict"
-      ? `; the damaged record is the last one: reopen with repair 'truncatePartial' (CLI: wal repair) to drop its ${finding.bytesRemoved} bytes`
+      ? `; the damaged record is the last one: reopen with repair 'truncatePartial' (CLI: actionqueue wal repair --truncate-partial) to drop its ${finding.bytesRemoved} bytes`
       : finding.repair === "none"
         ? "; no automatic repair is possible, restore the data directory from a backup or inspect the file"
         : "";

@@ -252,6 +252,31 @@ describe("torn tails and damage", () => {
     await writer.close();
   });
 
+  it("a record out of order among those a snapshot covers is checksummed before it is judged, as verify judges it", async () => {
+    await writeRecords(5, { sequential: true });
+    const offsets: number[] = [];
+    scanWal(wal, { onRecord: (r) => offsets.push(r.offset) });
+    const original = readFileSync(segmentPath());
+    const covered = { fromSequence: 100, skipCoveredSegments: true };
+    // A sound frame repeating sequence 2: a real regression, which nothing may repair.
+    writeFileSync(segmentPath(), Buffer.concat([original, encodeFrame(2, 0, payload(2))]));
+    const regression = { kind: "sequence_regression", offset: original.length, repair: "none" };
+    expect(scanWal(wal, covered).findings).toMatchObject([regression]);
+    expect(verifyWal(wal).findings).toMatchObject([regression]);
+    await expect(openWalWriter(wal, { ...covered, repair: "truncatePartial" })).rejects.toMatchObject({ code: "WAL_CORRUPT" });
+    // The last record with a damaged sequence field (5 read as 1): a damaged final record, not a regression.
+    const damaged = Buffer.from(original);
+    damaged[offsets[4]! + 12]! ^= 0x04;
+    writeFileSync(segmentPath(), damaged);
+    const finalRecord = { kind: "checksum_mismatch", offset: offsets[4], repair: "truncatePartial" };
+    expect(scanWal(wal, covered).findings).toMatchObject([finalRecord]);
+    expect(verifyWal(wal).findings).toMatchObject([finalRecord]);
+    const { writer, truncations } = await openWalWriter(wal, { ...covered, repair: "truncatePartial" });
+    expect(truncations).toMatchObject([{ offset: offsets[4], kind: "checksum_mismatch" }]);
+    expect(writer.lastSequence).toBe(4);
+    await writer.close();
+  });
+
   it("checksum mismatch in the final record: strict refuses naming the offset, truncatePartial drops it", async () => {
     await writeRecords(3);
     const offsets: number[] = [];
