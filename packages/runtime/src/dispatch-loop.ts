@@ -616,6 +616,11 @@ export class DispatchLoop {
         () => this.#groupDurable(fresh),
         (error: unknown) => {
           if (this.#group === fresh) this.#group = undefined;
+          // Its attempts will never start (their dispatch is not durable, and nothing more can be written): they leave
+          // the loop now, or close() would wait out both of its grace periods for them. Recovery at the next open settles them.
+          for (const item of fresh.items) {
+            if (item instanceof InFlight && this.#inFlight.get(item.runId) === item) this.#inFlight.delete(item.runId);
+          }
           this.#d.onFatal(error);
           this.endWrite();
         },
