@@ -50,6 +50,24 @@ describe("data directory lock", () => {
     acquireDataDirLock(dir).release();
   });
 
+  it.skipIf(process.platform !== "linux")("takes over a lock whose holder exited but is not reaped yet (a zombie)", async () => {
+    // The shell backgrounds a child that exits at once, then becomes `sleep`, which never reaps it: a real zombie.
+    const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const zombie = Number((await new Promise<Buffer>((resolve) => parent.stdout.once("data", resolve))).toString().trim());
+      const state = () => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]!.charAt(0);
+      for (let i = 0; i < 200 && state() !== "Z"; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(state()).toBe("Z");
+      expect(isProcessAlive(zombie)).toBe(false);
+      writeFileSync(join(dir, "LOCK"), `${zombie}\n`);
+      const lock = acquireDataDirLock(dir);
+      expect(readFileSync(join(dir, "LOCK"), "utf8").trim()).toBe(String(process.pid));
+      lock.release();
+    } finally {
+      parent.kill("SIGKILL");
+    }
+  });
+
   it("lets exactly one of many racing processes win, also when they race to take over a stale lock", async () => {
     // The children load the TypeScript source through tsx (no build needed),
     // and hold what they got until every child has answered: a winner that

@@ -25,15 +25,33 @@ export interface DataDirLock {
   release(): void;
 }
 
-/** True when a process with this pid exists (EPERM means it exists but is not ours). */
+/**
+ * True when a process with this pid exists and has not exited (EPERM means it
+ * exists but is not ours). A zombie, exited but not yet reaped by its parent,
+ * counts as dead: it holds no files any more, and a slow parent (or an init
+ * that reaps orphans late) kept its lock refused for seconds after a kill -9.
+ */
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  return !hasExited(pid);
+}
+
+/** Whether Linux's /proc says `pid` is a zombie or dead; false wherever /proc cannot tell. */
+function hasExited(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return false;
+  }
+  // "pid (comm) S …": the command name may hold spaces and parentheses, the state follows its last ")".
+  const state = stat.charAt(stat.lastIndexOf(")") + 2);
+  return state === "Z" || state === "X";
 }
 
 function readHolder(path: string): number | undefined {
