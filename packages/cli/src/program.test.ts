@@ -37,12 +37,20 @@ describe("main (in process)", () => {
     expect(help.out()).toContain("--state");
     expect(help.out()).toContain("--data-dir");
     expect(help.err()).toBe("");
+    // Listings page in id order; only minted ids make that creation order.
+    const tasksHelp = fakeIo();
+    expect(await main(["tasks", "list", "--help"], tasksHelp)).toBe(0);
+    expect(tasksHelp.out()).toContain("task-id order");
   });
 
   it.each([
     [["frobnicate"], "UNKNOWN_COMMAND", "frobnicate"],
     [["stats", "--bogus"], "UNKNOWN_OPTION", "--bogus"],
     [["submit"], "MISSING_VALUE", "--run-policy"],
+    [["run"], "MISSING_VALUE", "--handler"],
+    // A mistyped required flag is reported as unknown, not as the required one missing.
+    [["submit", "--run-polcy", "once"], "UNKNOWN_OPTION", "--run-polcy"],
+    [["run", "--handlr", "handlers.mjs"], "UNKNOWN_OPTION", "--handlr"],
     [["submit", "--run-policy"], "MISSING_VALUE", "--run-policy"],
     [["tasks", "get"], "MISSING_VALUE", "id"],
     [["tasks"], "MISSING_COMMAND", "list, get"],

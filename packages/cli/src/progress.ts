@@ -14,8 +14,12 @@ export interface RunCounters {
   runsCanceled: number;
   /** Attempts that finished (any result). */
   attemptsFinished: number;
-  /** Attempts that finished with anything but success. */
+  /** Attempts whose handler failed (threw, a TerminalError included); timeouts and suspensions are counted apart. */
   attemptsFailed: number;
+  /** Attempts stopped by their task's `timeoutMs`. */
+  attemptsTimedOut: number;
+  /** Attempts whose handler suspended the run (not a failure: the run waits for `resume-run`). */
+  attemptsSuspended: number;
   /** Failed attempts scheduled for a retry. */
   retries: number;
   /** Attempts started and not yet finished. */
@@ -24,7 +28,7 @@ export interface RunCounters {
 
 /** Fresh zeroed counters. */
 export function emptyCounters(): RunCounters {
-  return { runsCompleted: 0, runsFailed: 0, runsCanceled: 0, attemptsFinished: 0, attemptsFailed: 0, retries: 0, inFlight: 0 };
+  return { runsCompleted: 0, runsFailed: 0, runsCanceled: 0, attemptsFinished: 0, attemptsFailed: 0, attemptsTimedOut: 0, attemptsSuspended: 0, retries: 0, inFlight: 0 };
 }
 
 /** Runs finished (completed or failed) per second over `elapsedMs`; 0 before any time passed. */

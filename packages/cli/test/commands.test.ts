@@ -263,12 +263,28 @@ describe.concurrent("control commands", () => {
   it("resume-run resumes a suspended run", async () => {
     const dataDir = join(tempDir(), "data");
     const { json: submitted } = await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "once", "--name", "hold"]);
-    await cliJson(["run", "--handler", "handlers.mjs", "--until-idle", "--data-dir", dataDir]);
+    await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "once", "--name", "doomed"]);
+    const { json: summary } = await cliJson(["run", "--handler", "handlers.mjs", "--until-idle", "--data-dir", dataDir]);
+    // The suspension is counted as such, not as a failed attempt.
+    expect(summary).toMatchObject({ attemptsFinished: 2, attemptsFailed: 1, attemptsTimedOut: 0, attemptsSuspended: 1 });
     const runId = submitted.runIds[0] as string;
     expect((await cliJson(["runs", "get", runId, "--data-dir", dataDir])).json.state).toBe("suspended");
+    // Explained in the CLI's words: the command that resumes it, not the API method.
+    const explained = await cli(["runs", "explain", runId, "--data-dir", dataDir]);
+    expect(explained.stdout).toContain(`actionqueue resume-run ${runId}`);
+    expect(explained.stdout).not.toContain("resumeRun");
     const { json } = await cliJson(["resume-run", runId, "--data-dir", dataDir]);
     expect(json).toMatchObject({ runId, status: "resumed", previousState: "suspended" });
     expect(json.state).not.toBe("suspended");
+  });
+});
+
+describe("run summary", () => {
+  it("counts a timed-out attempt as timed out, not as failed", async () => {
+    const dataDir = join(tempDir(), "data");
+    await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "once", "--constraints", '{"timeoutMs":50,"maxAttempts":1}']);
+    const { json } = await cliJson(["run", "--handler", "slow.mjs", "--until-idle", "--data-dir", dataDir]);
+    expect(json).toMatchObject({ runsFailed: 1, attemptsFinished: 1, attemptsFailed: 0, attemptsTimedOut: 1, attemptsSuspended: 0 });
   });
 });
 
@@ -332,6 +348,7 @@ describe.concurrent("help and version", () => {
     }
     expect(help.stdout).toContain("Exit codes");
     expect(submitHelp.stdout).toContain("--run-policy <policy>");
+    expect(submitHelp.stdout).toMatch(/requiredCapabilities,\s+backoff/);
     expect(walHelp.stdout).toContain("--truncate-partial");
     expect(viaHelpCommand.stdout).toMatch(/^Usage: actionqueue runs/);
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);

@@ -25,6 +25,8 @@ beforeAll(async () => {
   writeFileSync(join(work, "bad.json"), "{ not json");
   writeFileSync(join(work, "unknown-key.json"), JSON.stringify({ maxAttempt: 3 }));
   mkdirSync(join(work, "a-directory"));
+  // Over the 16 MiB record limit of the WAL: refused by the queue, not by the flag checks.
+  writeFileSync(join(work, "oversized.bin"), Buffer.alloc(20 * 1024 * 1024));
   before = hashTree(dataDir);
 });
 
@@ -98,6 +100,7 @@ const cases: Case[] = [
   { name: "purge: bad --older-than", args: (d) => ["purge", "--older-than", "a week", "--data-dir", d], exit: 3, code: "INVALID_DURATION", names: () => ["--older-than", '"a week"'] },
   { name: "purge: bad --states", args: (d) => ["purge", "--states", "completed,running", "--data-dir", d], exit: 3, code: "INVALID_OPTION", names: () => ["--states", '"running"'] },
   { name: "purge: bad --limit", args: (d) => ["purge", "--limit", "-3", "--data-dir", d], exit: 3, code: "INVALID_OPTION", names: () => ['--limit "-3"'] },
+  { name: "purge: --limit 0", args: (d) => ["purge", "--limit", "0", "--data-dir", d], exit: 3, code: "INVALID_OPTION", names: () => ['--limit "0"', "from 1"] },
 ];
 
 describe("rejected commands on an existing data directory", () => {
@@ -116,6 +119,21 @@ describe("rejected commands on an existing data directory", () => {
       expect(text.stderr).toMatch(/^error: [^\n]+\n$/);
       for (const name of c.names(dataDir)) expect(text.stderr).toContain(name);
     }
+    expect(hashTree(dataDir)).toBe(before);
+  });
+});
+
+// Refused by the queue itself, with the directory open and locked (so not
+// beside the concurrent cases above, whose hashes would see the lock file).
+describe("submissions the queue refuses, on an existing data directory", () => {
+  const refused: Array<{ name: string; args: (d: string) => string[]; names: string[] }> = [
+    { name: "repeat over the limit", args: (d) => ["submit", "--data-dir", d, "--run-policy", "repeat:1000000:1s"], names: ["--run-policy", "1000000"] },
+    { name: "payload over the record limit", args: (d) => ["submit", "--data-dir", d, "--run-policy", "once", "--payload", join(work, "oversized.bin")], names: ["16777216"] },
+  ];
+  it.each(refused)("$name → exit 3, directory unchanged", async (c) => {
+    const run = await cli([...c.args(dataDir), "--json"]);
+    expect(run.code, run.stderr).toBe(3);
+    for (const name of c.names) expect(jsonError(run).message).toContain(name);
     expect(hashTree(dataDir)).toBe(before);
   });
 });
@@ -159,6 +177,13 @@ describe("rejected commands on a directory that does not exist", () => {
     { name: "snapshot", args: (d) => ["snapshot", "--data-dir", d], exit: 4 },
     { name: "submit with a bad policy", args: (d) => ["submit", "--run-policy", "repeat:0:1s", "--data-dir", d], exit: 3 },
     { name: "submit with a bad constraint", args: (d) => ["submit", "--run-policy", "once", "--constraints", '{"x":1}', "--data-dir", d], exit: 3 },
+    // Refused inside the queue, after the open created the directory: it is removed again.
+    { name: "submit over the repeat limit", args: (d) => ["submit", "--run-policy", "repeat:1000000:1s", "--data-dir", d], exit: 3 },
+    { name: "submit with a payload over the record limit", args: (d) => ["submit", "--run-policy", "once", "--payload", join(work, "oversized.bin"), "--data-dir", d], exit: 3 },
+    { name: "submit with a cron that never fires", args: (d) => ["submit", "--run-policy", "cron:0 0 30 2 *", "--data-dir", d], exit: 3 },
+    // The open creates missing ancestors too: they go as well.
+    { name: "submit over the repeat limit, two levels deep", args: (d) => ["submit", "--run-policy", "repeat:1000000:1s", "--data-dir", join(d, "nested", "data")], exit: 3 },
+    { name: "submit with a cron starting after its last time", args: (d) => ["submit", "--run-policy", "cron:0 0 * * *", "--start-at", "99999999999999", "--data-dir", d], exit: 3 },
     { name: "run with a bad module", args: (d) => ["run", "--handler", "broken.mjs", "--until-idle", "--data-dir", d], exit: 3 },
   ];
   it.concurrent.each(missingCases)("$name → exit $exit, nothing created", async (c) => {

@@ -22,11 +22,14 @@ describe("loopback", () => {
     for (const host of ["0.0.0.0", "10.0.0.1", "::", "192.168.1.1"]) expect(isLoopback(host), host).toBe(false);
   });
 
-  it("refuses a non-loopback bind without a token, and a token with --allow-unauthenticated-control", () => {
+  it("refuses a non-loopback bind without a token, a token with --allow-unauthenticated-control, and --retain without --handler", () => {
     expect(() => validateDaemonOptions({ dataDir: "/d", bind: "0.0.0.0:80" })).toThrow(/non-loopback/);
     expect(validateDaemonOptions({ dataDir: "/d", bind: "0.0.0.0:80", token: "0123456789abcdef" })).toEqual({ host: "0.0.0.0", port: 80 });
     expect(() => validateDaemonOptions({ dataDir: "/d", token: "0123456789abcdef", allowUnauthenticatedControl: true })).toThrow(/cannot be combined/);
     expect(() => validateDaemonOptions({ dataDir: "" })).toThrow(/--data-dir/);
+    // Retention runs while dispatching, which needs a handler module.
+    expect(() => validateDaemonOptions({ dataDir: "/d", retainMs: 60_000 })).toThrow(/--retain needs --handler/);
+    expect(validateDaemonOptions({ dataDir: "/d", retainMs: 60_000, handlerModule: "h.mjs" })).toEqual({ host: "127.0.0.1", port: 8787 });
   });
 
   it("takes an undefined token as none (an unset environment variable passed through) and refuses one that is not a string", () => {

@@ -1,7 +1,8 @@
 /**
  * The daemon itself: validates its options, loads the handler module, starts
  * listening (so `/healthz` and `/ready` answer during recovery), opens and
- * recovers the data directory, then dispatches with the handlers while
+ * recovers the data directory, announces itself (`onListening`) only once it
+ * holds the directory's lock, then dispatches with the handlers while
  * serving HTTP. `close()` shuts down in order: stop accepting requests, let
  * in-flight attempts finish within the grace period, flush the WAL and
  * release the directory lock.
@@ -51,7 +52,12 @@ export interface DaemonOptions {
   readonly logLevel?: LevelWithSilent;
   /** Where logs go (default: JSON lines on stderr). */
   readonly logger?: Logger;
-  /** Called once the socket listens, before recovery starts. */
+  /**
+   * Called with the base URL once the daemon is up: the socket listens and
+   * the data directory is open (its lock taken, recovery finished). Never
+   * called when the open is refused (`LOCK_HELD`, damage), so a supervisor
+   * waiting for it never mistakes a daemon about to exit for a running one.
+   */
   readonly onListening?: (url: string) => void;
 }
 
@@ -94,6 +100,10 @@ export function validateDaemonOptions(options: DaemonOptions): { host: string; p
       `--bind ${options.bind ?? DEFAULT_BIND}: refusing to listen on a non-loopback address without a token; configure one with --token-file FILE or ACTIONQUEUE_TOKEN`,
     );
   }
+  if (options.retainMs !== undefined && options.handlerModule === undefined) {
+    // Retention runs in the dispatch loop, which never starts without handlers: it would silently do nothing.
+    throw invalid("retainMs", "--retain needs --handler: finished tasks are purged while dispatching, and without a handler module nothing is dispatched");
+  }
   if (options.graceMs !== undefined && (!Number.isInteger(options.graceMs) || options.graceMs < 0)) {
     throw invalid("graceMs", `grace period ${String(options.graceMs)}: expected a non-negative integer of milliseconds`);
   }
@@ -102,8 +112,10 @@ export function validateDaemonOptions(options: DaemonOptions): { host: string; p
 
 /**
  * Starts the daemon and resolves once recovery has finished and it is ready
- * (the socket already listens before that; `onListening` tells when).
- * Throws `INVALID_CONFIG` for bad options or an unloadable handler module,
+ * (the socket already listens during recovery, answering `/ready` with 503
+ * `recovering`; `onListening` is called once the directory is open).
+ * Throws `INVALID_CONFIG` for bad options (`retainMs` without
+ * `handlerModule` included) or an unloadable handler module,
  * `LOCK_HELD` when another process has the data directory, and storage
  * errors for a damaged directory; nothing keeps running when it throws.
  */
@@ -130,7 +142,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const address = app.server.address() as AddressInfo;
   const url = baseUrl(bind.host, address.port);
   logger.info({ url, dataDir: options.dataDir, control: options.token !== undefined ? "token" : options.allowUnauthenticatedControl === true ? "open" : "disabled" }, "listening");
-  options.onListening?.(url);
 
   let queue: ActionQueue;
   const started = performance.now();
@@ -177,6 +188,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   state.phase = "ready";
   if (handlers !== undefined) queue.start();
   else logger.warn("no handler module: serving and accepting submissions, but dispatching nothing (pass --handler MODULE)");
+  // Announced only now: before the open, a locked or unreadable directory could still make the daemon exit.
+  options.onListening?.(url);
 
   let closing: Promise<void> | undefined;
   const close = async (mode: "drain" | "abort"): Promise<void> => {

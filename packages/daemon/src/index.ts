@@ -20,6 +20,6 @@ export { DaemonMetrics, STATE_LABELS, RESULT_LABELS } from "./metrics.js";
 export { EventHub, STREAMED_EVENTS, MAX_CLIENT_BUFFER_BYTES, HEARTBEAT_MS } from "./sse.js";
 export { createLogger, attachRunLogging, isLogLevel, LOG_LEVELS } from "./logger.js";
 export type { Logger } from "./logger.js";
-export { daemonOptionsFromFlags, resolveToken, runDaemonProcess } from "./process.js";
+export { daemonOptionsFromFlags, interruptedMessage, resolveToken, runDaemonProcess } from "./process.js";
 export type { DaemonFlags, DaemonProcessIo, DaemonRunSummary } from "./process.js";
 export { MAX_PAGE_SIZE } from "./routes/read.js";

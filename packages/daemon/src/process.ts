@@ -2,7 +2,8 @@
  * The daemon as a process: flags and environment turned into
  * {@link DaemonOptions} (token from `--token-file` or `ACTIONQUEUE_TOKEN`,
  * human durations), and a runner that prints the listening address as one
- * JSON line on stdout, serves until SIGTERM/SIGINT and shuts down gracefully.
+ * JSON line on stdout once the data directory is open, serves until
+ * SIGTERM/SIGINT and shuts down gracefully (or, on a second signal, at once).
  * Both `actionqueue daemon` and this package's `actionqueue-daemon` binary
  * run through here.
  */
@@ -104,15 +105,30 @@ export interface DaemonProcessIo {
 /** How a daemon process ended. */
 export interface DaemonRunSummary {
   readonly url: string;
+  /** The signal that started the shutdown. */
   readonly stoppedBy: NodeJS.Signals;
+  /**
+   * True when a second signal cut the drain short: attempts still in flight
+   * were abandoned (recovery retries them at the next start). Callers exit
+   * with 4 and `INTERRUPTED` then, as `actionqueue run` does; see
+   * {@link interruptedMessage}.
+   */
+  readonly interrupted: boolean;
+}
+
+/** The error message of a shutdown that a second signal cut short (code `INTERRUPTED`, exit 4). */
+export function interruptedMessage(summary: DaemonRunSummary): string {
+  return `interrupted twice (${summary.stoppedBy}, then another signal while draining): stopped without waiting for attempts in flight; they were abandoned and are recovered and retried at the next start`;
 }
 
 /**
  * Runs the daemon until a shutdown signal: prints `{"listening":"URL"}` on
- * stdout as soon as the socket listens, waits for SIGINT/SIGTERM, then
- * closes gracefully. A second signal while draining aborts in-flight
- * attempts (they are retried by the next start). Rejects when the daemon
- * cannot start or the queue fails while serving.
+ * stdout once the socket listens and the data directory is open (nothing
+ * when the open is refused), waits for SIGINT/SIGTERM, then closes
+ * gracefully. A second signal while draining stops waiting at once and
+ * resolves with `interrupted: true`: the caller should exit, abandoning the
+ * attempts in flight (they are retried by the next start). Rejects when the
+ * daemon cannot start or the queue fails while serving.
  */
 export async function runDaemonProcess(options: DaemonOptions, io: DaemonProcessIo): Promise<DaemonRunSummary> {
   let received: NodeJS.Signals | undefined;
@@ -137,10 +153,10 @@ export async function runDaemonProcess(options: DaemonOptions, io: DaemonProcess
         throw failure.error;
       }
     }
-    const draining = daemon.close({ mode: "drain" });
-    await Promise.race([draining, forced]);
+    const draining = daemon.close({ mode: "drain" }).then(() => false);
     // A second signal: stop waiting for the drain (the WAL keeps every acknowledged change).
-    return { url: daemon.url, stoppedBy: received ?? "SIGTERM" };
+    const interrupted = await Promise.race([draining, forced.then(() => true)]);
+    return { url: daemon.url, stoppedBy: received ?? "SIGTERM", interrupted };
   } finally {
     stop();
   }

@@ -49,7 +49,7 @@ export interface DaemonChild {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Spawns the daemon; resolves once it prints its address, or rejects with its stderr if it exits first. */
+/** Spawns the daemon; resolves once it prints its address, or rejects with its exit code, stdout and stderr if it exits first. */
 export function spawnDaemon(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<DaemonChild> {
   const child = spawn(process.execPath, [MAIN, ...args], {
     env: { ...process.env, ACTIONQUEUE_TOKEN: "", ...env },
@@ -78,7 +78,7 @@ export function spawnDaemon(args: readonly string[], env: Readonly<Record<string
         }
       }
     });
-    void exited.then(({ code }) => reject(Object.assign(new Error(`daemon exited ${String(code)} before listening: ${err}`), { code, stderr: err })));
+    void exited.then(({ code }) => reject(Object.assign(new Error(`daemon exited ${String(code)} before listening: ${err}`), { code, stdout: out, stderr: err })));
   });
 }
 

@@ -1,20 +1,23 @@
 // The daemon as a process: start-up refusals, the writer lock, SIGTERM with
-// a graceful drain (exit 0), and SIGTERM under load followed by a restart in
-// which no run that was Completed is executed again.
+// a graceful drain (exit 0), a second signal cutting the drain short (exit 4),
+// and SIGTERM under load followed by a restart in which no run that was
+// Completed is executed again.
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ActionQueue } from "@actionqueue/runtime";
-import { AUTH, TOKEN, api, cleanup, eventually, spawnDaemon, startReady, stop, tempDir } from "./helpers.js";
+import { AUTH, MAIN, TOKEN, api, cleanup, eventually, spawnDaemon, startReady, stop, tempDir } from "./helpers.js";
 
 afterEach(() => cleanup());
 
-function startFails(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
+/** Spawns a daemon that must exit without ever printing its listening line. */
+function startFails(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return spawnDaemon(args, env).then(
     () => {
       throw new Error("daemon started but should have refused");
     },
-    (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
   );
 }
 
@@ -55,14 +58,43 @@ describe("start-up", () => {
     expect((await stop(daemon)).code).toBe(0);
   });
 
-  it("a second daemon on the same data directory fails with LOCK_HELD (exit 4); the first keeps serving", async () => {
+  it("a second daemon on the same data directory prints no listening line and fails with LOCK_HELD (exit 4); the first keeps serving", async () => {
     const first = await startReady();
-    const second = await spawnDaemon(["--data-dir", first.dataDir, "--bind", "127.0.0.1:0", "--log-level", "silent"]);
-    const ended = await second.exited;
-    expect(ended.code).toBe(4);
-    expect(second.stderr()).toMatch(/LOCK_HELD/);
+    const second = await startFails(["--data-dir", first.dataDir, "--bind", "127.0.0.1:0", "--log-level", "silent"]);
+    expect(second.code).toBe(4);
+    expect(second.stdout).toBe("");
+    expect(second.stderr).toMatch(/LOCK_HELD/);
     expect((await api(first.url, "/ready")).status).toBe(200);
     expect((await stop(first)).code).toBe(0);
+  });
+
+  it("a data directory that is a regular file: no listening line, a non-zero exit naming it", async () => {
+    const file = join(tempDir(), "not-a-directory");
+    writeFileSync(file, "x");
+    const refused = await startFails(["--data-dir", file, "--bind", "127.0.0.1:0", "--log-level", "silent"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toBe("");
+    expect(refused.stderr).toContain("not-a-directory");
+  });
+
+  it("refuses --retain without --handler (exit 3) naming both flags, before listening", async () => {
+    const refused = await startFails(["--data-dir", join(tempDir(), "d"), "--bind", "127.0.0.1:0", "--retain", "7d"]);
+    expect(refused.code).toBe(3);
+    expect(refused.stdout).toBe("");
+    expect(JSON.parse(refused.stderr.trim())).toMatchObject({ error: { code: "INVALID_CONFIG", message: expect.stringMatching(/--retain.*--handler/) } });
+  });
+
+  it("--help and -h print usage, --version the version, each with exit 0", () => {
+    for (const flag of ["--help", "-h"]) {
+      const help = spawnSync(process.execPath, [MAIN, flag], { encoding: "utf8" });
+      expect(help.status, help.stderr).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: actionqueue-daemon/);
+      for (const option of ["--data-dir", "--bind", "--handler", "--token-file", "--retain", "--log-level"]) expect(help.stdout).toContain(option);
+      expect(help.stderr).toBe("");
+    }
+    const version = spawnSync(process.execPath, [MAIN, "--version"], { encoding: "utf8" });
+    expect(version.status, version.stderr).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
   it("--retain purges finished tasks on its own, and the purge is durable", async () => {
@@ -106,6 +138,33 @@ describe("shutdown", () => {
     expect(code).toBe(0);
     const inspector = await ActionQueue.inspect(daemon.dataDir);
     expect(inspector.getRun(runId)?.state).toBe("completed");
+  });
+
+  it("a second signal during the drain stops at once: exit 4 INTERRUPTED, and the next start recovers the abandoned attempt", async () => {
+    const daemon = await startReady({ extra: ["--grace", "30s", "--log-level", "info"] });
+    const submitted = await api(daemon.url, "/api/v1/tasks", { method: "POST", headers: AUTH, body: { name: "slow", runPolicy: "once", payload: { ms: 20_000 } } });
+    const runId = (submitted.body.runIds as string[])[0]!;
+    await eventually(async () => ((await api(daemon.url, `/api/v1/runs/${runId}`)).body.state === "running" ? true : undefined));
+    daemon.child.kill("SIGTERM");
+    // The drain waits for the 20 s attempt; the second signal must not.
+    await eventually(async () => (daemon.stderr().includes("shutting down") ? true : undefined));
+    daemon.child.kill("SIGINT");
+    const { code } = await daemon.exited;
+    expect(code).toBe(4);
+    const error = daemon
+      .stderr()
+      .split("\n")
+      .filter((line) => line.startsWith('{"error"'))
+      .map((line) => (JSON.parse(line) as { error: { code: string; message: string } }).error);
+    expect(error).toEqual([{ code: "INTERRUPTED", message: expect.stringMatching(/abandoned.*recovered.*next start/) }]);
+    expect(daemon.stdout().trim().split("\n")).toEqual([JSON.stringify({ listening: daemon.url })]);
+    // The attempt was abandoned in flight, not finished: the next open makes the run eligible again.
+    const next = await ActionQueue.open({ dataDir: daemon.dataDir });
+    try {
+      expect(next.recoveryReport.reconciledRuns).toEqual([expect.objectContaining({ runId, from: "running" })]);
+    } finally {
+      await next.close();
+    }
   });
 
   it("SIGTERM under load, restart: every run completes and no Completed run is executed again", async () => {

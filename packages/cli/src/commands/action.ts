@@ -3,6 +3,7 @@
  * {@link ActionRunner} turns a command function into a commander action, and
  * small readers pull typed values out of commander's option bag.
  */
+import { CliError } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 
 /** Commander's parsed options of one command (globals merged in). */
@@ -18,6 +19,19 @@ export type ActionRunner = (fn: CommandFunction) => (...commanderArgs: unknown[]
 export function optionalString(options: OptionBag, key: string): string | undefined {
   const value = options[key];
   return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * A string option the command cannot do without; `MISSING_VALUE` (exit 2)
+ * naming `flag` when absent. Checked in the action rather than with
+ * commander's `requiredOption`: commander reports a missing required option
+ * before an unknown one, so a mistyped `--run-polcy` was reported only as
+ * `--run-policy` missing, while an action runs after unknown options are refused.
+ */
+export function requiredString(options: OptionBag, key: string, flag: string): string {
+  const value = optionalString(options, key);
+  if (value === undefined) throw new CliError("MISSING_VALUE", `required option '${flag}' not specified`);
+  return value;
 }
 
 /** A boolean flag (absent = false). */

@@ -1,10 +1,12 @@
 // `actionqueue daemon` in-process: prints the listening line first, serves
-// until a (fake) shutdown signal, exits 0; refuses a non-loopback bind
-// without a token with exit 3.
+// until a (fake) shutdown signal, exits 0, or 4 when a second signal cuts
+// the drain short; refuses a non-loopback bind without a token, and
+// --retain without --handler, with exit 3.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { ActionQueue } from "@actionqueue/runtime";
 import type { CliIo } from "../context.js";
 import { main } from "../program.js";
 
@@ -56,6 +58,36 @@ describe("actionqueue daemon", () => {
     const lines = fake.out().trim().split("\n");
     expect(JSON.parse(lines[0]!)).toEqual({ listening: url });
     expect(JSON.parse(lines.slice(1).join("\n"))).toMatchObject({ stopped: true, url, stoppedBy: "SIGTERM" });
+  });
+
+  it("a second signal during the drain stops at once: exit 4 INTERRUPTED, as `run`", async () => {
+    const fake = fakeIo();
+    const dataDir = join(dir, "forced");
+    const exit = main(["daemon", "--data-dir", dataDir, "--bind", "127.0.0.1:0", "--log-level", "silent", "--json"], fake.io);
+    await fake.listening;
+    fake.send("SIGTERM");
+    fake.send("SIGINT");
+    expect(await exit).toBe(4);
+    expect(JSON.parse(fake.err())).toMatchObject({ error: { code: "INTERRUPTED", message: expect.stringMatching(/abandoned.*next start/) } });
+    expect(fake.out()).not.toContain("stopped");
+    // The drain goes on in the background here (a process would exit): wait until it released the directory.
+    for (let i = 0; ; i++) {
+      try {
+        await (await ActionQueue.open({ dataDir })).close();
+        break;
+      } catch (error) {
+        if (i > 200) throw error;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+  });
+
+  it("refuses --retain without --handler (exit 3) naming both, before listening", async () => {
+    const fake = fakeIo();
+    const code = await main(["daemon", "--data-dir", join(dir, "retain"), "--bind", "127.0.0.1:0", "--retain", "7d", "--json"], fake.io);
+    expect(code).toBe(3);
+    expect(JSON.parse(fake.err())).toMatchObject({ error: { code: "INVALID_CONFIG", message: expect.stringMatching(/--retain.*--handler/) } });
+    expect(fake.out()).toBe("");
   });
 
   it("refuses a non-loopback bind without a token (exit 3)", async () => {

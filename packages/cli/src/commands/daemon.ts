@@ -1,13 +1,16 @@
 /**
  * `actionqueue daemon`: serves the data directory over HTTP (see
  * @actionqueue/daemon) and dispatches its runs to a handler module until
- * SIGINT/SIGTERM, then shuts down gracefully. The listening address is
- * printed first, as one JSON line on stdout (`{"listening":"http://…"}`), so
- * scripts and tests can find an ephemeral port.
+ * SIGINT/SIGTERM, then shuts down gracefully; a second signal stops at once
+ * (exit 4, `INTERRUPTED`, as `run`). The listening address is printed first,
+ * as one JSON line on stdout (`{"listening":"http://…"}`), once the data
+ * directory is open, so scripts and tests can find an ephemeral port and
+ * know the daemon holds the directory.
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { DEFAULT_BIND, TOKEN_ENV, daemonOptionsFromFlags, runDaemonProcess } from "@actionqueue/daemon";
+import { DEFAULT_BIND, TOKEN_ENV, daemonOptionsFromFlags, interruptedMessage, runDaemonProcess } from "@actionqueue/daemon";
+import { CliError } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import type { ActionRunner, OptionBag } from "./action.js";
 import { flag, optionalString } from "./action.js";
@@ -29,7 +32,8 @@ async function daemonCommand(ctx: CommandContext, options: OptionBag): Promise<C
     ctx.io.env,
   );
   const summary = await runDaemonProcess(daemonOptions, { stdout: ctx.io.stdout, onSignal: ctx.io.onSignal });
-  return { value: { stopped: true, ...summary }, text: `daemon at ${summary.url} stopped by ${summary.stoppedBy}\n` };
+  if (summary.interrupted) throw new CliError("INTERRUPTED", interruptedMessage(summary));
+  return { value: { stopped: true, url: summary.url, stoppedBy: summary.stoppedBy }, text: `daemon at ${summary.url} stopped by ${summary.stoppedBy}\n` };
 }
 
 /** Registers `daemon`. */
@@ -43,7 +47,7 @@ export function registerDaemon(program: Command, run: ActionRunner): void {
     .option("--token-file <file>", `file holding the bearer token of the mutating routes (else $${TOKEN_ENV})`)
     .option("--allow-unauthenticated-control", "let mutating routes through without a token (loopback only)")
     .option("--grace <duration>", "how long in-flight attempts may finish at shutdown (default 30s)")
-    .option("--retain <duration>", "purge finished tasks (with their runs) this long after they finished, e.g. 7d (default: keep them)")
+    .option("--retain <duration>", "purge finished tasks (with their runs) this long after they finished, e.g. 7d (default: keep them); needs --handler")
     .option("--log-level <level>", "trace, debug, info (default), warn, error, fatal or silent")
     .action(run((ctx, _args, options) => daemonCommand(ctx, options)));
 }

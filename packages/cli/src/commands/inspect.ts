@@ -183,6 +183,11 @@ async function explainRun(ctx: CommandContext, id: string, options: OptionBag): 
     if ((await inspector.getRun(runId)) === undefined) throw notFound(`run ${runId} not found in ${dataDir}`);
     return inspector.explain(runId);
   });
+  // The runtime's message names its API method (resumeRun); here the way out is a command.
+  if (explanation.kind === "suspended") {
+    const message = `run is suspended; resume it with \`actionqueue resume-run ${explanation.runId}\``;
+    return { value: { ...explanation, message }, text: `${explanation.runId}  ${explanation.kind}\n${message}\n` };
+  }
   return { value: explanation, text: `${explanation.runId}  ${explanation.kind}\n${explanation.message}\n` };
 }
 
@@ -197,7 +202,7 @@ export function registerInspect(program: Command, run: ActionRunner): void {
   const tasks = program.command("tasks").description("List and show tasks (read-only)");
   tasks
     .command("list")
-    .description("List tasks in creation order")
+    .description("List tasks in task-id order (creation order for minted ids; a --task-id given at submit sorts by its value)")
     .option("--limit <n>", `page size (1..${MAX_LIST_LIMIT}, default 100)`)
     .option("--cursor <cursor>", "continue after a previous page")
     .option("--url <url>", URL_HELP)

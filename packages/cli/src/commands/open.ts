@@ -38,7 +38,11 @@ export async function openQueue(ctx: CommandContext, options: ActionQueueOptions
     );
   }
   if (report.reconciledRuns.length > 0) {
-    ctx.warn(`recovery made ${report.reconciledRuns.length} run(s) left in flight by a stopped writer eligible again`);
+    // An abandoned attempt counts toward maxAttempts (its handler may have run): a run with none left fails instead.
+    const failed = report.reconciledRuns.filter((run) => run.to === "failed").length;
+    const again = report.reconciledRuns.length - failed;
+    if (again > 0) ctx.warn(`recovery made ${again} run(s) left in flight by a stopped writer eligible again`);
+    if (failed > 0) ctx.warn(`recovery failed ${failed} run(s) left in flight by a stopped writer: their abandoned attempt was their last (maxAttempts)`);
   }
   return queue;
 }

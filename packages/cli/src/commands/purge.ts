@@ -35,7 +35,8 @@ export function purgeOptionsOf(options: OptionBag): PurgeOptions {
   const purge: { -readonly [K in keyof PurgeOptions]: PurgeOptions[K] } = {};
   if (olderThan !== undefined) purge.olderThanMs = olderThan.trim() === "0" ? 0 : parseDuration(olderThan, "--older-than");
   if (states !== undefined) purge.states = parseStates(states);
-  if (limit !== undefined) purge.limit = parseIntegerOption(limit, "--limit", 0, Number.MAX_SAFE_INTEGER);
+  // At least 1, as every other --limit: a purge of 0 tasks would only open and lock the directory.
+  if (limit !== undefined) purge.limit = parseIntegerOption(limit, "--limit", 1, Number.MAX_SAFE_INTEGER);
   return purge;
 }
 
@@ -52,6 +53,6 @@ export function registerPurge(program: Command, run: ActionRunner): void {
     .description("Remove finished tasks (every run terminal, nothing more to derive) with their runs and attempt history")
     .option("--older-than <duration>", "only tasks that finished at least this long ago (e.g. 7d, 12h, 30m)")
     .option("--states <list>", "only tasks whose runs all ended in these states (comma-separated: completed, failed, canceled)")
-    .option("--limit <n>", "at most this many tasks")
+    .option("--limit <n>", "at most this many tasks (at least 1)")
     .action(run((ctx, _args, options) => purge(ctx, options)));
 }

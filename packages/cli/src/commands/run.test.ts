@@ -42,4 +42,13 @@ describe("formatRunSummary", () => {
     expect(text).not.toMatch(/^runs canceled/m);
     expect(text).toMatch(/^rate\s+5\.0 runs\/s$/m);
   });
+
+  it("shows timed-out and suspended attempts apart from failed ones, when there are any", () => {
+    const base = { ...emptyCounters(), attemptsFinished: 4, attemptsFailed: 1, stoppedBy: "idle", elapsedMs: 10, runsPerSecond: 0, stats: {} as never } as const;
+    const text = formatRunSummary({ ...base, attemptsTimedOut: 2, attemptsSuspended: 1 });
+    expect(text).toMatch(/^failed attempts\s+1$/m);
+    expect(text).toMatch(/^timed-out attempts\s+2$/m);
+    expect(text).toMatch(/^suspended attempts\s+1$/m);
+    expect(formatRunSummary(base)).not.toMatch(/timed-out|suspended/);
+  });
 });

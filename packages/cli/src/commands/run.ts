@@ -19,7 +19,7 @@ import { loadHandlerModule, parseDuration } from "../internal/runtime.js";
 import { openQueue } from "./open.js";
 import type { LoadedHandlers, Stats } from "../internal/runtime.js";
 import type { ActionRunner, OptionBag } from "./action.js";
-import { flag, optionalString } from "./action.js";
+import { flag, optionalString, requiredString } from "./action.js";
 
 /** Largest `--concurrency`. */
 export const MAX_CONCURRENCY = 10_000;
@@ -76,6 +76,8 @@ export function formatRunSummary(summary: RunSummary): string {
     ["runs canceled", summary.runsCanceled === 0 ? undefined : summary.runsCanceled],
     ["attempts", summary.attemptsFinished],
     ["failed attempts", summary.attemptsFailed],
+    ["timed-out attempts", summary.attemptsTimedOut === 0 ? undefined : summary.attemptsTimedOut],
+    ["suspended attempts", summary.attemptsSuspended === 0 ? undefined : summary.attemptsSuspended],
     ["retries", summary.retries],
     ["elapsed", formatElapsed(summary.elapsedMs)],
     ["rate", `${summary.runsPerSecond.toFixed(1)} runs/s`],
@@ -83,12 +85,13 @@ export function formatRunSummary(summary: RunSummary): string {
 }
 
 async function runCommand(ctx: CommandContext, options: OptionBag): Promise<CommandResult> {
+  const handlerPath = requiredString(options, "handler", "--handler <module>");
   const concurrencyText = optionalString(options, "concurrency");
   const concurrency = concurrencyText === undefined ? undefined : parseIntegerOption(concurrencyText, "--concurrency", 1, MAX_CONCURRENCY);
   const untilIdle = flag(options, "untilIdle");
   const retainText = optionalString(options, "retain");
   const retainMs = retainText === undefined ? undefined : parseDuration(retainText, "--retain");
-  const handlers = await loadHandlers(optionalString(options, "handler") ?? "", ctx.io.cwd);
+  const handlers = await loadHandlers(handlerPath, ctx.io.cwd);
   const dataDir = ctx.dataDir();
 
   const queue = await openQueue(ctx, {
@@ -106,7 +109,10 @@ async function runCommand(ctx: CommandContext, options: OptionBag): Promise<Comm
     queue.on("attempt:finished", (event) => {
       counters.inFlight = Math.max(0, counters.inFlight - 1);
       counters.attemptsFinished++;
-      if (event.result !== "success") counters.attemptsFailed++;
+      // Each result has its own counter: a suspension is not a failure.
+      if (event.result === "failure") counters.attemptsFailed++;
+      else if (event.result === "timeout") counters.attemptsTimedOut++;
+      else if (event.result === "suspended") counters.attemptsSuspended++;
     }),
     queue.on("run:retrying", () => void counters.retries++),
     queue.on("run:completed", () => void counters.runsCompleted++),
@@ -187,7 +193,7 @@ export function registerRun(program: Command, run: ActionRunner): void {
   program
     .command("run")
     .description("Process work with a handler module until stopped (SIGINT/SIGTERM drain gracefully)")
-    .requiredOption("--handler <module>", "JS module: default export = handler, or named exports = handlers per task name")
+    .option("--handler <module>", "required: JS module: default export = handler, or named exports = handlers per task name")
     .option("--concurrency <n>", `attempts in flight at once (1..${MAX_CONCURRENCY}, default 16)`)
     .option("--until-idle", "stop when no work is left (runs due within the idle horizon are waited for)")
     .option("--retain <duration>", "purge finished tasks (with their runs) this long after they finished, e.g. 7d (default: keep them)")

@@ -1,8 +1,12 @@
 /**
  * `actionqueue submit`: validates every flag and reads every file first, then
- * opens the queue, submits one task and closes. A rejected submission never
- * opens (or creates) the data directory.
+ * opens the queue, submits one task and closes. A submission rejected by those
+ * checks never opens (or creates) the data directory; one the queue itself
+ * refuses (too many runs, a record over the size limit) removes the directory
+ * again when this command created it.
  */
+import { existsSync, rmSync, rmdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Command } from "commander";
 import { JSON_CONTENT_TYPE, createTaskSpec, parseTaskId } from "@actionqueue/core";
 import type { ActionQueueError, RunPolicy, TaskConstraintsInput, TaskId, TaskMetadata } from "@actionqueue/core";
@@ -14,7 +18,7 @@ import { encodeJsonPayload, parseConstraintsJson, parseMetadataJson, parseRunPol
 import { openQueue } from "./open.js";
 import type { SubmitInput } from "../internal/runtime.js";
 import type { ActionRunner } from "./action.js";
-import { optionalString } from "./action.js";
+import { optionalString, requiredString } from "./action.js";
 
 // Any valid ULID: stands in for the id the queue will mint, so the whole spec
 // can be validated before anything is opened.
@@ -108,16 +112,58 @@ function isRunPolicyError(error: ActionQueueError): boolean {
   return typeof field === "string" && field.startsWith("runPolicy");
 }
 
+/**
+ * The outermost directory that opening `dataDir` would create (the data
+ * directory itself or a missing ancestor of it), or `undefined` when
+ * `dataDir` already exists.
+ */
+export function outermostMissingDir(dataDir: string): string | undefined {
+  let missing: string | undefined;
+  for (let dir = dataDir; !existsSync(dir); dir = dirname(dir)) {
+    missing = dir;
+    if (dirname(dir) === dir) break;
+  }
+  return missing;
+}
+
+/**
+ * Removes the data directory (nothing was ever written there) and then each
+ * missing ancestor opening created, up to `created`, only while empty: a
+ * directory another process put something in meanwhile stays.
+ */
+function removeCreated(dataDir: string, created: string): void {
+  rmSync(dataDir, { recursive: true, force: true });
+  for (let dir = dirname(dataDir); dataDir !== created && dir.length >= created.length; dir = dirname(dir)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return; // not empty (or gone): leave it and everything above it
+    }
+    if (dir === created) return;
+  }
+}
+
 async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandResult> {
   const prepared = prepareSubmission(flags, ctx.io.cwd);
   const dataDir = ctx.dataDir();
+  const created = outermostMissingDir(dataDir);
   const queue = await openQueue(ctx, { dataDir });
   let result;
   try {
     result = await labelledAsync(`--run-policy ${JSON.stringify(flags.runPolicy)}`, isRunPolicyError, () => queue.submit(prepared.input));
-  } finally {
+  } catch (error) {
+    // Read while the lock is held: a sequence of 0 means no writer ever wrote
+    // here, so removing the directory loses nothing (another process may have
+    // created it between the existence check and the open).
+    const untouched = queue.stats().latestSequence === 0;
     await queue.close();
+    // Opening created the directory (and a WAL segment) although nothing was
+    // submitted: remove it, so a refusal leaves no trace, as the checks before
+    // the open promise.
+    if (created !== undefined && untouched) removeCreated(dataDir, created);
+    throw error;
   }
+  await queue.close();
   const value = {
     taskId: result.taskId,
     runIds: result.runIds,
@@ -145,20 +191,20 @@ export function registerSubmit(program: Command, run: ActionRunner): void {
   program
     .command("submit")
     .description("Submit a task: its runs are created now and executed by `actionqueue run`")
-    .requiredOption("--run-policy <policy>", "once | repeat:COUNT:INTERVAL (e.g. repeat:5:60s) | cron:EXPR")
+    .option("--run-policy <policy>", "required: once | repeat:COUNT:INTERVAL (e.g. repeat:5:60s) | cron:EXPR")
     .option("--name <name>", "task name; routes to the handler module's export of that name")
     .option("--task-id <ulid>", "task id (makes the submission idempotent); minted when absent")
     .option("--payload <file>", "payload bytes read from a file")
     .option("--payload-json <json>", "payload as JSON text (content type application/json)")
     .option("--content-type <type>", "content type of the payload")
-    .option("--constraints <json|@file>", "maxAttempts, timeoutMs, concurrencyKey, concurrencyKeyHoldPolicy, safetyLevel, requiredCapabilities")
+    .option("--constraints <json|@file>", "maxAttempts, timeoutMs, concurrencyKey, concurrencyKeyHoldPolicy, safetyLevel, requiredCapabilities, backoff")
     .option("--metadata <json|@file>", "tags, priority, description")
     .option("--timezone <zone>", "cron only: the IANA time zone its expression is read in (default UTC), e.g. Europe/Berlin")
     .option("--start-at <time>", "nothing runs before this time: +DELAY (+10m), an ISO date-time with zone (2026-12-01T09:00:00Z) or epoch ms")
     .action(
       run((ctx, _args, options) =>
         submit(ctx, {
-          runPolicy: optionalString(options, "runPolicy") ?? "",
+          runPolicy: requiredString(options, "runPolicy", "--run-policy <policy>"),
           name: optionalString(options, "name"),
           taskId: optionalString(options, "taskId"),
           payload: optionalString(options, "payload"),

@@ -8,7 +8,8 @@
 import { MAX_START_AT_MS, ValidationError, describeValue } from "@actionqueue/core";
 import { parseDuration } from "./duration.js";
 
-const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/i;
+// Any number of fraction digits (`.123456`, kept to the millisecond) and an offset with or without its colon (`+0100`), as ISO 8601 allows.
+const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))$/i;
 
 function refuse(text: string, field: string, why: string): never {
   throw new ValidationError("INVALID_START_AT", `${field} ${describeValue(text)}: ${why}`, { details: { field, value: text } });
@@ -26,7 +27,7 @@ function isoToEpochMs(text: string): number | undefined {
   const hour = Number(m[4]);
   const minute = Number(m[5]);
   const second = Number(m[6] ?? 0);
-  const millis = Number((m[7] ?? "0").padEnd(3, "0"));
+  const millis = Number((m[7] ?? "0").slice(0, 3).padEnd(3, "0"));
   const wall = Date.UTC(year, month, day, hour, minute, second, millis);
   const d = new Date(wall);
   const exact = d.getUTCFullYear() === year && d.getUTCMonth() === month && d.getUTCDate() === day;
@@ -53,8 +54,10 @@ export function parseStartAtText(text: string, now: number, field = "--start-at"
     ms = Number(trimmed);
   } else if (ISO_WITH_ZONE.test(trimmed)) {
     ms = isoToEpochMs(trimmed) ?? refuse(text, field, "is not a real date and time");
-  } else if (/^\d{4}-\d{2}-\d{2}/.test(trimmed)) {
+  } else if (/^\d{4}-\d{2}-\d{2}T[\d:.,]+$/i.test(trimmed)) {
     refuse(text, field, "a date and time needs its zone: end it with Z for UTC or an offset such as +01:00");
+  } else if (/^\d{4}-\d{2}-\d{2}/.test(trimmed)) {
+    refuse(text, field, "expected an ISO 8601 date-time with zone such as 2026-12-01T09:00:00Z or 2026-12-01T10:00:00+01:00");
   } else {
     refuse(text, field, "expected +DELAY (e.g. +10m), an ISO 8601 date-time with zone (e.g. 2026-12-01T09:00:00Z) or epoch milliseconds");
   }
