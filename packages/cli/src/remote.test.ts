@@ -77,4 +77,12 @@ describe("--url", () => {
     expect(gone.code).toBe(5);
     expect(JSON.parse(gone.stderr)).toEqual({ error: { code: "DAEMON_UNREACHABLE", message: expect.stringContaining(deadUrl) } });
   });
+
+  it("a daemon that answers 404 for a path under --url is reachable: exit 4 with the status and its error", async () => {
+    const res = await cli(["stats", "--url", `${daemon.url}/prefix`, "--json"]);
+    expect(res.code).toBe(4);
+    const { error } = JSON.parse(res.stderr) as { error: { code: string; message: string } };
+    expect(error.code).toBe("INTERNAL");
+    expect(error.message).toContain(`${daemon.url}/prefix answered 404 ROUTE_NOT_FOUND: no route GET /prefix/api/v1/stats`);
+  });
 });

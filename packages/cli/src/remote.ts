@@ -4,7 +4,9 @@
  * the data directory. Base64 bytes from the wire are decoded back, so the
  * output is the same either way. A daemon that cannot be reached (refused,
  * timed out, not ready, not a daemon) is `DAEMON_UNREACHABLE`, exit 5,
- * naming the URL; the daemon's own errors keep their codes.
+ * naming the URL; the daemon's own errors keep their codes, and one the CLI
+ * has no code for (such as 404 for a path under `--url` it does not serve)
+ * is `INTERNAL`, exit 4, naming the status and the daemon's message.
  */
 import { ActionQueueError, errorFamily } from "@actionqueue/core";
 import type { ErrorCode } from "@actionqueue/core";
@@ -89,11 +91,15 @@ export class RemoteReader implements ReadSource {
     const code = typeof error?.code === "string" ? error.code : "";
     const message = typeof error?.message === "string" ? error.message : `HTTP ${response.status}`;
     if (response.status === 404 && code === "NOT_FOUND" && allowNotFound) return undefined;
-    if (response.status === 503 || code === "ROUTE_NOT_FOUND" || code === "") {
+    // A daemon that answered is reachable, even with ROUTE_NOT_FOUND (a wrong
+    // path in --url): calling it unreachable would send the user to check
+    // that it runs instead of checking the URL.
+    if (response.status === 503 || code === "") {
       throw new CliError("DAEMON_UNREACHABLE", `the daemon at ${this.#label} cannot answer: ${message}`);
     }
     if (errorFamily(code) !== undefined) throw new ActionQueueError(code as ErrorCode, `${message} (daemon at ${this.#label})`);
-    throw new CliError("INTERNAL", `the daemon at ${this.#label} answered ${response.status} ${code}: ${message}`);
+    const hint = code === "ROUTE_NOT_FOUND" ? " (is --url the daemon's base URL?)" : "";
+    throw new CliError("INTERNAL", `the daemon at ${this.#label} answered ${response.status} ${code}: ${message}${hint}`);
   }
 
   async stats(): Promise<Stats> {

@@ -95,6 +95,18 @@ describe.concurrent("submit", () => {
     expect(run.stdout).toMatch(/^task\s+[0-9A-Z]{26}$/m);
     expect(run.stdout).toMatch(/^run policy\s+repeat:2:5m$/m);
     expect(run.stdout.match(/^ {2}run [0-9A-Z]{26}$/gm)).toHaveLength(2);
+    expect(run.stdout).not.toContain("more");
+  });
+
+  it("lists at most 10 run ids as text; --json lists them all", async () => {
+    const dataDir = join(tempDir(), "data");
+    const run = await cli(["submit", "--data-dir", dataDir, "--run-policy", "repeat:25:1s"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.match(/^ {2}run [0-9A-Z]{26}$/gm)).toHaveLength(10);
+    expect(run.stdout).toMatch(/^ {2}… and 15 more \(use --json for all\)$/m);
+    expect(run.stdout).toMatch(/^runs\s+25$/m);
+    const { json } = await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "repeat:25:1s"]);
+    expect(json.runIds).toHaveLength(25);
   });
 });
 
@@ -231,6 +243,16 @@ describe.concurrent("control commands", () => {
 
     const text = await cli(["pause", "--data-dir", dataDir]);
     expect(text.stdout).toBe("the queue is paused\n");
+  });
+
+  it("run --until-idle on a paused queue says so, with the runs that wait", async () => {
+    const dataDir = join(tempDir(), "data");
+    await cliJson(["submit", "--data-dir", dataDir, "--run-policy", "repeat:2:1ms"]);
+    await cliJson(["pause", "--data-dir", dataDir]);
+    const run = await cli(["run", "--handler", "handlers.mjs", "--until-idle", "--data-dir", dataDir]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^stopped by\s+idle: the queue is paused and 2 runs wait \(`actionqueue resume` dispatches them\)$/m);
+    expect(run.stdout).not.toContain("no work left");
   });
 
   it("purge removes finished tasks only, filtered by age and state", async () => {

@@ -25,8 +25,10 @@ beforeAll(async () => {
   writeFileSync(join(work, "bad.json"), "{ not json");
   writeFileSync(join(work, "unknown-key.json"), JSON.stringify({ maxAttempt: 3 }));
   mkdirSync(join(work, "a-directory"));
-  // Over the 16 MiB record limit of the WAL: refused by the queue, not by the flag checks.
+  // Over the 16 MiB record limit of the WAL: refused by its size, before the queue is opened.
   writeFileSync(join(work, "oversized.bin"), Buffer.alloc(20 * 1024 * 1024));
+  // Under the limit itself, but not with the rest of the record: refused by the queue.
+  writeFileSync(join(work, "near-limit.bin"), Buffer.alloc(16 * 1024 * 1024 - 8));
   before = hashTree(dataDir);
 });
 
@@ -63,6 +65,15 @@ const cases: Case[] = [
   { text: true, name: "repeat count 0", args: (d) => ["submit", "--data-dir", d, "--run-policy", "repeat:0:60"], exit: 3, code: "INVALID_REPEAT_COUNT", names: () => ['--run-policy "repeat:0:60": count must be at least 1'] },
   { name: "unknown policy", args: (d) => ["submit", "--data-dir", d, "--run-policy", "weekly"], exit: 3, code: "INVALID_RUN_POLICY", names: () => ['"weekly"'] },
   { name: "bad interval", args: (d) => ["submit", "--data-dir", d, "--run-policy", "repeat:3:soon"], exit: 3, code: "INVALID_DURATION", names: () => ['"repeat:3:soon"'] },
+  { name: "interval too large", args: (d) => ["submit", "--data-dir", d, "--run-policy", "repeat:2:99999999999d"], exit: 3, code: "INVALID_DURATION", names: () => ['"99999999999d"', "too large, at most"] },
+  { name: "unknown --timezone", args: (d) => ["submit", "--data-dir", d, "--run-policy", "cron:0 9 * * *", "--timezone", "Mars/Olympus"], exit: 3, code: "INVALID_TIME_ZONE", names: () => ['--timezone "Mars/Olympus": expected an IANA time zone'] },
+  {
+    name: "payload file over the record limit",
+    args: (d) => ["submit", "--data-dir", d, "--run-policy", "once", "--payload", join(work, "oversized.bin")],
+    exit: 3,
+    code: "INVALID_PAYLOAD",
+    names: () => [`--payload ${JSON.stringify(join(work, "oversized.bin"))}: the file is 20971520 bytes`, "16777216"],
+  },
   { name: "bad cron", args: (d) => ["submit", "--data-dir", d, "--run-policy", "cron:99 * * * *"], exit: 3, code: "INVALID_CRON_EXPRESSION", names: () => ['"cron:99 * * * *"'] },
   { name: "non-ULID task id", args: (d) => ["submit", "--data-dir", d, "--run-policy", "once", "--task-id", "task-1"], exit: 3, code: "INVALID_ID", names: () => ["--task-id", '"task-1"'] },
   { name: "missing payload file", args: (d) => ["submit", "--data-dir", d, "--run-policy", "once", "--payload", "nope.bin"], exit: 3, code: "FILE_UNREADABLE", names: () => ["--payload", "nope.bin"] },
@@ -128,7 +139,7 @@ describe("rejected commands on an existing data directory", () => {
 describe("submissions the queue refuses, on an existing data directory", () => {
   const refused: Array<{ name: string; args: (d: string) => string[]; names: string[] }> = [
     { name: "repeat over the limit", args: (d) => ["submit", "--data-dir", d, "--run-policy", "repeat:1000000:1s"], names: ["--run-policy", "1000000"] },
-    { name: "payload over the record limit", args: (d) => ["submit", "--data-dir", d, "--run-policy", "once", "--payload", join(work, "oversized.bin")], names: ["16777216"] },
+    { name: "payload just under the record limit", args: (d) => ["submit", "--data-dir", d, "--run-policy", "once", "--payload", join(work, "near-limit.bin")], names: ['--payload "', 'near-limit.bin": ', "16777216"] },
   ];
   it.each(refused)("$name → exit 3, directory unchanged", async (c) => {
     const run = await cli([...c.args(dataDir), "--json"]);

@@ -7,7 +7,9 @@
  * in-flight attempts finish within the grace period, flush the WAL and
  * release the directory lock.
  */
+import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
 import { ValidationError, describeValue } from "@actionqueue/core";
 import { ActionQueue, loadHandlerModule } from "@actionqueue/runtime";
 import type { LoadedHandlers } from "@actionqueue/runtime";
@@ -81,6 +83,20 @@ function invalid(field: string, message: string): ValidationError {
   return new ValidationError("INVALID_CONFIG", message, { details: { field } });
 }
 
+/**
+ * Loads the handler module at `path` (relative to the working directory).
+ * A missing file is named here: the import's own error names the runtime
+ * file that imported it, an internal path that tells the operator nothing.
+ */
+async function loadHandlers(path: string): Promise<LoadedHandlers> {
+  const absolute = resolve(path);
+  if (!existsSync(absolute)) {
+    const flag = path === absolute ? "--handler" : `--handler ${JSON.stringify(path)}`;
+    throw invalid("handlerModule", `${flag}: handler module ${absolute} does not exist`);
+  }
+  return loadHandlerModule(absolute);
+}
+
 /** Checks the options that can be checked without touching the disk; throws `INVALID_CONFIG` naming the option. */
 export function validateDaemonOptions(options: DaemonOptions): { host: string; port: number } {
   if (typeof options.dataDir !== "string" || options.dataDir.trim() === "") throw invalid("dataDir", "--data-dir: expected a directory path");
@@ -121,7 +137,7 @@ export function validateDaemonOptions(options: DaemonOptions): { host: string; p
  */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const bind = validateDaemonOptions(options);
-  const handlers: LoadedHandlers | undefined = options.handlerModule === undefined ? undefined : await loadHandlerModule(options.handlerModule);
+  const handlers: LoadedHandlers | undefined = options.handlerModule === undefined ? undefined : await loadHandlers(options.handlerModule);
   const logger = options.logger ?? createLogger({ level: options.logLevel ?? "info" });
   const state = createDaemonState();
   const metrics = new DaemonMetrics(state);

@@ -106,6 +106,11 @@ describe("reads", () => {
       ["/api/v1/runs?cursor=zzz", "INVALID_ID", "cursor"],
       ["/api/v1/runs?stat=ready", "INVALID_FIELD", "stat"],
       ["/api/v1/tasks?limit=10001", "INVALID_FIELD", "limit"],
+      // Routes that take no query parameters refuse any, as the list routes refuse an unknown one.
+      ["/api/v1/stats?x=1", "INVALID_FIELD", "x"],
+      [`/api/v1/tasks/${UNKNOWN_ULID}?limit=1`, "INVALID_FIELD", "limit"],
+      [`/api/v1/runs/${UNKNOWN_ULID}?verbose`, "INVALID_FIELD", "verbose"],
+      [`/api/v1/runs/${UNKNOWN_ULID}/explain?y=2`, "INVALID_FIELD", "y"],
     ];
     for (const [url, code, field] of cases) {
       const res = await app.inject(url);
@@ -293,6 +298,25 @@ describe("control", () => {
     expect(wrong.statusCode).toBe(403);
     const basic = await app.inject({ method: "POST", url: "/api/v1/engine/pause", headers: { authorization: "Basic abc" } });
     expect(basic.statusCode).toBe(401);
+    expect(queue.stats().paused).toBe(false);
+  });
+
+  it("checks the token before reading the body: no 413 or 415 for a client without one", async () => {
+    const big = { runPolicy: "once", payload: "x".repeat(5000) };
+    const none = await app.inject({ method: "POST", url: "/api/v1/tasks", payload: big });
+    expect(none.statusCode).toBe(401);
+    expect(none.json().error.code).toBe("UNAUTHORIZED");
+    const wrong = await app.inject({ method: "POST", url: "/api/v1/tasks", headers: { authorization: "Bearer wrong-token-0000000000" }, payload: big });
+    expect(wrong.statusCode).toBe(403);
+    const text = await app.inject({ method: "POST", url: "/api/v1/tasks", headers: { "content-type": "text/plain" }, payload: "once" });
+    expect(text.statusCode).toBe(401);
+    expect(queue.stats().tasks).toBe(0);
+  });
+
+  it("refuses query parameters on control routes, which take none", async () => {
+    const res = await app.inject({ method: "POST", url: "/api/v1/engine/pause?force=1", headers: AUTH });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toEqual({ code: "INVALID_FIELD", field: "force", message: 'unknown query parameter "force"' });
     expect(queue.stats().paused).toBe(false);
   });
 

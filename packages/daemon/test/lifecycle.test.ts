@@ -45,6 +45,9 @@ describe("start-up", () => {
     const missing = await startFails(["--data-dir", join(dir, "d"), "--bind", "127.0.0.1:0", "--handler", join(dir, "absent.mjs")]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/handler module/);
+    // The operator's path, resolved, and why; never the runtime file that would have imported it.
+    expect(missing.stderr).toContain(`${join(dir, "absent.mjs")} does not exist`);
+    expect(missing.stderr).not.toMatch(/imported from|packages\/runtime/);
   });
 
   it("reads the token from --token-file; binds a non-loopback address with it", async () => {

@@ -25,9 +25,9 @@ afterAll(async () => {
  * closing the connection after its 413 (EPIPE or a reset that could lose the
  * response, even under node:http), so the test flaked under load.
  */
-function postOversized(base: string, path: string, text: string): Promise<{ status: number; body: { error: { code: string } } }> {
+function postOversized(base: string, path: string, text: string, auth: Record<string, string> = AUTH): Promise<{ status: number; body: { error: { code: string } } }> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(new URL(path, base), { method: "POST", headers: { ...AUTH, "content-type": "application/json", "content-length": Buffer.byteLength(text) } });
+    const request = httpRequest(new URL(path, base), { method: "POST", headers: { ...auth, "content-type": "application/json", "content-length": Buffer.byteLength(text) } });
     let answered = false;
     request.on("response", (response) => {
       answered = true;
@@ -229,6 +229,7 @@ describe("errors", () => {
       ["/api/v1/runs?taskId=123", "taskId"],
       ["/api/v1/tasks?cursor=oops", "cursor"],
       ["/api/v1/tasks?sort=asc", "sort"],
+      ["/api/v1/stats?x=1", "x"],
       [`/api/v1/tasks/${NIL}`, "id"], // well-formed, but never a task's id: a bad id, not an unknown one
       [`/api/v1/runs/${NIL}`, "id"],
       [`/api/v1/runs/${NIL}/explain`, "id"],
@@ -285,6 +286,10 @@ describe("errors", () => {
     const big = await postOversized(daemon.url, "/api/v1/tasks", JSON.stringify({ runPolicy: "once", payload: "x".repeat(2 * 1024 * 1024) }));
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe("PAYLOAD_TOO_LARGE");
+    // Without a token the answer is 401 whatever the body: the token is checked before the body is read.
+    const anonymous = await postOversized(daemon.url, "/api/v1/tasks", JSON.stringify({ runPolicy: "once", payload: "x".repeat(1_200_000) }), {});
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.error.code).toBe("UNAUTHORIZED");
     const text = await api(daemon.url, "/api/v1/tasks", { method: "POST", headers: { ...AUTH, "content-type": "text/plain" }, raw: "once" });
     expect(text.status).toBe(415);
     expect(text.body.error.code).toBe("UNSUPPORTED_MEDIA_TYPE");

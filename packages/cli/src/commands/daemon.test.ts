@@ -90,6 +90,15 @@ describe("actionqueue daemon", () => {
     expect(fake.out()).toBe("");
   });
 
+  it("refuses a missing --handler (exit 3) naming the path given and resolved, no internal path", async () => {
+    const fake = fakeIo();
+    const code = await main(["daemon", "--data-dir", join(dir, "nohandler"), "--bind", "127.0.0.1:0", "--handler", "./nope.mjs", "--json"], fake.io);
+    expect(code).toBe(3);
+    const { error } = JSON.parse(fake.err()) as { error: { code: string; message: string } };
+    expect(error).toEqual({ code: "FILE_UNREADABLE", message: `--handler "./nope.mjs": cannot read ${join(dir, "nope.mjs")}: no such file` });
+    expect(fake.out()).toBe("");
+  });
+
   it("refuses a non-loopback bind without a token (exit 3)", async () => {
     const fake = fakeIo();
     const code = await main(["daemon", "--data-dir", join(dir, "other"), "--bind", "0.0.0.0:0", "--json"], fake.io);

@@ -14,14 +14,17 @@ import { CliError } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import type { ActionRunner, OptionBag } from "./action.js";
 import { flag, optionalString } from "./action.js";
+import { handlerFile } from "./run.js";
 
 async function daemonCommand(ctx: CommandContext, options: OptionBag): Promise<CommandResult> {
   const relative = (path: string | undefined): string | undefined => (path === undefined ? undefined : resolve(ctx.io.cwd, path));
+  // Checked here, as `run` does, so the error names the path the user typed.
+  const handler = optionalString(options, "handler");
   const daemonOptions = daemonOptionsFromFlags(
     {
       dataDir: ctx.dataDir(),
       bind: optionalString(options, "bind"),
-      handler: relative(optionalString(options, "handler")),
+      handler: handler === undefined ? undefined : handlerFile(handler, ctx.io.cwd),
       concurrency: optionalString(options, "concurrency"),
       tokenFile: relative(optionalString(options, "tokenFile")),
       allowUnauthenticatedControl: flag(options, "allowUnauthenticatedControl"),

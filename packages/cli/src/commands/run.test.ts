@@ -51,4 +51,12 @@ describe("formatRunSummary", () => {
     expect(text).toMatch(/^suspended attempts\s+1$/m);
     expect(formatRunSummary(base)).not.toMatch(/timed-out|suspended/);
   });
+
+  it("says a paused queue stopped with runs waiting, and how to resume it", () => {
+    const runsByState = { scheduled: 1, ready: 2, leased: 0, running: 0, retryWait: 1, suspended: 5, completed: 3, failed: 0, canceled: 0 };
+    const base = { ...emptyCounters(), stoppedBy: "idle", elapsedMs: 10, runsPerSecond: 0 } as const;
+    const paused = formatRunSummary({ ...base, stats: { paused: true, runsByState } as never });
+    expect(paused).toMatch(/^stopped by\s+idle: the queue is paused and 4 runs wait \(`actionqueue resume` dispatches them\)$/m);
+    expect(formatRunSummary({ ...base, stats: { paused: false, runsByState } as never })).toMatch(/^stopped by\s+idle \(no work left\)$/m);
+  });
 });

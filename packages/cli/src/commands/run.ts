@@ -25,11 +25,12 @@ import { flag, optionalString, requiredString } from "./action.js";
 export const MAX_CONCURRENCY = 10_000;
 
 /**
- * Loads `--handler MODULE` (relative to `cwd`) before anything is opened.
- * Throws `FILE_UNREADABLE` for a missing file and `INVALID_HANDLER_MODULE`
- * (both exit 3) when it does not load or exports no handler.
+ * The absolute path of `--handler MODULE` (relative to `cwd`), checked to be
+ * a file. `FILE_UNREADABLE` (exit 3) names the path as given and resolved:
+ * importing a missing file would instead name the runtime file that
+ * imported it.
  */
-export async function loadHandlers(path: string, cwd: string): Promise<LoadedHandlers> {
+export function handlerFile(path: string, cwd: string): string {
   const label = `--handler ${JSON.stringify(path)}`;
   if (path === "") throw new CliError("FILE_UNREADABLE", `${label}: expected a module path`);
   const absolute = resolve(cwd, path);
@@ -41,6 +42,17 @@ export async function loadHandlers(path: string, cwd: string): Promise<LoadedHan
       cause: error,
     });
   }
+  return absolute;
+}
+
+/**
+ * Loads `--handler MODULE` (relative to `cwd`) before anything is opened.
+ * Throws `FILE_UNREADABLE` for a missing file and `INVALID_HANDLER_MODULE`
+ * (both exit 3) when it does not load or exports no handler.
+ */
+export async function loadHandlers(path: string, cwd: string): Promise<LoadedHandlers> {
+  const label = `--handler ${JSON.stringify(path)}`;
+  const absolute = handlerFile(path, cwd);
   let loaded: LoadedHandlers;
   try {
     loaded = await loadHandlerModule(absolute);
@@ -67,10 +79,21 @@ export interface RunSummary extends RunCounters {
   readonly stats: Stats;
 }
 
+/**
+ * Why an idle stop happened. A paused queue dispatches nothing, so
+ * `--until-idle` stops at once although runs wait: "no work left" would hide
+ * that, and the way out.
+ */
+function idleReason(stats: Stats): string {
+  const waiting = stats.paused ? stats.runsByState.ready + stats.runsByState.scheduled + stats.runsByState.retryWait : 0;
+  if (waiting === 0) return "idle (no work left)";
+  return `idle: the queue is paused and ${waiting} ${waiting === 1 ? "run waits" : "runs wait"} (\`actionqueue resume\` dispatches them)`;
+}
+
 /** Text form of a run summary. */
 export function formatRunSummary(summary: RunSummary): string {
   return formatKeyValues([
-    ["stopped by", summary.stoppedBy === "idle" ? "idle (no work left)" : "signal"],
+    ["stopped by", summary.stoppedBy === "idle" ? idleReason(summary.stats) : "signal"],
     ["runs completed", summary.runsCompleted],
     ["runs failed", summary.runsFailed],
     ["runs canceled", summary.runsCanceled === 0 ? undefined : summary.runsCanceled],

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ActionQueueError } from "@actionqueue/core";
+import { MAX_PAYLOAD_BYTES } from "@actionqueue/storage";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepareSubmission } from "./submit.js";
 
@@ -89,5 +90,22 @@ describe("prepareSubmission --timezone", () => {
   it("refuses an unknown zone (INVALID_TIME_ZONE) and a zone on a policy that is not cron (CONFLICTING_OPTIONS)", () => {
     expect(codeOf(() => prepareSubmission({ runPolicy: "cron:0 9 * * 1", timezone: "Mars/Olympus" }, dir))).toBe("INVALID_TIME_ZONE");
     expect(codeOf(() => prepareSubmission({ runPolicy: "once", timezone: "Europe/Berlin" }, dir))).toBe("CONFLICTING_OPTIONS");
+  });
+  it("names --timezone, not the policy field, in the refusal", () => {
+    expect(() => prepareSubmission({ runPolicy: "cron:0 9 * * 1", timezone: "Mars/Olympus" }, dir)).toThrow(/^--timezone "Mars\/Olympus": expected an IANA time zone name/);
+    expect(() => prepareSubmission({ runPolicy: "cron:0 9 * * 1", timezone: "Mars/Olympus" }, dir)).not.toThrow(/runPolicy/);
+  });
+});
+
+describe("prepareSubmission --payload over the record limit", () => {
+  it("is refused by the file's size, naming --payload and the limit (INVALID_PAYLOAD)", () => {
+    const path = join(dir, "huge.bin");
+    // Sparse: the size is what is checked; the file is never read.
+    writeFileSync(path, "");
+    truncateSync(path, MAX_PAYLOAD_BYTES + 1);
+    expect(codeOf(() => prepareSubmission({ runPolicy: "once", payload: "huge.bin" }, dir))).toBe("INVALID_PAYLOAD");
+    expect(() => prepareSubmission({ runPolicy: "once", payload: "huge.bin" }, dir)).toThrow(
+      `--payload "huge.bin": the file is ${MAX_PAYLOAD_BYTES + 1} bytes; a payload must fit in a WAL record of at most ${MAX_PAYLOAD_BYTES} bytes`,
+    );
   });
 });

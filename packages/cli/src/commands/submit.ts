@@ -5,11 +5,12 @@
  * refuses (too many runs, a record over the size limit) removes the directory
  * again when this command created it.
  */
-import { existsSync, rmSync, rmdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, rmSync, rmdirSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { JSON_CONTENT_TYPE, createTaskSpec, parseTaskId } from "@actionqueue/core";
-import type { ActionQueueError, RunPolicy, TaskConstraintsInput, TaskId, TaskMetadata } from "@actionqueue/core";
+import { ActionQueueError, JSON_CONTENT_TYPE, ValidationError, createTaskSpec, parseTaskId, validateRunPolicy } from "@actionqueue/core";
+import type { RunPolicy, TaskConstraintsInput, TaskId, TaskMetadata } from "@actionqueue/core";
+import { MAX_PAYLOAD_BYTES } from "@actionqueue/storage";
 import { CliError, labelled, labelledAsync } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import { parseJsonText, readInputFile, readJsonArgument } from "../inputs.js";
@@ -61,12 +62,14 @@ export function prepareSubmission(flags: SubmitFlags, cwd: string, now: number =
   if (flags.timezone !== undefined) {
     if (runPolicy.kind !== "cron") throw new CliError("CONFLICTING_OPTIONS", `--timezone applies to a cron policy only, not to --run-policy ${JSON.stringify(flags.runPolicy)}`);
     runPolicy = { ...runPolicy, timezone: flags.timezone };
+    checkTimezone(runPolicy, flags.timezone);
   }
   if (flags.startAt !== undefined) runPolicy = { ...runPolicy, startAt: parseStartAtText(flags.startAt, now, "--start-at") };
   const taskId: TaskId | undefined = flags.taskId === undefined ? undefined : labelled(`--task-id`, () => parseTaskId(flags.taskId));
   let payload: Uint8Array | undefined;
   let contentType = flags.contentType;
   if (flags.payload !== undefined) {
+    if (flags.payload !== "") checkPayloadFileSize(flags.payload, cwd);
     payload = new Uint8Array(readInputFile(flags.payload, "--payload", cwd));
   } else if (flags.payloadJson !== undefined) {
     const value = parseJsonText(flags.payloadJson, `--payload-json ${JSON.stringify(flags.payloadJson)}`);
@@ -106,10 +109,49 @@ export function prepareSubmission(flags: SubmitFlags, cwd: string, now: number =
   return timezone === undefined ? { input, runPolicyText: formatPolicy(runPolicy) } : { input, runPolicyText: formatPolicy(runPolicy), timezone };
 }
 
+/**
+ * Validates the policy `--timezone` went into. Core names the zone
+ * `runPolicy.timezone`, a field the CLI user never typed: the refusal names
+ * the flag instead, keeping the code.
+ */
+function checkTimezone(runPolicy: RunPolicy, timezone: string): void {
+  try {
+    validateRunPolicy(runPolicy);
+  } catch (error) {
+    if (!ActionQueueError.is(error) || error.code !== "INVALID_TIME_ZONE") throw error;
+    throw new ValidationError(
+      error.code,
+      `--timezone ${JSON.stringify(timezone)}: expected an IANA time zone name such as "Europe/Berlin" or "America/New_York"`,
+      { cause: error, details: error.details },
+    );
+  }
+}
+
+/**
+ * Refuses a `--payload` file over the WAL's record limit by its size, before
+ * it is read or the queue opened; the queue's own refusal would name an
+ * encoded command, not the flag.
+ */
+function checkPayloadFileSize(path: string, cwd: string): void {
+  // Only a regular file has a size to check; anything else is left to readInputFile, which names the problem.
+  const stats = statSync(resolve(cwd, path), { throwIfNoEntry: false });
+  if (stats === undefined || !stats.isFile() || stats.size <= MAX_PAYLOAD_BYTES) return;
+  throw new ValidationError(
+    "INVALID_PAYLOAD",
+    `--payload ${JSON.stringify(path)}: the file is ${stats.size} bytes; a payload must fit in a WAL record of at most ${MAX_PAYLOAD_BYTES} bytes`,
+    { details: { field: "payload", bytes: stats.size, max: MAX_PAYLOAD_BYTES } },
+  );
+}
+
 /** An error about the run policy the queue found while deriving the runs (too many, or a schedule past the largest time). */
 function isRunPolicyError(error: ActionQueueError): boolean {
   const field = error.details.field;
   return typeof field === "string" && field.startsWith("runPolicy");
+}
+
+/** The queue's refusal of a record made too large by the payload (a file just under the limit, with the rest of the task). */
+function isPayloadError(error: ActionQueueError): boolean {
+  return error.details.field === "payload";
 }
 
 /**
@@ -143,6 +185,16 @@ function removeCreated(dataDir: string, created: string): void {
   }
 }
 
+/** How many run ids the text output lists; `--json` lists them all. */
+const SHOWN_RUN_IDS = 10;
+
+/** The run id lines of the text output: a repeat policy can create many thousands, and a terminal full of ids helps nobody. */
+function formatRunIds(runIds: readonly string[]): string {
+  const shown = runIds.slice(0, SHOWN_RUN_IDS).map((runId) => `  run ${runId}\n`);
+  const hidden = runIds.length - shown.length;
+  return shown.join("") + (hidden > 0 ? `  … and ${hidden} more (use --json for all)\n` : "");
+}
+
 async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandResult> {
   const prepared = prepareSubmission(flags, ctx.io.cwd);
   const dataDir = ctx.dataDir();
@@ -150,7 +202,8 @@ async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandR
   const queue = await openQueue(ctx, { dataDir });
   let result;
   try {
-    result = await labelledAsync(`--run-policy ${JSON.stringify(flags.runPolicy)}`, isRunPolicyError, () => queue.submit(prepared.input));
+    const submitted = () => labelledAsync(`--run-policy ${JSON.stringify(flags.runPolicy)}`, isRunPolicyError, () => queue.submit(prepared.input));
+    result = flags.payload === undefined ? await submitted() : await labelledAsync(`--payload ${JSON.stringify(flags.payload)}`, isPayloadError, submitted);
   } catch (error) {
     // Read while the lock is held: a sequence of 0 means no writer ever wrote
     // here, so removing the directory loses nothing (another process may have
@@ -182,7 +235,7 @@ async function submit(ctx: CommandContext, flags: SubmitFlags): Promise<CommandR
       ["starts at", prepared.input.runPolicy.startAt === undefined ? undefined : formatTimestamp(prepared.input.runPolicy.startAt)],
       ["runs", result.runIds.length],
       ["latest sequence", result.latestSequence],
-    ]) + result.runIds.map((runId) => `  run ${runId}\n`).join("");
+    ]) + formatRunIds(result.runIds);
   return { value, text };
 }
 

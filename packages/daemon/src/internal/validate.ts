@@ -4,7 +4,7 @@
  * names the field. Every failure is a 400 whose message and `field` name the
  * offending input.
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { ActionQueueError, RUN_STATES, describeValue, isNilId, parseRunId, parseTaskId } from "@actionqueue/core";
 import type { RunId, RunState, TaskId } from "@actionqueue/core";
 import { HttpError } from "../errors.js";
@@ -25,6 +25,17 @@ export function parseWith<TSchema extends z.ZodType>(schema: TSchema, value: unk
     return fail(field, message);
   }
   return fail(field, `${field}: ${message}`);
+}
+
+const noQuery = z.strictObject({});
+
+/**
+ * Refuses any query parameter on a route that takes none, as the list routes
+ * refuse an unknown one: 400 `INVALID_FIELD` naming it, so `?limt=5` on the
+ * wrong route is not silently ignored either.
+ */
+export function refuseQuery(query: unknown): void {
+  parseWith(noQuery, query, "query");
 }
 
 function fail(field: string, message: string): never {

@@ -3,14 +3,15 @@
  * task or a run, resume a suspended run, pause and resume the engine, purge
  * finished tasks. Each
  * answers only after the change is durable, and each is behind the bearer
- * token check of {@link checkControlAccess}.
+ * token check of {@link checkControlAccess}, made before the body is read.
+ * None takes query parameters, so any is refused by name.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { parseSubmitJson } from "@actionqueue/runtime";
 import type { PurgeOptions } from "@actionqueue/runtime";
 import { checkControlAccess } from "../auth.js";
 import { HttpError } from "../errors.js";
-import { runIdField, taskIdField } from "../internal/validate.js";
+import { refuseQuery, runIdField, taskIdField } from "../internal/validate.js";
 import { requireQueue } from "../state.js";
 import type { RouteContext } from "./context.js";
 
@@ -34,12 +35,16 @@ function purgeOptions(body: unknown): PurgeOptions {
 
 /** Registers the mutating routes under `/api/v1`. */
 export function registerControlRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  // Run as an onRequest hook, before the body is read: an unauthenticated
+  // client gets 401/403 whatever it sends, never a 413 or 415 that tells it
+  // about the body limit or spends the time reading the body.
   const guard = (request: FastifyRequest): Promise<void> => {
     const denied = checkControlAccess(ctx.auth, request.headers.authorization);
     return denied === undefined ? Promise.resolve() : Promise.reject(denied);
   };
 
-  app.post("/api/v1/tasks", { preHandler: guard }, async (request, reply) => {
+  app.post("/api/v1/tasks", { onRequest: guard }, async (request, reply) => {
+    refuseQuery(request.query);
     const queue = requireQueue(ctx.state);
     const body: unknown = request.body;
     // parseSubmitJson names unknown keys and bad values; a bad taskId is named here.
@@ -49,7 +54,8 @@ export function registerControlRoutes(app: FastifyInstance, ctx: RouteContext): 
     return reply.code(result.existing ? 200 : 201).send(result);
   });
 
-  app.post("/api/v1/tasks/:id/cancel", { preHandler: guard }, async (request) => {
+  app.post("/api/v1/tasks/:id/cancel", { onRequest: guard }, async (request) => {
+    refuseQuery(request.query);
     const taskId = taskIdField(idParam(request), "id");
     const queue = requireQueue(ctx.state);
     const task = queue.getTask(taskId);
@@ -59,7 +65,8 @@ export function registerControlRoutes(app: FastifyInstance, ctx: RouteContext): 
     return { taskId, status: alreadyCanceled ? "alreadyCanceled" : "canceled", canceledRuns };
   });
 
-  app.post("/api/v1/runs/:id/cancel", { preHandler: guard }, async (request) => {
+  app.post("/api/v1/runs/:id/cancel", { onRequest: guard }, async (request) => {
+    refuseQuery(request.query);
     const runId = runIdField(idParam(request), "id");
     const queue = requireQueue(ctx.state);
     const run = queue.getRun(runId);
@@ -69,7 +76,8 @@ export function registerControlRoutes(app: FastifyInstance, ctx: RouteContext): 
     return { runId, status: "canceled", previousState: run.state };
   });
 
-  app.post("/api/v1/runs/:id/resume", { preHandler: guard }, async (request) => {
+  app.post("/api/v1/runs/:id/resume", { onRequest: guard }, async (request) => {
+    refuseQuery(request.query);
     const runId = runIdField(idParam(request), "id");
     const queue = requireQueue(ctx.state);
     if (queue.getRun(runId) === undefined) throw new HttpError(404, "NOT_FOUND", `run ${runId} not found`);
@@ -77,19 +85,22 @@ export function registerControlRoutes(app: FastifyInstance, ctx: RouteContext): 
     return { runId, status: "resumed" };
   });
 
-  app.post("/api/v1/engine/pause", { preHandler: guard }, async () => {
+  app.post("/api/v1/engine/pause", { onRequest: guard }, async (request) => {
+    refuseQuery(request.query);
     const queue = requireQueue(ctx.state);
     if (queue.stats().paused) return { status: "alreadyPaused" };
     await queue.pause();
     return { status: "paused" };
   });
 
-  app.post("/api/v1/purge", { preHandler: guard }, async (request) => {
+  app.post("/api/v1/purge", { onRequest: guard }, async (request) => {
+    refuseQuery(request.query);
     const options = purgeOptions(request.body);
     return requireQueue(ctx.state).purge(options);
   });
 
-  app.post("/api/v1/engine/resume", { preHandler: guard }, async () => {
+  app.post("/api/v1/engine/resume", { onRequest: guard }, async (request) => {
+    refuseQuery(request.query);
     const queue = requireQueue(ctx.state);
     if (!queue.stats().paused) return { status: "alreadyResumed" };
     await queue.resume();

@@ -2,13 +2,14 @@
  * Read routes: stats, tasks and runs (cursor pagination, `state` / `taskId`
  * filters), one run with its attempt history (outputs and payloads as
  * base64), and `explain`. They read the live queue's in-memory projection.
+ * A query parameter a route does not take is refused by name.
  */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { ListRunsQuery } from "@actionqueue/runtime";
 import { HttpError } from "../errors.js";
 import { toWire } from "../internal/wire.js";
-import { parseWith, runIdField, runStateField, taskIdField } from "../internal/validate.js";
+import { parseWith, refuseQuery, runIdField, runStateField, taskIdField } from "../internal/validate.js";
 import { requireQueue } from "../state.js";
 import type { RouteContext } from "./context.js";
 
@@ -33,7 +34,10 @@ const idParams = z.object({ id: z.string() });
 
 /** Registers the read routes under `/api/v1`. */
 export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.get("/api/v1/stats", () => requireQueue(ctx.state).stats());
+  app.get("/api/v1/stats", (request) => {
+    refuseQuery(request.query);
+    return requireQueue(ctx.state).stats();
+  });
 
   app.get("/api/v1/tasks", (request) => {
     const query = parseWith(taskListQuery, request.query, "query");
@@ -47,6 +51,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
   });
 
   app.get("/api/v1/tasks/:id", (request) => {
+    refuseQuery(request.query);
     const { id } = parseWith(idParams, request.params, "path");
     const taskId = taskIdField(id, "id");
     const task = requireQueue(ctx.state).getTask(taskId);
@@ -66,6 +71,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
   });
 
   app.get("/api/v1/runs/:id", (request) => {
+    refuseQuery(request.query);
     const { id } = parseWith(idParams, request.params, "path");
     const runId = runIdField(id, "id");
     const run = requireQueue(ctx.state).getRun(runId);
@@ -74,6 +80,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
   });
 
   app.get("/api/v1/runs/:id/explain", (request) => {
+    refuseQuery(request.query);
     const { id } = parseWith(idParams, request.params, "path");
     const runId = runIdField(id, "id");
     const queue = requireQueue(ctx.state);

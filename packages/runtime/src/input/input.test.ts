@@ -31,6 +31,11 @@ describe("parseDuration", () => {
     expect(() => parseDuration(text, "interval")).toThrow(/interval/);
   });
 
+  it.each(["99999999999d", "9007199254740992ms"])("calls %j too large rather than too small", (text) => {
+    expect(codeOf(() => parseDuration(text, "interval"))).toBe("INVALID_DURATION");
+    expect(() => parseDuration(text, "interval")).toThrow(/too large, at most 9007199254740991ms/);
+  });
+
   it("formats for people", () => {
     expect(formatDuration(250)).toBe("250ms");
     expect(formatDuration(1_500)).toBe("1.5s");

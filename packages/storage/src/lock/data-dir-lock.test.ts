@@ -51,12 +51,13 @@ describe("data directory lock", () => {
   });
 
   it.skipIf(process.platform !== "linux")("takes over a lock whose holder exited but is not reaped yet (a zombie)", async () => {
-    // The shell backgrounds a child that exits at once, then becomes `sleep`, which never reaps it: a real zombie.
-    const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    // The shell backgrounds a child that exits a moment later, after the shell has become `sleep`, which never
+    // reaps it: a real zombie. (A child exiting at once may be reaped by the shell itself before its exec.)
+    const parent = spawn("sh", ["-c", "sleep 0.3 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
     try {
       const zombie = Number((await new Promise<Buffer>((resolve) => parent.stdout.once("data", resolve))).toString().trim());
       const state = () => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]!.charAt(0);
-      for (let i = 0; i < 200 && state() !== "Z"; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 500 && state() !== "Z"; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(state()).toBe("Z");
       expect(isProcessAlive(zombie)).toBe(false);
       writeFileSync(join(dir, "LOCK"), `${zombie}\n`);
@@ -66,7 +67,7 @@ describe("data directory lock", () => {
     } finally {
       parent.kill("SIGKILL");
     }
-  });
+  }, 15_000);
 
   it("lets exactly one of many racing processes win, also when they race to take over a stale lock", async () => {
     // The children load the TypeScript source through tsx (no build needed),
