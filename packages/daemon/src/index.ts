@@ -23,3 +23,5 @@ export type { Logger } from "./logger.js";
 export { daemonOptionsFromFlags, interruptedMessage, resolveToken, runDaemonProcess } from "./process.js";
 export type { DaemonFlags, DaemonProcessIo, DaemonRunSummary } from "./process.js";
 export { MAX_PAGE_SIZE } from "./routes/read.js";
+export { DAEMON_FLAG_HELP } from "./flag-help.js";
+export type { DaemonFlagHelp } from "./flag-help.js";

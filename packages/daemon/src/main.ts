@@ -10,10 +10,11 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ActionQueueError } from "@actionqueue/core";
-import { DEFAULT_BIND } from "./bind.js";
-import { TOKEN_ENV } from "./auth.js";
-import { LOG_LEVELS } from "./logger.js";
+import { DAEMON_FLAG_HELP } from "./flag-help.js";
 import { daemonOptionsFromFlags, interruptedMessage, runDaemonProcess } from "./process.js";
+
+/** Width of the flags column of the usage. */
+const FLAGS_WIDTH = 32;
 
 const USAGE = `Usage: actionqueue-daemon --data-dir DIR [options]
 
@@ -22,19 +23,16 @@ until SIGINT/SIGTERM (a second signal stops without waiting for attempts in flig
 The same flags as \`actionqueue daemon\`.
 
 Options:
-  --data-dir <dir>                 data directory (default: $ACTIONQUEUE_DATA_DIR); created if missing
-  --bind <addr>                    HOST:PORT or [IPV6]:PORT to listen on (default ${DEFAULT_BIND}; port 0 picks a free one)
-  --handler <module>               JS module: default export = handler, or named exports = handlers per task name (without it nothing is dispatched)
-  --concurrency <n>                attempts in flight at once (1..10000, default 16)
-  --token-file <file>              file holding the bearer token of the mutating routes (else $${TOKEN_ENV})
-  --allow-unauthenticated-control  let mutating routes through without a token (loopback only)
-  --grace <duration>               how long in-flight attempts may finish at shutdown (default 30s)
-  --retain <duration>              purge finished tasks (with their runs) this long after they finished, e.g. 7d; needs --handler
-  --log-level <level>              ${LOG_LEVELS.join(", ")} (default info, or $ACTIONQUEUE_LOG_LEVEL)
-  -V, --version                    print the version
-  -h, --help                       show this help
-
-Prints {"listening":"http://HOST:PORT"} on stdout once the data directory is open; logs are JSON lines on stderr.
+${[
+  { flags: "--data-dir <dir>", description: "data directory (default: $ACTIONQUEUE_DATA_DIR); created if missing" },
+  ...DAEMON_FLAG_HELP,
+  { flags: "-V, --version", description: "print the version" },
+  { flags: "-h, --help", description: "show this help" },
+]
+  .map(({ flags, description }) => `  ${flags.padEnd(FLAGS_WIDTH)} ${description}\n`)
+  .join("")}
+Prints {"listening":"http://HOST:PORT"} on stdout once the data directory is open; logs are JSON lines on stderr
+(their level also from $ACTIONQUEUE_LOG_LEVEL).
 Exit codes: 0 graceful shutdown, 2 usage, 3 invalid configuration, 4 runtime or storage failure, or interrupted.
 `;
 

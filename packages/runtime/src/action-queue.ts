@@ -405,6 +405,8 @@ export class ActionQueue {
         let item: PreparedTask | TaskId;
         try {
           item = this.#prepare(input, now);
+          // The authority may refuse the record too (larger than a record holds): named like any other refusal.
+          if (typeof item !== "string") batch.add({ kind: "taskSubmit", sequence: this.#authority.latestSequence() + 1, timestamp: now, taskSpec: item.spec, runs: item.runs });
         } catch (error) {
           if (error instanceof ActionQueueError) error.message = `submission ${i}: ${error.message}`;
           throw error;
@@ -415,13 +417,6 @@ export class ActionQueue {
         }
         const spec = item.spec;
         const runs = item.runs;
-        try {
-          batch.add({ kind: "taskSubmit", sequence: this.#authority.latestSequence() + 1, timestamp: now, taskSpec: spec, runs });
-        } catch (error) {
-          // The authority refuses a record it cannot store (too large): say which submission.
-          if (error instanceof ActionQueueError) error.message = `submission ${i}: ${error.message}`;
-          throw error;
-        }
         if (spec.constraints.concurrencyKey !== undefined || spec.constraints.backoff !== undefined) {
           // The scheduler learns of a task with an entry of its own (a key, a backoff) only once the batch is accepted.
           keyed.push(item);

@@ -9,7 +9,7 @@
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { DEFAULT_BIND, TOKEN_ENV, daemonOptionsFromFlags, interruptedMessage, runDaemonProcess } from "@actionqueue/daemon";
+import { DAEMON_FLAG_HELP, daemonOptionsFromFlags, interruptedMessage, runDaemonProcess } from "@actionqueue/daemon";
 import { CliError } from "../cli-error.js";
 import type { CommandContext, CommandResult } from "../context.js";
 import type { ActionRunner, OptionBag } from "./action.js";
@@ -39,18 +39,11 @@ async function daemonCommand(ctx: CommandContext, options: OptionBag): Promise<C
   return { value: { stopped: true, url: summary.url, stoppedBy: summary.stoppedBy }, text: `daemon at ${summary.url} stopped by ${summary.stoppedBy}\n` };
 }
 
-/** Registers `daemon`. */
+/** Registers `daemon`, with the flags the daemon package describes (its own binary prints the same help). */
 export function registerDaemon(program: Command, run: ActionRunner): void {
-  program
+  const command = program
     .command("daemon")
-    .description("Serve the data directory over HTTP and run its tasks with a handler module until SIGINT/SIGTERM")
-    .option("--bind <addr>", `HOST:PORT or [IPV6]:PORT to listen on (default ${DEFAULT_BIND}; port 0 picks a free one)`)
-    .option("--handler <module>", "JS module: default export = handler, or named exports = handlers per task name (without it nothing is dispatched)")
-    .option("--concurrency <n>", "attempts in flight at once (1..10000, default 16)")
-    .option("--token-file <file>", `file holding the bearer token of the mutating routes (else $${TOKEN_ENV})`)
-    .option("--allow-unauthenticated-control", "let mutating routes through without a token (loopback only)")
-    .option("--grace <duration>", "how long in-flight attempts may finish at shutdown (default 30s)")
-    .option("--retain <duration>", "purge finished tasks (with their runs) this long after they finished, e.g. 7d (default: keep them); needs --handler")
-    .option("--log-level <level>", "trace, debug, info (default), warn, error, fatal or silent")
-    .action(run((ctx, _args, options) => daemonCommand(ctx, options)));
+    .description("Serve the data directory over HTTP and run its tasks with a handler module until SIGINT/SIGTERM");
+  for (const { flags, description } of DAEMON_FLAG_HELP) command.option(flags, description);
+  command.action(run((ctx, _args, options) => daemonCommand(ctx, options)));
 }

@@ -175,13 +175,14 @@ export function outermostMissingDir(dataDir: string): string | undefined {
  */
 function removeCreated(dataDir: string, created: string): void {
   rmSync(dataDir, { recursive: true, force: true });
-  for (let dir = dirname(dataDir); dataDir !== created && dir.length >= created.length; dir = dirname(dir)) {
+  // `created` is dataDir or one of its ancestors (outermostMissingDir walked up to it), so the walk ends there.
+  for (let dir = dataDir; dir !== created; ) {
+    dir = dirname(dir);
     try {
       rmdirSync(dir);
     } catch {
       return; // not empty (or gone): leave it and everything above it
     }
-    if (dir === created) return;
   }
 }
 
